@@ -1,0 +1,1 @@
+"""Game days on real targets: sandbox or Kubernetes, faults, load, observers, autopilot."""

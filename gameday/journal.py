@@ -1,0 +1,272 @@
+"""The event journal: one JSON Lines vocabulary for simulated and live incidents.
+
+Scoring, reports and notebooks read journals and never care whether a simulator or a drill wrote them.
+Each line is one :class:`Event`.  Writes are flushed and fsynced per event (when ``durable``), so a
+process killed with SIGKILL loses nothing it already reported; a torn last line is skipped on load.
+
+Clocks: ``t`` is seconds since the journal started on the writer's clock (wall clock for drills,
+simulated clock for the simulator); ``time_scale`` in the ``journal_started`` event says how many
+runbook seconds one such second stands for (drills compress time, the simulator uses 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gameday.errors import JournalError, from_validation_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class EventType(StrEnum):
+    """The journal's vocabulary.  Add new types here, never as free strings."""
+
+    journal_started = "journal_started"  # data: source (sim|drill), time_scale, runbook, scenario, ...
+    drill_started = "drill_started"
+    steady_state = "steady_state"  # data: ok, checks
+    incident_started = "incident_started"  # sim: the fault begins; data: severity
+    fault_injected = "fault_injected"  # data: fault, params
+    fault_reverted = "fault_reverted"  # data: fault, ok
+    alert_firing = "alert_firing"  # data: alertname, labels, severity
+    alert_resolved = "alert_resolved"
+    detected = "detected"  # data: via (alert|user_report|dashboard|health_check)
+    paged = "paged"  # data: who, level
+    acknowledged = "acknowledged"
+    severity_declared = "severity_declared"  # data: severity ("SEV-1"), level (1)
+    ticket_created = "ticket_created"  # SEV-3/4 path of the workflow
+    role_assigned = "role_assigned"  # data: role (IC|TL|CL|SME), person
+    war_room_created = "war_room_created"  # data: channel
+    escalated = "escalated"  # data: level, role
+    notified = "notified"  # business escalation; data: who
+    status_update = "status_update"  # data: message, channels
+    hypothesis = "hypothesis"  # data: text
+    action = "action"  # data: kind (rollback|restart|scale|hotfix|...), target, detail
+    mitigated = "mitigated"
+    verified = "verified"  # data: checks claimed
+    resolved = "resolved"
+    closed = "closed"
+    postmortem_filed = "postmortem_filed"  # data: path
+    metric_sample = "metric_sample"  # data: error_rate, p95_seconds, pool_in_use, ...
+    replica_state = "replica_state"  # data: name, state, restarts
+    step_started = "step_started"  # sim: a workflow step begins; data: step
+    step_finished = "step_finished"
+    aborted = "aborted"  # data: reason
+    drill_ended = "drill_ended"  # data: outcome
+    note = "note"
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``: sortable, unambiguous, readable."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Event(BaseModel):
+    """One journal line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ts: datetime = Field(description="UTC timestamp of the event (wall or simulated clock)")
+    t: float = Field(description="seconds since the journal started, on the writer's clock")
+    seq: int = Field(ge=0, description="position in the journal; ties in t keep their order")
+    incident: str = Field(min_length=1, description="incident or drill id")
+    type: EventType
+    actor: str = Field(min_length=1, description="who did it: system, alertmanager, autopilot, a person")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        body = self.model_dump(mode="json")
+        body["ts"] = utc_iso(self.ts)
+        return json.dumps(body, separators=(",", ":"), sort_keys=False, default=str)
+
+
+class JournalWriter:
+    """Append-only writer; thread-safe because drills write from the webhook, the sampler and the CLI.
+
+    Parameters
+    ----------
+    path:
+        The ``.jsonl`` file; created with its parent folder, appended to if it exists.
+    incident:
+        Default incident id for events that do not name one.
+    durable:
+        fsync after every event (drills).  The simulator may turn it off for bulk output, where a lost
+        tail is recomputed from the seed anyway.
+    clock:
+        Returns "now" as a datetime; the simulator passes a simulated clock.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        incident: str,
+        *,
+        durable: bool = True,
+        start: datetime | None = None,
+        clock: Any = None,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.incident = incident
+        self.durable = durable
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.start = start or self._clock()
+        self._lock = threading.Lock()
+        self._seq = self._count_existing()
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def _count_existing(self) -> int:
+        if not self.path.exists():
+            return 0
+        with open(self.path, encoding="utf-8") as fh:
+            return sum(1 for line in fh if line.endswith("\n"))
+
+    def emit(
+        self,
+        type: EventType | str,
+        actor: str = "system",
+        data: dict[str, Any] | None = None,
+        *,
+        incident: str | None = None,
+        at: datetime | None = None,
+        t: float | None = None,
+    ) -> Event:
+        """Write one event now (or at ``at`` / ``t`` seconds since start) and return it."""
+        with self._lock:
+            if at is None:
+                at = self.start + timedelta(seconds=t) if t is not None else self._clock()
+            if t is None:
+                t = (at - self.start).total_seconds()
+            event = Event(
+                ts=at,
+                t=round(t, 6),
+                seq=self._seq,
+                incident=incident or self.incident,
+                type=EventType(type),
+                actor=actor,
+                data=data or {},
+            )
+            self._fh.write(event.to_json() + "\n")
+            self._fh.flush()
+            if self.durable:
+                os.fsync(self._fh.fileno())
+            self._seq += 1
+            return event
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_events(path: str | Path) -> Iterator[Event]:
+    """Yield every complete event.  A torn final line (writer killed mid-write) is skipped;
+    a bad line anywhere else is an error naming the file and line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise JournalError(path, None, f"cannot read journal: {exc.strerror or exc}") from None
+    lines = raw.split(b"\n")
+    torn_tail = not raw.endswith(b"\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        is_last = number == len(lines)
+        try:
+            body = json.loads(line)
+            yield Event.model_validate(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if is_last and torn_tail:
+                return
+            raise JournalError(path, f"line {number}", "not a JSON object") from None
+        except ValidationError as exc:
+            if is_last and torn_tail:
+                return
+            err = from_validation_error(path, exc)
+            raise JournalError(path, f"line {number}: {err.field}", err.problem) from None
+
+
+def read_journal(path: str | Path) -> list[Event]:
+    return list(iter_events(path))
+
+
+def journal_meta(events: Iterable[Event]) -> dict[str, Any]:
+    """The ``journal_started`` data (source, time_scale, scenario, ...) or defaults."""
+    for event in events:
+        if event.type is EventType.journal_started:
+            return dict(event.data)
+    return {"time_scale": 1.0}
+
+
+FRAME_COLUMNS = ["source", "journal", "incident", "seq", "ts", "t", "runbook_minutes", "type", "actor", "data"]
+
+
+def events_frame(events: Iterable[Event], *, journal: str = "", source: str | None = None) -> pd.DataFrame:
+    """Tidy table: one row per event, ``runbook_minutes`` already scaled, ``data`` kept as a dict column."""
+    import pandas as pd
+
+    events = list(events)
+    meta = journal_meta(events)
+    scale = float(meta.get("time_scale", 1.0) or 1.0)
+    rows = [
+        {
+            "source": source or meta.get("source", "unknown"),
+            "journal": journal,
+            "incident": e.incident,
+            "seq": e.seq,
+            "ts": e.ts,
+            "t": e.t,
+            "runbook_minutes": e.t * scale / 60.0,
+            "type": e.type.value,
+            "actor": e.actor,
+            "data": e.data,
+        }
+        for e in events
+    ]
+    frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
+
+
+def load_frame(*paths: str | Path) -> pd.DataFrame:
+    """Load one or more journals into one tidy DataFrame (the one call notebooks need)."""
+    import pandas as pd
+
+    frames = [events_frame(iter_events(p), journal=Path(p).stem) for p in paths]
+    if not frames:
+        return events_frame([])
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a journal table as Parquet or CSV (by suffix); ``data`` is stored as JSON text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.copy()
+    if "data" in out.columns:
+        out["data"] = out["data"].map(lambda d: json.dumps(d, sort_keys=True, default=str))
+    if path.suffix == ".parquet":
+        out.to_parquet(path, index=False)
+    elif path.suffix == ".csv":
+        out.to_csv(path, index=False)
+    else:
+        raise JournalError(path, None, "unknown table format; use .parquet or .csv")
+    return path

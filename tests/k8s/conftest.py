@@ -1,0 +1,96 @@
+"""Session-scoped real Kubernetes control plane (etcd + apiserver + controllers + kwok).
+
+The binaries come from ``tools/k8s-testenv/build.sh`` (cached outside the repo) or
+``$GAMEDAY_K8S_BIN``. Tests here are skipped only when Go or those binaries are
+absent; anything else that goes wrong is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TESTENV_PY = REPO / "tools" / "k8s-testenv" / "k8s_testenv.py"
+
+
+def _load_testenv() -> ModuleType:
+    """Load tools/k8s-testenv/k8s_testenv.py by path (tools/ is not a package)."""
+    name = "gameday_k8s_testenv"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, TESTENV_PY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+testenv = _load_testenv()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "k8s: needs the real Kubernetes test control plane (tools/k8s-testenv)")
+
+
+def _skip_reason() -> str | None:
+    if testenv.find_bin_dir() is not None:
+        return None
+    go = shutil.which("go") or (Path("/usr/local/go/bin/go") if Path("/usr/local/go/bin/go").exists() else None)
+    if go is None:
+        return "Go toolchain absent, so the k8s test binaries cannot be built (tools/k8s-testenv/build.sh)"
+    return f"k8s test binaries not built: run tools/k8s-testenv/build.sh (looked in {testenv.cache_bin_dir()})"
+
+
+@pytest.fixture(scope="session")
+def k8s_control_plane() -> Iterator[object]:
+    """A running control plane with a Ready kwok node; stopped at session end."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    cp = testenv.TestControlPlane(testenv.find_bin_dir())
+    cp.start()
+    try:
+        yield cp
+    finally:
+        cp.stop()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(k8s_control_plane: object) -> Path:
+    """Path of a kubeconfig with contexts ``kind-gameday-test`` and ``prod-cluster``."""
+    return k8s_control_plane.kubeconfig  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def kube_api_client(kubeconfig: Path) -> Iterator[object]:
+    """Official-client ApiClient for the test context."""
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=str(kubeconfig), context=testenv.TEST_CONTEXT)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def namespace(kube_api_client: object) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube_api_client)
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        core.delete_namespace(name)
