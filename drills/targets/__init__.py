@@ -1,0 +1,1 @@
+"""Drill targets behind one small protocol: the local sandbox and Kubernetes."""

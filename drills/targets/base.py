@@ -1,0 +1,87 @@
+"""The protocol every drill target implements, so the runner, autopilot and observers never care whether
+they talk to the local sandbox or to a Kubernetes cluster.
+
+Safety contract: ``inject`` persists an :class:`InjectionRecord` *before* it changes anything, and
+``pending_injections`` finds records that were never reverted (a runner killed with SIGKILL), so the next
+start can revert them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gameday.scenario import Fault, FaultType
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where traffic and queries go; always loopback addresses."""
+
+    app_url: str  # the load-balanced backend ("Service"), e.g. http://127.0.0.1:18080
+    prometheus_url: str
+    alertmanager_url: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """A backend pod (or sandbox replica) as ``kubectl get pods`` would show it."""
+
+    name: str
+    state: str  # Running | CrashLoopBackOff | Pending | Terminating | Failed
+    ready: bool
+    restarts: int
+    version: str
+
+
+class InjectionRecord(BaseModel):
+    """What was injected and everything needed to undo it; persisted before the change is made."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    target: str
+    fault: FaultType
+    params: dict[str, Any] = Field(default_factory=dict)
+    revert_state: dict[str, Any] = Field(default_factory=dict, description="target-specific undo data")
+    drill_id: str | None = None
+    runner_pid: int | None = None
+    injected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    reverted_at: datetime | None = None
+
+
+@runtime_checkable
+class Target(Protocol):
+    name: str
+
+    def up(self) -> None:
+        """Bring the stack up, or check it is up (idempotent)."""
+
+    def down(self) -> None:
+        """Stop the stack (reverting any pending fault first)."""
+
+    def is_ready(self) -> bool:
+        """All replicas ready and every service answering."""
+
+    def endpoints(self) -> Endpoints: ...
+
+    def replicas(self) -> list[ReplicaState]: ...
+
+    def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
+        """Persist the record, then make the change."""
+
+    def revert(self, record: InjectionRecord) -> None:
+        """Undo the change and mark the record reverted; safe to call twice."""
+
+    def pending_injections(self) -> list[InjectionRecord]:
+        """Records injected and never reverted (also those of dead runners)."""
+
+    def remediate(self, action: str, **params: Any) -> str:
+        """A responder action: ``rollout_undo``, ``restart``, ``scale`` (replicas=N).  Returns what was done."""
+
+    def rollout_history(self) -> list[str]:
+        """Versions deployed, oldest first (``kubectl rollout history``)."""
