@@ -11,6 +11,7 @@ runbook seconds one such second stands for (drills compress time, the simulator 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -100,7 +101,10 @@ class JournalWriter:
         Default incident id for events that do not name one.
     durable:
         fsync after every event (drills).  The simulator may turn it off for bulk output, where a lost
-        tail is recomputed from the seed anyway.
+        tail is recomputed from the seed anyway.  Durable writers also take an exclusive ``flock`` per
+        event and count lines other processes appended meanwhile, so several processes (the drill
+        runner, ``gameday drill log``, ``gameday sandbox rollout``) can share one journal with unique,
+        file-ordered ``seq`` numbers.
     clock:
         Returns "now" as a datetime; the simulator passes a simulated clock.
     """
@@ -123,6 +127,7 @@ class JournalWriter:
         self._lock = threading.Lock()
         self._seq = self._count_existing()
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._offset = os.fstat(self._fh.fileno()).st_size  # bytes of the file our _seq accounts for
 
     def _count_existing(self) -> int:
         if not self.path.exists():
@@ -146,21 +151,41 @@ class JournalWriter:
                 at = self.start + timedelta(seconds=t) if t is not None else self._clock()
             if t is None:
                 t = (at - self.start).total_seconds()
-            event = Event(
-                ts=at,
-                t=round(t, 6),
-                seq=self._seq,
-                incident=incident or self.incident,
-                type=EventType(type),
-                actor=actor,
-                data=data or {},
-            )
-            self._fh.write(event.to_json() + "\n")
-            self._fh.flush()
+            fd = self._fh.fileno()
             if self.durable:
-                os.fsync(self._fh.fileno())
-            self._seq += 1
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if self.durable:
+                    self._catch_up(fd)
+                event = Event(
+                    ts=at,
+                    t=round(t, 6),
+                    seq=self._seq,
+                    incident=incident or self.incident,
+                    type=EventType(type),
+                    actor=actor,
+                    data=data or {},
+                )
+                line = event.to_json() + "\n"
+                self._fh.write(line)
+                self._fh.flush()
+                if self.durable:
+                    os.fsync(fd)
+                self._seq += 1
+                self._offset += len(line.encode("utf-8"))
+            finally:
+                if self.durable:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
             return event
+
+    def _catch_up(self, fd: int) -> None:
+        """Count the lines other processes appended since our last write (called under the flock)."""
+        size = os.fstat(fd).st_size
+        if size > self._offset:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                self._seq += fh.read(size - self._offset).count(b"\n")
+        self._offset = size
 
     def close(self) -> None:
         with self._lock:
