@@ -1,0 +1,18 @@
+"""Shared test fixtures: where the seed and shipped runbooks live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
+
+
+@pytest.fixture(scope="session")
+def seed_runbook_path() -> Path:
+    """The team's real runbook, mojibake and all (../shared is beside every clone, CI included)."""
+    if not SEED_RUNBOOK.exists():
+        pytest.skip(f"seed runbook not found at {SEED_RUNBOOK}")
+    return SEED_RUNBOOK
