@@ -151,6 +151,7 @@ class Escalation(_Closed):
 
 class VerificationCriteria(_Closed):
     error_rate_below: float = Field(description="fraction, e.g. 0.01")
+    error_rate_query: str | None = Field(default=None, description="the PromQL the runbook checks it with")
     p95_below_seconds: float
     checklist: list[str] = Field(default_factory=list)
 

@@ -210,7 +210,12 @@ class _Reader:
         if not p95:
             raise self.fail(f"{name}: P95", "no 'P95 < Ns' expectation")
         seconds = float(p95.group(1)) / (1000 if p95.group(2).lower() == "ms" else 1)
-        return VerificationCriteria(error_rate_below=error_rate, p95_below_seconds=seconds, checklist=checklist)
+        return VerificationCriteria(
+            error_rate_below=error_rate,
+            error_rate_query=_error_rate_query(code),
+            p95_below_seconds=seconds,
+            checklist=checklist,
+        )
 
     def closure_checklist(self) -> list[str]:
         section = self.root.find(r"confirm resolution")
@@ -412,3 +417,15 @@ def load_runbook(path: str | Path | None = None) -> Runbook:
         raise RunbookError(path, None, f"cannot read runbook: {exc.strerror or exc}") from None
     text = raw.decode("utf-8", errors="replace")
     return parse_runbook(text, str(path))
+
+
+def _error_rate_query(code: str) -> str | None:
+    """The first PromQL line after a comment naming the error rate (drills query it verbatim)."""
+    after_comment = False
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            after_comment = after_comment or "error rate" in stripped.lower()
+        elif after_comment and "rate(" in stripped:
+            return stripped
+    return None
