@@ -123,11 +123,23 @@ class JournalWriter:
         self.incident = incident
         self.durable = durable
         self._clock = clock or (lambda: datetime.now(UTC))
-        self.start = start or self._clock()
+        self.start = start or self._existing_start() or self._clock()
         self._lock = threading.Lock()
         self._seq = self._count_existing()
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._offset = os.fstat(self._fh.fileno()).st_size  # bytes of the file our _seq accounts for
+
+    def _existing_start(self) -> datetime | None:
+        """When appending to a journal another process started, keep its clock origin so ``t`` agrees."""
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                first = fh.readline()
+            if not first.endswith("\n"):
+                return None
+            event = Event.model_validate_json(first)
+            return event.ts - timedelta(seconds=event.t)
+        except (OSError, ValueError):
+            return None
 
     def _count_existing(self) -> int:
         if not self.path.exists():

@@ -109,3 +109,14 @@ def test_sigkill_mid_write_keeps_every_completed_event(tmp_path: Path) -> None:
     numbers = [e.data["n"] for e in events]
     assert numbers == list(range(len(numbers))), "events lost or out of order"
     assert len(numbers) >= reported, "an event the writer reported as written was lost"
+
+
+def test_second_writer_keeps_the_first_writers_clock(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    start = datetime(2026, 1, 24, 5, 30, tzinfo=UTC)
+    with JournalWriter(path, "x", start=start) as journal:
+        journal.emit(EventType.journal_started)
+    late = datetime(2026, 1, 24, 5, 31, tzinfo=UTC)
+    with JournalWriter(path, "x", clock=lambda: late) as other:
+        event = other.emit(EventType.acknowledged, "bob")
+    assert event.t == 60.0 and event.seq == 1
