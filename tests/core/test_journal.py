@@ -115,7 +115,7 @@ def test_second_writer_keeps_the_first_writers_clock(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     start = datetime(2026, 1, 24, 5, 30, tzinfo=UTC)
     with JournalWriter(path, "x", start=start) as journal:
-        journal.emit(EventType.journal_started)
+        journal.emit(EventType.journal_started, t=0)
     late = datetime(2026, 1, 24, 5, 31, tzinfo=UTC)
     with JournalWriter(path, "x", clock=lambda: late) as other:
         event = other.emit(EventType.acknowledged, "bob")
