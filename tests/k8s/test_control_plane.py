@@ -29,7 +29,9 @@ def wait_for(fn: Callable[[], T | None], timeout: float, what: str) -> T:
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def deployment(name: str, image: str, replicas: int = 3, annotations: dict[str, str] | None = None) -> client.V1Deployment:
+def deployment(
+    name: str, image: str, replicas: int = 3, annotations: dict[str, str] | None = None
+) -> client.V1Deployment:
     labels = {"app": name}
     return client.V1Deployment(
         metadata=client.V1ObjectMeta(name=name),
@@ -68,7 +70,9 @@ def test_deployment_pods_become_running_and_ready(kube_api_client: Any, namespac
     apps = client.AppsV1Api(kube_api_client)
     core = client.CoreV1Api(kube_api_client)
     apps.create_namespaced_deployment(namespace, deployment("web", "nginx:1.27"))
-    pods = wait_for(lambda: (lambda r: r if len(r) == 3 else None)(ready_pods(core, namespace, "web")), 90, "3 ready pods")
+    pods = wait_for(
+        lambda: (lambda r: r if len(r) == 3 else None)(ready_pods(core, namespace, "web")), 90, "3 ready pods"
+    )
     assert all(p.spec.node_name for p in pods)
     dep = wait_for(
         lambda: (lambda d: d if (d.status.ready_replicas or 0) == 3 else None)(
@@ -84,7 +88,8 @@ def test_crashloop_marked_pods_crash_loop(kube_api_client: Any, namespace: str) 
     apps = client.AppsV1Api(kube_api_client)
     core = client.CoreV1Api(kube_api_client)
     apps.create_namespaced_deployment(
-        namespace, deployment("broken", "nginx:1.27", replicas=2, annotations={"gameday.io/crashloop": "true"})
+        namespace,
+        deployment("broken", "nginx:1.27", replicas=2, annotations={"gameday.io/crashloop": "true"}),
     )
 
     def restart_counts() -> list[int] | None:
@@ -98,7 +103,11 @@ def test_crashloop_marked_pods_crash_loop(kube_api_client: Any, namespace: str) 
 
     first = wait_for(restart_counts, 90, "2 pods in CrashLoopBackOff")
     assert all(c > 0 for c in first)
-    grown = wait_for(lambda: (lambda c: c if c and max(c) > max(first) else None)(restart_counts()), 30, "restartCount to grow")
+    grown = wait_for(
+        lambda: (lambda c: c if c and max(c) > max(first) else None)(restart_counts()),
+        30,
+        "restartCount to grow",
+    )
     assert max(grown) > max(first)
     assert ready_pods(core, namespace, "broken") == []
 

@@ -218,9 +218,7 @@ class TestControlPlane:
     def _check_alive(self) -> None:
         for proc in self._procs:
             if proc.popen.poll() is not None:
-                raise ControlPlaneError(
-                    f"{proc.name} exited with {proc.popen.returncode}:\n{self.log_tail(proc.name)}"
-                )
+                raise ControlPlaneError(f"{proc.name} exited with {proc.popen.returncode}:\n{self.log_tail(proc.name)}")
 
     def _ssl_context(self) -> ssl.SSLContext:
         assert self.workdir is not None
@@ -274,7 +272,8 @@ class TestControlPlane:
             _openssl("genrsa", "-out", f"{name}.key", "2048", cwd=d)
             _openssl("req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr", cwd=d)
             _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                     "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{name}.crt", cwd=d)  # fmt: skip
+                     "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{name}.crt",
+                     cwd=d)  # fmt: skip
         _openssl("genrsa", "-out", "sa.key", "2048", cwd=d)
         _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=d)
 
@@ -292,8 +291,14 @@ class TestControlPlane:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "gameday-test", "cluster": {"server": self.server, "certificate-authority-data": _b64(d / "ca.crt")}},
-                {"name": "prod", "cluster": {"server": prod, "certificate-authority-data": _b64(d / "ca.crt")}},
+                {
+                    "name": "gameday-test",
+                    "cluster": {"server": self.server, "certificate-authority-data": _b64(d / "ca.crt")},
+                },
+                {
+                    "name": "prod",
+                    "cluster": {"server": prod, "certificate-authority-data": _b64(d / "ca.crt")},
+                },
             ],
             "users": [{"name": "gameday-admin", "user": user}],
             "contexts": [
@@ -333,6 +338,8 @@ class TestControlPlane:
             self.bin("kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            # Endpoints may not be loopback addresses; nothing in-cluster calls the API via its Service.
+            "--endpoint-reconciler-type=none",
             f"--secure-port={self.ports['apiserver']}",
             f"--cert-dir={d / 'apiserver-certs'}",
             f"--tls-cert-file={d / 'apiserver.crt'}", f"--tls-private-key-file={d / 'apiserver.key'}",
