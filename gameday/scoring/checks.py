@@ -1,0 +1,424 @@
+"""The checks.  Each one reads the runbook model for what is expected and the journal for what happened.
+
+A check returns pass, fail or n/a (with a reason); weights are applied by the engine.  For an imported
+timeline (a summary written by people) missing evidence means "not recorded", so such checks are n/a
+there rather than failed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from gameday.journal import Event, EventType
+from gameday.runbook.model import Runbook
+from gameday.scoring.postmortem import TEMPLATE_NAME, read_review
+from gameday.scoring.result import CheckResult, Status
+from gameday.scoring.view import IncidentView, person_name
+from gameday.scoring.weights import ScoringConfig
+
+E = EventType
+HEALTHY_STATES = {"running", "ready", "healthy", "up", "ok"}
+
+
+@dataclass
+class Context:
+    view: IncidentView
+    runbook: Runbook
+    config: ScoringConfig
+    expected: str | None  # severity the incident really had (scenario / simulator)
+    declared: str | None  # severity the team declared
+    severity: str | None  # the one whose rules apply: expected, else declared
+
+    @property
+    def lenient(self) -> bool:
+        """Timelines record highlights, not everything: absence is not evidence."""
+        return self.view.source == "timeline"
+
+    def missing(self, check: str, title: str, expected: str, what: str, feedback: str) -> CheckResult:
+        if self.lenient:
+            return _na(check, title, expected, f"the timeline does not mention {what}")
+        return CheckResult(
+            id=check, title=title, status=Status.failed, expected=expected, observed=f"no {what}",
+            feedback=feedback,
+        )
+
+
+def _na(check: str, title: str, expected: str, reason: str) -> CheckResult:
+    return CheckResult(
+        id=check, title=title, status=Status.not_applicable, expected=expected, observed="—",
+        feedback=f"Not applicable: {reason}.",
+    )
+
+
+def _result(check: str, title: str, ok: bool, expected: str, observed: str, good: str, bad: str) -> CheckResult:
+    return CheckResult(
+        id=check, title=title, status=Status.passed if ok else Status.failed, expected=expected,
+        observed=observed, feedback=good if ok else bad,
+    )
+
+
+def _fmt(minutes: float) -> str:
+    return f"{minutes:.1f} min"
+
+
+def _declares(ctx: Context) -> bool:
+    """Does the runbook send this severity down the 'Declare Incident' branch?"""
+    declared = ctx.runbook.declared_severities()
+    return ctx.severity in declared if declared else True
+
+
+# -- declaration -------------------------------------------------------------------------------------
+
+
+def severity_matches(ctx: Context) -> CheckResult:
+    cid, title = "severity_matches", "Declared severity matches the incident"
+    if ctx.expected is None:
+        return _na(cid, title, "—", "no expected severity is known (no scenario)")
+    declared = ctx.declared
+    if declared is None:
+        ticket = ctx.view.first(E.ticket_created)
+        declared = str(ticket.data.get("severity", "")).upper() or None if ticket else None
+    if declared is None:
+        return ctx.missing(cid, title, ctx.expected, "severity declaration",
+                           f"Nobody declared a severity; this incident was {ctx.expected}.")
+    return _result(
+        cid, title, declared == ctx.expected, ctx.expected, declared,
+        f"Declared {declared}, as the scenario called for.",
+        f"Declared {declared} but the impact called for {ctx.expected}; re-read the severity table.",
+    )
+
+
+def declared_in_time(ctx: Context) -> CheckResult:
+    cid, title = "declared_in_time", "Declared within the response time"
+    if ctx.severity is None:
+        return _na(cid, title, "—", "no severity known")
+    response = ctx.runbook.severity(ctx.severity).response_minutes
+    if response is None:
+        return _na(cid, title, "—", f"{ctx.severity} has no response clock in the runbook")
+    expected = f"≤ {response:g} min after detection ({ctx.severity})"
+    detected = ctx.view.detection()
+    if detected is None:
+        detected = ctx.view.start()
+    declared = ctx.view.at(E.severity_declared) if _declares(ctx) else ctx.view.at(E.severity_declared,
+                                                                                      E.ticket_created)
+    if declared is None:
+        return ctx.missing(cid, title, expected, "declaration",
+                           "The incident was never declared; declare as soon as the severity is clear.")
+    if detected is None:
+        return _na(cid, title, expected, "no detection time recorded")
+    delay = declared - detected
+    return _result(
+        cid, title, delay <= response, expected, f"{_fmt(delay)} after detection",
+        f"Declared {_fmt(delay)} after detection, inside the {response:g} min response time.",
+        f"Declared {_fmt(delay)} after detection; {ctx.severity} must be declared within {response:g} min.",
+    )
+
+
+def _required_roles(runbook: Runbook) -> list[str]:
+    """Roles the runbook's declaration template names (IC, TL); the first two roles otherwise."""
+    template = runbook.templates.get("Slack Incident Declaration", "")
+    named = [r.abbreviation for r in runbook.roles if re.search(rf"\b{re.escape(r.abbreviation)}\b", template)]
+    return named or [r.abbreviation for r in runbook.roles[:2]]
+
+
+def roles_assigned(ctx: Context) -> CheckResult:
+    cid, title = "roles_assigned", "Incident roles assigned"
+    required = _required_roles(ctx.runbook)
+    expected = ", ".join(required) + " assigned"
+    if ctx.severity is not None and not _declares(ctx):
+        return _na(cid, title, expected, f"{ctx.severity} gets a ticket, not an incident team")
+    roles = ctx.view.roles()
+    if not roles and ctx.lenient:
+        return _na(cid, title, expected, "the timeline does not name roles")
+    missing = [r for r in required if not roles.get(r.upper())]
+    observed = "; ".join(f"{r}={', '.join(roles.get(r.upper(), [])) or '—'}" for r in required)
+    names = {r.abbreviation: r.name for r in ctx.runbook.roles}
+    return _result(
+        cid, title, not missing, expected, observed,
+        "Every role the runbook names was filled.",
+        "Nobody took the " + ", ".join(f"{names.get(r, r)} ({r})" for r in missing) + " role.",
+    )
+
+
+def _declaration_step_check(ctx: Context, cid: str, title: str, pattern: str, event: EventType,
+                            what: str) -> CheckResult:
+    steps = [s for s in ctx.runbook.declaration if re.search(pattern, s.title, re.IGNORECASE)]
+    severities = sorted({sev for s in steps for sev in s.severities})
+    expected = f"{what} for {', '.join(severities) or 'no severity'}"
+    if not steps:
+        return _na(cid, title, expected, f"the runbook's declaration steps never ask for {what}")
+    if ctx.severity is None:
+        return _na(cid, title, expected, "no severity known")
+    if ctx.severity not in severities:
+        return _na(cid, title, expected, f"the runbook does not ask for {what} at {ctx.severity}")
+    found = ctx.view.first(event)
+    if found is None:
+        return ctx.missing(cid, title, expected, what,
+                           f"{ctx.severity} calls for {what} ({steps[0].title!r}), and it did not happen.")
+    detected = ctx.view.detection() or ctx.view.start() or 0.0
+    return _result(
+        cid, title, True, expected,
+        f"{event.value} {_fmt(ctx.view.minutes(found) - detected)} after detection by {found.actor}",
+        f"{steps[0].title}: done.", "",
+    )
+
+
+def war_room(ctx: Context) -> CheckResult:
+    return _declaration_step_check(ctx, "war_room", "War room created", r"war room", E.war_room_created,
+                                   "a war room")
+
+
+def paged(ctx: Context) -> CheckResult:
+    return _declaration_step_check(ctx, "paged", "On-call paged", r"^page\b|on-?call", E.paged,
+                                   "paging on-call")
+
+
+# -- communication -----------------------------------------------------------------------------------
+
+
+def status_updates(ctx: Context) -> CheckResult:
+    cid, title = "status_updates", "Status updates at the runbook's cadence"
+    if ctx.severity is None:
+        return _na(cid, title, "—", "no severity known")
+    interval = ctx.runbook.severity(ctx.severity).update_interval_minutes
+    if interval is None:
+        return _na(cid, title, "—", f"{ctx.severity} has no update interval in the runbook")
+    expected = f"an update at least every {interval:g} min ({ctx.severity})"
+    view = ctx.view
+    begin = view.at(E.severity_declared)
+    if begin is None:
+        begin = view.detection()
+    end = view.at(E.resolved)
+    if end is None:
+        end = view.at(E.closed)
+    if begin is None or end is None:
+        return _na(cid, title, expected, "no declaration-to-resolution window to measure")
+    updates = sorted(view.minutes(e) for e in view.all(E.status_update) if begin <= view.minutes(e) <= end)
+    if not updates and ctx.lenient:
+        return _na(cid, title, expected, "the timeline does not record status updates")
+    points = [begin, *updates, end]
+    gaps = [b - a for a, b in pairwise(points)]
+    limit = interval * (1 + ctx.config.update_grace_fraction)
+    late = [g for g in gaps if g > limit]
+    missed = sum(math.ceil(g / interval) - 1 for g in late)
+    observed = f"{len(updates)} updates over {_fmt(end - begin)}, longest gap {_fmt(max(gaps))}"
+    if late:
+        observed += f", {missed} missed"
+    return _result(
+        cid, title, not late, expected, observed,
+        f"Stakeholders heard from you at least every {interval:g} minutes.",
+        f"About {missed} status update(s) missed; post one every {interval:g} min even when nothing changed.",
+    )
+
+
+# -- diagnosis and fix -------------------------------------------------------------------------------
+
+
+def _key(event: Event) -> tuple[float, int]:
+    return (event.t, event.seq)
+
+
+def hypothesis_before_fix(ctx: Context) -> CheckResult:
+    cid, title = "hypothesis_before_fix", "Hypothesis recorded before the fix"
+    expected = "first hypothesis before first action"
+    action = ctx.view.first(E.action)
+    if action is None:
+        return _na(cid, title, expected, "no fix action was recorded")
+    hypothesis = ctx.view.first(E.hypothesis)
+    if hypothesis is None:
+        return ctx.missing(cid, title, expected, "hypothesis",
+                           "Write down what you think is wrong before changing things.")
+    ok = _key(hypothesis) <= _key(action)
+    lead = ctx.view.minutes(action) - ctx.view.minutes(hypothesis)
+    return _result(
+        cid, title, ok, expected,
+        f"hypothesis {_fmt(abs(lead))} {'before' if ok else 'after'} the first action",
+        "A hypothesis was on record before anyone changed the system.",
+        "The first action came before any hypothesis; say what you believe is wrong, then act.",
+    )
+
+
+def _rollback_safe(ctx: Context) -> bool | None:
+    if "rollback_safe" in ctx.view.scenario:
+        return bool(ctx.view.scenario["rollback_safe"])
+    started = ctx.view.first(E.incident_started, E.fault_injected)
+    if started is not None and "rollback_safe" in started.data:
+        return bool(started.data["rollback_safe"])
+    return None
+
+
+def remediation_choice(ctx: Context) -> CheckResult:
+    cid, title = "remediation_choice", "Remediation follows the decision tree"
+    safe = _rollback_safe(ctx)
+    if safe is None:
+        return _na(cid, title, "—", "the scenario does not say whether a rollback is safe")
+    expected = "rollback (safe, fastest recovery)" if safe else "hotfix or workaround (rollback unsafe)"
+    actions = ctx.view.all(E.action)
+    if not actions:
+        return ctx.missing(cid, title, expected, "fix action", "No fix was recorded.")
+    kinds = [str(a.data.get("kind", "?")) for a in actions]
+    rolled_back = "rollback" in kinds
+    observed = "actions: " + ", ".join(kinds)
+    if safe:
+        return _result(cid, title, rolled_back, expected, observed,
+                       "Rolled back, the fastest safe recovery.",
+                       "A safe rollback was available but not used; it is the runbook's fastest recovery.")
+    return _result(cid, title, not rolled_back, expected, observed,
+                   "Avoided an unsafe rollback and fixed forward.",
+                   "Rolled back although the scenario said a rollback was not safe.")
+
+
+# -- verification and closure ------------------------------------------------------------------------
+
+
+def _sample_near(ctx: Context, at: float) -> Event | None:
+    window = ctx.config.verification_window_minutes
+    view = ctx.view
+    before = [s for s in view.samples if at - window <= view.minutes(s) <= at]
+    if before:
+        return max(before, key=_key)
+    after = [s for s in view.samples if at < view.minutes(s) <= at + window]
+    return min(after, key=_key) if after else None
+
+
+def _replicas_at(ctx: Context, at: float) -> dict[str, Event]:
+    latest: dict[str, Event] = {}
+    for event in sorted(ctx.view.replicas, key=_key):
+        if ctx.view.minutes(event) <= at:
+            latest[str(event.data.get("name", "?"))] = event
+    return latest
+
+
+def verification_true(ctx: Context) -> CheckResult:
+    cid, title = "verification_true", "Verification true on the metrics"
+    criteria = ctx.runbook.verification
+    expected = f"error rate < {criteria.error_rate_below:.2%}, p95 < {criteria.p95_below_seconds:g} s, replicas healthy"
+    view = ctx.view
+    if not view.samples:
+        return _na(cid, title, expected, "the journal has no metric samples")
+    verified = view.first(E.verified)
+    if verified is None:
+        return ctx.missing(cid, title, expected, "verified event",
+                           "Resolution was never verified against the runbook's checks.")
+    at = view.minutes(verified)
+    sample = _sample_near(ctx, at)
+    if sample is None:
+        return _na(cid, title, expected, "no metric sample near the verified time")
+    problems, seen = [], []
+    rate = sample.data.get("error_rate")
+    if rate is not None:
+        seen.append(f"error rate {float(rate):.1%}")
+        if float(rate) >= criteria.error_rate_below:
+            problems.append(f"error rate {float(rate):.1%}")
+    p95 = sample.data.get("p95_seconds")
+    if p95 is not None:
+        seen.append(f"p95 {float(p95):.2f} s")
+        if float(p95) >= criteria.p95_below_seconds:
+            problems.append(f"p95 {float(p95):.2f} s")
+    ready, desired = sample.data.get("replicas_ready"), sample.data.get("replicas_desired")
+    if ready is not None and desired is not None:
+        seen.append(f"{ready}/{desired} replicas ready")
+        if int(ready) < int(desired):
+            problems.append(f"only {ready}/{desired} replicas ready")
+    unhealthy = [
+        name for name, ev in _replicas_at(ctx, at).items()
+        if str(ev.data.get("state", "")).lower() not in HEALTHY_STATES
+    ]
+    if _replicas_at(ctx, at):
+        seen.append(f"{len(_replicas_at(ctx, at)) - len(unhealthy)}/{len(_replicas_at(ctx, at))} replicas healthy")
+    if unhealthy:
+        problems.append("unhealthy replicas: " + ", ".join(sorted(unhealthy)))
+    if not seen:
+        return _na(cid, title, expected, "the samples near the verified time carry no verification metrics")
+    observed = ", ".join(seen) + f" (sample {_fmt(view.minutes(sample) - at)} from the claim)"
+    return _result(
+        cid, title, not problems, expected, observed,
+        "The metrics agreed with the claim: the service really was healthy.",
+        "Verified too early: " + "; ".join(problems) + " when resolution was claimed.",
+    )
+
+
+def stability_watch(ctx: Context) -> CheckResult:
+    cid, title = "stability_watch", "Stability watch before closing"
+    need = ctx.runbook.stability_minutes
+    expected = f"≥ {need:g} min from verification to close, no alert during the watch"
+    view = ctx.view
+    closed = view.first(E.closed)
+    if closed is None:
+        return ctx.missing(cid, title, expected, "closed event", "The incident was never closed.")
+    closed_at = view.minutes(closed)
+    marks = [view.minutes(e) for e in view.all(E.verified, E.resolved, E.mitigated) if view.minutes(e) <= closed_at]
+    verified = [view.minutes(e) for e in view.all(E.verified) if view.minutes(e) <= closed_at]
+    start = (verified or marks or [None])[-1]
+    if start is None:
+        return ctx.missing(cid, title, expected, "verification before closing",
+                           "Closed without verifying or resolving first.")
+    watched = closed_at - start
+    alerts = [view.minutes(e) for e in view.all(E.alert_firing) if start < view.minutes(e) < closed_at]
+    observed = f"watched {_fmt(watched)}" + (f", {len(alerts)} alert(s) fired during it" if alerts else "")
+    ok = watched >= need - 1e-6 and not alerts
+    bad = (
+        f"Closed after {_fmt(watched)} of watching; the runbook asks for {need:g} min of stability."
+        if watched < need - 1e-6
+        else "An alert fired during the stability watch; go back to investigation, not to close."
+    )
+    return _result(cid, title, ok, expected, observed,
+                   f"Watched {_fmt(watched)} before closing, as the runbook asks.", bad)
+
+
+def postmortem(ctx: Context) -> CheckResult:
+    cid, title = "postmortem", "Post-incident review filed"
+    hours = ctx.runbook.postmortem_within_hours
+    expected = f"review within {hours:g} h of close, following the {TEMPLATE_NAME!r} template"
+    view = ctx.view
+    filed = view.first(E.postmortem_filed)
+    if filed is None:
+        if view.source not in ctx.config.postmortem_required_for:
+            return _na(cid, title, expected, f"no review is expected for a {view.source} journal")
+        return _result(cid, title, False, expected, "no review filed", "",
+                       f"No post-incident review was filed; it is due within {hours:g} h.")
+    end = view.at(E.closed)
+    if end is None:
+        end = view.at(E.resolved)
+    delay_h = (view.minutes(filed) - end) / 60.0 if end is not None else 0.0
+    problems = [f"filed {delay_h:.1f} h after close"] if delay_h > hours else []
+    raw = filed.data.get("path")
+    path = Path(str(raw)) if raw else None
+    if path is not None and not path.is_absolute():
+        path = view.base_dir / path
+    if path is None or not path.is_file():
+        problems.append(f"review file {raw!r} not found")
+        observed = f"filed after {delay_h:.1f} h; file missing"
+    else:
+        template = ctx.runbook.templates.get(TEMPLATE_NAME)
+        if template:
+            findings = read_review(path, template)
+            problems += findings.problems
+            observed = f"filed after {delay_h:.1f} h; {findings.summary()}"
+        else:
+            observed = f"filed after {delay_h:.1f} h (runbook has no review template to compare)"
+    return _result(cid, title, not problems, expected, observed,
+                   "The review is in, on time, with timeline, whys and owned, dated actions.",
+                   "Review incomplete: " + "; ".join(problems) + ".")
+
+
+CHECKS: list[Callable[[Context], CheckResult]] = [
+    severity_matches,
+    declared_in_time,
+    roles_assigned,
+    war_room,
+    paged,
+    status_updates,
+    hypothesis_before_fix,
+    remediation_choice,
+    verification_true,
+    stability_watch,
+    postmortem,
+]
+
+__all__ = ["CHECKS", "Context", "person_name"]

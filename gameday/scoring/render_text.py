@@ -1,0 +1,65 @@
+"""The terminal view of a score (rich tables)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from gameday.scoring.result import IncidentScore, JournalScore, Status
+
+_STYLE = {Status.passed: "green", Status.failed: "bold red", Status.not_applicable: "dim"}
+
+
+def print_score(result: JournalScore, console: Console) -> None:
+    for incident in result.incidents:
+        _print_incident(incident, console)
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]")
+    if len(result.incidents) > 1:
+        console.print(f"[bold]Aggregate score: {_score(result.score)}[/] over {len(result.incidents)} incidents")
+        means = ", ".join(f"{k} {v:.1f} min" for k, v in result.metric_means.items())
+        console.print(f"Mean metrics: {means}")
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}/100"
+
+
+def _print_incident(incident: IncidentScore, console: Console) -> None:
+    sev = incident.severity_used or "unknown severity"
+    table = Table(title=f"Incident {incident.incident} ({incident.source}, {sev}) — score {_score(incident.score)}")
+    for column in ("check", "result", "weight", "expected", "observed", "feedback"):
+        table.add_column(column, overflow="fold")
+    for check in incident.checks:
+        style = _STYLE[check.status]
+        table.add_row(check.title, f"[{style}]{check.status.value}[/]", f"{check.weight:g}", check.expected,
+                      check.observed, check.feedback)
+    console.print(table)
+    skipped = incident.not_applicable
+    if skipped:
+        console.print(
+            f"[dim]{len(skipped)} check(s) not applicable and excluded from the score "
+            f"({incident.points:g} of {incident.possible:g} applicable points earned): "
+            + ", ".join(c.id for c in skipped) + "[/]"
+        )
+    metrics = Table(title="Metrics (runbook minutes from incident start)")
+    for column in ("metric", "minutes", "target", "met"):
+        metrics.add_column(column)
+    for metric in incident.metrics:
+        met = "—" if metric.met is None else ("[green]yes[/]" if metric.met else "[red]no[/]")
+        metrics.add_row(
+            metric.title,
+            "—" if metric.minutes is None else f"{metric.minutes:.1f}",
+            metric.target_text or ("—" if metric.target_minutes is None else f"< {metric.target_minutes:g}"),
+            met,
+        )
+    console.print(metrics)
+    if incident.actors:
+        people = Table(title="Responders")
+        for column in ("actor", "roles", "events", "first seen (min)", "what"):
+            people.add_column(column, overflow="fold")
+        for actor in incident.actors:
+            what = ", ".join(f"{k}×{v}" for k, v in sorted(actor.by_type.items()))
+            people.add_row(actor.actor, ", ".join(actor.roles), str(actor.events),
+                           "—" if actor.first_minutes is None else f"{actor.first_minutes:.1f}", what)
+        console.print(people)
