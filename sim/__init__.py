@@ -1,1 +1,1 @@
-"""SimPy models of incident lifecycles and responders, driven by the runbook model and a policy."""
+"""Discrete-event simulation of incident lifecycles: policies, CRN comparison, detectability, calibration."""

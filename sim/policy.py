@@ -1,0 +1,223 @@
+"""The simulation policy: arrivals, staffing, escalation ladder, step durations, decision odds.
+
+A policy is data (``kind: policy`` YAML).  The runbook says *what* happens (workflow graph, ladder,
+targets); the policy says *how long* and *how likely*.  All durations are minutes, all rates are
+incidents per day, all probabilities are in [0, 1].  Values may be given per severity as a mapping
+``{SEV-1: ..., SEV-2: ...}`` with an optional ``default`` key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.dists import Distribution, Exponential, Fixed, Lognormal
+
+Prob = float
+PerSeverity = float | dict[str, float]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def per_severity(value: PerSeverity, severity: str, default: float | None = None) -> float:
+    """Pick a severity's value from a scalar or a ``{SEV-n: value, default: value}`` mapping."""
+    if isinstance(value, dict):
+        if severity in value:
+            return float(value[severity])
+        if "default" in value:
+            return float(value["default"])
+        if default is not None:
+            return default
+        raise KeyError(f"no value for {severity} (and no 'default')")
+    return float(value)
+
+
+def _check_probabilities(value: PerSeverity, name: str) -> None:
+    values = value.values() if isinstance(value, dict) else [value]
+    for v in values:
+        if not 0.0 <= float(v) <= 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {v}")
+
+
+class Detection(_Closed):
+    """Alert path (Prometheus scrape + rule ``for`` + Alertmanager group wait) racing user reports."""
+
+    alert_probability: PerSeverity = Field(default=0.9, description="chance an alert rule catches it")
+    onset: Distribution = Field(
+        default_factory=lambda: Lognormal(median=1.0, sigma=0.8),
+        description="fault start -> metric crosses the alert threshold",
+    )
+    scrape_interval_seconds: float = Field(default=15.0, ge=0)
+    evaluation_interval_seconds: float = Field(default=15.0, ge=0)
+    rule_for_seconds: float = Field(default=120.0, ge=0)
+    group_wait_seconds: float = Field(default=30.0, ge=0)
+    user_report: Distribution = Field(
+        default_factory=lambda: Lognormal(median=20.0, sigma=0.9),
+        description="fault start -> a user reports it",
+    )
+
+    @model_validator(mode="after")
+    def _probs(self) -> Detection:
+        _check_probabilities(self.alert_probability, "alert_probability")
+        return self
+
+
+class RolePolicy(_Closed):
+    """A role the runbook names (IC, TL, CL, SME): how fast and how often it answers."""
+
+    availability: Prob = Field(default=1.0, ge=0, le=1, description="chance the person is reachable now")
+    ack: Distribution = Field(default_factory=lambda: Exponential(mean=3.0))
+    unavailable_delay: Distribution = Field(
+        default_factory=lambda: Exponential(mean=30.0), description="extra wait when nobody is reachable"
+    )
+
+
+class Responders(_Closed):
+    """On-call pool (a capacity-limited resource) and paging behaviour."""
+
+    oncall: int | None = Field(default=1, ge=1, description="responders in the pool (c); null = unlimited")
+    page_at_once: int = Field(default=1, ge=1, le=10, description="people paged per round")
+    answer_probability: Prob = Field(default=0.9, ge=0, le=1, description="chance one paged person answers")
+    ack: Distribution = Field(default_factory=lambda: Exponential(mean=4.0), description="page -> ack")
+    ack_timeout_minutes: float = Field(default=15.0, ge=0, description="unanswered round -> page again")
+    max_page_rounds: int = Field(default=4, ge=1, description="after this many the page goes to the manager")
+    roles: dict[str, RolePolicy] = Field(
+        default_factory=dict, description="roles assembled for declared incidents, by runbook abbreviation"
+    )
+    sme: RolePolicy = Field(
+        default_factory=lambda: RolePolicy(availability=0.7, ack=Exponential(mean=10.0)),
+        description="subject-matter expert fetched by the Escalate/Get SME step",
+    )
+
+
+class LadderLevel(_Closed):
+    """One rung of the technical escalation ladder; ``after_minutes`` overrides the runbook's."""
+
+    level: int = Field(ge=1)
+    after_minutes: float | None = Field(default=None, ge=0, description="None = the runbook's value")
+    answer_probability: Prob = Field(default=0.9, ge=0, le=1)
+    ack: Distribution = Field(default_factory=lambda: Exponential(mean=5.0))
+    timeout_minutes: float = Field(default=10.0, ge=0, description="unanswered page -> page again")
+    max_pages: int = Field(default=3, ge=1)
+    root_cause_probability: PerSeverity | None = Field(
+        default=None, description="per-iteration diagnosis odds once this level is engaged (None = unchanged)"
+    )
+
+
+class Escalation(_Closed):
+    levels: list[LadderLevel] = Field(default_factory=list, description="overrides by level number")
+    severities: list[str] | None = Field(
+        default=None, description="severities that climb the ladder; None = the runbook's declared ones"
+    )
+
+    def level(self, number: int) -> LadderLevel:
+        for level in self.levels:
+            if level.level == number:
+                return level
+        return LadderLevel(level=number)
+
+
+class Steps(_Closed):
+    """Durations of the workflow steps (minutes).  Step names are matched to runbook nodes by label."""
+
+    assess: Distribution = Field(default_factory=lambda: Lognormal(median=4.0, sigma=0.5))
+    declare: Distribution = Field(default_factory=lambda: Lognormal(median=3.0, sigma=0.5))
+    ticket: Distribution = Field(default_factory=lambda: Fixed(value=5.0))
+    assign: Distribution = Field(
+        default_factory=lambda: Lognormal(median=240.0, sigma=0.8), description="ticket path: work the ticket"
+    )
+    assemble: Distribution = Field(default_factory=lambda: Lognormal(median=5.0, sigma=0.6))
+    war_room: Distribution = Field(default_factory=lambda: Fixed(value=2.0))
+    hypothesis: Distribution = Field(default_factory=lambda: Lognormal(median=5.0, sigma=0.6))
+    investigate: Distribution = Field(default_factory=lambda: Lognormal(median=10.0, sigma=0.7))
+    escalate: Distribution = Field(default_factory=lambda: Fixed(value=2.0), description="page SME / next rung")
+    rollback: Distribution = Field(default_factory=lambda: Lognormal(median=6.0, sigma=0.4))
+    hotfix: Distribution = Field(default_factory=lambda: Lognormal(median=30.0, sigma=0.6))
+    verify: Distribution = Field(default_factory=lambda: Lognormal(median=5.0, sigma=0.4))
+    close: Distribution = Field(default_factory=lambda: Fixed(value=5.0))
+    review: Distribution = Field(default_factory=lambda: Lognormal(median=1440.0, sigma=0.5))
+    status_update: Distribution = Field(default_factory=lambda: Lognormal(median=3.0, sigma=0.5))
+
+
+class Decisions(_Closed):
+    """Odds of the workflow's decision edges."""
+
+    root_cause_probability: PerSeverity = Field(default=0.45, description="Root Cause Found? -> Yes")
+    rollback_probability: PerSeverity = Field(default=0.6, description="fix is a rollback (else hotfix)")
+    rollback_success: Prob = Field(default=0.9, ge=0, le=1, description="Issue Resolved? after a rollback")
+    hotfix_success: Prob = Field(default=0.75, ge=0, le=1, description="Issue Resolved? after a hotfix")
+    recurrence_probability: PerSeverity = Field(default=0.08, description="Stable? -> No")
+    other: dict[str, Prob] = Field(
+        default_factory=dict, description="unknown yes/no decisions by node label slug: odds of 'Yes'"
+    )
+
+    @model_validator(mode="after")
+    def _probs(self) -> Decisions:
+        for name in ("root_cause_probability", "rollback_probability", "recurrence_probability"):
+            _check_probabilities(getattr(self, name), name)
+        return self
+
+
+class IncidentShape(_Closed):
+    """What the incident does to the service (drives auto-rollback)."""
+
+    error_rate: dict[str, Distribution] = Field(
+        default_factory=lambda: {
+            "SEV-1": Lognormal(median=0.2, sigma=0.6),
+            "SEV-2": Lognormal(median=0.05, sigma=0.6),
+            "default": Lognormal(median=0.01, sigma=0.6),
+        },
+        description="peak error-rate fraction by severity (key 'default' for the rest)",
+    )
+    deploy_caused_probability: Prob = Field(default=0.5, ge=0, le=1, description="a rollback would fix it")
+
+
+class AutoRollback(_Closed):
+    enabled: bool = False
+    error_rate_above: float = Field(default=0.05, gt=0, le=1, description="fraction, 0.05 = 5%")
+    duration: Distribution = Field(default_factory=lambda: Fixed(value=3.0), description="detect -> rolled back")
+
+
+class Policy(_Closed):
+    """A what-if: everything the simulator needs besides the runbook."""
+
+    kind: Literal["policy"] = "policy"
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    arrivals_per_day: dict[str, float] = Field(
+        default_factory=lambda: {"SEV-1": 0.2, "SEV-2": 0.8, "SEV-3": 2.0, "SEV-4": 3.0},
+        description="Poisson rate by severity",
+    )
+    detection: Detection = Field(default_factory=Detection)
+    responders: Responders = Field(default_factory=Responders)
+    escalation: Escalation = Field(default_factory=Escalation)
+    steps: Steps = Field(default_factory=Steps)
+    decisions: Decisions = Field(default_factory=Decisions)
+    incident: IncidentShape = Field(default_factory=IncidentShape)
+    auto_rollback: AutoRollback = Field(default_factory=AutoRollback)
+    stability_minutes: float | None = Field(default=None, ge=0, description="None = the runbook's watch")
+    release_at: Literal["resolved", "closed"] = Field(
+        default="resolved", description="when the on-call responder is free again"
+    )
+
+    @model_validator(mode="after")
+    def _rates(self) -> Policy:
+        if not self.arrivals_per_day or sum(self.arrivals_per_day.values()) <= 0:
+            raise ValueError("arrivals_per_day needs at least one positive rate")
+        if any(v < 0 for v in self.arrivals_per_day.values()):
+            raise ValueError("arrival rates must be >= 0")
+        return self
+
+    def error_rate(self, severity: str) -> Distribution:
+        table = self.incident.error_rate
+        return table.get(severity) or table.get("default") or Fixed(value=0.0)
+
+
+def load_policy(path: str) -> Policy:
+    """Load and validate a policy YAML (relative CSV paths resolve beside it)."""
+    from gameday.files import load_model
+
+    return load_model(path, Policy)
