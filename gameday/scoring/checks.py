@@ -206,7 +206,7 @@ def status_updates(ctx: Context) -> CheckResult:
     limit = interval * (1 + ctx.config.update_grace_fraction)
     late = [g for g in gaps if g > limit]
     missed = sum(math.ceil(g / interval) - 1 for g in late)
-    observed = f"{len(updates)} updates over {_fmt(end - begin)}, longest gap {_fmt(max(gaps))}"
+    observed = f"{len(updates)} update(s) over {_fmt(end - begin)}, longest gap {_fmt(max(gaps))}"
     if late:
         observed += f", {missed} missed"
     return _result(

@@ -15,13 +15,18 @@ from gameday.scoring.view import IncidentView, person_name, split_incidents
 from gameday.scoring.weights import DEFAULT_WEIGHTS, ScoringConfig, load_weights
 
 
-def resolve_runbook(explicit: str | Path | None, meta: dict) -> Runbook:
-    """``--runbook`` wins; then the runbook the journal names (if it still exists); then the shipped one."""
+def resolve_runbook(explicit: str | Path | None, meta: dict, base_dir: Path | None = None) -> Runbook:
+    """``--runbook`` wins; then the runbook the journal names (if it still exists, relative paths taken
+    from the journal's folder); then the shipped one."""
     if explicit:
         return load_runbook(explicit)
     named = meta.get("runbook")
-    if named and Path(str(named)).is_file():
-        return load_runbook(str(named))
+    if named:
+        candidate = Path(str(named))
+        if not candidate.is_absolute() and base_dir is not None and (base_dir / candidate).is_file():
+            candidate = base_dir / candidate
+        if candidate.is_file():
+            return load_runbook(str(candidate))
     return load_runbook()
 
 
@@ -131,7 +136,7 @@ def score_journal(
     """Score a ``.jsonl`` journal file (the API behind ``gameday score``)."""
     path = Path(path)
     events = read_journal(path)
-    rb = runbook if isinstance(runbook, Runbook) else resolve_runbook(runbook, journal_meta(events))
+    rb = runbook if isinstance(runbook, Runbook) else resolve_runbook(runbook, journal_meta(events), path.parent)
     return score_events(
         events, rb, load_weights(weights), journal=str(path), base_dir=path.parent,
         weights_source=str(weights or DEFAULT_WEIGHTS),
