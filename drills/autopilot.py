@@ -1,0 +1,314 @@
+"""The autopilot: a bot responder that follows the runbook, so a whole drill runs unattended (CI, demos).
+
+It is the simulator's responder model on a real-time clock: a ``simpy.rt.RealtimeEnvironment`` whose time
+unit is one runbook minute and whose ``factor`` is ``60 / time_scale`` wall seconds, so every step delay
+drawn from ``sim.responder.ResponderModel`` is slept for real.  What it does comes from the runbook model
+(workflow branch, declaration steps, roles, update cadence, ladder, verification thresholds, stability
+watch); what it fixes comes from the scenario (its first safe remediation, then the next one); and it takes
+the real remediation through ``target.remediate``.  Everything is journaled with actor ``autopilot``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gameday.errors import GamedayError
+from gameday.journal import EventType, JournalWriter
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from drills.observers.prometheus import MetricSampler
+    from drills.observers.replicas import ReplicaWatcher
+    from drills.observers.webhook import AlertReceiver
+    from drills.targets.base import Target
+    from gameday.runbook.model import Runbook
+    from gameday.scenario import Scenario
+    from sim.responder import ResponderModel
+
+log = logging.getLogger(__name__)
+
+ACTOR = "autopilot"
+#: Wall seconds between the autopilot's looks at the metrics while it waits for something.
+POLL_WALL_S = 0.5
+#: After a fix, how long (runbook minutes) to wait for the metrics before answering "Issue Resolved? No".
+FIX_CHECK_MINUTES = 15.0
+#: ... but never less than this many wall seconds: ``rate()`` windows need time to drain the bad minutes.
+FIX_CHECK_MIN_WALL_S = 60.0
+#: Scenario remediation names -> (target action, params).
+REMEDIATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "rollback": ("rollout_undo", {}),
+    "rollout_undo": ("rollout_undo", {}),
+    "restart": ("restart", {}),
+}
+
+
+class _Stopped(Exception):
+    """The drill ended (closed elsewhere, timeout, abort, Ctrl-C): unwind the responder at once."""
+
+
+@dataclass
+class DrillView:
+    """What the autopilot can see, as a responder would: alerts, dashboards, pods."""
+
+    webhook: AlertReceiver
+    sampler: MetricSampler
+    replicas: ReplicaWatcher
+    runbook: Runbook
+
+    def firing(self) -> list[str]:
+        return sorted({a.alertname for a in self.webhook.firing()})
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """The runbook's verification checks on the latest sample: error rate, p95, replicas ready."""
+        criteria = self.runbook.verification
+        latest = self.sampler.latest
+        rate, p95 = latest.get("error_rate"), latest.get("p95_seconds")
+        checks = {
+            "error_rate": rate,
+            "error_rate_ok": rate is not None and rate < criteria.error_rate_below,
+            "p95_seconds": p95,
+            "p95_ok": p95 is None or p95 < criteria.p95_below_seconds,
+            "replicas_ready": self.replicas.all_ready(),
+        }
+        return bool(checks["error_rate_ok"] and checks["p95_ok"] and checks["replicas_ready"]), checks
+
+
+def remediation_for(name: str) -> tuple[str, dict[str, Any]]:
+    """``rollback`` -> ``rollout_undo``; ``scale=5`` / ``scale:5`` -> ``scale`` with ``replicas=5``."""
+    match = re.fullmatch(r"scale[=:](\d+)", name)
+    if match:
+        return "scale", {"replicas": int(match.group(1))}
+    if name in REMEDIATIONS:
+        return REMEDIATIONS[name]
+    return name, {}
+
+
+class Autopilot:
+    """Runs in its own thread; :meth:`stop` makes it unwind within one poll."""
+
+    def __init__(
+        self,
+        *,
+        runbook: Runbook,
+        scenario: Scenario,
+        model: ResponderModel,
+        target: Target,
+        journal: JournalWriter,
+        view: DrillView,
+        time_scale: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.runbook = runbook
+        self.scenario = scenario
+        self.model = model
+        self.target = target
+        self.journal = journal
+        self.view = view
+        self.time_scale = time_scale
+        self.rng = rng
+        self.severity = scenario.expected_severity
+        self.stopped = threading.Event()
+        self.resolved = False
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="autopilot", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import simpy.rt
+
+        # factor = wall seconds per simulated unit; the unit is one runbook minute.
+        self.env = simpy.rt.RealtimeEnvironment(factor=60.0 / self.time_scale, strict=False)
+        main = self.env.process(self._respond())
+        try:
+            self.env.run(until=main)
+        except _Stopped:
+            pass
+        except GamedayError as exc:  # a failed remediation: say so in the journal, let the drill time out
+            self.error = exc
+            self.emit(EventType.note, {"text": f"autopilot gave up: {exc}"})
+        except Exception as exc:  # a bug: keep the cause in the log and the journal, never hide it
+            self.error = exc
+            log.exception("autopilot crashed")
+            self.emit(EventType.note, {"text": f"autopilot crashed: {type(exc).__name__}: {exc}"})
+
+    # -- small helpers -----------------------------------------------------------------------------------
+
+    @property
+    def poll(self) -> float:
+        """One poll in runbook minutes."""
+        return POLL_WALL_S * self.time_scale / 60.0
+
+    def emit(self, kind: EventType, data: dict[str, Any] | None = None) -> None:
+        self.journal.emit(kind, ACTOR, data or {})
+
+    def sleep(self, minutes: float) -> Generator[Any, Any, None]:
+        """Sleep ``minutes`` of runbook time in poll-sized slices, so a stop is noticed quickly."""
+        end = self.env.now + max(minutes, 0.0)
+        while self.env.now < end:
+            if self.stopped.is_set():
+                raise _Stopped
+            yield self.env.timeout(min(self.poll, end - self.env.now))
+        if self.stopped.is_set():
+            raise _Stopped
+
+    def step(self, name: str) -> Generator[Any, Any, float]:
+        """Spend the model's time on a workflow step."""
+        minutes = self.model.delay_minutes(name, self.rng, severity=self.severity)
+        yield from self.sleep(minutes)
+        return minutes
+
+    def wait_for(self, condition: Callable[[], bool], limit_minutes: float | None = None) -> Generator[Any, Any, bool]:
+        """Poll until ``condition()`` holds (True) or ``limit_minutes`` pass (False)."""
+        end = None if limit_minutes is None else self.env.now + limit_minutes
+        while not condition():
+            if end is not None and self.env.now >= end:
+                return False
+            yield from self.sleep(self.poll)
+        return True
+
+    # -- the runbook, step by step ---------------------------------------------------------------------
+
+    def _respond(self) -> Generator[Any, Any, None]:
+        # Detection: the autopilot is paged by Alertmanager, like the on-call engineer.
+        yield from self.wait_for(lambda: bool(self.view.firing()))
+        alerts = self.view.firing()
+        detected_at = self.env.now
+        yield from self.step("acknowledge")
+        self.emit(EventType.acknowledged, {"alerts": alerts})
+        yield from self.step("assess")
+        declares = self.severity in self.runbook.declared_severities()
+        if declares:
+            yield from self._declare()
+            self.env.process(self._status_updates())
+            self.env.process(self._escalations(detected_at))
+        else:
+            self.emit(EventType.ticket_created, {"severity": self.severity})
+            self.emit(EventType.role_assigned, {"role": "assignee", "person": f"{ACTOR}-oncall"})
+        yield from self._diagnose_and_fix()
+        self.resolved = True
+        self.emit(EventType.resolved, {"severity": self.severity})
+        yield from self.step("close")
+        self.emit(EventType.closed, {"severity": self.severity})
+
+    def _declare(self) -> Generator[Any, Any, None]:
+        level = self.runbook.severity(self.severity).level
+        yield from self.step("declare")
+        self.emit(EventType.severity_declared, {"severity": self.severity, "level": level})
+        yield from self.step("assemble")
+        for role in ("IC", "TL", "CL"):
+            self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})
+        for step in self.runbook.declaration_for(self.severity):
+            self._declaration_step(step.title, step.condition)
+
+    def _declaration_step(self, title: str, condition: str | None) -> None:
+        """Map one of the runbook's declaration steps to its journal event."""
+        lowered = title.lower()
+        if condition and "public" in condition.lower() and not self.scenario.user_facing:
+            return
+        if "war room" in lowered:
+            self.emit(EventType.war_room_created, {"channel": f"#incident-{self.journal.incident}"})
+        elif re.search(r"^page\b|on-?call", lowered):
+            self.emit(EventType.paged, {"who": "on-call team", "level": 1, "severity": self.severity})
+        elif "status page" in lowered:
+            self.emit(EventType.status_update, {"message": "Investigating", "channels": ["Status Page"],
+                                                "step": title})
+        else:
+            self.emit(EventType.note, {"text": f"{title}: done", "step": title})
+
+    def _status_updates(self) -> Generator[Any, Any, None]:
+        """An update at the severity's cadence until resolved (never longer than the cadence)."""
+        interval = self.model.status_update_minutes(self.severity)
+        if interval is None:
+            return
+        channels = self.runbook.severity(self.severity).update_channels
+        number = 1
+        while not self.resolved:
+            writing = self.model.delay_minutes("status_update", self.rng, severity=self.severity)
+            yield from self.sleep(max(interval, writing))  # late only when writing takes longer
+            if self.resolved:
+                return
+            number += 1
+            healthy, checks = self.view.health()
+            self.emit(EventType.status_update, {
+                "number": number,
+                "status": "Monitoring" if healthy else "Investigating",
+                "message": f"Update #{number}: error rate {checks['error_rate']}",
+                "channels": channels,
+            })
+
+    def _escalations(self, detected_at: float) -> Generator[Any, Any, None]:
+        """Climb the technical ladder while unresolved; business notifications for their severities."""
+        pending: list[tuple[float, EventType, dict[str, Any]]] = []
+        for rung in self.runbook.escalation.technical[1:]:
+            after = self.model.escalate_after_minutes(rung.level, severity=self.severity)
+            pending.append((after, EventType.escalated, {"level": rung.level, "role": rung.role}))
+        if self.severity in self.runbook.escalation.business_severities and self.scenario.user_facing:
+            for note in self.runbook.escalation.business:
+                pending.append((note.after_minutes, EventType.notified, {"who": note.who}))
+        for after, kind, data in sorted(pending, key=lambda p: p[0]):
+            yield from self.sleep(detected_at + after - self.env.now)
+            if self.resolved:
+                return
+            self.emit(kind, data)
+
+    def _diagnose_and_fix(self) -> Generator[Any, Any, None]:
+        """Investigate -> hypothesis -> fix -> resolved? -> verify -> stable? (back to investigate on No)."""
+        remaining = list(self.scenario.safe_remediations)
+        last: str | None = None
+        while True:
+            yield from self.step("investigate")
+            yield from self.step("hypothesis")
+            if remaining:
+                last = remaining.pop(0)
+            self.emit(EventType.hypothesis, {
+                "text": f"{self.scenario.title}: {self.scenario.fault.type.value}; "
+                        f"plan: {last or 'keep investigating'}",
+                "firing": self.view.firing(),
+            })
+            if last is None:
+                continue
+            yield from self.step("fix")
+            self._remediate(last)
+            limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
+            if not (yield from self.wait_for(lambda: self.view.health()[0], limit)):
+                continue  # Issue Resolved? -> No: back to Investigate & Diagnose
+            yield from self.step("verify")
+            healthy, checks = self.view.health()
+            if not healthy:
+                continue
+            self.emit(EventType.verified, {"checks": checks, "criteria": self.runbook.verification.checklist})
+            if (yield from self._stability_watch()):
+                return
+
+    def _remediate(self, name: str) -> None:
+        action, params = remediation_for(name)
+        detail = self.target.remediate(action, **params)
+        self.emit(EventType.action, {"kind": name.split("=")[0].split(":")[0], "action": action,
+                                     "params": params, "target": "backend", "detail": detail})
+
+    def _stability_watch(self) -> Generator[Any, Any, bool]:
+        """The runbook's stability period: any failed check sends us back to investigation."""
+        end = self.env.now + self.runbook.stability_minutes
+        self.emit(EventType.note, {"text": f"stability watch: {self.runbook.stability_minutes:g} min"})
+        while self.env.now < end:
+            healthy, checks = self.view.health()
+            if not healthy:
+                self.emit(EventType.note, {"text": "not stable; back to investigation", "checks": checks})
+                return False
+            yield from self.sleep(min(self.poll, end - self.env.now))
+        return True
