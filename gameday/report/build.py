@@ -1,0 +1,101 @@
+"""``gameday report``: score, chart, drafts, then one HTML and one Markdown page over them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gameday.journal import read_journal
+from gameday.report.chart import render_chart
+from gameday.report.clock import RunbookClock
+from gameday.report.drafts import drafts_for
+from gameday.scoring.engine import resolve_runbook, score_events
+from gameday.scoring.result import IncidentScore
+from gameday.scoring.view import split_incidents
+from gameday.scoring.weights import DEFAULT_WEIGHTS, load_weights
+
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_DRAFTED_INCIDENTS = 5
+
+
+@dataclass
+class IncidentSection:
+    score: IncidentScore
+    drafts: dict[str, str]  # template name -> text
+    draft_files: dict[str, str]  # template name -> relative path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def build_report(
+    *,
+    journal: Path | None = None,
+    timeline: Path | None = None,
+    out: Path,
+    runbook: Path | None = None,
+    weights: Path | None = None,
+    date: str | None = None,
+) -> list[Path]:
+    """Write report.html, report.md, timeline.png and drafts/*.md into ``out``; return what was written."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from gameday.journal import journal_meta
+    from gameday.scoring.timeline import timeline_events
+
+    source = journal or timeline
+    assert source is not None
+    events = read_journal(source) if journal is not None else timeline_events(source, date=date)
+    meta = journal_meta(events)
+    rb = resolve_runbook(runbook, meta if journal is not None else {}, source.parent)
+    result = score_events(events, rb, load_weights(weights), journal=str(source), base_dir=source.parent,
+                          weights_source=str(weights or DEFAULT_WEIGHTS))
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    title = f"Game day report: {source.stem}"
+    chart = render_chart(events, rb, out / "timeline.png", f"{source.stem} — runbook clock")
+    written.append(chart)
+
+    clock = RunbookClock(events)
+    views = {v.incident: v for v in split_incidents(events, source.parent)}
+    sections = []
+    for index, incident in enumerate(result.incidents):
+        drafts: dict[str, str] = {}
+        files: dict[str, str] = {}
+        if index < MAX_DRAFTED_INCIDENTS:
+            drafts = drafts_for(views[incident.incident], incident, rb, clock)
+            for name, text in drafts.items():
+                rel = f"drafts/{_slug(incident.incident)}/{_slug(name)}.md"
+                path = out / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+                written.append(path)
+                files[name] = rel
+        sections.append(IncidentSection(incident, drafts, files))
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["minutes"] = lambda v: "—" if v is None else f"{v:.1f}"
+    env.filters["score"] = lambda v: "n/a" if v is None else f"{v:.0f}"
+    env.filters["cell"] = lambda v: str(v).replace("|", "/").replace("\n", " ")
+    context = {
+        "title": title,
+        "result": result,
+        "sections": sections,
+        "runbook": rb,
+        "meta": meta,
+        "chart": chart.name,
+        "skipped_drafts": max(0, len(result.incidents) - MAX_DRAFTED_INCIDENTS),
+    }
+    for name in ("report.html", "report.md"):
+        path = out / name
+        path.write_text(env.get_template(f"{name}.j2").render(**context), encoding="utf-8")
+        written.append(path)
+    return written

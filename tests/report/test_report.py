@@ -1,0 +1,89 @@
+"""``gameday report``: the seed incident's timeline and a drill journal render to HTML, Markdown, PNG and
+drafts in the runbook's own templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gameday.report.build import build_report
+from gameday.runbook import load_runbook
+from gameday.scoring.postmortem import read_review
+
+FIXTURES = Path(__file__).resolve().parents[1] / "scoring" / "fixtures"
+SEED = FIXTURES / "seed-runbook.md"
+SIX = ("Incident Timeline", "Post-Incident Review", "Status Page Update", "Initial Notification",
+       "Resolution Notification", "Slack Incident Declaration")
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+@pytest.fixture(scope="module")
+def timeline_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("timeline-report")
+    build_report(timeline=FIXTURES / "incident-2026-01-24-001.md", out=out, runbook=SEED)
+    return out
+
+
+def test_chart_is_a_real_image_of_sensible_size(timeline_report: Path) -> None:
+    png = timeline_report / "timeline.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(png) as image:
+        image.verify()
+    with Image.open(png) as image:
+        width, height = image.size
+        assert 800 <= width <= 3000 and 200 <= height <= 3000
+        # not a blank canvas: lines and labels were drawn
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+        assert colours is not None and len(colours) > 50
+
+
+def test_html_has_score_table_and_image(timeline_report: Path) -> None:
+    html = (timeline_report / "report.html").read_text(encoding="utf-8")
+    assert '<table class="score-table">' in html
+    assert 'src="timeline.png"' in html
+    for title in ("Declared within the response time", "Stability watch before closing"):
+        assert title in html
+    assert "excluded from the score" in html
+    assert "Incident 2026-01-24-001" in html
+    md = (timeline_report / "report.md").read_text(encoding="utf-8")
+    assert "![Timeline" in md and "| Time to resolve (MTTR) | 30.0 |" in md
+
+
+def test_drafts_use_the_runbooks_templates(timeline_report: Path) -> None:
+    folder = timeline_report / "drafts" / "2026-01-24-001"
+    for name in SIX:
+        assert (folder / f"{_slug(name)}.md").is_file(), name
+    slack = (folder / "slack-incident-declaration.md").read_text(encoding="utf-8")
+    assert "**Severity**: SEV-1" in slack and "INCIDENT DECLARED" in slack
+    timeline = (folder / "incident-timeline.md").read_text(encoding="utf-8")
+    assert "| Time (KST) | Event |" in timeline and "| 14:32 | Incident declared SEV-1 |" in timeline
+    restored = (folder / "resolution-notification.md").read_text(encoding="utf-8")
+    assert "as of 15:00 KST" in restored and "Resolution: rollback" in restored
+    # the review draft has every section of the runbook's template, so the scorer would accept its shape
+    findings = read_review(folder / "post-incident-review.md", load_runbook(SEED).templates["Post-Incident Review"])
+    assert findings.missing_sections == []
+    assert findings.timeline_entries >= 7
+
+
+def test_drill_report_with_metrics_and_failures(tmp_path: Path) -> None:
+    written = build_report(journal=FIXTURES / "verified-early.jsonl", out=tmp_path)
+    assert tmp_path / "report.html" in written
+    with Image.open(tmp_path / "timeline.png") as image:
+        assert image.size[1] > 600  # three metric panels plus the event lane
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Verified too early" in html
+    review = (tmp_path / "drafts" / "drill-2026-03-02-001" / "post-incident-review.md").read_text(encoding="utf-8")
+    assert "Improve: verification true on the metrics" in review  # failed check -> action item
+    assert "## What Went Poorly" in review
+
+
+def test_multi_incident_report(tmp_path: Path) -> None:
+    build_report(journal=FIXTURES / "sim-two.jsonl", out=tmp_path)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Incident sim-0001" in md and "## Incident sim-0002" in md
+    assert "mean of 2 incidents" in md
