@@ -23,6 +23,8 @@ from gameday.scoring.weights import ScoringConfig
 
 E = EventType
 HEALTHY_STATES = {"running", "ready", "healthy", "up", "ok"}
+#: Replicas on their way out (replaced by a rollout) are neither healthy nor unhealthy.
+LEAVING_STATES = {"gone", "terminating", "succeeded", "completed"}
 
 
 @dataclass
@@ -291,7 +293,11 @@ def _replicas_at(ctx: Context, at: float) -> dict[str, Event]:
     for event in sorted(ctx.view.replicas, key=_key):
         if ctx.view.minutes(event) <= at:
             latest[str(event.data.get("name", "?"))] = event
-    return latest
+    return {k: v for k, v in latest.items() if str(v.data.get("state", "")).lower() not in LEAVING_STATES}
+
+
+def _healthy(event: Event) -> bool:
+    return str(event.data.get("state", "")).lower() in HEALTHY_STATES and event.data.get("ready", True) is not False
 
 
 def verification_true(ctx: Context) -> CheckResult:
@@ -325,12 +331,10 @@ def verification_true(ctx: Context) -> CheckResult:
         seen.append(f"{ready}/{desired} replicas ready")
         if int(ready) < int(desired):
             problems.append(f"only {ready}/{desired} replicas ready")
-    unhealthy = [
-        name for name, ev in _replicas_at(ctx, at).items()
-        if str(ev.data.get("state", "")).lower() not in HEALTHY_STATES
-    ]
-    if _replicas_at(ctx, at):
-        seen.append(f"{len(_replicas_at(ctx, at)) - len(unhealthy)}/{len(_replicas_at(ctx, at))} replicas healthy")
+    replicas = _replicas_at(ctx, at)
+    unhealthy = [name for name, ev in replicas.items() if not _healthy(ev)]
+    if replicas:
+        seen.append(f"{len(replicas) - len(unhealthy)}/{len(replicas)} replicas healthy")
     if unhealthy:
         problems.append("unhealthy replicas: " + ", ".join(sorted(unhealthy)))
     if not seen:

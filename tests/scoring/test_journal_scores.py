@@ -161,3 +161,18 @@ def test_weights_override_and_typos(fixtures: Path, tmp_path: Path) -> None:
     heavy.write_text(yaml.safe_dump(body), encoding="utf-8")
     with pytest.raises(InputError, match="stabilty_watch"):
         load_weights(heavy)
+
+
+def test_unhealthy_replica_at_verification_fails_even_with_good_metrics(fixtures: Path, tmp_path: Path) -> None:
+    """A replica still crash-looping (and not one being replaced) makes the verification claim false."""
+    journal = tmp_path / "drill.jsonl"
+    shutil.copy(fixtures / "seed-runbook.md", tmp_path / "seed-runbook.md")
+    shutil.copy(fixtures / "review-complete.md", tmp_path / "review-complete.md")
+    lines = (fixtures / "perfect.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [ln for ln in lines if not ('"replica_state"' in ln and '"t": 13' in ln)]  # backend-0 never recovers
+    gone = [ln.replace('"backend-1", "state": "Running"', '"backend-1", "state": "Gone"') for ln in kept]
+    journal.write_text("".join(gone), encoding="utf-8")
+    check = next(c for c in score_journal(journal).incidents[0].checks if c.id == "verification_true")
+    assert check.status is Status.failed
+    assert "unhealthy replicas: backend-0" in check.feedback
+    assert "1/2 replicas healthy" in check.observed  # backend-1 left the set instead of counting as sick
