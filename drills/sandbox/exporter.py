@@ -1,0 +1,135 @@
+"""The sandbox's kube-state-metrics and pgbouncer_exporter in one small process.
+
+Metric names follow those two exporters, so the alert rules read the same on the sandbox and on a
+cluster: pod restarts / CrashLoopBackOff / readiness from the kubelets' published state, and PgBouncer's
+``SHOW POOLS`` / ``SHOW DATABASES`` from its admin console.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from prometheus_client import start_http_server
+from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from drills.sandbox.config import SandboxConfig
+from drills.sandbox.configs import ADMIN_USER
+from drills.sandbox.kubelet import load_config
+from drills.sandbox.paths import Layout
+
+POOL_COLUMNS = {  # SHOW POOLS column -> metric suffix (pgbouncer_exporter's names)
+    "cl_active": "client_active_connections",
+    "cl_waiting": "client_waiting_connections",
+    "sv_active": "server_active_connections",
+    "sv_idle": "server_idle_connections",
+    "sv_used": "server_used_connections",
+    "maxwait": "client_maxwait_seconds",
+}
+
+
+class PgBouncerAdmin:
+    """SHOW commands over the admin console (simple query protocol, autocommit, hence ClientCursor)."""
+
+    def __init__(self, port: int) -> None:
+        self.dsn = f"host=127.0.0.1 port={port} dbname=pgbouncer user={ADMIN_USER} connect_timeout=1"
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def show(self, what: str) -> list[dict[str, Any]]:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = psycopg.connect(self.dsn, autocommit=True, cursor_factory=psycopg.ClientCursor)
+                    with self._conn.cursor() as cur:
+                        cur.execute(f"SHOW {what}")
+                        names = [c.name for c in cur.description or []]
+                        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+                except psycopg.Error:
+                    if self._conn is not None:
+                        self._conn.close()
+                    self._conn = None
+                    if attempt == 2:
+                        raise
+        return []
+
+
+class SandboxCollector(Collector):
+    def __init__(self, cfg: SandboxConfig) -> None:
+        self.layout = Layout(cfg.home)
+        self.admin = PgBouncerAdmin(cfg.ports.pgbouncer)
+
+    def collect(self) -> Iterator[Any]:
+        yield from self._pods()
+        yield from self._pgbouncer()
+
+    def _pods(self) -> Iterator[Any]:
+        restarts = CounterMetricFamily("kube_pod_container_status_restarts", "container restarts",
+                                       labels=["namespace", "pod", "container"])
+        waiting = GaugeMetricFamily("kube_pod_container_status_waiting_reason", "waiting reason",
+                                    labels=["namespace", "pod", "container", "reason"])
+        ready = GaugeMetricFamily("kube_pod_status_ready", "pod ready", labels=["namespace", "pod", "condition"])
+        running = GaugeMetricFamily("kube_pod_container_status_running", "container running",
+                                    labels=["namespace", "pod", "container"])
+        for path in sorted(self.layout.pods.glob("*.json")):
+            try:
+                pod = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            name = pod["name"]
+            restarts.add_metric(["sandbox", name, "backend"], pod.get("restarts", 0))
+            waiting.add_metric(["sandbox", name, "backend", "CrashLoopBackOff"],
+                               1.0 if pod.get("state") == "CrashLoopBackOff" else 0.0)
+            is_ready = bool(pod.get("ready"))
+            ready.add_metric(["sandbox", name, "true"], 1.0 if is_ready else 0.0)
+            ready.add_metric(["sandbox", name, "false"], 0.0 if is_ready else 1.0)
+            running.add_metric(["sandbox", name, "backend"], 1.0 if pod.get("state") == "Running" else 0.0)
+        yield from (restarts, waiting, ready, running)
+
+    def _pgbouncer(self) -> Iterator[Any]:
+        up = GaugeMetricFamily("pgbouncer_up", "PgBouncer admin console answers")
+        try:
+            pools = self.admin.show("POOLS")
+            databases = self.admin.show("DATABASES")
+        except psycopg.Error:
+            up.add_metric([], 0.0)
+            yield up
+            return
+        up.add_metric([], 1.0)
+        yield up
+        for column, suffix in POOL_COLUMNS.items():
+            family = GaugeMetricFamily(f"pgbouncer_pools_{suffix}", f"SHOW POOLS {column}",
+                                       labels=["database", "user"])
+            for row in pools:
+                if row.get("database") != "pgbouncer" and column in row:
+                    family.add_metric([row["database"], row["user"]], float(row[column] or 0))
+            yield family
+        size = GaugeMetricFamily("pgbouncer_databases_pool_size", "SHOW DATABASES pool_size", labels=["database"])
+        for row in databases:
+            if row.get("name") != "pgbouncer":
+                size.add_metric([row["name"]], float(row.get("pool_size") or 0))
+        yield size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="drills.sandbox.exporter")
+    parser.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    cfg = load_config(args.home)
+    REGISTRY.register(SandboxCollector(cfg))
+    start_http_server(cfg.ports.exporter, addr="127.0.0.1")
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The demo Hospital-ERP backend (patients, appointments) whose releases carry the drills' bugs."""

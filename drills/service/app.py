@@ -1,0 +1,248 @@
+"""The demo Hospital-ERP backend: patient records and appointments in PostgreSQL *through PgBouncer*.
+
+Release behaviour (see :mod:`drills.service.releases`):
+
+- appointment searches sometimes hit a slow plan and are cancelled by ``statement_timeout``; v1.2.2 rolls
+  back and returns the connection, v1.2.3's timeout handler keeps it (the 2026-01-24-001 leak), so under
+  load the pool empties and requests turn into 503s after ``pool_timeout``;
+- the knob file adds query latency (``slow-queries``) and upstream 5xx (``error-burst``).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import psycopg
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg import errors as pg_errors
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from pydantic import BaseModel, ConfigDict
+
+from drills.service.knobs import KnobReader
+from drills.service.metrics import Metrics
+from drills.service.releases import Release
+from drills.service.schema import DEPARTMENTS
+
+STATEMENT_TIMEOUT_MS = 300
+SLOW_PLAN_SECONDS = 1.0
+
+
+@dataclass
+class Settings:
+    database_url: str
+    release: Release
+    pool_size: int = 4
+    pool_timeout_s: float = 2.0
+    upstream_url: str | None = None
+    knobs_file: str | None = None
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NewAppointment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: int
+    department: str
+    starts_at: datetime
+
+
+class MetricsMiddleware:
+    """Counts every response by route template (not raw path, to keep label cardinality bounded)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] == "/metrics":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status["code"])).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    metrics = Metrics(settings.release.version)
+    knobs = KnobReader(settings.knobs_file)
+    rng = random.Random(settings.seed)
+    # prepare_threshold=None: PgBouncer in transaction pooling cannot keep prepared statements
+    pool = AsyncConnectionPool(
+        settings.database_url, min_size=settings.pool_size, max_size=settings.pool_size,
+        timeout=settings.pool_timeout_s, open=False, name="erp",
+        kwargs={"prepare_threshold": None, "row_factory": dict_row, "connect_timeout": 3},
+    )
+    leaked: list[psycopg.AsyncConnection] = []
+    metrics.pool_size.set(settings.pool_size)
+
+    def _pool_stats() -> dict[str, int]:
+        return pool.get_stats()
+
+    metrics.pool_in_use.set_function(
+        lambda: _pool_stats().get("pool_size", 0) - _pool_stats().get("pool_available", 0))
+    metrics.pool_waiting.set_function(lambda: _pool_stats().get("requests_waiting", 0))
+    metrics.leaked.set_function(lambda: len(leaked))
+    http = httpx.AsyncClient(timeout=2.0)
+
+    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        await pool.open(wait=False)
+        yield
+        await http.aclose()
+        await pool.close(timeout=1.0)
+
+    app = FastAPI(title="hospital-erp-backend", version=settings.release.version, lifespan=lifespan)
+
+    def _latency_sql() -> str:
+        k = knobs.get()
+        if k.query_latency_s > 0 and rng.random() < k.latency_fraction:
+            return f", pg_sleep({k.query_latency_s:.3f})"
+        return ""
+
+    async def fetch(sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(sql, params or {})
+            return await cur.fetchall()
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(_: Any, exc: PoolTimeout) -> JSONResponse:
+        return JSONResponse({"error": "database connection pool exhausted"}, status_code=503)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _db_down(_: Any, exc: psycopg.OperationalError) -> JSONResponse:
+        return JSONResponse({"error": f"database unavailable: {str(exc).splitlines()[0][:120]}"},
+                            status_code=503)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers; says nothing about the database."""
+        return {"status": "ok", "version": settings.release.version}
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """Readiness: a pool connection can be had quickly and answers."""
+        try:
+            conn = await pool.getconn(timeout=0.5)
+        except PoolTimeout:
+            return JSONResponse({"ready": False, "reason": "no database connection"}, status_code=503)
+        try:
+            await conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            await pool.putconn(conn)
+            return JSONResponse({"ready": False, "reason": str(exc)[:120]}, status_code=503)
+        await pool.putconn(conn)
+        return JSONResponse({"ready": True, "version": settings.release.version})
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/patients")
+    async def list_patients(ward: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        return await fetch(
+            "SELECT id, mrn, name, ward" + _latency_sql() + " FROM patients"
+            " WHERE (%(ward)s::text IS NULL OR ward = %(ward)s) ORDER BY id LIMIT %(limit)s",
+            {"ward": ward, "limit": min(max(limit, 1), 100)},
+        )
+
+    @app.get("/api/patients/{patient_id}")
+    async def get_patient(patient_id: int) -> dict[str, Any]:
+        rows = await fetch(
+            "SELECT id, mrn, name, birth_date, ward" + _latency_sql() + " FROM patients WHERE id = %(id)s",
+            {"id": patient_id},
+        )
+        if not rows:
+            raise HTTPException(404, "no such patient")
+        record = {k: v for k, v in rows[0].items() if k != "pg_sleep"}
+        if settings.upstream_url:
+            # insurance eligibility: a dependency whose 5xx we pass on as 502 (error-burst drill)
+            try:
+                answer = await http.get(f"{settings.upstream_url}/eligibility/{patient_id}")
+            except httpx.HTTPError as exc:
+                raise HTTPException(502, f"eligibility service unreachable: {type(exc).__name__}") from None
+            if answer.status_code >= 500:
+                raise HTTPException(502, f"eligibility service answered {answer.status_code}")
+            record["eligibility"] = answer.json().get("status")
+        return record
+
+    @app.get("/api/patients/{patient_id}/appointments")
+    async def patient_appointments(patient_id: int) -> list[dict[str, Any]]:
+        return await fetch(
+            "SELECT id, starts_at, department, status" + _latency_sql() + " FROM appointments"
+            " WHERE patient_id = %(id)s ORDER BY starts_at LIMIT 50",
+            {"id": patient_id},
+        )
+
+    @app.get("/api/appointments")
+    async def search_appointments(department: str = "radiology", limit: int = 20) -> dict[str, Any]:
+        """The search whose occasional slow plan is cancelled by ``statement_timeout``."""
+        slow = rng.random() < knobs.get().slow_plan_fraction
+        sleep = f", pg_sleep({SLOW_PLAN_SECONDS})" if slow else _latency_sql()
+        conn = await pool.getconn()
+        try:
+            # an implicit transaction (autocommit off), so SET LOCAL is safe under transaction pooling
+            await conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
+            cur = await conn.execute(
+                "SELECT id, patient_id, starts_at, status" + sleep + " FROM appointments"
+                " WHERE department = %(d)s ORDER BY starts_at DESC LIMIT %(limit)s",
+                {"d": department, "limit": min(max(limit, 1), 100)},
+            )
+            rows = await cur.fetchall()
+            await conn.commit()
+        except pg_errors.QueryCanceled:
+            if settings.release.releases_on_timeout:
+                await conn.rollback()
+                await pool.putconn(conn)
+            else:
+                # the v1.2.3 bug: this path returns without rollback()/putconn(), so the connection stays
+                # checked out *inside an aborted transaction*, pinning a PgBouncer server connection too
+                leaked.append(conn)
+            return {"degraded": True, "appointments": []}
+        except BaseException:
+            await pool.putconn(conn)
+            raise
+        await pool.putconn(conn)
+        return {"degraded": False, "appointments": [{k: v for k, v in r.items() if k != "pg_sleep"}
+                                                    for r in rows]}
+
+    @app.post("/api/appointments", status_code=201)
+    async def book(appointment: NewAppointment) -> dict[str, Any]:
+        if appointment.department not in DEPARTMENTS:
+            raise HTTPException(422, f"unknown department {appointment.department!r}")
+        rows = await fetch(
+            "INSERT INTO appointments (patient_id, starts_at, department) SELECT %(p)s, %(s)s, %(d)s"
+            " WHERE EXISTS (SELECT 1 FROM patients WHERE id = %(p)s) RETURNING id",
+            {"p": appointment.patient_id, "s": appointment.starts_at, "d": appointment.department},
+        )
+        if not rows:
+            raise HTTPException(404, "no such patient")
+        return {"id": rows[0]["id"]}
+
+    # zero-initialise the 5xx series, so the runbook's error-rate ratio is 0 (not "no data") when healthy
+    for route in app.routes:
+        path = getattr(route, "path", None)
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if path and path not in ("/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+                for status in ("500", "502", "503"):
+                    metrics.requests.labels(method, path, status)
+    return MetricsMiddleware(app, metrics)  # type: ignore[return-value]

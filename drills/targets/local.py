@@ -1,0 +1,124 @@
+"""The local sandbox as a drill :class:`~drills.targets.base.Target`.
+
+Injection records live in ``<sandbox>/injections/<id>.json`` (fsynced before the fault is applied);
+reverted ones move to ``injections/reverted/``, so "anything pending?" is one directory listing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from drills.faults import fault_for
+from drills.sandbox.config import SandboxConfig
+from drills.sandbox.paths import write_json_atomic
+from drills.sandbox.stack import Sandbox
+from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
+from gameday.errors import InputError, TargetError
+from gameday.scenario import Fault
+
+#: responder actions -> what they mean here (``rollback`` is the runbook's word for ``rollout undo``)
+ACTIONS = ("rollout_undo", "rollback", "restart", "scale")
+
+
+class LocalTarget:
+    name = "local"
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.sandbox = Sandbox(config)
+        self.config = self.sandbox.cfg
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def up(self) -> None:
+        self.sandbox.up()
+
+    def down(self) -> None:
+        if self.sandbox.is_up():
+            for record in self.pending_injections():
+                self.revert(record)
+        self.sandbox.down()
+
+    def is_ready(self) -> bool:
+        return self.sandbox.is_ready()
+
+    def endpoints(self) -> Endpoints:
+        p = self.config.ports
+        return Endpoints(
+            app_url=self.sandbox.app_url, prometheus_url=self.sandbox.prometheus_url,
+            alertmanager_url=self.sandbox.alertmanager_url,
+            extra={"webhook_url": self.sandbox.webhook_url, "webhook_port": str(p.webhook),
+                   "pgbouncer": f"127.0.0.1:{p.pgbouncer}", "postgres": f"127.0.0.1:{p.postgres}",
+                   "exporter": f"http://127.0.0.1:{p.exporter}", "upstream": f"http://127.0.0.1:{p.upstream}"},
+        )
+
+    def replicas(self) -> list[ReplicaState]:
+        return self.sandbox.replicas()
+
+    # -- faults ----------------------------------------------------------------------------------------
+    def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
+        actuator = fault_for(fault.type)
+        params = actuator.params(fault.params)
+        if not self.sandbox.is_up():
+            raise TargetError("the sandbox is not running; run `gameday sandbox up` first")
+        record = InjectionRecord(
+            id=f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{fault.type.value}-{secrets.token_hex(3)}",
+            target=self.name, fault=fault.type, params=params,
+            revert_state=actuator.prepare(self.sandbox, params), drill_id=drill_id, runner_pid=os.getpid(),
+        )
+        self._save(record)  # durable before the change: a killed runner's fault can always be found
+        actuator.apply(self.sandbox, params)
+        return record
+
+    def revert(self, record: InjectionRecord) -> None:
+        already = record.reverted_at is not None or (self._reverted_dir / f"{record.id}.json").exists()
+        if already and not self._pending_path(record.id).exists():
+            return  # safe to call twice
+        fault_for(record.fault).revert(self.sandbox, record.revert_state)
+        done = record.model_copy(update={"reverted_at": datetime.now(UTC)})
+        write_json_atomic(self._reverted_dir / f"{record.id}.json", done.model_dump(mode="json"), durable=True)
+        self._pending_path(record.id).unlink(missing_ok=True)
+
+    def pending_injections(self) -> list[InjectionRecord]:
+        folder = self.sandbox.layout.injections
+        if not folder.exists():
+            return []
+        records = []
+        for path in sorted(folder.glob("*.json")):
+            try:
+                records.append(InjectionRecord.model_validate_json(path.read_text(encoding="utf-8")))
+            except ValueError as exc:
+                raise TargetError(f"unreadable injection record {path}: {exc}") from None
+        return records
+
+    def _save(self, record: InjectionRecord) -> None:
+        write_json_atomic(self._pending_path(record.id), record.model_dump(mode="json"), durable=True)
+
+    def _pending_path(self, record_id: str) -> Any:
+        return self.sandbox.layout.injections / f"{record_id}.json"
+
+    @property
+    def _reverted_dir(self) -> Any:
+        return self.sandbox.layout.injections / "reverted"
+
+    # -- responders ------------------------------------------------------------------------------------
+    def remediate(self, action: str, **params: Any) -> str:
+        if action in ("rollout_undo", "rollback"):
+            before = self.sandbox.deployment().version
+            dep = self.sandbox.undo()
+            return f"rolled back backend from {before} to {dep.version} (revision {dep.current.revision})"
+        if action == "restart":
+            dep = self.sandbox.restart()
+            return f"restarted {dep.replicas} backend replicas ({dep.version})"
+        if action == "scale":
+            replicas = params.get("replicas")
+            if not isinstance(replicas, int):
+                raise InputError(None, "replicas", f"scale needs an integer replicas=N, got {replicas!r}")
+            before = self.sandbox.deployment().replicas
+            self.sandbox.scale(replicas)
+            return f"scaled backend from {before} to {replicas} replicas"
+        raise InputError(None, "action", f"unknown remediation {action!r}; expected one of {', '.join(ACTIONS)}")
+
+    def rollout_history(self) -> list[str]:
+        return [rev.version for rev in self.sandbox.deployment().history]
