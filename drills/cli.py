@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ ActorOpt = Annotated[str | None, typer.Option("--actor", help="who acts (journal
 
 def register(app: typer.Typer) -> None:
     app.add_typer(sandbox_app, name="sandbox")
+    app.add_typer(drill_app, name="drill")
 
 
 def _target():  # type: ignore[no-untyped-def]
@@ -129,3 +131,118 @@ def scale(deployment: DeploymentArg,
     _check_deployment(deployment)
     _act("scale", _target().remediate("scale", replicas=replicas), actor, deployment=deployment,
          replicas=replicas)
+
+
+# -- gameday drill: run a drill, and the responders' log commands (drill runner) -------------------------
+
+drill_app = typer.Typer(help="Run a drill; responders journal what they do with `drill log`.", no_args_is_help=True)
+drill_log_app = typer.Typer(help="Journal a responder step into the running drill.", no_args_is_help=True)
+drill_app.add_typer(drill_log_app, name="log")
+ActorOption = Annotated[str | None, typer.Option("--actor", help="who did it (default: $GAMEDAY_ACTOR or $USER)")]
+
+
+@drill_app.command("run")
+def drill_run(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML (kind: scenario)")],
+    target: Annotated[str, typer.Option("--target", help="local | kubernetes")] = "local",
+    responder: Annotated[str, typer.Option("--responder", help="human | autopilot")] = "human",
+    policy: Annotated[Path | None, typer.Option("--policy", help="autopilot delays (policy YAML)")] = None,
+    time_scale: Annotated[float | None, typer.Option("--time-scale", help="runbook s per wall s")] = None,
+    out: Annotated[Path, typer.Option("--out", help="drills go to OUT/<drill-id>/")] = Path("out"),
+    seed: Annotated[int, typer.Option("--seed", help="blind delay and autopilot draws")] = 0,
+    runbook: Annotated[Path | None, typer.Option("--runbook", help="default: the shipped runbook")] = None,
+) -> None:
+    """Steady state, blind delay, inject, observe until closed/timeout/abort, revert every fault."""
+    from drills.runner import EXIT_CODES, DrillOptions, run_drill
+    from gameday.errors import InputError
+
+    if responder not in ("human", "autopilot"):
+        raise InputError(None, "--responder", f"expected human or autopilot, not {responder!r}")
+    summary = run_drill(DrillOptions(
+        scenario_path=scenario, target=target, responder=responder,  # type: ignore[arg-type]
+        policy=policy, time_scale=time_scale, out_dir=out, seed=seed, runbook=runbook,
+    ))
+    raise typer.Exit(EXIT_CODES.get(summary["outcome"], 1))
+
+
+def _log(kind: str, actor: str | None, data: dict[str, object] | None = None) -> None:
+    from drills.runner import log_event
+
+    event = log_event(kind, actor, data or {})
+    typer.echo(f"{event.incident}: {event.type.value} by {event.actor} at {event.t:.1f} s")
+
+
+@drill_log_app.command("ack")
+def log_ack(actor: ActorOption = None) -> None:
+    """Acknowledge the page."""
+    _log("acknowledged", actor)
+
+
+@drill_log_app.command("declare")
+def log_declare(sev: Annotated[int, typer.Option("--sev", help="severity level, 1 = critical")],
+                actor: ActorOption = None) -> None:
+    """Declare the incident's severity."""
+    _log("severity_declared", actor, {"level": sev})
+
+
+@drill_log_app.command("assign")
+def log_assign(assignment: Annotated[str, typer.Argument(help="ROLE=name, e.g. IC=alice")],
+               actor: ActorOption = None) -> None:
+    """Assign a runbook role (IC, TL, CL, SME)."""
+    role, _, person = assignment.partition("=")
+    _log("role_assigned", actor, {"role": role.strip(), "person": person.strip()})
+
+
+@drill_log_app.command("update")
+def log_update(message: Annotated[str, typer.Argument(help="the status update text")],
+               channel: Annotated[list[str] | None, typer.Option("--channel", help="repeatable")] = None,
+               actor: ActorOption = None) -> None:
+    """Post a status update."""
+    _log("status_update", actor, {"message": message, "channels": channel or []})
+
+
+@drill_log_app.command("hypothesis")
+def log_hypothesis(text: Annotated[str, typer.Argument(help="what you believe is wrong")],
+                   actor: ActorOption = None) -> None:
+    """Record a hypothesis before acting on it."""
+    _log("hypothesis", actor, {"text": text})
+
+
+@drill_log_app.command("verify")
+def log_verify(actor: ActorOption = None) -> None:
+    """Claim the runbook's verification checks pass (scoring compares with the metrics)."""
+    _log("verified", actor)
+
+
+@drill_log_app.command("resolve")
+def log_resolve(actor: ActorOption = None) -> None:
+    """Mark the incident resolved (after the stability watch)."""
+    _log("resolved", actor)
+
+
+@drill_log_app.command("close")
+def log_close(actor: ActorOption = None) -> None:
+    """Close the incident; the drill ends and reverts its faults."""
+    _log("closed", actor)
+
+
+@drill_log_app.command("page")
+def log_page(who: Annotated[str, typer.Argument(help="who was paged")] = "on-call team",
+             level: Annotated[int, typer.Option("--level", help="escalation level")] = 1,
+             actor: ActorOption = None) -> None:
+    """Record a page."""
+    _log("paged", actor, {"who": who, "level": level})
+
+
+@drill_log_app.command("war-room")
+def log_war_room(channel: Annotated[str | None, typer.Argument(help="default: #incident-<drill id>")] = None,
+                 actor: ActorOption = None) -> None:
+    """Record that the war room channel exists."""
+    _log("war_room_created", actor, {"channel": channel} if channel else {})
+
+
+@drill_log_app.command("postmortem")
+def log_postmortem(path: Annotated[Path, typer.Argument(help="the post-incident review (markdown)")],
+                   actor: ActorOption = None) -> None:
+    """File the post-incident review."""
+    _log("postmortem_filed", actor, {"path": str(path)})

@@ -493,10 +493,9 @@ class DrillRunner:
         ))
 
     def _start_load(self) -> Any:
-        from drills.load import start_load
+        from drills.load.runner import start_load
 
-        return start_load(self.target.endpoints().app_url, self.scenario.load, self.out / "load",
-                          seed=self.options.seed)
+        return start_load(self.scenario.load, self.target.endpoints().app_url, self.out / "load")
 
     def _start_autopilot(self) -> Any:
         if self.responder_model is None:

@@ -118,8 +118,8 @@ class MetricQueries:
     p95_seconds: str = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))"
     request_rate: str = "sum(rate(http_requests_total[1m]))"
     pool_in_use: str = "sum(db_pool_connections_in_use)"
-    pool_size: str = "sum(db_pool_connections_max)"
-    pool_waiting: str = "sum(db_pool_requests_waiting)"
+    pool_size: str = "sum(db_pool_size)"
+    pool_waiting: str = "sum(db_pool_waiting)"
 
     def compressed(self, time_scale: float, floor_seconds: float) -> MetricQueries:
         return MetricQueries(
