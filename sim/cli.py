@@ -1,0 +1,215 @@
+"""``gameday simulate | compare | detectability | calibrate`` (heavy imports stay inside the commands)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+PolicyOpt = Annotated[Path, typer.Option("--policy", help="policy YAML (kind: policy)")]
+RunbookOpt = Annotated[
+    Path | None, typer.Option("--runbook", help="runbook markdown; default: the runbook gameday ships")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="random seed; same seed => bit-identical results")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="processes; results do not depend on it")]
+RepsOpt = Annotated[int, typer.Option("--replications", min=1, help="independent replications (CIs over them)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _progress(total: int, enabled: bool):
+    """A rich progress bar on stderr for long runs; a no-op context otherwise."""
+    from contextlib import nullcontext
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        return nullcontext(None)
+    return Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+def _advance(bar, total: int):
+    if bar is None:
+        return None
+    task = bar.add_task("incidents", total=total)
+    return lambda n: bar.advance(task, n)
+
+
+def _fmt(block: dict) -> str:
+    if block.get("mean") is None:
+        return "—"
+    lo, hi = block["ci95"]
+    ci = f" [{lo:.1f}–{hi:.1f}]" if lo == lo else ""
+    return f"{block['mean']:.1f}{ci}"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def simulate(
+        policy: PolicyOpt,
+        incidents: Annotated[int, typer.Option("--incidents", min=1, help="incidents to simulate")] = 10_000,
+        seed: SeedOpt = 1,
+        runbook: RunbookOpt = None,
+        workers: WorkersOpt = 1,
+        replications: RepsOpt = 10,
+        journal: Annotated[Path | None, typer.Option("--journal", help="write every incident's events")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Simulate incidents through the runbook's workflow under a policy: MTTD/MTTA/MTTR, compliance."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from gameday.runbook import load_runbook
+        from sim.model import compile_model
+        from sim.policy import load_policy
+        from sim.runner import run, split
+        from sim.stats import summarise
+
+        pol = load_policy(str(policy))
+        rb = load_runbook(runbook)
+        model = compile_model(pol, rb)
+        with _progress(incidents, incidents >= 200_000) as bar:
+            outcomes = run(pol, rb, incidents, seed, replications=replications, workers=workers,
+                           progress=_advance(bar, incidents))
+        result = summarise(model, outcomes) | {"seed": seed}
+        if journal is not None:
+            from sim.journal_out import write_journal
+            from sim.kernel import run_replication
+
+            reps = [(r, run_replication(model, n, seed, r, trace=True))
+                    for r, n in enumerate(split(incidents, replications))]
+            result["journal"] = {"path": str(journal), "events": write_journal(journal, model, reps)}
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        console = Console()
+        table = Table(title=f"{pol.name}: {result['incidents']} incidents, seed {seed} (minutes, mean [95% CI])")
+        for col in ("severity", "n", "MTTD", "MTTA", "MTTR", "MTTR p95", "MTTR target met"):
+            table.add_column(col)
+        for sev, block in [*result["by_severity"].items(), ("all", result)]:
+            mttr_c = block.get("compliance", {}).get("mttr")
+            met = f"{mttr_c['within']:.0%} ≤ {mttr_c['target_minutes']:g}" if mttr_c else "—"
+            table.add_row(sev, str(block["mttr"]["count"]), _fmt(block["mttd"]), _fmt(block["mtta"]),
+                          _fmt(block["mttr"]), f"{block['mttr']['p95']:.0f}", met)
+        console.print(table)
+        util = result["utilisation"]["oncall"]
+        console.print(f"On-call utilisation: {util:.1%}" if util is not None else "On-call: unlimited")
+        if journal is not None:
+            console.print(f"Journal: {journal} ({result['journal']['events']} events)")
+
+    @app.command()
+    def compare(
+        policy: Annotated[list[Path], typer.Option("--policy", help="exactly two policy YAMLs: A then B")],
+        incidents: Annotated[int, typer.Option("--incidents", min=2)] = 10_000,
+        seed: SeedOpt = 1,
+        runbook: RunbookOpt = None,
+        workers: WorkersOpt = 1,
+        replications: RepsOpt = 10,
+        plot: Annotated[Path | None, typer.Option("--plot", help="write a PNG of the paired differences")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Policy A vs B on common random numbers: paired differences (B - A) with 95% CIs."""
+        from gameday.errors import InputError
+        from gameday.runbook import load_runbook
+        from sim.compare import compare as run_compare
+        from sim.policy import load_policy
+
+        if len(policy) != 2:
+            raise InputError(None, "--policy", f"give exactly two policies (got {len(policy)})")
+        pa, pb = (load_policy(str(p)) for p in policy)
+        rb = load_runbook(runbook)
+        with _progress(2 * incidents, incidents >= 100_000) as bar:
+            result = run_compare(pa, pb, rb, incidents, seed, replications=replications, workers=workers,
+                                 progress=_advance(bar, 2 * incidents))
+        if plot is not None:
+            from sim.plots import compare_plot
+
+            result["plot"] = str(compare_plot(result, plot))
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        typer.echo(f"A = {pa.name}, B = {pb.name}; {incidents} incidents each, seed {seed}, common random numbers")
+        for name in ("mttd", "mtta", "mttr"):
+            r = result[name]
+            lo, hi = r["ci95"]
+            typer.echo(f"{name.upper()}: A {r['a']:.1f}  B {r['b']:.1f}  B-A {r['difference']:+.2f} min "
+                       f"[{lo:+.2f}, {hi:+.2f}]  {r['verdict']}")
+        for sev, block in result["by_severity"].items():
+            r = block["mttr"]
+            if r["difference"] is not None:
+                lo, hi = r["ci95"]
+                typer.echo(f"  {sev} MTTR B-A {r['difference']:+.2f} [{lo:+.2f}, {hi:+.2f}]  {r['verdict']}")
+
+    @app.command()
+    def detectability(
+        incidents: Annotated[list[int], typer.Option("--incidents", help="incidents per group (repeatable)")] = [  # noqa: B006
+            20, 100, 500],
+        improvement: Annotated[float, typer.Option("--improvement", help="true MTTR reduction, 0.1 = 10%")] = 0.1,
+        durations: Annotated[Path | None, typer.Option("--durations", help="CSV of incident durations")] = None,
+        column: Annotated[str | None, typer.Option("--column", help="CSV column (default: first numeric)")] = None,
+        median: Annotated[float, typer.Option("--median", help="lognormal median minutes")] = 60.0,
+        sigma: Annotated[float, typer.Option("--sigma", help="lognormal sigma")] = 1.2,
+        threshold: Annotated[float, typer.Option("--threshold", help="'improved by at least X minutes'")] = 5.0,
+        trials: Annotated[int, typer.Option("--trials", min=100)] = 2000,
+        seed: SeedOpt = 0,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Would you even notice an MTTR improvement?  Monte Carlo after Davidovič (Google, 2021)."""
+        import numpy as np
+
+        from gameday.errors import InputError
+        from sim.detectability import experiment, incidents_needed
+
+        sample = None
+        if durations is not None:
+            from sim.dists import Empirical
+
+            try:
+                sample = Empirical(path=str(durations), column=column)._values
+            except ValueError as exc:
+                raise InputError(durations, column, str(exc).splitlines()[-1]) from None
+        if not 0 < improvement < 1:
+            raise InputError(None, "--improvement", "must be between 0 and 1 (0.1 = 10%)")
+        kw = {"sample": sample, "median": median, "sigma": sigma}
+        rows = [experiment(n, improvement, trials=trials, seed=seed, threshold_minutes=threshold, **kw)
+                for n in incidents]
+        needed = incidents_needed(improvement, trials=min(trials, 1000), seed=seed, **kw)
+        source = (f"{durations} ({sample.size} values)" if sample is not None
+                  else f"lognormal(median {median:g}, σ {sigma:g})")
+        result = {"durations": source, "improvement": improvement, "results": rows,
+                  "incidents_needed": needed,
+                  "incidents_needed_rule": "smallest N whose 90% interval of the observed MTTR difference excludes 0"}
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        typer.echo(f"Durations: {source}; true improvement {improvement:.0%}; {trials} trials per N")
+        for r in rows:
+            lo, hi = r["ci90_mean_difference"]
+            typer.echo(f"N={r['incidents_per_group']:>6}: looked worse {r['p_worse']:.0%}, improved ≥{threshold:g} min "
+                       f"{r['p_improved_by_threshold']:.0%}, 90% CI of MTTR change [{lo:+.1f}, {hi:+.1f}] min")
+        typer.echo(f"Incidents needed per group to see it reliably: {needed if needed else '> ' + str(50000)}")
+        _ = np
+
+    @app.command()
+    def calibrate(
+        inputs: Annotated[list[Path], typer.Argument(help="drill journals (.jsonl) and/or incident-history CSVs")],
+        out: Annotated[Path, typer.Option("--out", help="policy YAML to write")],
+        base: Annotated[Path | None, typer.Option("--base", help="policy to start from")] = None,
+        figure: Annotated[Path | None, typer.Option("--figure", help="goodness-of-fit PNG (default: OUT.png)")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Fit step durations (MLE) from journals or incident history and write a policy to simulate with."""
+        from sim.calibrate import calibrate as run_calibrate
+
+        result = run_calibrate(list(inputs), out, base, figure)
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        for name, f in result["intervals"].items():
+            if f["n"]:
+                typer.echo(f"{name}: n={f['n']}  -> {f['chosen']}")
+        typer.echo(f"wrote {result['policy']} and {result['figure']}")

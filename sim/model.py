@@ -1,0 +1,222 @@
+"""Compile a Policy + Runbook into the arrays and tables the kernel needs.
+
+The workflow comes from ``runbook.workflow``: each node gets a *role* by matching its label (the
+runbook's words, so renaming ids does not matter) and each decision routes along its labelled edges.
+Nothing about the graph's shape is hard-coded; a node the policy has no duration for takes 0 minutes
+and is listed in ``unmodelled``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gameday.errors import InputError
+from gameday.runbook import Runbook
+from gameday.runbook.model import severity_names
+from sim.dists import _Dist
+from sim.policy import LadderLevel, Policy, per_severity
+
+#: decision roles, matched on the label of ``kind: decision`` nodes (first match wins)
+DECISION_ROLES: tuple[tuple[str, str], ...] = (
+    ("severity", r"severity"),
+    ("root_cause", r"root cause|cause found"),
+    ("resolved", r"resolved|fixed|working"),
+    ("stable", r"stable"),
+)
+#: step roles, matched on the label of the other nodes (first match wins)
+STEP_ROLES: tuple[tuple[str, str], ...] = (
+    ("ticket", r"ticket"),
+    ("assign", r"assign"),
+    ("declare", r"declare"),
+    ("assemble", r"assemble|response team"),
+    ("war_room", r"war room|bridge"),
+    ("investigate", r"investigat|diagnos"),
+    ("escalate", r"escalat|\bsme\b"),
+    ("fix", r"fix|remediat|roll ?back|mitigat"),
+    ("verify", r"verif"),
+    ("monitor", r"monitor|watch"),
+    ("close", r"close"),
+    ("review", r"review|post-?mortem|retro"),
+)
+
+#: the activity stream each role draws from (see sim.streams.ACTIVITIES)
+ROLE_ACTIVITY: dict[str, str] = {
+    "investigate": "diagnosis",
+    "escalate": "diagnosis",
+    "root_cause": "diagnosis",
+    "fix": "fix",
+    "resolved": "fix",
+    "verify": "fix",
+    "monitor": "recurrence",
+    "stable": "recurrence",
+}
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass
+class Rung:
+    """One technical ladder level as the kernel uses it (level 1, the on-call itself, is not a rung)."""
+
+    level: int
+    role: str
+    after_minutes: float
+    immediate: np.ndarray  # bool by severity index: engaged at once (runbook "or SEV-1")
+    policy: LadderLevel
+    root_cause_probability: np.ndarray | None  # by severity index
+
+
+@dataclass
+class CompiledModel:
+    policy: Policy
+    runbook: Runbook
+    severities: list[str]
+    rates_per_minute: np.ndarray
+    node_ids: list[str]
+    labels: list[str]
+    roles: list[str]
+    kinds: list[str]
+    next_node: list[int]  # single successor (-1 = terminal) for step nodes
+    yes_no: list[tuple[int, int] | None]  # decision routing
+    severity_route: np.ndarray | None  # node index by severity index for the severity decision
+    first_node: int
+    start_label: str
+    verify_node: int
+    stability_minutes: float
+    ladder: list[Rung]
+    climbs: np.ndarray  # bool by severity index: climbs the ladder
+    declared: np.ndarray  # bool by severity index
+    unmodelled: list[str] = field(default_factory=list)
+
+    def sev_array(self, value: float | dict[str, float], default: float | None = None) -> np.ndarray:
+        return np.array([per_severity(value, s, default) for s in self.severities], dtype=float)
+
+    def duration(self, role: str) -> _Dist | None:
+        steps = self.policy.steps
+        if role == "severity":
+            return steps.assess
+        if role in type(steps).model_fields:
+            return getattr(steps, role)
+        return None
+
+    @property
+    def oncall(self) -> int | None:
+        return self.policy.responders.oncall
+
+
+def _role(label: str, kind: str) -> str:
+    table = DECISION_ROLES if kind == "decision" else STEP_ROLES
+    for role, pattern in table:
+        if re.search(pattern, label, re.IGNORECASE):
+            return role
+    return "decision" if kind == "decision" else "other"
+
+
+def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
+    """Check the policy against the runbook and turn both into kernel tables."""
+    known = [s.name for s in runbook.severities]
+    for sev in policy.arrivals_per_day:
+        if sev not in known:
+            raise InputError(None, f"arrivals_per_day.{sev}", f"the runbook has no {sev} (it has {', '.join(known)})")
+    severities = [s for s in known if policy.arrivals_per_day.get(s, 0.0) > 0]
+    rates = np.array([policy.arrivals_per_day[s] / 1440.0 for s in severities])
+    for abbr in policy.responders.roles:
+        try:
+            runbook.role(abbr)
+        except KeyError:
+            raise InputError(None, f"responders.roles.{abbr}", "the runbook names no such role") from None
+
+    wf = runbook.workflow
+    ids = [n.id for n in wf.nodes]
+    index = {node_id: i for i, node_id in enumerate(ids)}
+    labels = [n.label for n in wf.nodes]
+    kinds = [n.kind for n in wf.nodes]
+    start = wf.start()
+    roles = ["detect" if n.id == start.id else _role(n.label, n.kind) for n in wf.nodes]
+    next_node: list[int] = []
+    yes_no: list[tuple[int, int] | None] = []
+    severity_route = None
+    unmodelled = []
+    for i, node in enumerate(wf.nodes):
+        edges = wf.out_edges(node.id)
+        nxt, yn = -1, None
+        if roles[i] == "severity":
+            route = np.full(len(severities), -1)
+            for edge in edges:
+                for sev in severity_names(edge.label or ""):
+                    if sev in severities:
+                        route[severities.index(sev)] = index[edge.target]
+            missing = [s for s, r in zip(severities, route, strict=True) if r < 0]
+            if missing:
+                raise InputError(runbook.source, f"workflow: {node.label}", f"no edge for {', '.join(missing)}")
+            severity_route = route
+        elif len(edges) == 1:
+            nxt = index[edges[0].target]
+        elif len(edges) >= 2:
+            yes = [e for e in edges if e.label and re.match(r"\s*yes", e.label, re.IGNORECASE)]
+            no = [e for e in edges if e.label and re.match(r"\s*no", e.label, re.IGNORECASE)]
+            if not yes or not no:
+                raise InputError(runbook.source, f"workflow: {node.label}", "a decision needs Yes and No edges")
+            yn = (index[yes[0].target], index[no[0].target])
+        next_node.append(nxt)
+        yes_no.append(yn)
+        if roles[i] in ("other", "decision"):
+            unmodelled.append(node.label)
+
+    if severity_route is None:
+        raise InputError(runbook.source, "workflow", "no 'Assess Severity' decision routing by severity")
+    starts = wf.successors(start.id)
+    if len(starts) != 1:
+        raise InputError(runbook.source, f"workflow: {start.label}", "the start node needs exactly one successor")
+    verify = [i for i, r in enumerate(roles) if r == "verify"]
+
+    climbing = policy.escalation.severities
+    if climbing is None:
+        climbing = runbook.declared_severities()
+    declared = runbook.declared_severities()
+    ladder = []
+    for rung in runbook.escalation.technical:
+        if rung.level <= 1:
+            continue
+        lp = policy.escalation.level(rung.level)
+        rc = lp.root_cause_probability
+        ladder.append(
+            Rung(
+                level=rung.level,
+                role=rung.role,
+                after_minutes=float(lp.after_minutes if lp.after_minutes is not None else rung.after_minutes),
+                immediate=np.array([s in rung.or_severities for s in severities]),
+                policy=lp,
+                root_cause_probability=None if rc is None else np.array(
+                    [per_severity(rc, s, per_severity(policy.decisions.root_cause_probability, s)) for s in severities]
+                ),
+            )
+        )
+    return CompiledModel(
+        policy=policy,
+        runbook=runbook,
+        severities=severities,
+        rates_per_minute=rates,
+        node_ids=ids,
+        labels=labels,
+        roles=roles,
+        kinds=kinds,
+        next_node=next_node,
+        yes_no=yes_no,
+        severity_route=severity_route,
+        first_node=index[starts[0]],
+        start_label=start.label,
+        verify_node=verify[0] if verify else -1,
+        stability_minutes=float(
+            policy.stability_minutes if policy.stability_minutes is not None else runbook.stability_minutes
+        ),
+        ladder=ladder,
+        climbs=np.array([s in climbing for s in severities]),
+        declared=np.array([s in declared for s in severities]),
+        unmodelled=unmodelled,
+    )
