@@ -17,7 +17,10 @@ from sim.model import CompiledModel
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-_ORDER = {EventType.step_finished: 0, EventType.step_started: 2}
+#: same-time order: a step finishes, its own outcome (action, verified...), milestones, the next step starts
+_ORDER = {EventType.step_finished: 0, EventType.action: 0.5, EventType.verified: 0.5,
+          EventType.war_room_created: 0.5, EventType.ticket_created: 0.5, EventType.step_started: 2,
+          EventType.hypothesis: 3}
 _STEP_EVENTS = {"war_room": EventType.war_room_created, "ticket": EventType.ticket_created}
 
 
@@ -102,7 +105,6 @@ def write_journal(path: str | Path, model: CompiledModel, reps: list[tuple[int, 
                                                        "policy": model.policy.name}, t=0.0)
         for r, rep in reps:
             events = incident_events(model, rep, r)
-            # same time: a step finishes, then milestones, then the next step starts (stable otherwise)
             events.sort(key=lambda e: (e[0], _ORDER.get(e[2], 1)))
             for minutes, inc, etype, actor, data in events:
                 writer.emit(etype, actor, data, incident=inc, t=float(minutes) * 60.0)
