@@ -1,0 +1,159 @@
+"""Generate the example drill journals in ``examples/journals/`` (committed; notebooks and docs use them).
+
+Two teams ("blue" and "red") each ran three connection-pool-leak drills a few weeks apart.  Blue is
+steady; red starts slow and sloppy (late declaration, no hypothesis, thin reviews) and improves.  Every
+delay is drawn from a seeded NumPy generator, one stream per team, so the files are reproducible:
+
+    .venv/bin/python examples/make_journals.py
+
+The journals are written with the real :class:`gameday.journal.JournalWriter`, exactly as a drill does,
+on a simulated clock (time_scale 60: one wall second is one runbook minute).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from gameday.journal import EventType as E
+from gameday.journal import JournalWriter
+from gameday.scenario import Fault, FaultType, Scenario
+
+OUT = Path(__file__).resolve().parent / "journals"
+SCALE = 60.0  # runbook seconds per wall second
+SCENARIO = Scenario(
+    name="connection-pool-leak",
+    title="Deploy v1.2.3 leaks database connections",
+    description="Backend requests fail as the PgBouncer pool is exhausted",
+    fault=Fault(type=FaultType.connection_pool_leak),
+    expected_severity="SEV-1",
+    rollback_safe=True,
+    expected_alerts=["HighErrorRate"],
+)
+#: team -> (seed, skill per drill: 0 = careless, 1 = textbook)
+TEAMS = {"blue": (11, [0.8, 0.85, 0.9]), "red": (23, [0.2, 0.5, 0.85])}
+DRILL_DAYS = [datetime(2026, 2, 2, 10, tzinfo=UTC), datetime(2026, 2, 23, 10, tzinfo=UTC),
+              datetime(2026, 3, 16, 10, tzinfo=UTC)]
+PEOPLE = {"blue": ["ana", "ben", "cho"], "red": ["dev", "eli", "fay"]}
+
+
+def lognormal(rng: np.random.Generator, median: float, sigma: float = 0.35) -> float:
+    return float(median * np.exp(sigma * rng.standard_normal()))
+
+
+def drill(team: str, number: int, skill: float, rng: np.random.Generator) -> Path:
+    start = DRILL_DAYS[number]
+    incident = f"{team}-{start:%Y-%m-%d}"
+    path = OUT / f"{incident}.jsonl"
+    path.unlink(missing_ok=True)
+    ic, tl, cl = PEOPLE[team]
+    sloppy = 1.0 - skill
+
+    def at(minutes: float) -> datetime:  # runbook minutes -> the wall time the drill would log
+        return start + timedelta(seconds=minutes * 60 / SCALE)
+
+    fault = 1.0
+    alert = fault + lognormal(rng, 2.0)
+    ack = alert + lognormal(rng, 1.0 + 6 * sloppy)
+    declare = ack + lognormal(rng, 1.5 + 14 * sloppy)
+    hypothesis = declare + lognormal(rng, 4.0 + 8 * sloppy)
+    fix = hypothesis + lognormal(rng, 2.0 + 4 * sloppy)
+    # a careless team acts before writing a hypothesis down
+    if sloppy > 0.6:
+        hypothesis, fix = fix + 1.5, hypothesis
+    recovered = fix + 4.0
+    verify = recovered + (lognormal(rng, 2.0 + 6 * skill) if sloppy < 0.6 else -3.0)  # careless teams verify too early
+    resolve = verify + 2.0
+    close = verify + (31.0 if sloppy < 0.6 else 18.0)
+    review = close + lognormal(rng, 300.0)
+
+    with JournalWriter(path, incident, durable=False, start=start) as j:
+        j.emit(E.journal_started, "gameday", {
+            "source": "drill", "time_scale": SCALE, "runbook": "runbooks/incident-response.md",
+            "scenario": SCENARIO.model_dump(mode="json"), "team": team, "drill": number + 1,
+        }, at=at(0.0))
+
+        def emit(minute: float, kind: E, actor: str, data: dict | None = None) -> None:
+            j.emit(kind, actor, data or {}, at=at(minute))
+
+        events: list[tuple[float, E, str, dict]] = [
+            (0.0, E.drill_started, "gameday", {"target": "local"}),
+            (fault, E.fault_injected, "gameday", {"fault": SCENARIO.fault.type.value, "params": {}}),
+            (alert, E.alert_firing, "alertmanager", {"alertname": "HighErrorRate", "severity": "critical"}),
+            (alert + 0.3, E.paged, "alertmanager", {"who": ic, "level": 1}),
+            (ack, E.acknowledged, ic, {}),
+            (declare, E.severity_declared, ic, {"severity": "SEV-1" if skill > 0.3 else "SEV-2",
+                                                 "level": 1 if skill > 0.3 else 2}),
+            (declare + 0.2, E.role_assigned, ic, {"role": "IC", "person": ic}),
+            (declare + 0.3, E.role_assigned, ic, {"role": "TL", "person": tl}),
+            (declare + 0.5, E.war_room_created, ic, {"channel": f"#incident-{incident}"}),
+            (hypothesis, E.hypothesis, tl, {"text": "v1.2.3 leaks connections; PgBouncer pool exhausted"}),
+            (fix, E.action, tl, {"kind": "rollback" if skill > 0.3 else "restart", "target": "deployment/backend"}),
+            (recovered, E.mitigated, tl, {}),
+            (verify, E.verified, tl, {"checks": ["error_rate", "p95", "pods"]}),
+            (resolve, E.resolved, ic, {}),
+            (close, E.closed, ic, {}),
+        ]
+        if skill > 0.3:
+            events.append((declare + 0.4, E.role_assigned, ic, {"role": "CL", "person": cl}))
+        cadence = 15.0 * (0.8 + 1.5 * sloppy)  # SEV-1 asks for 15 minutes
+        t = declare + 1.0
+        while t < resolve:
+            events.append((t, E.status_update, cl if skill > 0.3 else ic, {"message": "Investigating"}))
+            t += cadence
+        review_name = f"{incident}-review.md"
+        events.append((review, E.postmortem_filed, ic, {"path": review_name}))
+        events.append((review + 0.5, E.drill_ended, "gameday", {"outcome": "completed"}))
+
+        # the sampler: error rate and p95 climb with the leak and fall after the fix
+        minute = 0.0
+        while minute <= close:
+            if minute < fault:
+                rate = 0.002
+            elif minute < fix:
+                rate = min(0.4, 0.002 + 0.06 * (minute - fault))
+            else:
+                rate = max(0.002, 0.4 * 0.5 ** ((minute - fix) / 1.2))
+            rate *= float(np.exp(0.1 * rng.standard_normal()))
+            events.append((minute + 0.25, E.metric_sample, "prometheus", {
+                "error_rate": round(rate, 5), "p95_seconds": round(0.2 + 7 * rate, 3),
+                "pool_in_use": round(min(50, 6 + 120 * rate)), "pool_size": 50,
+                "replicas_ready": 3 if minute < fault + 4 or minute > fix + 3 else 2, "replicas_desired": 3,
+            }))
+            minute += 1.0
+        for kind_minute, kind, actor, data in sorted(events, key=lambda e: e[0]):
+            emit(kind_minute, kind, actor, data)
+    write_review(OUT / review_name, incident, skill)
+    return path
+
+
+def write_review(path: Path, incident: str, skill: float) -> None:
+    whys = 5 if skill > 0.6 else 2
+    owner = "Backend Team" if skill > 0.4 else ""
+    lines = [
+        f"# Post-Incident Review: {incident}", "", "## Summary", "", f"- **Date**: {incident[-10:]}",
+        "- **Severity**: SEV-1", "- **Impact**: errors for most users", "", "## Timeline", "",
+        "| Time | Event |", "| ---- | ----- |", "| 10:01 | Fault injected |", "| 10:03 | HighErrorRate firing |", "",
+        "## Root Cause", "", "v1.2.3 did not release connections after query timeouts.", "",
+        "## 5 Whys Analysis", "",
+        *[f"{n}. Why? → because of step {n}" for n in range(1, whys + 1)], "",
+        "## What Went Well", "", "- Fast alert", "", "## What Went Poorly", "", "- Slow declaration", "",
+        "## Action Items", "", "| Action | Owner | Due Date | Priority |", "| --- | --- | --- | --- |",
+        f"| Add a connection-timeout test | {owner} | 2026-04-01 | High |", "",
+        "## Lessons Learned", "", "- Roll back first", "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for team, (seed, skills) in TEAMS.items():
+        rng = np.random.default_rng(seed)
+        for number, skill in enumerate(skills):
+            print(drill(team, number, skill, rng))
+
+
+if __name__ == "__main__":
+    main()
