@@ -1,0 +1,123 @@
+"""The four commands end to end through the real CLI entry point (typer's runner, real files)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from gameday.cli import _register_commands, app
+from gameday.journal import read_journal
+from sim.policy import load_policy
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def commands():
+    if "simulate" not in {c.name for c in app.registered_commands}:
+        _register_commands()
+
+
+def invoke(*args: str) -> dict:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_simulate_json_keys_and_journal(policies_dir, seed_runbook_path, tmp_path):
+    journal = tmp_path / "sim.jsonl"
+    out = invoke("simulate", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
+                 "--incidents", "300", "--seed", "4", "--journal", str(journal), "--json")
+    for key in ("mttd", "mtta", "mttr"):
+        assert set(out[key]) >= {"mean", "median", "p95", "ci95"}
+        assert out[key]["median"] <= out[key]["p95"]
+        lo, hi = out[key]["ci95"]
+        assert lo <= out[key]["mean"] <= hi
+    assert set(out["by_severity"]) == {"SEV-1", "SEV-2", "SEV-3", "SEV-4"}
+    assert out["by_severity"]["SEV-1"]["compliance"]["mttr"]["target_minutes"] == 60.0
+    assert out["incidents"] == 300
+    events = read_journal(journal)
+    assert events[0].data["source"] == "sim" and events[0].data["policy"] == "baseline"
+    assert len({e.incident for e in events[1:]}) == 300
+    assert sum(e.type.value == "resolved" for e in events) == 300
+
+
+def test_simulate_is_identical_across_worker_counts(policies_dir, seed_runbook_path):
+    args = ["simulate", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
+            "--incidents", "4000", "--seed", "8", "--json"]
+    assert invoke(*args, "--workers", "1") == invoke(*args, "--workers", "2")
+
+
+def test_compare_reports_paired_differences(policies_dir, seed_runbook_path, tmp_path):
+    plot = tmp_path / "cmp.png"
+    out = invoke("compare", "--policy", str(policies_dir / "baseline.yaml"), "--policy",
+                 str(policies_dir / "secondary-oncall.yaml"), "--runbook", str(seed_runbook_path),
+                 "--incidents", "20000", "--seed", "2", "--plot", str(plot), "--json")
+    assert out["mttd"]["difference"] == 0.0  # same incidents, same detection: CRN
+    assert out["mtta"]["distinguishable"] and out["mtta"]["difference"] < 0
+    assert plot.stat().st_size > 5000
+
+
+def test_bad_policy_is_one_line_exit_2(tmp_path, seed_runbook_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: policy\nname: bad\nresponders: {oncall: 1, pagers: 3}\n")
+    from subprocess import run
+
+    proc = run([sys.executable, "-m", "gameday.cli", "simulate", "--policy", str(bad), "--runbook",
+                str(seed_runbook_path), "--incidents", "10"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "responders.pagers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_detectability_small_groups_often_look_worse():
+    out = invoke("detectability", "--incidents", "10", "--incidents", "1000", "--improvement", "0.1",
+                 "--trials", "1000", "--json")
+    small, large = out["results"]
+    assert small["p_worse"] > 0.25  # with 10 incidents a real 10% gain often shows as a loss
+    assert large["p_worse"] < small["p_worse"]
+    assert large["ci90_mean_difference"][1] - large["ci90_mean_difference"][0] < \
+        small["ci90_mean_difference"][1] - small["ci90_mean_difference"][0]
+    assert out["incidents_needed"] is not None and out["incidents_needed"] > 100
+
+
+def test_calibrate_recovers_a_known_distribution(policies_dir, seed_runbook_path, tmp_path):
+    """Simulate with a known acknowledgement distribution, fit it back from the journal."""
+    import yaml
+
+    doc = yaml.safe_load((policies_dir / "baseline.yaml").read_text())
+    doc["responders"].update(oncall=None, answer_probability=1.0, ack={"dist": "exponential", "mean": 4})
+    known = tmp_path / "known.yaml"
+    known.write_text(yaml.safe_dump(doc))
+    journal = tmp_path / "history.jsonl"
+    invoke("simulate", "--policy", str(known), "--runbook",
+           str(seed_runbook_path), "--incidents", "1500", "--seed", "6", "--journal", str(journal), "--json")
+    out_policy = tmp_path / "fitted.yaml"
+    out = invoke("calibrate", str(journal), "--out", str(out_policy), "--json")
+    assert (tmp_path / "fitted.png").stat().st_size > 5000
+    policy = load_policy(str(out_policy))
+    assert out["intervals"]["acknowledge"]["n"] == 1500
+    # acknowledgement ~ Exp(mean 4); the sample mean of 1500 has sd 0.1
+    assert policy.responders.ack.mean() == pytest.approx(4.0, abs=0.4)
+    assert out["intervals"]["acknowledge"]["chosen"]["dist"] in ("exponential", "gamma")
+
+
+def test_calibrate_reads_incident_history_csv(tmp_path):
+    csv = tmp_path / "incidents.csv"
+    rows = ["started_at,detected_at,acknowledged_at,resolved_at"]
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for i in range(200):
+        d, a = rng.lognormal(1.5, 0.5), rng.exponential(5.0)
+        base = np.datetime64("2026-01-01T00:00") + np.timedelta64(i, "D")
+        det = base + np.timedelta64(int(d * 60), "s")
+        ack = det + np.timedelta64(int(a * 60), "s")
+        rows.append(f"{base}Z,{det}Z,{ack}Z,{ack + np.timedelta64(3600, 's')}Z")
+    csv.write_text("\n".join(rows) + "\n")
+    out = invoke("calibrate", str(csv), "--out", str(tmp_path / "hist.yaml"), "--json")
+    detect = out["intervals"]["detect"]
+    assert detect["chosen"]["dist"] == "lognormal"
+    assert detect["chosen"]["median"] == pytest.approx(np.exp(1.5), rel=0.15)
