@@ -82,9 +82,18 @@ def severity_matches(ctx: Context) -> CheckResult:
     if ctx.expected is None:
         return _na(cid, title, "—", "no expected severity is known (no scenario)")
     declared = ctx.declared
-    if declared is None:
-        ticket = ctx.view.first(E.ticket_created)
-        declared = str(ticket.data.get("severity", "")).upper() or None if ticket else None
+    ticket = ctx.view.first(E.ticket_created)
+    if declared is None and ticket is not None:
+        declared = str(ticket.data.get("severity", "")).upper() or None
+        if declared is None:
+            # a ticket without a severity still says "this is not a declared incident" (SEV-3/4 branch)
+            ticket_path = [s for s in (x.name for x in ctx.runbook.severities)
+                           if s not in ctx.runbook.declared_severities()]
+            return _result(
+                cid, title, ctx.expected in ticket_path, ctx.expected, "ticket created (not declared)",
+                f"Handled as a ticket, right for {ctx.expected}.",
+                f"Handled as a ticket, but {ctx.expected} must be declared as an incident.",
+            )
     if declared is None:
         return ctx.missing(cid, title, ctx.expected, "severity declaration",
                            f"Nobody declared a severity; this incident was {ctx.expected}.")
@@ -352,6 +361,8 @@ def stability_watch(ctx: Context) -> CheckResult:
     need = ctx.runbook.stability_minutes
     expected = f"≥ {need:g} min from verification to close, no alert during the watch"
     view = ctx.view
+    if ctx.severity is not None and not _declares(ctx):
+        return _na(cid, title, expected, f"{ctx.severity} takes the ticket branch of the workflow (no watch)")
     closed = view.first(E.closed)
     if closed is None:
         return ctx.missing(cid, title, expected, "closed event", "The incident was never closed.")
@@ -395,7 +406,12 @@ def postmortem(ctx: Context) -> CheckResult:
     path = Path(str(raw)) if raw else None
     if path is not None and not path.is_absolute():
         path = view.base_dir / path
-    if path is None or not path.is_file():
+    if path is None:
+        # the simulator records *when* a review was filed, not a document: judge the deadline only
+        if view.source in ctx.config.postmortem_required_for:
+            problems.append("the postmortem_filed event names no review file")
+        observed = f"filed after {delay_h:.1f} h (no review file to read)"
+    elif not path.is_file():
         problems.append(f"review file {raw!r} not found")
         observed = f"filed after {delay_h:.1f} h; file missing"
     else:
@@ -408,7 +424,7 @@ def postmortem(ctx: Context) -> CheckResult:
             observed = f"filed after {delay_h:.1f} h (runbook has no review template to compare)"
     return _result(cid, title, not problems, expected, observed,
                    "The review is in, on time, with timeline, whys and owned, dated actions.",
-                   "Review incomplete: " + "; ".join(problems) + ".")
+                   "Review late or incomplete: " + "; ".join(problems) + ".")
 
 
 CHECKS: list[Callable[[Context], CheckResult]] = [

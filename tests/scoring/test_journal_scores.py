@@ -176,3 +176,29 @@ def test_unhealthy_replica_at_verification_fails_even_with_good_metrics(fixtures
     assert check.status is Status.failed
     assert "unhealthy replicas: backend-0" in check.feedback
     assert "1/2 replicas healthy" in check.observed  # backend-1 left the set instead of counting as sick
+
+
+def test_ticket_path_severities(fixtures: Path, tmp_path: Path) -> None:
+    """A SEV-3 handled as a ticket (the runbook's non-declared branch) passes the severity check and has
+    no stability watch or war room to score; a SEV-1 handled as a ticket fails."""
+    from gameday.journal import JournalWriter
+
+    def journal(severity: str) -> Path:
+        path = tmp_path / f"{severity}.jsonl"
+        with JournalWriter(path, "i-1", durable=False) as j:
+            j.emit("journal_started", "sim", {"source": "sim", "time_scale": 1.0,
+                                               "runbook": str(fixtures / "seed-runbook.md")}, t=0)
+            j.emit("incident_started", "sim", {"severity": severity}, t=0)
+            j.emit("detected", "sim", {"via": "alert"}, t=120)
+            j.emit("ticket_created", "on-call", {}, t=300)
+            j.emit("resolved", "on-call", {}, t=3000)
+        return path
+
+    sev3 = {c.id: c for c in score_journal(journal("SEV-3")).incidents[0].checks}
+    assert sev3["severity_matches"].status is Status.passed
+    assert sev3["stability_watch"].status is Status.not_applicable
+    assert sev3["war_room"].status is Status.not_applicable
+    assert sev3["roles_assigned"].status is Status.not_applicable
+    sev1 = {c.id: c for c in score_journal(journal("SEV-1")).incidents[0].checks}
+    assert sev1["severity_matches"].status is Status.failed
+    assert "must be declared" in sev1["severity_matches"].feedback
