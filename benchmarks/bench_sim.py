@@ -1,0 +1,75 @@
+"""Simulator speed: full-lifecycle incidents/s vs bare SimPy events/s, and `compare` on 1e6 incidents.
+
+Run: .venv/bin/python benchmarks/bench_sim.py [--runbook PATH] [--incidents 1000000] [--workers 2]
+Targets (issue #3): incidents/s >= 50% of bare SimPy events/s on one core; compare of 1e6 incidents x
+2 policies <= 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bare_simpy_events_per_second(processes: int = 100, until: int = 20_000) -> float:
+    """The cheapest possible SimPy model: processes that only wait."""
+    import simpy
+
+    def ticker(env):
+        while True:
+            yield env.timeout(1.0)
+
+    env = simpy.Environment()
+    for _ in range(processes):
+        env.process(ticker(env))
+    start = time.perf_counter()
+    env.run(until=until)
+    return processes * until / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runbook", type=Path, default=None)
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    from gameday.runbook import DEFAULT_RUNBOOK, load_runbook
+    from sim.compare import compare
+    from sim.kernel import run_replication
+    from sim.model import compile_model
+    from sim.policy import load_policy
+
+    runbook_path = args.runbook or (DEFAULT_RUNBOOK if DEFAULT_RUNBOOK.exists()
+                                    else REPO.parent / "shared" / "runbooks" / "incident-response.md")
+    runbook = load_runbook(runbook_path)
+    policies = REPO / "scenarios" / "policies"
+    baseline = load_policy(str(policies / "baseline.yaml"))
+    other = load_policy(str(policies / "faster-escalation.yaml"))
+    model = compile_model(baseline, runbook)
+
+    events = max(bare_simpy_events_per_second() for _ in range(3))
+    print(f"bare SimPy:                 {events:>12,.0f} events/s (best of 3)")
+    n = 200_000
+    best = 0.0
+    for seed in range(3):
+        start = time.perf_counter()
+        run_replication(model, n, seed)
+        best = max(best, n / (time.perf_counter() - start))
+    print(f"full lifecycle, one core:   {best:>12,.0f} incidents/s (best of 3, {n:,} per replication)")
+    print(f"ratio:                      {best / events:>12.0%} of bare SimPy events/s (target >= 50%)")
+
+    start = time.perf_counter()
+    result = compare(baseline, other, runbook, args.incidents, seed=1, replications=10, workers=args.workers)
+    wall = time.perf_counter() - start
+    print(f"compare {args.incidents:,} incidents x 2 policies, {args.workers} workers: {wall:.1f} s (target <= 60 s)")
+    r = result["mttr"]
+    print(f"  MTTR {other.name} - {baseline.name}: {r['difference']:+.2f} min "
+          f"[{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}] -> {r['verdict']}")
+
+
+if __name__ == "__main__":
+    main()
