@@ -309,6 +309,15 @@ def _healthy(event: Event) -> bool:
     return str(event.data.get("state", "")).lower() in HEALTHY_STATES and event.data.get("ready", True) is not False
 
 
+def _number(value: object) -> float | None:
+    """A reading, or None when Prometheus had none (missing, null, or NaN from 0/0 with no traffic)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 def verification_true(ctx: Context) -> CheckResult:
     cid, title = "verification_true", "Verification true on the metrics"
     criteria = ctx.runbook.verification
@@ -325,12 +334,12 @@ def verification_true(ctx: Context) -> CheckResult:
     if sample is None:
         return _na(cid, title, expected, "no metric sample near the verified time")
     problems, seen = [], []
-    rate = sample.data.get("error_rate")
+    rate = _number(sample.data.get("error_rate"))
     if rate is not None:
         seen.append(f"error rate {float(rate):.1%}")
         if float(rate) >= criteria.error_rate_below:
             problems.append(f"error rate {float(rate):.1%}")
-    p95 = sample.data.get("p95_seconds")
+    p95 = _number(sample.data.get("p95_seconds"))
     if p95 is not None:
         seen.append(f"p95 {float(p95):.2f} s")
         if float(p95) >= criteria.p95_below_seconds:
