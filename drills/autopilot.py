@@ -259,11 +259,14 @@ class Autopilot:
             pending.append((after, EventType.escalated, {"level": rung.level, "role": rung.role}))
         if self.severity in self.runbook.escalation.business_severities and self.scenario.user_facing:
             for note in self.runbook.escalation.business:
-                pending.append((note.after_minutes, EventType.notified, {"who": note.who}))
+                data = {"who": note.who, "outage_over": note.outage_over}
+                pending.append((note.after_minutes, EventType.notified, data))
         for after, kind, data in sorted(pending, key=lambda p: p[0]):
             yield from self.sleep(detected_at + after - self.env.now)
             if self.resolved:
                 return
+            if data.pop("outage_over", False) and self.view.health()[0]:
+                continue  # "if the outage lasts longer than ...": it did not
             self.emit(kind, data)
 
     def _diagnose_and_fix(self) -> Generator[Any, Any, None]:
@@ -283,7 +286,7 @@ class Autopilot:
             if last is None:
                 continue
             yield from self.step("fix")
-            self._remediate(last)
+            yield from self._remediate(last)
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
             if not (yield from self.wait_for(lambda: self.view.health()[0], limit)):
                 continue  # Issue Resolved? -> No: back to Investigate & Diagnose
@@ -295,11 +298,26 @@ class Autopilot:
             if (yield from self._stability_watch()):
                 return
 
-    def _remediate(self, name: str) -> None:
+    def _remediate(self, name: str) -> Generator[Any, Any, None]:
+        """Take the real action in a worker thread: a rollout takes wall seconds, and the status-update and
+        escalation clocks must keep ticking meanwhile (a blocking call would stall the whole env)."""
         action, params = remediation_for(name)
-        detail = self.target.remediate(action, **params)
-        self.emit(EventType.action, {"kind": name.split("=")[0].split(":")[0], "action": action,
-                                     "params": params, "target": "backend", "detail": detail})
+        self.emit(EventType.action, {"kind": re.split(r"[=:]", name)[0], "action": action, "params": params,
+                                     "target": "backend"})
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                outcome["detail"] = self.target.remediate(action, **params)
+            except GamedayError as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, name=f"autopilot-{action}", daemon=True)
+        worker.start()
+        yield from self.wait_for(lambda: not worker.is_alive())
+        if "error" in outcome:
+            raise outcome["error"]
+        self.emit(EventType.note, {"text": f"{action} done: {outcome['detail']}", "action": action})
 
     def _stability_watch(self) -> Generator[Any, Any, bool]:
         """The runbook's stability period: any failed check sends us back to investigation."""

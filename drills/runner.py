@@ -349,22 +349,26 @@ class DrillRunner:
         self._sleep_watching(delay)
         self.replicas.start()
         self.sampler.start()
-        record = self.target.inject(self.scenario.fault, drill_id=self.drill_id)
-        self.records.append(record)
+        # Written before the change (a rollout takes seconds and alerts may fire meanwhile), completed by
+        # the ``note`` after it; the target has persisted its undo record before touching anything.
+        fault = self.scenario.fault
         self.state.injected_at = time.monotonic()
-        self.journal.emit(
-            EventType.fault_injected,
-            "runner",
-            {
-                "fault": record.fault.value,
-                "params": record.params,
-                "record": record.id,
-                "target": record.target,
-                "injected_at": record.injected_at.isoformat(),
-                "rollback_safe": self.scenario.rollback_safe,
-                "severity": self.scenario.expected_severity,
-            },
-        )
+        self.journal.emit(EventType.fault_injected, "runner", {
+            "fault": fault.type.value,
+            "params": fault.params,
+            "target": self.options.target,
+            "rollback_safe": self.scenario.rollback_safe,
+            "severity": self.scenario.expected_severity,
+        })
+        record = self.target.inject(fault, drill_id=self.drill_id)
+        self.records.append(record)
+        self.journal.emit(EventType.note, "runner", {
+            "text": f"fault {record.fault.value} applied",
+            "record": record.id,
+            "params": record.params,
+            "recorded_at": record.injected_at.isoformat(),
+            "apply_seconds": round(time.monotonic() - self.state.injected_at, 3),
+        })
         self.autopilot = self._start_autopilot()
         self._watch()
 
@@ -590,7 +594,7 @@ def _short(event: Event) -> str:
     for key in ("alertname", "fault", "severity", "kind", "role", "text", "message", "reason", "state", "outcome"):
         if key in data and data[key] is not None:
             value = str(data[key])
-            if key == "role":
+            if key == "role" and event.type is EventType.role_assigned:
                 value = f"{value}={data.get('person')}"
             if key == "state":
                 value = f"{data.get('name')} {value} ready={data.get('ready')} v={data.get('version')}"
