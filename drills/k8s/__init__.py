@@ -1,0 +1,1 @@
+"""The Kubernetes drill target: manifests, the target, the kubectl watch and the kind helpers."""

@@ -1,0 +1,467 @@
+"""The Kubernetes drill target: the Hospital-ERP stack in one namespace of an allowed cluster.
+
+Faults are ordinary API changes a bad deploy would make (image rollout, config rollout, scale to 0),
+so responders can fix them with plain ``kubectl``. Safety:
+
+- the kube context is checked against an allowlist (default ``kind-*``) from the kubeconfig file,
+  before a client exists, so a refused cluster never sees a request;
+- every call is scoped to the drill's namespace;
+- before a fault changes an object, the whole undo state goes into the object's annotation
+  ``gameday.io/injection`` (an :class:`InjectionRecord` as JSON), so the cluster itself remembers what
+  to revert even when the runner is killed with SIGKILL; ``pending_injections`` lists those objects;
+- ``dry_run=True`` prints every change instead of sending it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drills.k8s import guard
+from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
+from gameday.errors import SafetyError, TargetError
+from gameday.journal import JournalWriter
+from gameday.scenario import Fault, FaultType
+
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+NAMESPACE = "hospital-erp-system"
+BACKEND = "hospital-erp-backend"
+PGBOUNCER = "pgbouncer"
+IMAGE_REPO = "gameday/hospital-erp-backend"
+LEAKY_VERSION = "v1.2.3"
+#: Port 1 on loopback: nothing listens there, the backend's start-up check fails at once.
+BAD_DATABASE_URL = "postgresql://erp@127.0.0.1:1/hospital_erp"
+INJECTION_ANNOTATION = "gameday.io/injection"
+#: Pod-template annotation that marks a broken release (kwok's crashloop stage keys on it).
+CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
+VERSION_LABEL = "app.kubernetes.io/version"
+FIELD_MANAGER = "gameday"
+CONTEXT_ENV = "GAMEDAY_KUBE_CONTEXT"
+NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _set_env(container: dict[str, Any], name: str, value: str) -> None:
+    env = [e for e in container.get("env") or [] if e.get("name") != name]
+    env.append({"name": name, "value": value})
+    container["env"] = env
+
+
+class KubernetesTarget:
+    """Implements :class:`drills.targets.base.Target` with the official ``kubernetes`` client."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        context: str | None = None,
+        *,
+        kubeconfig: str | Path | None = None,
+        namespace: str = NAMESPACE,
+        allowed_contexts: Sequence[str] | None = None,
+        dry_run: bool = False,
+        kubectl: str | None = None,
+        manifests: Path = MANIFESTS,
+        endpoints: Endpoints | None = None,
+        printer: Callable[[str], None] = print,
+    ) -> None:
+        self.kubeconfig = str(kubeconfig) if kubeconfig else os.environ.get("KUBECONFIG") or None
+        # Guardrail first: nothing below may run for a context that is not allowed.
+        self.context = guard.resolve_context(self.kubeconfig, context)
+        self.allowed = guard.allowed_patterns(allowed_contexts)
+        guard.check_context(self.context, self.allowed)
+        self.namespace = namespace
+        self.dry_run = dry_run
+        self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
+        self.manifests = manifests
+        self._endpoints = endpoints or Endpoints(
+            app_url="http://127.0.0.1:18080",
+            prometheus_url="http://127.0.0.1:19090",
+            alertmanager_url="http://127.0.0.1:19093",
+        )
+        self.printer = printer
+        self._watch: Any = None
+
+        from kubernetes import client, config
+
+        self.api_client = config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
+        self.apps = client.AppsV1Api(self.api_client)
+        self.core = client.CoreV1Api(self.api_client)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> KubernetesTarget:
+        """``$GAMEDAY_KUBE_CONTEXT`` (required), ``$KUBECONFIG``, ``$GAMEDAY_KUBE_NAMESPACE``, allowlist env."""
+        context = os.environ.get(CONTEXT_ENV)
+        if not context:
+            raise SafetyError(
+                f"set {CONTEXT_ENV} to the kube context to drill on (allowed: {guard.allowed_patterns()})"
+            )
+        kwargs.setdefault("namespace", os.environ.get(NAMESPACE_ENV) or NAMESPACE)
+        return cls(context, **kwargs)
+
+    def close(self) -> None:
+        self.stop_watch()
+        self.api_client.close()
+
+    # ---------------------------------------------------------------- plumbing
+    def _sanitize(self, obj: Any) -> dict[str, Any]:
+        return self.api_client.sanitize_for_serialization(obj)
+
+    def _change(self, what: str, body: Any, send: Callable[[], Any]) -> Any:
+        """Every API change goes through here: printed in dry-run mode, sent otherwise."""
+        if self.dry_run:
+            self.printer(f"[dry-run] {self.context}/{self.namespace}: {what}: {json.dumps(body, default=str)}")
+            return None
+        return send()
+
+    def _read(self, kind: str, name: str) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            if kind == "Deployment":
+                return self.apps.read_namespaced_deployment(name, self.namespace)
+            if kind == "StatefulSet":
+                return self.apps.read_namespaced_stateful_set(name, self.namespace)
+        except ApiException as exc:
+            raise TargetError(f"cannot read {kind} {self.namespace}/{name}: {exc.status} {exc.reason}") from None
+        raise TargetError(f"unsupported kind {kind}")
+
+    def _patch(self, kind: str, name: str, body: Any, what: str) -> Any:
+        """Patch a workload of the drill's namespace; a list body is a JSON patch, a dict a merge patch."""
+        fn = {
+            "Deployment": self.apps.patch_namespaced_deployment,
+            "StatefulSet": self.apps.patch_namespaced_stateful_set,
+        }[kind]
+
+        def send() -> Any:
+            if self._watch is None:
+                return fn(name, self.namespace, body, field_manager=FIELD_MANAGER)
+            with self._watch.own_change(name) as register:
+                result = fn(name, self.namespace, body, field_manager=FIELD_MANAGER)
+                register(result)
+                return result
+
+        return self._change(f"patch {kind.lower()}/{name} ({what})", body, send)
+
+    def _kubectl(self, *args: str, stdin: str | None = None, timeout: float = 300.0) -> str:
+        cmd = [self.kubectl_bin, "--context", self.context]
+        if self.kubeconfig:
+            cmd += ["--kubeconfig", self.kubeconfig]
+        cmd += list(args)
+        try:
+            result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
+        except FileNotFoundError:
+            raise TargetError(f"kubectl not found ({self.kubectl_bin}); install it or pass kubectl=") from None
+        if result.returncode != 0:
+            raise TargetError(f"kubectl {' '.join(args[:3])} failed: {result.stderr.strip()[:500]}")
+        return result.stdout
+
+    # ---------------------------------------------------------------- Target: lifecycle
+    def render_manifests(self) -> list[dict[str, Any]]:
+        """``kubectl kustomize`` (local, no request) and check every object belongs to our namespace."""
+        docs = [d for d in yaml.safe_load_all(self._kubectl("kustomize", str(self.manifests))) if d]
+        for doc in docs:
+            meta = doc.get("metadata", {})
+            if doc.get("kind") == "Namespace":
+                guard.check_namespace(meta.get("name"), self.namespace, f"namespace {meta.get('name')}")
+            else:
+                guard.check_namespace(meta.get("namespace"), self.namespace, f"{doc.get('kind')}/{meta.get('name')}")
+        return docs
+
+    def up(self, timeout: float = 300.0) -> None:
+        """Server-side apply the manifests, then wait until every workload is ready (idempotent)."""
+        docs = self.render_manifests()
+        rendered = yaml.safe_dump_all(docs, sort_keys=False)
+        self._change(
+            "apply --server-side",
+            [f"{d['kind']}/{d['metadata']['name']}" for d in docs],
+            lambda: self._kubectl(
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                f"--field-manager={FIELD_MANAGER}",
+                "-f",
+                "-",
+                stdin=rendered,
+            ),
+        )
+        if not self.dry_run:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_ready():
+                return
+            time.sleep(1.0)
+        raise TargetError(f"hospital-erp stack in {self.namespace} not ready after {timeout:.0f}s")
+
+    def down(self) -> None:
+        """Revert pending faults, then delete the drill's namespace (and only it)."""
+        for record in self.pending_injections():
+            self.revert(record)
+        self._change(f"delete namespace {self.namespace}", {}, lambda: self.core.delete_namespace(self.namespace))
+
+    def is_ready(self) -> bool:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            workloads = [
+                *self.apps.list_namespaced_deployment(self.namespace).items,
+                *self.apps.list_namespaced_stateful_set(self.namespace).items,
+            ]
+        except ApiException:
+            return False
+        if not any(w.metadata.name == BACKEND for w in workloads):
+            return False
+        for w in workloads:
+            want = w.spec.replicas if w.spec.replicas is not None else 1
+            status = w.status
+            if (status.observed_generation or 0) < (w.metadata.generation or 0):
+                return False
+            if (status.ready_replicas or 0) != want or (status.updated_replicas or 0) != want:
+                return False
+            if (status.replicas or 0) != want:  # old pods still terminating
+                return False
+        return True
+
+    def endpoints(self) -> Endpoints:
+        return self._endpoints
+
+    # ---------------------------------------------------------------- Target: observe
+    def replicas(self) -> list[ReplicaState]:
+        """Backend pods as ``kubectl get pods`` shows them."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            pods = self.core.list_namespaced_pod(self.namespace, label_selector=f"app={BACKEND}").items
+        except ApiException as exc:
+            raise TargetError(f"cannot list pods: {exc.status} {exc.reason}") from None
+        out = []
+        for pod in sorted(pods, key=lambda p: p.metadata.name):
+            statuses = pod.status.container_statuses or []
+            state = pod.status.phase or "Pending"
+            for cs in statuses:
+                if cs.state and cs.state.waiting and cs.state.waiting.reason:
+                    state = cs.state.waiting.reason
+            if pod.metadata.deletion_timestamp:
+                state = "Terminating"
+            conds = {c.type: c.status for c in pod.status.conditions or []}
+            version = (pod.metadata.labels or {}).get(VERSION_LABEL, "")
+            out.append(
+                ReplicaState(
+                    name=pod.metadata.name,
+                    state=state,
+                    ready=conds.get("Ready") == "True" and state == "Running",
+                    restarts=sum(cs.restart_count or 0 for cs in statuses),
+                    version=version,
+                )
+            )
+        return out
+
+    def rollout_history(self) -> list[str]:
+        """Backend versions by ReplicaSet revision, oldest first (``kubectl rollout history``)."""
+        return [version for _, version, _ in self._revisions()]
+
+    def _revisions(self) -> list[tuple[int, str, Any]]:
+        dep = self._read("Deployment", BACKEND)
+        rss = self.apps.list_namespaced_replica_set(self.namespace).items
+        out = []
+        for rs in rss:
+            if not any(o.uid == dep.metadata.uid for o in rs.metadata.owner_references or []):
+                continue
+            revision = int((rs.metadata.annotations or {}).get("deployment.kubernetes.io/revision", "0"))
+            version = (rs.spec.template.metadata.labels or {}).get(VERSION_LABEL, "")
+            out.append((revision, version, rs))
+        return sorted(out, key=lambda r: r[0])
+
+    # ---------------------------------------------------------------- Target: faults
+    def _fault_object(self, fault: FaultType) -> tuple[str, str]:
+        if fault is FaultType.pgbouncer_down:
+            return "Deployment", PGBOUNCER
+        return "Deployment", BACKEND
+
+    def _faulted_template(self, fault: Fault, template: dict[str, Any]) -> dict[str, Any]:
+        """The backend pod template as the bad release / config change would make it."""
+        new = copy.deepcopy(template)
+        container = next(c for c in new["spec"]["containers"] if c["name"] == "backend")
+        params = fault.params
+        if fault.type is FaultType.connection_pool_leak:
+            version = str(params.get("version", LEAKY_VERSION))
+            container["image"] = f"{IMAGE_REPO}:{version}"
+            _set_env(container, "APP_VERSION", version)
+            new.setdefault("metadata", {}).setdefault("labels", {})[VERSION_LABEL] = version
+        elif fault.type is FaultType.crashloop:
+            _set_env(container, "DATABASE_URL", str(params.get("database_url", BAD_DATABASE_URL)))
+            annotations = new.setdefault("metadata", {}).get("annotations") or {}
+            annotations[CRASHLOOP_ANNOTATION] = "true"
+            new["metadata"]["annotations"] = annotations
+        elif fault.type is FaultType.slow_queries:
+            _set_env(container, "QUERY_LATENCY_S", str(params.get("latency_s", 0.8)))
+            _set_env(container, "LATENCY_FRACTION", str(params.get("fraction", 1.0)))
+        elif fault.type is FaultType.error_burst:
+            _set_env(container, "UPSTREAM_ERROR_FRACTION", str(params.get("fraction", 0.3)))
+        return new
+
+    def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
+        """Write the undo state into the object's annotation, then make the change."""
+        kind, name = self._fault_object(fault.type)
+        obj = self._sanitize(self._read(kind, name))
+        existing = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
+        if existing:
+            raise SafetyError(f"{kind.lower()}/{name} already carries a pending fault: {existing[:200]}")
+        spec = obj["spec"]
+        record = InjectionRecord(
+            id=uuid.uuid4().hex[:12],
+            target=f"kubernetes:{self.context}",
+            fault=fault.type,
+            params=fault.params,
+            revert_state={
+                "context": self.context,
+                "namespace": self.namespace,
+                "kind": kind,
+                "name": name,
+                "replicas": spec.get("replicas"),
+                "template": spec["template"],
+            },
+            drill_id=drill_id,
+            runner_pid=os.getpid(),
+        )
+        # 1. persist: the cluster now knows how to undo what follows
+        self._patch(
+            kind, name, {"metadata": {"annotations": {INJECTION_ANNOTATION: record.model_dump_json()}}}, "record"
+        )
+        # 2. change
+        if fault.type is FaultType.pgbouncer_down:
+            body: Any = [{"op": "replace", "path": "/spec/replicas", "value": 0}]
+        else:
+            body = [
+                {"op": "replace", "path": "/spec/template", "value": self._faulted_template(fault, spec["template"])}
+            ]
+        self._patch(kind, name, body, f"inject {fault.type.value}")
+        return record
+
+    def _load_record(self, obj: dict[str, Any]) -> InjectionRecord | None:
+        raw = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
+        if not raw:
+            return None
+        try:
+            return InjectionRecord.model_validate_json(raw)
+        except ValueError:
+            return None
+
+    def revert(self, record: InjectionRecord) -> None:
+        """Put template and replicas back as recorded and drop the annotation; a no-op the second time."""
+        state = record.revert_state
+        if state.get("namespace") != self.namespace:
+            guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
+        kind, name = state["kind"], state["name"]
+        obj = self._sanitize(self._read(kind, name))
+        current = self._load_record(obj)
+        if current is None or current.id != record.id:
+            record.reverted_at = record.reverted_at or datetime.now(UTC)
+            return  # already reverted (or replaced by another drill's record: not ours to touch)
+        body: list[dict[str, Any]] = [
+            {"op": "test", "path": "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1"),
+             "value": obj["metadata"]["annotations"][INJECTION_ANNOTATION]},
+            {"op": "replace", "path": "/spec/template", "value": state["template"]},
+            {"op": "replace", "path": "/spec/replicas", "value": state["replicas"]},
+            {"op": "remove", "path": "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")},
+        ]  # fmt: skip
+        self._patch(kind, name, body, f"revert {record.fault.value}")
+        record.reverted_at = datetime.now(UTC)
+
+    def pending_injections(self) -> list[InjectionRecord]:
+        """Records still on objects of the drill's namespace: faults injected and never reverted."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            objects = [
+                *self.apps.list_namespaced_deployment(self.namespace).items,
+                *self.apps.list_namespaced_stateful_set(self.namespace).items,
+            ]
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise TargetError(f"cannot list workloads: {exc.status} {exc.reason}") from None
+        records = []
+        for obj in objects:
+            record = self._load_record(self._sanitize(obj))
+            if record is not None:
+                records.append(record)
+        return records
+
+    def recover(self) -> list[InjectionRecord]:
+        """Revert faults whose runner is gone (a crashed or SIGKILLed drill)."""
+        from drills.recovery import orphaned
+
+        stale = orphaned(self.pending_injections())
+        for record in stale:
+            self.revert(record)
+        return stale
+
+    # ---------------------------------------------------------------- Target: remediate
+    def remediate(self, action: str, **params: Any) -> str:
+        """``rollout_undo`` (optionally ``to_revision``), ``restart`` or ``scale`` (``replicas``) the backend."""
+        name = str(params.get("deployment", BACKEND))
+        if action == "rollout_undo":
+            return self._rollout_undo(name, params.get("to_revision"))
+        if action == "restart":
+            body = {"spec": {"template": {"metadata": {"annotations": {
+                "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}}  # fmt: skip
+            self._patch("Deployment", name, body, "rollout restart")
+            return f"deployment/{name} restarted"
+        if action == "scale":
+            replicas = int(params["replicas"])
+            self._patch("Deployment", name, {"spec": {"replicas": replicas}}, "scale")
+            return f"deployment/{name} scaled to {replicas}"
+        raise TargetError(f"unknown remediation {action!r}; expected rollout_undo, restart or scale")
+
+    def _rollout_undo(self, name: str, to_revision: int | None) -> str:
+        """What ``kubectl rollout undo`` does: copy an older ReplicaSet's template into the Deployment."""
+        revisions = self._revisions() if name == BACKEND else []
+        if len(revisions) < 2:
+            raise TargetError(f"deployment/{name} has no previous revision to roll back to")
+        if to_revision is None:
+            _, version, rs = revisions[-2]
+        else:
+            match = [r for r in revisions if r[0] == int(to_revision)]
+            if not match:
+                raise TargetError(f"deployment/{name} has no revision {to_revision}")
+            _, version, rs = match[0]
+        template = self._sanitize(rs.spec.template)
+        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+        body = [{"op": "replace", "path": "/spec/template", "value": template}]
+        self._patch("Deployment", name, body, "rollout undo")
+        return f"deployment/{name} rolled back to {version or 'previous revision'}"
+
+    # ---------------------------------------------------------------- kubectl watch
+    def start_watch(self, journal: JournalWriter, timeout: float = 30.0) -> Any:
+        """Journal what responders do with kubectl in this namespace as ``action`` events (actor kubectl)."""
+        from drills.k8s.watch import KubeWatch
+
+        self.stop_watch()
+        self._watch = KubeWatch(self.api_client, self.namespace, journal, own_manager=FIELD_MANAGER)
+        self._watch.start()
+        if not self._watch.wait_ready(timeout):
+            raise TargetError("the Kubernetes watch did not start")
+        return self._watch
+
+    def stop_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None

@@ -1,0 +1,377 @@
+"""KubernetesTarget against the real test control plane: manifests, faults, watch, recovery, guardrails."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from drills.k8s import rules
+from drills.k8s.target import (
+    BACKEND,
+    CRASHLOOP_ANNOTATION,
+    INJECTION_ANNOTATION,
+    MANIFESTS,
+    NAMESPACE,
+    PGBOUNCER,
+    KubernetesTarget,
+)
+from gameday.errors import SafetyError
+from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.scenario import Fault, FaultType
+
+pytestmark = pytest.mark.k8s
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def wait_for(fn: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+@pytest.fixture(scope="module")
+def erp_stack(k8s_control_plane: Any) -> Iterator[Any]:
+    """The manifests applied server-side with kubectl, as a person would, and rolled out."""
+    cp = k8s_control_plane
+    cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
+    cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
+    yield cp
+    cp.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
+
+
+@pytest.fixture
+def target(erp_stack: Any) -> Iterator[KubernetesTarget]:
+    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, kubectl=erp_stack.bin("kubectl"))
+    t.wait_ready(120)
+    yield t
+    for record in t.pending_injections():  # never leak a fault into the next test
+        t.revert(record)
+    t.wait_ready(120)
+    t.close()
+
+
+def workload_spec(target: KubernetesTarget, name: str) -> dict[str, Any]:
+    dep = target.apps.read_namespaced_deployment(name, NAMESPACE)
+    data = target.api_client.sanitize_for_serialization(dep)
+    return {"spec": data["spec"], "annotations": data["metadata"].get("annotations", {})}
+
+
+def backend_env(target: KubernetesTarget) -> dict[str, str]:
+    dep = target.apps.read_namespaced_deployment(BACKEND, NAMESPACE)
+    return {e.name: e.value for e in dep.spec.template.spec.containers[0].env or []}
+
+
+# ---------------------------------------------------------------------------------------------- manifests
+
+
+def test_manifests_apply_and_backend_rolls_out_to_three_ready_pods(target: KubernetesTarget) -> None:
+    assert target.is_ready()
+    replicas = target.replicas()
+    assert len(replicas) == 3
+    assert all(r.ready and r.state == "Running" and r.version == "v1.2.2" for r in replicas)
+    dep = target.apps.read_namespaced_deployment(BACKEND, NAMESPACE)
+    container = dep.spec.template.spec.containers[0]
+    assert container.image == "gameday/hospital-erp-backend:v1.2.2"
+    assert container.readiness_probe.http_get.path == "/ready"
+    assert container.liveness_probe.http_get.path == "/health"
+    for kind, name in (("statefulset", "postgres"), ("deployment", PGBOUNCER), ("deployment", "prometheus"),
+                       ("deployment", "alertmanager")):  # fmt: skip
+        assert target._kubectl("get", kind, name, "-n", NAMESPACE, "-o", "name").strip()
+
+
+def test_target_up_is_idempotent_server_side_apply(target: KubernetesTarget) -> None:
+    target.up(timeout=120)
+    assert target.is_ready()
+
+
+def test_alert_rules_are_the_sandbox_rules() -> None:
+    """The cluster's Prometheus must alert on the same rules as the sandbox."""
+    assert rules.RULES_FILE.read_text(encoding="utf-8") == rules.render()
+    groups = yaml.safe_load(rules.RULES_FILE.read_text())["groups"]
+    names = [r["alert"] for g in groups for r in g["rules"] if "alert" in r]
+    assert "HighErrorRate" in names and "BackendCrashLooping" in names
+
+
+# ---------------------------------------------------------------------------------------------- faults
+
+FAULT_CHECKS: dict[FaultType, tuple[str, Callable[[KubernetesTarget], bool]]] = {
+    FaultType.connection_pool_leak: (
+        BACKEND,
+        lambda t: (
+            t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.spec.containers[0].image
+            == "gameday/hospital-erp-backend:v1.2.3"
+        ),
+    ),
+    FaultType.crashloop: (
+        BACKEND,
+        lambda t: (
+            backend_env(t)["DATABASE_URL"].endswith(":1/hospital_erp")
+            and (t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.metadata.annotations or {}).get(
+                CRASHLOOP_ANNOTATION
+            )
+            == "true"
+        ),
+    ),
+    FaultType.pgbouncer_down: (
+        PGBOUNCER,
+        lambda t: t.apps.read_namespaced_deployment(PGBOUNCER, NAMESPACE).spec.replicas == 0,
+    ),
+    FaultType.slow_queries: (BACKEND, lambda t: backend_env(t).get("QUERY_LATENCY_S") == "0.8"),
+    FaultType.error_burst: (BACKEND, lambda t: backend_env(t).get("UPSTREAM_ERROR_FRACTION") == "0.3"),
+}
+
+
+@pytest.mark.parametrize("fault_type", list(FAULT_CHECKS), ids=lambda f: f.value)
+def test_fault_injects_and_reverts_to_the_original_object(target: KubernetesTarget, fault_type: FaultType) -> None:
+    name, injected = FAULT_CHECKS[fault_type]
+    before = workload_spec(target, name)
+    record = target.inject(Fault(type=fault_type), drill_id="d-test")
+
+    annotation = workload_spec(target, name)["annotations"][INJECTION_ANNOTATION]
+    assert json.loads(annotation)["id"] == record.id
+    assert json.loads(annotation)["revert_state"]["template"] == before["spec"]["template"]
+    assert injected(target)
+    assert [r.id for r in target.pending_injections()] == [record.id]
+
+    if fault_type is FaultType.crashloop:
+        crashing = wait_for(
+            lambda: [r for r in target.replicas() if r.state == "CrashLoopBackOff" and r.restarts > 0],
+            60,
+            "a backend pod in CrashLoopBackOff",
+        )
+        assert not any(r.ready for r in crashing)
+    if fault_type is FaultType.pgbouncer_down:
+        wait_for(
+            lambda: not target.core.list_namespaced_pod(NAMESPACE, label_selector="app=pgbouncer").items,
+            60,
+            "pgbouncer pods gone",
+        )
+
+    target.revert(record)
+    after = workload_spec(target, name)
+    assert after["spec"]["template"] == before["spec"]["template"]
+    assert after["spec"]["replicas"] == before["spec"]["replicas"]
+    assert INJECTION_ANNOTATION not in after["annotations"]
+    assert target.pending_injections() == []
+    target.revert(record)  # safe twice
+    target.wait_ready(120)
+    assert all(r.ready for r in target.replicas())
+
+
+def test_second_fault_on_the_same_object_is_refused(target: KubernetesTarget) -> None:
+    target.inject(Fault(type=FaultType.slow_queries))
+    with pytest.raises(SafetyError, match="already carries a pending fault"):
+        target.inject(Fault(type=FaultType.connection_pool_leak))
+
+
+def test_remediate_rollout_undo_and_history(target: KubernetesTarget) -> None:
+    record = target.inject(Fault(type=FaultType.connection_pool_leak))
+    wait_for(lambda: target.rollout_history()[-1:] == ["v1.2.3"], 30, "v1.2.3 revision")
+    wait_for(lambda: target.is_ready(), 90, "v1.2.3 rolled out")
+    assert target.remediate("rollout_undo") == f"deployment/{BACKEND} rolled back to v1.2.2"
+    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.2"}, 90, "rollback")
+    assert target.rollout_history()[-1] == "v1.2.2"
+    target.revert(record)
+
+
+def test_dry_run_prints_every_change_and_sends_none(erp_stack: Any) -> None:
+    printed: list[str] = []
+    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, dry_run=True, printer=printed.append)
+    before = workload_spec(t, BACKEND)
+    t.inject(Fault(type=FaultType.connection_pool_leak))
+    t.remediate("scale", replicas=5)
+    assert len(printed) == 3
+    assert all(
+        line.startswith("[dry-run] kind-gameday-test/hospital-erp-system: patch deployment/") for line in printed
+    )
+    assert "v1.2.3" in printed[1]
+    assert workload_spec(t, BACKEND) == before
+    t.close()
+
+
+# ---------------------------------------------------------------------------------------------- kubectl watch
+
+
+def test_kubectl_actions_become_journal_actions(erp_stack: Any, target: KubernetesTarget, tmp_path: Path) -> None:
+    journal = JournalWriter(tmp_path / "drill.jsonl", "d-watch")
+    target.start_watch(journal)
+    try:
+        record = target.inject(Fault(type=FaultType.connection_pool_leak))  # ours: must not be journaled
+        erp_stack.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=90s")
+
+        def actions() -> list[dict[str, Any]]:
+            return [e.data for e in read_journal(journal.path) if e.type is EventType.action]
+
+        erp_stack.kubectl("rollout", "undo", f"deployment/{BACKEND}", "-n", NAMESPACE)
+        undo = wait_for(lambda: [a for a in actions() if a["kind"] == "rollback"], 20, "rollback action")
+        assert undo[0]["target"] == f"deployment/{BACKEND}" and undo[0]["manager"].startswith("kubectl")
+        erp_stack.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=90s")
+
+        erp_stack.kubectl("scale", f"deployment/{BACKEND}", "--replicas=4", "-n", NAMESPACE)
+        scale = wait_for(lambda: [a for a in actions() if a["kind"] == "scale"], 20, "scale action")
+        assert scale[0]["replicas"] == 4
+        erp_stack.kubectl("scale", f"deployment/{BACKEND}", "--replicas=3", "-n", NAMESPACE)
+        erp_stack.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=90s")
+        target.wait_ready(60)
+
+        pod = target.replicas()[0].name
+        erp_stack.kubectl("delete", "pod", pod, "-n", NAMESPACE, "--wait=false")
+        deleted = wait_for(
+            lambda: [a for a in actions() if a["kind"] == "restart" and a["target"] == f"pod/{pod}"], 20, "pod delete"
+        )
+        assert deleted
+
+        erp_stack.kubectl("rollout", "restart", f"deployment/{BACKEND}", "-n", NAMESPACE)
+        wait_for(lambda: [a for a in actions() if a["target"] == f"deployment/{BACKEND}" and a["kind"] == "restart"],
+                 20, "rollout restart action")  # fmt: skip
+
+        events = read_journal(journal.path)
+        assert all(e.actor == "kubectl" for e in events if e.type is EventType.action)
+        # the target's own inject (field manager gameday) is not a responder action
+        assert not [a for a in actions() if a["kind"] == "deploy"]
+    finally:
+        target.stop_watch()
+        journal.close()
+    target.revert(record)
+
+
+# ---------------------------------------------------------------------------------------------- crash recovery
+
+RUNNER = """
+import sys, time
+from drills.k8s.target import KubernetesTarget
+from gameday.scenario import Fault
+t = KubernetesTarget("kind-gameday-test", kubeconfig=sys.argv[1])
+record = t.inject(Fault(type=sys.argv[2]), drill_id="d-crash")
+print(record.id, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("fault_type", [FaultType.connection_pool_leak, FaultType.pgbouncer_down], ids=str)
+def test_sigkilled_runner_leaves_annotation_and_recovery_reverts(
+    erp_stack: Any, target: KubernetesTarget, fault_type: FaultType
+) -> None:
+    name = PGBOUNCER if fault_type is FaultType.pgbouncer_down else BACKEND
+    before = workload_spec(target, name)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(erp_stack.kubeconfig), fault_type.value],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )  # fmt: skip
+    try:
+        assert runner.stdout is not None
+        record_id = runner.stdout.readline().strip()
+        assert record_id, "runner did not inject"
+    finally:
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(10)
+
+    # a fresh process (here: a new target object) finds the fault in the cluster itself
+    fresh = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig)
+    pending = fresh.pending_injections()
+    assert [(r.id, r.runner_pid, r.drill_id) for r in pending] == [(record_id, runner.pid, "d-crash")]
+    assert workload_spec(fresh, name)["spec"] != before["spec"]
+
+    reverted = fresh.recover()
+    assert [r.id for r in reverted] == [record_id]
+    after = workload_spec(fresh, name)
+    assert after["spec"]["template"] == before["spec"]["template"]
+    assert after["spec"]["replicas"] == before["spec"]["replicas"]
+    assert INJECTION_ANNOTATION not in after["annotations"]
+    fresh.close()
+
+
+def test_recovery_leaves_a_live_runners_fault_alone(target: KubernetesTarget) -> None:
+    record = target.inject(Fault(type=FaultType.slow_queries))  # runner_pid = this live process
+    assert target.recover() == []
+    assert [r.id for r in target.pending_injections()] == [record.id]
+
+
+# ---------------------------------------------------------------------------------------------- guardrails
+
+
+class CountingServer:
+    """A TCP listener on 127.0.0.1 that only counts connections (stands in for a prod API server)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+def test_non_allowlisted_context_is_refused_before_any_request(
+    k8s_control_plane: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = CountingServer()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            json.dumps(k8s_control_plane.kubeconfig_dict(prod_server=f"https://127.0.0.1:{server.port}"))
+        )
+        with pytest.raises(SafetyError, match="refusing kube context 'prod-cluster'"):
+            KubernetesTarget("prod-cluster", kubeconfig=kubeconfig)
+        monkeypatch.setenv("GAMEDAY_KUBE_CONTEXT", "prod-cluster")
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+        with pytest.raises(SafetyError, match="not on the allowlist"):
+            KubernetesTarget.from_env()
+        monkeypatch.setenv("GAMEDAY_KUBE_CONTEXT", "no-such-context")
+        with pytest.raises(SafetyError, match="not in the kubeconfig"):
+            KubernetesTarget.from_env()
+        time.sleep(0.5)
+        assert server.connections == 0
+
+        # the counter does see traffic when the context is allowed on purpose
+        allowed = KubernetesTarget("prod-cluster", kubeconfig=kubeconfig, allowed_contexts=["prod-*"])
+        with pytest.raises(Exception):  # noqa: B017 - the fake server speaks no TLS; any failure will do
+            allowed.pending_injections()
+        allowed.close()
+        wait_for(lambda: server.connections > 0, 5, "a connection to the fake prod server")
+    finally:
+        server.close()
+
+
+def test_objects_outside_the_drill_namespace_are_refused(erp_stack: Any) -> None:
+    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, namespace="somewhere-else",
+                         kubectl=erp_stack.bin("kubectl"))  # fmt: skip
+    with pytest.raises(SafetyError, match="the drill owns 'somewhere-else'"):
+        t.up()
+    t.close()
