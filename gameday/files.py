@@ -21,6 +21,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 KINDS: dict[str, str] = {
     "scenario": "gameday.scenario:Scenario",
     "policy": "sim.policy:Policy",
+    "scoring": "gameday.scoring.weights:ScoringConfig",
 }
 
 
