@@ -192,14 +192,27 @@ def _clear_dead_active_drill() -> None:
     if active is None or _pid_alive(active.runner_pid):
         return
     if active.load_pid and _pid_alive(active.load_pid) and _is_locust(active.load_pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(active.load_pid, signal.SIGTERM) if _own_group(active.load_pid) else os.kill(
-                active.load_pid, signal.SIGTERM
-            )
+        _stop_load(active.load_pid)
         print(f"gameday: stopped the load generator (pid {active.load_pid}) of dead drill {active.drill_id}",
               file=sys.stderr)
     with contextlib.suppress(FileNotFoundError):
         active_path().unlink()
+
+
+def _stop_load(pid: int, grace_s: float = 10.0) -> None:
+    """SIGTERM Locust's process group (it writes its CSVs), then SIGKILL if it lingers."""
+    import time
+
+    group = _own_group(pid)
+    kill = os.killpg if group else os.kill
+    with contextlib.suppress(ProcessLookupError):
+        kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and _pid_alive(pid) and _is_locust(pid):
+        time.sleep(0.1)
+    if _pid_alive(pid) and _is_locust(pid):
+        with contextlib.suppress(ProcessLookupError):
+            kill(pid, signal.SIGKILL)
 
 
 def _is_locust(pid: int) -> bool:
