@@ -51,6 +51,15 @@ def _skip_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def k8s_testenv() -> ModuleType:
+    """The tools/k8s-testenv/k8s_testenv.py module, for tests that start their own control plane."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    return testenv
+
+
+@pytest.fixture(scope="session")
 def k8s_control_plane() -> Iterator[object]:
     """A running control plane with a Ready kwok node; stopped at session end."""
     reason = _skip_reason()

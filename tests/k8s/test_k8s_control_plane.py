@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -126,3 +127,18 @@ def test_kubectl_rollout_undo(k8s_control_plane: Any, kube_api_client: Any, name
     dep = apps.read_namespaced_deployment("api", namespace)
     assert dep.spec.template.spec.containers[0].image == "example/api:v1"
     assert dep.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
+
+
+def test_stop_ends_every_process_and_removes_the_temp_dir(k8s_testenv: Any) -> None:
+    """A second, short-lived control plane: nothing of it may outlive ``stop()``."""
+    cp = k8s_testenv.TestControlPlane(k8s_testenv.find_bin_dir())
+    cp.start()
+    pids = [p.popen.pid for p in cp._procs]
+    workdir = cp.workdir
+    assert len(pids) == 5 and workdir is not None and workdir.exists()
+    assert cp.kubectl("get", "nodes", "-o", "name").stdout.strip() == "node/kwok-node-0"
+    cp.stop()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not workdir.exists()

@@ -7,6 +7,7 @@ registry; where they exist it runs end to end and deletes its cluster afterwards
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -20,7 +21,19 @@ pytestmark = pytest.mark.kind
 
 
 def _missing() -> list[str]:
-    return [tool for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
+    """Tools absent, plus a Docker daemon that does not answer (a docker CLI alone is not enough)."""
+    missing = [tool for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
+    if "docker" not in missing:
+        try:
+            ok = subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+        except subprocess.TimeoutExpired:
+            ok = False
+        if not ok:
+            missing.append("a running Docker daemon")
+    return missing
+
+
+MISSING = _missing()
 
 
 def test_missing_tools_are_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,7 +44,7 @@ def test_missing_tools_are_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
         KindCluster(name="gameday-e2e").up()
 
 
-@pytest.mark.skipif(bool(_missing()), reason=f"kind e2e needs docker, kind and kubectl; missing: {_missing()}")
+@pytest.mark.skipif(bool(MISSING), reason=f"kind e2e needs docker, kind and kubectl; missing: {', '.join(MISSING)}")
 def test_kind_cluster_drill_end_to_end() -> None:
     cluster = KindCluster(name="gameday-e2e")
     try:
@@ -50,5 +63,5 @@ def test_kind_cluster_drill_end_to_end() -> None:
         target.wait_ready(300)
         assert target.pending_injections() == []
     finally:
-        if not _missing():
+        if cluster.exists():
             cluster.delete()

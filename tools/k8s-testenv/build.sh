@@ -46,7 +46,7 @@ if [[ ! -x "$go_bin" ]]; then
 fi
 
 export CGO_ENABLED=0
-export GOFLAGS="-trimpath -mod=mod"
+export GOFLAGS="-trimpath -mod=mod -buildvcs=false"
 export GOTOOLCHAIN=local
 
 major="${k8s_version#v}"; major="${major%%.*}"
