@@ -300,6 +300,36 @@ def test_sigkilled_runner_leaves_annotation_and_recovery_reverts(
     fresh.close()
 
 
+def test_gameday_startup_recovery_reverts_a_dead_runners_cluster_fault(
+    erp_stack: Any, target: KubernetesTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """drills.recovery.recover_on_start (run before every gameday command) finds the annotation."""
+    from drills import recovery
+
+    before = workload_spec(target, BACKEND)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(erp_stack.kubeconfig), FaultType.crashloop.value],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )  # fmt: skip
+    try:
+        assert runner.stdout is not None and runner.stdout.readline().strip()
+    finally:
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(10)
+
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv(recovery.DISABLE_ENV, raising=False)
+    monkeypatch.setenv("GAMEDAY_KUBE_CONTEXT", "kind-gameday-test")
+    monkeypatch.setenv("KUBECONFIG", str(erp_stack.kubeconfig))
+    outcomes = recovery.recover_on_start()
+    assert [(o["fault"], o["ok"]) for o in outcomes] == [("crashloop", True)]
+    after = workload_spec(target, BACKEND)
+    assert after["spec"]["template"] == before["spec"]["template"]
+    assert INJECTION_ANNOTATION not in after["annotations"]
+    assert recovery.recover_on_start() == []
+
+
 def test_recovery_leaves_a_live_runners_fault_alone(target: KubernetesTarget) -> None:
     record = target.inject(Fault(type=FaultType.slow_queries))  # runner_pid = this live process
     assert target.recover() == []
