@@ -285,7 +285,8 @@ class Autopilot:
             })
             if last is None:
                 continue
-            yield from self.step("fix")
+            # The model's "fix" mixes rollback and hotfix times; we know which one we are doing.
+            yield from self.step("rollback" if remediation_for(last)[0] == "rollout_undo" else "fix")
             yield from self._remediate(last)
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
             if not (yield from self.wait_for(lambda: self.view.health()[0], limit)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -55,6 +55,7 @@ class AlertReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                received = datetime.now(UTC)
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     payload = json.loads(self.rfile.read(length) or b"{}")
@@ -63,7 +64,7 @@ class AlertReceiver:
                     self.send_response(400)
                     self.end_headers()
                     return
-                receiver.receive(alerts, payload.get("receiver"))
+                receiver.receive(alerts, payload.get("receiver"), received)
                 self.send_response(200)
                 self.end_headers()
 
@@ -87,8 +88,11 @@ class AlertReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def receive(self, alerts: list[Alert], receiver: str | None = None) -> list[Event]:
+    def receive(
+        self, alerts: list[Alert], receiver: str | None = None, received: datetime | None = None
+    ) -> list[Event]:
         """Journal each alert whose state changed; return the events written."""
+        received_at = (received or datetime.now(UTC)).isoformat()
         written: list[Event] = []
         with self._lock:
             for alert in alerts:
@@ -103,6 +107,7 @@ class AlertReceiver:
                     "starts_at": alert.starts_at,
                     "fingerprint": alert.fingerprint,
                     "receiver": receiver,
+                    "received_at": received_at,  # webhook receipt, for the alert-to-journal latency
                 }
                 if alert.status == "firing":
                     self._firing[alert.fingerprint] = alert
