@@ -128,14 +128,22 @@ def _targets_to_check() -> list[Target]:
 
 
 def _kubernetes_target_if_allowed() -> Target | None:
-    """Only when the user configured a kube context for gameday: never touch a cluster by surprise."""
+    """Only when the user configured a kube context for gameday: never touch a cluster by surprise.
+
+    A refused or unreachable context is reported in one line and does not block the command the user
+    actually asked for.
+    """
     if not os.environ.get("GAMEDAY_KUBE_CONTEXT"):
         return None
     try:
         from drills.targets.kubernetes import KubernetesTarget
     except ModuleNotFoundError:
         return None
-    return KubernetesTarget.from_env()
+    try:
+        return KubernetesTarget.from_env()
+    except GamedayError as exc:
+        print(f"gameday: not checking Kubernetes for left-over faults: {exc}", file=sys.stderr)
+        return None
 
 
 def recover_on_start() -> list[dict[str, Any]]:
@@ -148,27 +156,35 @@ def recover_on_start() -> list[dict[str, Any]]:
         return []
     reverted: list[dict[str, Any]] = []
     for target in _targets_to_check():
-        stale = orphaned(target.pending_injections())
-        if not stale:
-            continue
-        journals = _dead_drill_journals()
+        try:
+            reverted.extend(_recover(target))
+        finally:
+            close = getattr(target, "close", None)
+            if close is not None:
+                close()
+    _clear_dead_active_drill()
+    return reverted
+
+
+def _recover(target: Target) -> list[dict[str, Any]]:
+    stale = orphaned(target.pending_injections())
+    if not stale:
+        return []
+    reverted: list[dict[str, Any]] = []
+    journals = _dead_drill_journals()
+    try:
         for record in stale:
             journal = journals.get(record.drill_id or "")
-            try:
-                outcome = revert_all(target, [record], journal, actor="recovery")[0]
-            finally:
-                if journal is not None:
-                    journal.close()
-                    journals.pop(record.drill_id or "", None)
+            outcome = revert_all(target, [record], journal, actor="recovery")[0]
             print(
                 f"gameday: reverted {record.fault.value} left by drill {record.drill_id or '?'} "
                 f"(runner pid {record.runner_pid} is gone) on {record.target}",
                 file=sys.stderr,
             )
             reverted.append(outcome)
+    finally:
         for journal in journals.values():
             journal.close()
-    _clear_dead_active_drill()
     return reverted
 
 

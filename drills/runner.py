@@ -330,7 +330,8 @@ class DrillRunner:
         self.target.up()
         endpoints = self.target.endpoints()
         self.prom: Prometheus = Prometheus(endpoints.prometheus_url)
-        self.webhook: AlertReceiver = AlertReceiver(self.journal, port=webhook_port()).start()
+        port = int(endpoints.extra.get("webhook_port") or webhook_port())
+        self.webhook: AlertReceiver = AlertReceiver(self.journal, port=port).start()
         self.tail = JournalTail(self.journal_path)
         self.replicas: ReplicaWatcher = ReplicaWatcher(self.target, self.journal)
         queries = MetricQueries(error_rate=self.runbook.verification.error_rate_query or DEFAULT_ERROR_RATE)
@@ -568,6 +569,9 @@ class DrillRunner:
         self.journal.emit(EventType.drill_ended, "runner", {"outcome": outcome, "reason": self.state.reason})
         self.journal.close()
         summary = build_summary(self, outcome, target)
+        close = getattr(target, "close", None)
+        if close is not None:
+            close()  # e.g. the Kubernetes API client and its watch
         (self.out / "summary.json").write_text(_json(summary), encoding="utf-8")
         print_summary(summary, self.console)
         if revert_error is not None:
