@@ -298,7 +298,9 @@ class KubernetesTarget:
     def _faulted_template(self, fault: Fault, template: dict[str, Any]) -> dict[str, Any]:
         """The backend pod template as the bad release / config change would make it."""
         new = copy.deepcopy(template)
-        container = next(c for c in new["spec"]["containers"] if c["name"] == "backend")
+        container = next((c for c in new["spec"]["containers"] if c["name"] == "backend"), None)
+        if container is None:
+            raise TargetError(f"deployment/{BACKEND} has no container named 'backend'; manifests changed?")
         params = fault.params
         if fault.type is FaultType.connection_pool_leak:
             version = str(params.get("version", LEAKY_VERSION))
