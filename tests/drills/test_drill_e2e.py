@@ -274,3 +274,28 @@ def test_human_responders_journal_through_the_cli(sandbox: dict[str, str], tmp_p
     assert [(e.actor, e.data["ok"]) for e in reverted] == [("runner", True)]
     assert first_index(events, of(EventType.closed), "closed") < events.index(reverted[0])
     assert_nothing_left(sandbox)
+
+
+def test_abort_condition_stops_the_drill_and_reverts(sandbox: dict[str, str], tmp_path: Path) -> None:
+    """A scenario whose abort probe holds once the fault is in: the runner stops at once and reverts."""
+    import yaml
+
+    spec = yaml.safe_load((SCENARIOS / "connection-pool-leak.yaml").read_text())
+    spec["abort_when"] = [{"name": "any request failed", "op": ">", "threshold": 0,
+                           "promql": 'sum(increase(http_requests_total{status=~"5.."}[30s]))'}]
+    scenario = tmp_path / "abort.yaml"
+    scenario.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [GAMEDAY, "drill", "run", str(scenario), "--responder", "human", "--time-scale", "60", "--out", str(out)],
+        env=sandbox, capture_output=True, text=True, timeout=DRILL_TIMEOUT_S,
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    summary = json.loads(next(out.glob("*/summary.json")).read_text())
+    assert summary["outcome"] == "aborted" and "any request failed" in summary["reason"]
+    events = read_journal(summary["journal"])
+    aborted = first_index(events, of(EventType.aborted), "aborted")
+    assert events[aborted].data["probe"]["value"] > 0
+    assert first_index(events, of(EventType.fault_injected), "fault_injected") < aborted
+    assert first_index(events, of(EventType.fault_reverted), "fault_reverted", after=aborted)
+    assert_nothing_left(sandbox)
