@@ -187,15 +187,15 @@ class Autopilot:
         # Detection: the autopilot is paged by Alertmanager, like the on-call engineer.
         yield from self.wait_for(lambda: bool(self.view.firing()))
         alerts = self.view.firing()
-        detected_at = self.env.now
         yield from self.step("acknowledge")
         self.emit(EventType.acknowledged, {"alerts": alerts})
+        acked_at = self.env.now  # the ladder counts "unresolved after X min" from here, as the simulator does
         yield from self.step("assess")
         declares = self.severity in self.runbook.declared_severities()
         if declares:
             yield from self._declare()
             self.env.process(self._status_updates())
-            self.env.process(self._escalations(detected_at))
+            self.env.process(self._escalations(acked_at))
         else:
             self.emit(EventType.ticket_created, {"severity": self.severity})
             self.emit(EventType.role_assigned, {"role": "assignee", "person": f"{ACTOR}-oncall"})
@@ -251,7 +251,7 @@ class Autopilot:
                 "channels": channels,
             })
 
-    def _escalations(self, detected_at: float) -> Generator[Any, Any, None]:
+    def _escalations(self, since: float) -> Generator[Any, Any, None]:
         """Climb the technical ladder while unresolved; business notifications for their severities."""
         pending: list[tuple[float, EventType, dict[str, Any]]] = []
         for rung in self.runbook.escalation.technical[1:]:
@@ -262,7 +262,7 @@ class Autopilot:
                 data = {"who": note.who, "outage_over": note.outage_over}
                 pending.append((note.after_minutes, EventType.notified, data))
         for after, kind, data in sorted(pending, key=lambda p: p[0]):
-            yield from self.sleep(detected_at + after - self.env.now)
+            yield from self.sleep(since + after - self.env.now)
             if self.resolved:
                 return
             if data.pop("outage_over", False) and self.view.health()[0]:
