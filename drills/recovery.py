@@ -87,21 +87,22 @@ def revert_all(
     return outcomes
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid or pid == os.getpid():
-        return pid == os.getpid()
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists (a record without a pid has no runner to wait for)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # exists, owned by someone else
         return True
     return True
 
 
 def orphaned(records: list[InjectionRecord]) -> list[InjectionRecord]:
     """Records whose runner is gone: a live runner reverts its own faults, we must not race it."""
-    return [r for r in records if not _pid_alive(r.runner_pid)]
+    return [r for r in records if not pid_alive(r.runner_pid)]
 
 
 def _local_has_records() -> bool:
@@ -194,7 +195,7 @@ def _dead_drill_journals() -> dict[str, JournalWriter]:
     from gameday.journal import JournalWriter
 
     active = read_active()
-    if active is None or _pid_alive(active.runner_pid) or not Path(active.journal).exists():
+    if active is None or pid_alive(active.runner_pid) or not Path(active.journal).exists():
         return {}
     return {active.drill_id: JournalWriter(active.journal, active.incident)}
 
@@ -205,9 +206,9 @@ def _clear_dead_active_drill() -> None:
     from drills.runner import active_path, read_active
 
     active = read_active()
-    if active is None or _pid_alive(active.runner_pid):
+    if active is None or pid_alive(active.runner_pid):
         return
-    if active.load_pid and _pid_alive(active.load_pid) and _is_locust(active.load_pid):
+    if active.load_pid and pid_alive(active.load_pid) and _is_locust(active.load_pid):
         _stop_load(active.load_pid)
         print(f"gameday: stopped the load generator (pid {active.load_pid}) of dead drill {active.drill_id}",
               file=sys.stderr)
@@ -224,9 +225,9 @@ def _stop_load(pid: int, grace_s: float = 10.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and _pid_alive(pid) and _is_locust(pid):
+    while time.monotonic() < deadline and pid_alive(pid) and _is_locust(pid):
         time.sleep(0.1)
-    if _pid_alive(pid) and _is_locust(pid):
+    if pid_alive(pid) and _is_locust(pid):
         with contextlib.suppress(ProcessLookupError):
             kill(pid, signal.SIGKILL)
 

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from gameday.runbook.model import Runbook
     from gameday.scenario import Scenario
 
-ACTIVE_FILE = "active-drill.json"
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "scenarios" / "policies" / "baseline.yaml"
 
 #: Named, environment-overridable waits (wall seconds), so slow CI machines can stretch them.
@@ -76,15 +75,12 @@ class ActiveDrill(BaseModel):
     load_pid: int | None = None
 
 
-def state_dir() -> Path:
-    """The sandbox state folder (``$GAMEDAY_STATE_DIR/sandbox``), shared by every gameday process."""
-    from drills.sandbox.config import sandbox_dir
-
-    return sandbox_dir()
-
-
 def active_path() -> Path:
-    return state_dir() / ACTIVE_FILE
+    """``<sandbox state>/active-drill.json``, where every gameday process looks for the running drill."""
+    from drills.sandbox.config import sandbox_dir
+    from drills.sandbox.paths import Layout
+
+    return Layout(sandbox_dir()).active_drill
 
 
 def read_active() -> ActiveDrill | None:
@@ -96,11 +92,9 @@ def read_active() -> ActiveDrill | None:
 
 
 def write_active(active: ActiveDrill) -> None:
-    path = active_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(active.model_dump_json(indent=2), encoding="utf-8")
-    os.replace(tmp, path)  # readers never see half a marker
+    from drills.sandbox.paths import write_json_atomic
+
+    write_json_atomic(active_path(), active.model_dump(mode="json"))  # readers never see half a marker
 
 
 def clear_active(drill_id: str) -> None:
@@ -112,12 +106,12 @@ def clear_active(drill_id: str) -> None:
 
 def open_active_journal() -> tuple[ActiveDrill, JournalWriter]:
     """For ``gameday drill log`` and ``gameday sandbox rollout``: a writer on the running drill's journal."""
-    from drills.recovery import _pid_alive
+    from drills.recovery import pid_alive
 
     active = read_active()
     if active is None:
         raise SafetyError(f"no drill is running (no {active_path()}); start one with `gameday drill run`")
-    if not _pid_alive(active.runner_pid):
+    if not pid_alive(active.runner_pid):
         raise SafetyError(f"the drill {active.drill_id} is not running any more (runner pid {active.runner_pid})")
     return active, JournalWriter(active.journal, active.incident)
 
@@ -129,14 +123,9 @@ LOG_KINDS = {
 }
 
 
-def default_actor() -> str:
-    import getpass
-
-    return os.environ.get("GAMEDAY_ACTOR") or getpass.getuser()
-
-
 def log_event(kind: str, actor: str | None, data: dict[str, Any]) -> Event:
     """Append a responder's step to the running drill, checked against the drill's own runbook."""
+    from drills.sandbox.actions import default_actor
     from gameday.journal import iter_events
     from gameday.runbook import load_runbook
 
@@ -276,9 +265,9 @@ class DrillRunner:
         from drills.recovery import DrillInterrupted, interrupts_as_exceptions
 
         existing = read_active()
-        from drills.recovery import _pid_alive
+        from drills.recovery import pid_alive
 
-        if existing is not None and _pid_alive(existing.runner_pid):
+        if existing is not None and pid_alive(existing.runner_pid):
             raise SafetyError(f"drill {existing.drill_id} is already running (pid {existing.runner_pid})")
         self.journal = JournalWriter(self.journal_path, self.drill_id, start=self.started)
         self.journal.emit(
