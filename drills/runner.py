@@ -200,7 +200,6 @@ class DrillOptions:
     out_dir: Path = Path("out")
     seed: int = 0
     runbook: Path | None = None
-    keep_up: bool = True
 
 
 @dataclass
@@ -273,7 +272,8 @@ class DrillRunner:
         self.journal.emit(
             EventType.journal_started,
             "runner",
-            {
+            at=self.started,
+            data={
                 "source": "drill",
                 "time_scale": self.time_scale,
                 "runbook": self.runbook.source,
