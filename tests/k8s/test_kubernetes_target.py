@@ -204,6 +204,12 @@ def test_dry_run_prints_every_change_and_sends_none(erp_stack: Any) -> None:
     )
     assert "v1.2.3" in printed[1]
     assert workload_spec(t, BACKEND) == before
+    t.kubectl_bin = erp_stack.bin("kubectl")
+    t.up()  # renders locally, prints the apply, sends nothing
+    t.down()
+    assert printed[-2].startswith("[dry-run] kind-gameday-test/hospital-erp-system: apply --server-side")
+    assert printed[-1].startswith("[dry-run] kind-gameday-test/hospital-erp-system: delete namespace")
+    assert t.core.read_namespace(NAMESPACE).status.phase == "Active"
     t.close()
 
 
