@@ -95,6 +95,7 @@ class KubernetesTarget:
         )
         self.printer = printer
         self._watch: Any = None
+        self._bridge: Any = None
 
         from kubernetes import client, config
 
@@ -114,7 +115,7 @@ class KubernetesTarget:
         return cls(context, **kwargs)
 
     def close(self) -> None:
-        self.stop_watch()
+        self.stop_observers()
         self.api_client.close()
 
     # ---------------------------------------------------------------- plumbing
@@ -467,3 +468,18 @@ class KubernetesTarget:
         if self._watch is not None:
             self._watch.stop()
             self._watch = None
+
+    def start_observers(self, journal: JournalWriter, alert_webhook_url: str | None = None) -> None:
+        """What a drill runner needs besides the Target protocol: the kubectl watch and, when the
+        runner has an Alertmanager webhook receiver, the bridge from the in-cluster Alertmanager to it."""
+        from drills.k8s.alerts import AlertBridge
+
+        self.start_watch(journal)
+        if alert_webhook_url and not self.dry_run:
+            self._bridge = AlertBridge(self._endpoints.alertmanager_url, alert_webhook_url).start()
+
+    def stop_observers(self) -> None:
+        self.stop_watch()
+        if self._bridge is not None:
+            self._bridge.stop()
+            self._bridge = None

@@ -411,3 +411,42 @@ def test_objects_outside_the_drill_namespace_are_refused(erp_stack: Any) -> None
     with pytest.raises(SafetyError, match="the drill owns 'somewhere-else'"):
         t.up()
     t.close()
+
+
+def test_start_observers_journals_kubectl_actions_and_cluster_alerts(
+    erp_stack: Any, alertmanager: str, tmp_path: Path
+) -> None:
+    """What the runner gets from one call: the kubectl watch plus alerts from the cluster's Alertmanager."""
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from drills.observers.webhook import AlertReceiver
+    from drills.targets.base import Endpoints
+
+    endpoints = Endpoints(
+        app_url="http://127.0.0.1:1", prometheus_url="http://127.0.0.1:1", alertmanager_url=alertmanager
+    )
+    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, endpoints=endpoints)
+    journal = JournalWriter(tmp_path / "drill.jsonl", "d-observers")
+    receiver = AlertReceiver(journal).start()
+    t.start_observers(journal, receiver.url)
+    try:
+        alert = [{"labels": {"alertname": "BackendCrashLooping", "severity": "critical"},
+                  "startsAt": datetime.now(UTC).isoformat()}]  # fmt: skip
+        request = urllib.request.Request(
+            f"{alertmanager}/api/v2/alerts", data=json.dumps(alert).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        urllib.request.urlopen(request, timeout=5).close()
+        erp_stack.kubectl("scale", f"deployment/{PGBOUNCER}", "--replicas=2", "-n", NAMESPACE)
+
+        def seen() -> set[str] | None:
+            types = {e.type.value for e in read_journal(journal.path)}
+            return types if {"alert_firing", "action"} <= types else None
+
+        wait_for(seen, 20, "an alert and a kubectl action in the journal")
+    finally:
+        t.close()
+        receiver.stop()
+        journal.close()
+        erp_stack.kubectl("scale", f"deployment/{PGBOUNCER}", "--replicas=1", "-n", NAMESPACE)
