@@ -26,8 +26,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 k8s-testenv: ## build the local Kubernetes control plane used by tests (cached outside the repo)
-	@if command -v go >/dev/null && [ -x tools/k8s-testenv/build.sh ]; then tools/k8s-testenv/build.sh; \
+	@if [ -x "$(GO)" ] && [ -x tools/k8s-testenv/build.sh ]; then GO="$(GO)" tools/k8s-testenv/build.sh; \
 	else echo "k8s-testenv: Go or tools/k8s-testenv/build.sh missing; Kubernetes tests will skip"; fi
 
 demo: setup ## the main job: an autopilot game day on the local sandbox, scored and reported
