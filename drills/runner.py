@@ -548,7 +548,8 @@ class DrillRunner:
                 observer.stop()
         load = getattr(self, "load", None)
         if load is not None:
-            load.stop()
+            load.stop()  # Locust writes its CSVs as it stops
+            self.load_stats = {k: v for k, v in load.stats().items() if k in LOAD_STATS}
         self._consume_journal_quietly()
         webhook = getattr(self, "webhook", None)
         if webhook is not None:
@@ -611,6 +612,10 @@ TIMELINE = (
 )
 
 
+#: Columns of Locust's "Aggregated" row worth a place in the summary.
+LOAD_STATS = ("Request Count", "Failure Count", "Requests/s", "Median Response Time", "95%", "99%")
+
+
 def build_summary(runner: DrillRunner, outcome: str, target: Target | None) -> dict[str, Any]:
     """The drill at a glance, from the journal itself (so other processes' events count too)."""
     from gameday.journal import read_journal
@@ -649,6 +654,7 @@ def build_summary(runner: DrillRunner, outcome: str, target: Target | None) -> d
         "exit_code": EXIT_CODES.get(outcome, 1),
         "journal": str(runner.journal_path),
         "load_dir": str(runner.out / "load"),
+        "load": getattr(runner, "load_stats", {}),
         "started_at": runner.started.isoformat(),
         "wall_seconds": round(events[-1].t, 3) if events else 0.0,
         "events": len(events),
