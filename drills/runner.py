@@ -321,6 +321,11 @@ class DrillRunner:
         self.prom: Prometheus = Prometheus(endpoints.prometheus_url)
         port = int(endpoints.extra.get("webhook_port") or webhook_port())
         self.webhook: AlertReceiver = AlertReceiver(self.journal, port=port).start()
+        # Targets may watch more than the protocol covers (Kubernetes: kubectl actions of responders, and a
+        # bridge from an in-cluster Alertmanager that cannot reach our loopback webhook).
+        start_observers = getattr(self.target, "start_observers", None)
+        if start_observers is not None:
+            start_observers(self.journal, self.webhook.url)
         self.tail = JournalTail(self.journal_path)
         self.replicas: ReplicaWatcher = ReplicaWatcher(self.target, self.journal)
         queries = MetricQueries(error_rate=self.runbook.verification.error_rate_query or DEFAULT_ERROR_RATE)
@@ -546,6 +551,9 @@ class DrillRunner:
             observer = getattr(self, name, None)
             if observer is not None:
                 observer.stop()
+        stop_observers = getattr(target, "stop_observers", None)
+        if stop_observers is not None:
+            stop_observers()
         load = getattr(self, "load", None)
         if load is not None:
             load.stop()  # Locust writes its CSVs as it stops
