@@ -210,10 +210,15 @@ class Autopilot:
         yield from self.step("declare")
         self.emit(EventType.severity_declared, {"severity": self.severity, "level": level})
         yield from self.step("assemble")
-        for role in ("IC", "TL", "CL"):
+        for role in self._team_roles():
             self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})
         for step in self.runbook.declaration_for(self.severity):
             self._declaration_step(step.title, step.condition)
+
+    def _team_roles(self) -> list[str]:
+        """The runbook's roles the policy assembles for a declared incident (the simulator's team)."""
+        assembled = {name.upper() for name in self.model.policy.responders.roles}
+        return [r.abbreviation for r in self.runbook.roles if r.abbreviation.upper() in assembled]
 
     def _declaration_step(self, title: str, condition: str | None) -> None:
         """Map one of the runbook's declaration steps to its journal event."""
