@@ -261,11 +261,9 @@ class DrillRunner:
 
     def run(self) -> dict[str, Any]:
         """Run the drill; returns the summary (also written to ``summary.json``)."""
-        from drills.recovery import DrillInterrupted, interrupts_as_exceptions
+        from drills.recovery import DrillInterrupted, interrupts_as_exceptions, pid_alive
 
         existing = read_active()
-        from drills.recovery import pid_alive
-
         if existing is not None and pid_alive(existing.runner_pid):
             raise SafetyError(f"drill {existing.drill_id} is already running (pid {existing.runner_pid})")
         self.journal = JournalWriter(self.journal_path, self.drill_id, start=self.started)
