@@ -111,7 +111,9 @@ class Autopilot:
         self.journal = journal
         self.view = view
         self.time_scale = time_scale
-        self.rng = rng
+        # One stream per concurrent process: the status-update clock ticks at times the wall clock decides
+        # for the main process, so sharing a stream would make the step draws depend on timing.
+        self.rng, self.updates_rng = rng.spawn(2)
         self.severity = scenario.expected_severity
         self.stopped = threading.Event()
         self.resolved = False
@@ -243,7 +245,7 @@ class Autopilot:
         channels = self.runbook.severity(self.severity).update_channels
         number = 1
         while not self.resolved:
-            writing = self.model.delay_minutes("status_update", self.rng, severity=self.severity)
+            writing = self.model.delay_minutes("status_update", self.updates_rng, severity=self.severity)
             yield from self.sleep(max(interval, writing))  # late only when writing takes longer
             if self.resolved:
                 return
