@@ -43,11 +43,13 @@ class SandboxConfig(BaseModel):
     max_replicas: int = Field(default=20, ge=1, description="ports reserved for backend replicas")
     version: str = HEALTHY_VERSION
     app_pool_size: int = Field(default=4, ge=1, description="psycopg pool per replica")
+    app_pool_timeout_s: float = Field(default=1.0, gt=0, description="wait for a pool connection, then 503")
     pgbouncer_pool_size: int = Field(default=8, ge=1, description="server connections; small on purpose")
     pgbouncer_query_wait_timeout_s: int = Field(default=5, ge=1)
     scrape_interval: str = "1s"
     evaluation_interval: str = "1s"
     alert_for: str = Field(default="5s", description="`for:` of every alert rule")
+    rule_window: str = Field(default="15s", description="rate() range of the alert rules (runbook: 1m)")
     am_group_wait: str = "1s"
     am_group_interval: str = "1s"
     am_repeat_interval: str = "1s"

@@ -26,6 +26,7 @@ from drills.sandbox.deployment import DeploymentStore
 from drills.sandbox.paths import Layout, read_json, write_json_atomic
 
 PROBE_PERIOD_S = 1.0
+STARTUP_PROBE_PERIOD_S = 0.2
 
 
 class Kubelet:
@@ -55,6 +56,7 @@ class Kubelet:
         self.version = dep.version if dep else self.cfg.version
         env = {**os.environ, "APP_VERSION": self.version, "DATABASE_URL": database_url(self.cfg),
                "DB_POOL_SIZE": str(self.cfg.app_pool_size),
+               "DB_POOL_TIMEOUT": str(self.cfg.app_pool_timeout_s),
                "UPSTREAM_URL": f"http://127.0.0.1:{self.cfg.ports.upstream}",
                "GAMEDAY_KNOBS_FILE": str(self.layout.knobs), "GAMEDAY_SEED": str(self.cfg.seed)}
         self.child = subprocess.Popen(
@@ -88,9 +90,13 @@ class Kubelet:
                 started = time.monotonic()
                 self.publish("ContainerCreating", False)
                 assert self.child is not None
+                started_up = False
                 while self.child.poll() is None and not self.stopping.is_set():
-                    self.publish("Running", self._probe(client))
-                    self.stopping.wait(PROBE_PERIOD_S)
+                    ready = self._probe(client)
+                    started_up = started_up or ready
+                    self.publish("Running", ready)
+                    # a startup probe: often until first ready, so rollouts move on as soon as a pod serves
+                    self.stopping.wait(PROBE_PERIOD_S if started_up else STARTUP_PROBE_PERIOD_S)
                 if self.stopping.is_set():
                     break
                 self.child.wait()

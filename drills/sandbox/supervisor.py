@@ -102,7 +102,18 @@ class Supervisor:
             return
         pid_file = self.layout.home / "supervisord.pid"
         pid = int(pid_file.read_text().strip()) if pid_file.exists() else None
-        self._quiet(self._proxy().shutdown)
+        rpc = self._proxy()
+        # stop everything at once: supervisord's own shutdown stops one program after another
+        for info in rpc.getAllProcessInfo():
+            if info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
+                self._quiet(rpc.stopProcess, f"{info['group']}:{info['name']}", False)
+        stop_deadline = time.monotonic() + timeout / 2
+        while time.monotonic() < stop_deadline:
+            if all(i["statename"] not in ("RUNNING", "STARTING", "STOPPING", "BACKOFF")
+                   for i in rpc.getAllProcessInfo()):
+                break
+            time.sleep(0.1)
+        self._quiet(rpc.shutdown)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if pid is None or not Path(f"/proc/{pid}").exists():

@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", default=os.environ.get("APP_VERSION", "v1.2.2"))
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--pool-size", type=int, default=int(os.environ.get("DB_POOL_SIZE", "4")))
+    parser.add_argument("--pool-timeout", type=float, default=float(os.environ.get("DB_POOL_TIMEOUT", "2")))
     parser.add_argument("--upstream-url", default=os.environ.get("UPSTREAM_URL"))
     parser.add_argument("--knobs-file", default=os.environ.get("GAMEDAY_KNOBS_FILE"))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("GAMEDAY_SEED", "0")))
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from drills.service.app import Settings, create_app
 
-    settings = Settings(database_url=url, release=rel, pool_size=args.pool_size,
+    settings = Settings(database_url=url, release=rel, pool_size=args.pool_size, pool_timeout_s=args.pool_timeout,
                         upstream_url=args.upstream_url, knobs_file=args.knobs_file,
                         seed=args.seed + args.port)
     print(f"hospital-erp-backend {rel.version} listening on 127.0.0.1:{args.port}", flush=True)
