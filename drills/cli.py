@@ -117,10 +117,20 @@ def rollout_history(deployment: DeploymentArg) -> None:
 
 
 @sandbox_app.command("restart")
-def restart(deployment: DeploymentArg, actor: ActorOpt = None) -> None:
-    """Replace every replica with a fresh one, same version (`kubectl rollout restart`)."""
+def restart(deployment: Annotated[str, typer.Argument(help="backend | pgbouncer")], actor: ActorOpt = None) -> None:
+    """Replace every backend replica (`kubectl rollout restart`), or restart PgBouncer."""
+    if deployment == "pgbouncer":
+        _act("restart", _target().remediate("restart_pgbouncer"), actor, deployment=deployment)
+        return
     _check_deployment(deployment)
     _act("restart", _target().remediate("restart"), actor, deployment=deployment)
+
+
+@sandbox_app.command("remediate")
+def remediate(action: Annotated[str, typer.Argument(help="kill-slow-queries | failover-upstream | ...")],
+              actor: ActorOpt = None) -> None:
+    """Any other responder action the sandbox knows (see LocalTarget.remediate)."""
+    _act(action.replace("_", "-"), _target().remediate(action), actor)
 
 
 @sandbox_app.command("scale")

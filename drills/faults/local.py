@@ -32,7 +32,7 @@ class NoParams(_Params):
 
 class LatencyParams(_Params):
     query_latency_s: float = Field(default=1.2, gt=0, le=30)
-    latency_fraction: float = Field(default=0.3, gt=0, le=1)
+    latency_fraction: float = Field(default=0.08, gt=0, le=1)
 
 
 class ErrorBurstParams(_Params):

@@ -102,6 +102,8 @@ def prometheus_yml(cfg: SandboxConfig, layout: Layout) -> dict[str, Any]:
         "scrape_configs": [
             {"job_name": "backend",
              "file_sd_configs": [{"files": [str(layout.prometheus / "targets" / "backend.json")]}]},
+            {"job_name": "service", "metrics_path": "/-/metrics",
+             "static_configs": [{"targets": [f"127.0.0.1:{p.service}"]}]},
             {"job_name": "sandbox-exporter",
              "static_configs": [{"targets": [f"127.0.0.1:{p.exporter}"]}]},
         ],

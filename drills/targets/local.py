@@ -15,12 +15,14 @@ from drills.faults import fault_for
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
 from drills.sandbox.stack import Sandbox
+from drills.service.knobs import write_knobs
 from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
 from gameday.errors import InputError, TargetError
 from gameday.scenario import Fault
 
-#: responder actions -> what they mean here (``rollback`` is the runbook's word for ``rollout undo``)
-ACTIONS = ("rollout_undo", "rollback", "restart", "scale")
+#: responder actions (``rollback`` is the runbook's word for ``rollout undo``); dashes and underscores alike
+ACTIONS = ("rollout_undo", "rollback", "restart", "scale", "restart_pgbouncer", "kill_slow_queries",
+           "failover_upstream")
 
 
 class LocalTarget:
@@ -104,6 +106,16 @@ class LocalTarget:
 
     # -- responders ------------------------------------------------------------------------------------
     def remediate(self, action: str, **params: Any) -> str:
+        action = action.replace("-", "_")
+        if action == "restart_pgbouncer":
+            self.sandbox.supervisor.restart("pgbouncer")
+            return "restarted pgbouncer"
+        if action == "kill_slow_queries":  # stands for cancelling the runaway job behind the slow queries
+            write_knobs(self.sandbox.layout.knobs, query_latency_s=0.0)
+            return "cancelled the slow queries"
+        if action == "failover_upstream":  # stands for switching to a healthy eligibility instance
+            write_knobs(self.sandbox.layout.knobs, upstream_error_fraction=0.0)
+            return "failed over the eligibility upstream"
         if action in ("rollout_undo", "rollback"):
             before = self.sandbox.deployment().version
             dep = self.sandbox.undo()
