@@ -21,8 +21,8 @@ class Ports(BaseModel):
     postgres: int = 15432
     pgbouncer: int = 16432
     service: int = 18080  # the load-balanced "Service"
-    backend_base: int = 18081  # replica i listens on backend_base + i
-    upstream: int = 18090  # the insurance-eligibility dependency (error-burst fault)
+    backend_base: int = 18081  # replica i listens on backend_base + i (up to max_replicas)
+    upstream: int = 18070  # the insurance-eligibility dependency (error-burst fault)
     exporter: int = 19100  # pgbouncer pools + pod states (kube-state-metrics names)
     prometheus: int = 19090
     alertmanager: int = 19093
