@@ -108,8 +108,9 @@ def orphaned(records: list[InjectionRecord]) -> list[InjectionRecord]:
 def _local_has_records() -> bool:
     """The cheap check: is there anything at all in the local target's injection folder?"""
     from drills.sandbox.config import sandbox_dir
+    from drills.sandbox.paths import Layout
 
-    folder = sandbox_dir() / "injections"
+    folder = Layout(sandbox_dir()).injections  # pending records only; reverted ones live in a subfolder
     try:
         return any(entry.name.endswith(".json") for entry in os.scandir(folder))
     except FileNotFoundError:
