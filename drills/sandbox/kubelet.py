@@ -52,8 +52,9 @@ class Kubelet:
         })
 
     def _start_container(self) -> None:
-        dep = DeploymentStore(self.layout.deployment).read()
-        self.version = dep.version if dep else self.cfg.version
+        if self.version == "?":  # a pod's spec is fixed for its life: only a rollout (new pod) changes it
+            dep = DeploymentStore(self.layout.deployment).read()
+            self.version = dep.version if dep else self.cfg.version
         env = {**os.environ, "APP_VERSION": self.version, "DATABASE_URL": database_url(self.cfg),
                "DB_POOL_SIZE": str(self.cfg.app_pool_size),
                "DB_POOL_TIMEOUT": str(self.cfg.app_pool_timeout_s),

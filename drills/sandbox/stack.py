@@ -233,7 +233,9 @@ class Sandbox:
     def _roll_replicas(self, dep: Deployment) -> None:
         for i in range(dep.replicas):
             name = f"backend-{i}"
-            self.supervisor.restart(name)
+            self.supervisor.stop(name)
+            self.layout.pod_status(name).unlink(missing_ok=True)  # the old pod is gone
+            self.supervisor.start(name)
 
             def settled(name: str = name) -> bool:
                 pod = self.pod_detail(name)

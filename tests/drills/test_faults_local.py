@@ -1,0 +1,171 @@
+"""Every local fault injects with a visible effect under real Locust load, fires its alerts in the real
+Alertmanager, and reverts; the injection record is on disk before the change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sandbox_helpers import SharedSandbox, wait_for
+
+from drills.faults import LOCAL_FAULTS
+from drills.faults.local import LocalFault
+from drills.load.runner import LoadHandle, start_load
+from gameday.errors import InputError, SafetyError
+from gameday.files import load_model
+from gameday.scenario import Fault, FaultType, LoadShape, Scenario
+
+pytestmark = pytest.mark.sandbox
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@pytest.fixture
+def quiet(shared_sandbox: SharedSandbox) -> SharedSandbox:
+    """No pending fault and no alert left over from the previous test, so each test sees its own."""
+    target = shared_sandbox.target
+    for record in target.pending_injections():  # type: ignore[attr-defined]
+        target.revert(record)  # type: ignore[attr-defined]
+    wait_for(target.is_ready, "the sandbox to be ready")  # type: ignore[attr-defined]
+    wait_for(lambda: not shared_sandbox.firing(), "alerts from earlier tests to resolve")
+    return shared_sandbox
+
+
+@pytest.fixture
+def load(quiet: SharedSandbox, tmp_path: Path) -> Iterator[LoadHandle]:
+    handle = start_load(LoadShape(users=15, spawn_rate=15), quiet.app, tmp_path / "locust")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_pool_leak_fires_high_error_rate_and_rollback_restores_v122(quiet: SharedSandbox, load: LoadHandle) -> None:
+    target = quiet.target
+    record = target.inject(Fault(type=FaultType.connection_pool_leak), drill_id="t-leak")  # type: ignore[attr-defined]
+    assert [r.version for r in target.replicas()] == ["v1.2.3"] * 3  # type: ignore[attr-defined]
+    assert record.revert_state == {"version": "v1.2.2"}
+    wait_for(lambda: (quiet.query("sum(db_pool_leaked_connections)") or 0) >= 4, "connections to leak")
+    wait_for(lambda: "HighErrorRate" in quiet.firing(), "HighErrorRate firing in Alertmanager")
+    assert (quiet.query('sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))')
+            or 0) > 0.0
+    wait_for(lambda: "PgBouncerPoolSaturated" in quiet.firing(), "PgBouncerPoolSaturated firing")
+    # the responder's rollback (what the runbook says), then the drill's revert finds nothing to do
+    assert "to v1.2.2" in target.remediate("rollout_undo")  # type: ignore[attr-defined]
+    assert target.rollout_history()[-3:] == ["v1.2.2", "v1.2.3", "v1.2.2"]  # type: ignore[attr-defined]
+    target.revert(record)  # type: ignore[attr-defined]
+    target.revert(record)  # safe twice  # type: ignore[attr-defined]
+    assert target.rollout_history()[-1] == "v1.2.2"  # type: ignore[attr-defined]
+    assert len(target.rollout_history()) == 3  # type: ignore[attr-defined]  # no extra rollout by the revert
+    assert target.pending_injections() == []  # type: ignore[attr-defined]
+    wait_for(lambda: all(r.ready and r.version == "v1.2.2" for r in target.replicas()),  # type: ignore[attr-defined]
+             "v1.2.2 replicas ready")
+    assert httpx.get(f"{quiet.app}/api/patients/2").status_code == 200
+
+
+def test_crashloop_shows_backoff_with_growing_restarts(quiet: SharedSandbox) -> None:
+    target = quiet.target
+    record = target.inject(Fault(type=FaultType.crashloop))  # type: ignore[attr-defined]
+    wait_for(lambda: all(r.state == "CrashLoopBackOff" or r.restarts >= 2 for r in target.replicas()),  # type: ignore[attr-defined]
+             "every replica to crash-loop")
+    first = {r.name: r.restarts for r in target.replicas()}  # type: ignore[attr-defined]
+    wait_for(lambda: all(r.restarts > first[r.name] for r in target.replicas()),  # type: ignore[attr-defined]
+             "restart counts to grow")
+    pod = target.sandbox.pod_detail("backend-0")  # type: ignore[attr-defined]
+    assert "Cannot connect to database" in pod["message"]
+    wait_for(lambda: {"BackendCrashLooping", "BackendDown"} <= quiet.firing(), "crash-loop alerts")
+    assert httpx.get(f"{quiet.app}/api/patients/1").status_code == 503  # the Service has no endpoint
+    target.revert(record)  # type: ignore[attr-defined]
+    assert [(r.version, r.restarts) for r in target.replicas()] == [("v1.2.2", 0)] * 3  # type: ignore[attr-defined]
+    wait_for(target.is_ready, "v1.2.2 to be ready again")  # type: ignore[attr-defined]
+
+
+def test_pgbouncer_down_fails_requests_until_reverted(quiet: SharedSandbox, load: LoadHandle) -> None:
+    target = quiet.target
+    record = target.inject(Fault(type=FaultType.pgbouncer_down))  # type: ignore[attr-defined]
+    assert target.sandbox.service_state("pgbouncer") == "STOPPED"  # type: ignore[attr-defined]
+    wait_for(lambda: {"PgBouncerDown", "HighErrorRate"} <= quiet.firing(), "PgBouncerDown and HighErrorRate")
+    assert not any(r.ready for r in target.replicas())  # type: ignore[attr-defined]
+    target.revert(record)  # type: ignore[attr-defined]
+    assert target.sandbox.service_state("pgbouncer") == "RUNNING"  # type: ignore[attr-defined]
+    wait_for(lambda: all(r.ready for r in target.replicas()), "replicas ready after PgBouncer is back")  # type: ignore[attr-defined]
+
+
+def test_slow_queries_push_p95_over_one_second(quiet: SharedSandbox, tmp_path: Path) -> None:
+    scenario = load_model(SCENARIOS / "slow-queries.yaml", Scenario)
+    handle = start_load(scenario.load, quiet.app, tmp_path / "locust")
+    try:
+        record = quiet.target.inject(scenario.fault)  # type: ignore[attr-defined]
+        wait_for(lambda: "HighLatencyP95" in quiet.firing(), "HighLatencyP95 firing")
+        assert (quiet.query("sandbox:http_request_duration_seconds:p95_15s") or 0) > 1.0
+        assert "kill" not in record.revert_state
+        assert record.revert_state == {"query_latency_s": 0.0, "latency_fraction": 1.0}
+        quiet.target.revert(record)  # type: ignore[attr-defined]
+        wait_for(lambda: (quiet.query("sandbox:http_request_duration_seconds:p95_15s") or 9) < 1.0,
+                 "p95 back under 1 s")
+    finally:
+        handle.stop()
+
+
+def test_error_burst_turns_patient_records_into_502(quiet: SharedSandbox, load: LoadHandle) -> None:
+    record = quiet.target.inject(Fault(type=FaultType.error_burst, params={"upstream_error_fraction": 1.0}))  # type: ignore[attr-defined]
+    # knobs are re-read within half a second
+    wait_for(lambda: httpx.get(f"{quiet.app}/api/patients/5").status_code == 502, "patient records to fail",
+             period=0.2)
+    assert httpx.get(f"{quiet.app}/api/patients").status_code == 200  # other pages unaffected
+    wait_for(lambda: "HighErrorRate" in quiet.firing(), "HighErrorRate firing")
+    quiet.target.revert(record)  # type: ignore[attr-defined]
+    wait_for(lambda: all(httpx.get(f"{quiet.app}/api/patients/5").status_code == 200 for _ in range(6)),
+             "patient records to work again", period=0.5)
+
+
+def test_record_is_persisted_before_the_change(quiet: SharedSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = quiet.target
+    seen: list[list[str]] = []
+
+    def apply(self: LocalFault, sandbox: object, params: dict) -> None:
+        folder = target.sandbox.layout.injections  # type: ignore[attr-defined]
+        seen.append([json.loads(p.read_text())["fault"] for p in folder.glob("*.json")])
+        raise RuntimeError("killed mid-injection")
+
+    monkeypatch.setattr(LocalFault, "apply", apply)
+    with pytest.raises(RuntimeError):
+        target.inject(Fault(type=FaultType.error_burst))  # type: ignore[attr-defined]
+    assert seen == [["error-burst"]]
+    pending = target.pending_injections()  # type: ignore[attr-defined]
+    assert [r.fault for r in pending] == [FaultType.error_burst]
+    monkeypatch.undo()
+    target.revert(pending[0])  # type: ignore[attr-defined]
+    assert target.pending_injections() == []  # type: ignore[attr-defined]
+
+
+def test_bad_fault_params_name_the_field(quiet: SharedSandbox) -> None:
+    with pytest.raises(InputError, match=r"fault\.params\.upstream_error_fraction"):
+        quiet.target.inject(Fault(type=FaultType.error_burst, params={"upstream_error_fraction": 3}))  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match=r"fault\.params\.colour"):
+        quiet.target.inject(Fault(type=FaultType.pgbouncer_down, params={"colour": "red"}))  # type: ignore[attr-defined]
+    assert quiet.target.pending_injections() == []  # type: ignore[attr-defined]
+
+
+def test_every_fault_type_has_an_actuator_and_a_signature() -> None:
+    assert set(LOCAL_FAULTS) == set(FaultType)
+    assert all(f.signature for f in LOCAL_FAULTS.values())
+
+
+def test_every_shipped_scenario_expects_alerts_the_sandbox_has() -> None:
+    from drills.sandbox.config import SandboxConfig
+    from drills.sandbox.configs import alert_rules
+
+    names = {r["alert"] for g in alert_rules(SandboxConfig(state_dir=Path("."))).values() for grp in g
+             for r in grp["rules"] if "alert" in r}
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = load_model(path, Scenario)
+        assert set(scenario.expected_alerts) <= names, path.name
+        assert set(LOCAL_FAULTS[scenario.fault.type].signature) <= set(scenario.expected_alerts), path.name
+
+
+def test_load_refuses_non_loopback_hosts(tmp_path: Path) -> None:
+    with pytest.raises(SafetyError):
+        start_load(LoadShape(), "http://10.0.0.1:8080", tmp_path)
