@@ -231,6 +231,8 @@ class Sandbox:
         return dep
 
     def _roll_replicas(self, dep: Deployment) -> None:
+        if not self.supervisor.running():
+            return  # sandbox down: the next `up` starts pods from the deployment as it now stands
         for i in range(dep.replicas):
             name = f"backend-{i}"
             self.supervisor.stop(name)
@@ -248,13 +250,16 @@ class Sandbox:
 
     # -- services --------------------------------------------------------------------------------------
     def stop_service(self, name: str) -> None:
+        if not self.supervisor.running():
+            raise TargetError(f"the sandbox is down; cannot stop {name}")
         self.supervisor.stop(name)
 
     def start_service(self, name: str) -> None:
-        self.supervisor.start(name, wait=True)
+        if self.supervisor.running():  # when down, the next `up` starts every service anyway
+            self.supervisor.start(name, wait=True)
 
     def service_state(self, name: str) -> str:
-        return self.supervisor.state(name)
+        return self.supervisor.state(name) if self.supervisor.running() else "DOWN"
 
     # -- internals -------------------------------------------------------------------------------------
     def _check_ports_free(self) -> None:

@@ -20,6 +20,8 @@ class Supervisor:
         self.layout = layout
 
     def _proxy(self) -> Any:
+        if not self.layout.supervisor_sock.exists():
+            raise TargetError(f"the sandbox is down ({self.layout.home}); run `gameday sandbox up`")
         transport = SupervisorTransport(None, None, f"unix://{self.layout.supervisor_sock}")
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
 
@@ -28,7 +30,7 @@ class Supervisor:
             return False
         try:
             return self._proxy().getState()["statename"] == "RUNNING"
-        except (OSError, xmlrpc.client.Error):
+        except (OSError, xmlrpc.client.Error, TargetError):
             return False
 
     def start_daemon(self, timeout: float = 15.0) -> None:

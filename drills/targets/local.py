@@ -37,9 +37,8 @@ class LocalTarget:
         self.sandbox.up()
 
     def down(self) -> None:
-        if self.sandbox.is_up():
-            for record in self.pending_injections():
-                self.revert(record)
+        for record in self.pending_injections():  # works when down too: the undo is in the files
+            self.revert(record)
         self.sandbox.down()
 
     def is_ready(self) -> bool:

@@ -121,6 +121,18 @@ def test_error_burst_turns_patient_records_into_502(quiet: SharedSandbox, load: 
              "patient records to work again", period=0.5)
 
 
+def test_revert_while_the_sandbox_is_down_fixes_the_next_up(quiet: SharedSandbox) -> None:
+    """A runner killed with SIGKILL, then `sandbox down`: recovery must still undo the rollout."""
+    target = quiet.target
+    record = target.inject(Fault(type=FaultType.crashloop))  # type: ignore[attr-defined]
+    target.sandbox.down()  # type: ignore[attr-defined]  # the stack only, records stay pending
+    assert [r.id for r in target.pending_injections()] == [record.id]  # type: ignore[attr-defined]
+    target.revert(record)  # type: ignore[attr-defined]
+    assert target.sandbox.deployment().version == "v1.2.2"  # type: ignore[attr-defined]
+    target.up()  # type: ignore[attr-defined]
+    assert [(r.version, r.ready, r.restarts) for r in target.replicas()] == [("v1.2.2", True, 0)] * 3  # type: ignore[attr-defined]
+
+
 def test_record_is_persisted_before_the_change(quiet: SharedSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     target = quiet.target
     seen: list[list[str]] = []
