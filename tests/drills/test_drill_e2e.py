@@ -30,8 +30,9 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
-#: Ports far from a developer's sandbox (offset 0) so tests can run beside one.
-PORT_OFFSET = int(os.environ.get("GAMEDAY_TEST_PORT_OFFSET", "7000"))
+#: Port offsets to try, far from a developer's sandbox (0) and the shared test sandbox (5000); the next one
+#: is used when another test session on the machine holds the first one's ports.
+PORT_OFFSETS = [int(o) for o in os.environ.get("GAMEDAY_TEST_PORT_OFFSETS", "7000,9000,11000,13000").split(",")]
 #: Wall-clock limits, overridable for slow machines.
 DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "420"))
 WAIT_S = float(os.environ.get("GAMEDAY_TEST_WAIT", "240"))
@@ -50,9 +51,12 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     if missing:
         pytest.skip(f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
     state = tmp_path_factory.mktemp("state")
-    env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(PORT_OFFSET),
-           "GAMEDAY_ACTOR": "tester"}
-    up = subprocess.run([GAMEDAY, "sandbox", "up"], env=env, capture_output=True, text=True, timeout=180)
+    for offset in PORT_OFFSETS:
+        env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(offset),
+               "GAMEDAY_ACTOR": "tester"}
+        up = subprocess.run([GAMEDAY, "sandbox", "up"], env=env, capture_output=True, text=True, timeout=180)
+        if "ports already in use" not in up.stderr:
+            break
     assert up.returncode == 0, f"sandbox did not come up: {up.stderr[-2000:]}"
     try:
         yield env
