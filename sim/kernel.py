@@ -128,18 +128,29 @@ def _detection(model: CompiledModel, streams: Streams, sev: np.ndarray) -> tuple
     return np.where(via_alert, alert, user)[:n], via_alert
 
 
-def _acknowledge(model: CompiledModel, streams: Streams, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes from assignment to acknowledgement: paging rounds of ``page_at_once`` people."""
+def page_round_draws(model: CompiledModel, streams: Streams, n: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per paging round, the fastest answering person's ack delay (inf: nobody answered), and the
+    manager's delay when no round is answered.  Shared by both engines (same uniforms)."""
     r = model.policy.responders
-    ack = np.full(n, np.inf)
-    rounds = np.zeros(n, dtype=np.int64)
-    pending = np.ones(n, dtype=bool)
+    best_by_round = []
     for rnd in range(r.max_page_rounds):
         best = np.full(n, np.inf)
         for person in range(r.page_at_once):
             answers = streams.u("ack", f"answer:{rnd}:{person}").col(0) < r.answer_probability
             delay = r.ack.ppf(streams.u("ack", f"delay:{rnd}:{person}").col(0))
             best = np.where(answers, np.minimum(best, delay), best)
+        best_by_round.append(best)
+    return best_by_round, r.ack.ppf(streams.u("ack", "manager").col(0))
+
+
+def _acknowledge(model: CompiledModel, streams: Streams, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from assignment to acknowledgement: paging rounds of ``page_at_once`` people."""
+    r = model.policy.responders
+    ack = np.full(n, np.inf)
+    rounds = np.zeros(n, dtype=np.int64)
+    pending = np.ones(n, dtype=bool)
+    best_by_round, manager = page_round_draws(model, streams, n)
+    for rnd, best in enumerate(best_by_round):
         got = pending & np.isfinite(best)
         ack[got] = rnd * r.ack_timeout_minutes + best[got]
         rounds[pending] = rnd + 1
@@ -147,9 +158,43 @@ def _acknowledge(model: CompiledModel, streams: Streams, n: int) -> tuple[np.nda
         if not pending.any():
             break
     if pending.any():  # nobody answered any round: the manager picks it up
-        late = r.ack.ppf(streams.u("ack", "manager").col(0))
-        ack[pending] = r.max_page_rounds * r.ack_timeout_minutes + late[pending]
+        ack[pending] = r.max_page_rounds * r.ack_timeout_minutes + manager[pending]
     return ack, rounds
+
+
+def ladder_draws(model: CompiledModel, streams: Streams, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per incident and rung: unanswered pages before the first answered one (Geometric(p) by
+    inversion; inf when nobody ever answers) and the answering person's ack delay."""
+    fails = np.empty((n, len(model.ladder)))
+    delays = np.empty((n, len(model.ladder)))
+    for j, rung in enumerate(model.ladder):
+        lp = rung.policy
+        u_fail = streams.u("ack", f"ladder:{rung.level}:answer").col(0)
+        if lp.answer_probability >= 1.0:
+            fails[:, j] = 0.0
+        elif lp.answer_probability <= 0.0:
+            fails[:, j] = np.inf
+        else:
+            fails[:, j] = np.floor(np.log1p(-u_fail) / math.log1p(-lp.answer_probability))
+        delays[:, j] = lp.ack.ppf(streams.u("ack", f"ladder:{rung.level}:ack").col(0))
+    return fails, delays
+
+
+def auto_rollback_draws(model: CompiledModel, streams: Streams, sev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which incidents the pipeline rolls back automatically, and how long after detection."""
+    n = sev.size
+    policy = model.policy
+    ar = policy.auto_rollback
+    if not ar.enabled:
+        return np.zeros(n, dtype=bool), np.zeros(n)
+    rate = np.empty(n)
+    u_rate = streams.u("process", "error_rate").col(0)
+    for k, name in enumerate(model.severities):
+        mask = sev == k
+        rate[mask] = policy.error_rate(name).ppf(u_rate[mask])
+    deploy = streams.u("process", "deploy_caused").col(0) < policy.incident.deploy_caused_probability
+    auto = deploy & (rate > ar.error_rate_above) & model.declared[sev]
+    return auto, ar.duration.ppf(streams.u("process", "auto_rollback").col(0))
 
 
 def _ladder(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.ndarray
@@ -159,20 +204,14 @@ def _ladder(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.nda
     page = np.full((n, len(model.ladder)), np.inf)
     engaged = np.full((n, len(model.ladder)), np.inf)
     climbs = model.climbs[sev]
+    fails_all, delays = ladder_draws(model, streams, n)
     for j, rung in enumerate(model.ladder):
         lp = rung.policy
         at = ack + np.where(rung.immediate[sev], 0.0, rung.after_minutes)
-        u_fail = streams.u("ack", f"ladder:{rung.level}:answer").col(0)
-        if lp.answer_probability >= 1.0:
-            fails = np.zeros(n)
-        elif lp.answer_probability <= 0.0:
-            fails = np.full(n, np.inf)
-        else:  # failures before the first answered page ~ Geometric(p), by inversion
-            fails = np.floor(np.log1p(-u_fail) / math.log1p(-lp.answer_probability))
-        delay = lp.ack.ppf(streams.u("ack", f"ladder:{rung.level}:ack").col(0))
+        fails = fails_all[:, j]
         ok = climbs & (fails < lp.max_pages)
         page[:, j] = np.where(climbs, at, np.inf)
-        engaged[:, j] = np.where(ok, at + np.where(ok, fails, 0) * lp.timeout_minutes + delay, np.inf)
+        engaged[:, j] = np.where(ok, at + np.where(ok, fails, 0) * lp.timeout_minutes + delays[:, j], np.inf)
     return page, engaged
 
 
@@ -188,18 +227,8 @@ def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 
     page_at, engaged = _ladder(model, streams, sev, ack)
 
     # incident shape -> automatic rollback (declared path only: the ticket path has no fix step)
-    auto = np.zeros(n, dtype=bool)
-    rollback_after = np.zeros(n)
+    auto, rollback_after = auto_rollback_draws(model, streams, sev)
     ar = policy.auto_rollback
-    if ar.enabled:
-        rate = np.empty(n)
-        u_rate = streams.u("process", "error_rate").col(0)
-        for k, name in enumerate(model.severities):
-            mask = sev == k
-            rate[mask] = policy.error_rate(name).ppf(u_rate[mask])
-        deploy = streams.u("process", "deploy_caused").col(0) < policy.incident.deploy_caused_probability
-        auto = deploy & (rate > ar.error_rate_above) & model.declared[sev]
-        rollback_after = ar.duration.ppf(streams.u("process", "auto_rollback").col(0))
 
     walk = _walk(model, streams, sev, ack, engaged, auto, trace)
     hold = walk["closed" if policy.release_at == "closed" else "resolved"]
