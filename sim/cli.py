@@ -16,6 +16,9 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="random seed; same seed => 
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="processes; results do not depend on it")]
 RepsOpt = Annotated[int, typer.Option("--replications", min=1, help="independent replications (CIs over them)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+EngineOpt = Annotated[str, typer.Option(
+    "--engine", help="simpy (one SimPy process per incident), vector (numpy kernel, fast) or auto: simpy for "
+    "--journal runs and up to 20,000 incidents per policy, vector otherwise")]
 
 
 def _progress(total: int, enabled: bool):
@@ -57,6 +60,7 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOpt = 1,
         replications: RepsOpt = 10,
         journal: Annotated[Path | None, typer.Option("--journal", help="write every incident's events")] = None,
+        engine: EngineOpt = "auto",
         as_json: JsonOpt = False,
     ) -> None:
         """Simulate incidents through the runbook's workflow under a policy: MTTD/MTTA/MTTR, compliance."""
@@ -66,28 +70,46 @@ def register(app: typer.Typer) -> None:
         from gameday.runbook import load_runbook
         from sim.model import compile_model
         from sim.policy import load_policy
-        from sim.runner import run, split
+        from sim.runner import Outcome, choose_engine, run, split
         from sim.stats import summarise
 
         pol = load_policy(str(policy))
         rb = load_runbook(runbook)
         model = compile_model(pol, rb)
-        with _progress(incidents, incidents >= 200_000) as bar:
-            outcomes = run(pol, rb, incidents, seed, replications=replications, workers=workers,
-                           progress=_advance(bar, incidents))
-        result = summarise(model, outcomes) | {"seed": seed}
-        if journal is not None:
-            from sim.journal_out import write_journal
-            from sim.kernel import run_replication
+        engine = choose_engine(engine, incidents, journal is not None)
+        rows = []
+        if journal is not None and engine == "simpy":
+            # one pass, in this process: the engine logs while it runs (numbers are the same at any --workers)
+            from sim.engine_simpy import simulate as simulate_simpy
 
-            reps = [(r, run_replication(model, n, seed, r, trace=True))
-                    for r, n in enumerate(split(incidents, replications))]
-            result["journal"] = {"path": str(journal), "events": write_journal(journal, model, reps)}
+            outcomes = []
+            for r, n in enumerate(split(incidents, replications)):
+                rep, eng = simulate_simpy(model, n, seed, r, journal=True)
+                outcomes.append(Outcome.of(model, rep, r))
+                rows.append(eng.journal_rows(rep))
+        else:
+            with _progress(incidents, incidents >= 200_000) as bar:
+                outcomes = run(pol, rb, incidents, seed, replications=replications, workers=workers,
+                               progress=_advance(bar, incidents), engine=engine)
+        result = summarise(model, outcomes) | {"seed": seed, "engine": engine}
+        if journal is not None:
+            from sim.journal_out import write_journal, write_rows
+
+            if engine == "simpy":
+                events = write_rows(journal, model, rows)
+            else:
+                from sim.kernel import run_replication
+
+                reps = [(r, run_replication(model, n, seed, r, trace=True))
+                        for r, n in enumerate(split(incidents, replications))]
+                events = write_journal(journal, model, reps)
+            result["journal"] = {"path": str(journal), "events": events}
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
         console = Console()
-        table = Table(title=f"{pol.name}: {result['incidents']} incidents, seed {seed} (minutes, mean [95% CI])")
+        table = Table(title=f"{pol.name}: {result['incidents']} incidents, seed {seed}, {engine} engine "
+                      "(minutes, mean [95% CI])")
         for col in ("severity", "n", "MTTD", "MTTA", "MTTR", "MTTR p95", "MTTR target met"):
             table.add_column(col)
         for sev, block in [*result["by_severity"].items(), ("all", result)]:
@@ -110,6 +132,7 @@ def register(app: typer.Typer) -> None:
         workers: WorkersOpt = 1,
         replications: RepsOpt = 10,
         plot: Annotated[Path | None, typer.Option("--plot", help="write a PNG of the paired differences")] = None,
+        engine: EngineOpt = "auto",
         as_json: JsonOpt = False,
     ) -> None:
         """Policy A vs B on common random numbers: paired differences (B - A) with 95% CIs."""
@@ -124,7 +147,7 @@ def register(app: typer.Typer) -> None:
         rb = load_runbook(runbook)
         with _progress(2 * incidents, incidents >= 100_000) as bar:
             result = run_compare(pa, pb, rb, incidents, seed, replications=replications, workers=workers,
-                                 progress=_advance(bar, 2 * incidents))
+                                 progress=_advance(bar, 2 * incidents), engine=engine)
         if plot is not None:
             from sim.plots import compare_plot
 
@@ -132,7 +155,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
-        typer.echo(f"A = {pa.name}, B = {pb.name}; {incidents} incidents each, seed {seed}, common random numbers")
+        typer.echo(f"A = {pa.name}, B = {pb.name}; {incidents} incidents each, seed {seed}, common random numbers, "
+                   f"{result['engine']} engine")
         for name in ("mttd", "mtta", "mttr"):
             r = result[name]
             lo, hi = r["ci95"]

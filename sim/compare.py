@@ -52,11 +52,15 @@ def paired(a: list[Outcome], b: list[Outcome], attr: str, mask=None) -> dict:
 
 
 def compare(pa: Policy, pb: Policy, runbook: Runbook, incidents: int, seed: int, *, replications: int = 10,
-            workers: int = 1, crn: bool = True, progress=None) -> dict:
+            workers: int = 1, crn: bool = True, progress=None, engine: str = "vector") -> dict:
     """``crn=False`` gives B its own streams (for showing what common random numbers buy)."""
-    a = run(pa, runbook, incidents, seed, replications=replications, workers=workers, progress=progress)
+    from sim.runner import choose_engine
+
+    engine = choose_engine(engine, incidents)
+    a = run(pa, runbook, incidents, seed, replications=replications, workers=workers, progress=progress,
+            engine=engine)
     b = run(pb, runbook, incidents, seed, replications=replications, workers=workers, salt=0 if crn else 1,
-            progress=progress)
+            progress=progress, engine=engine)
     from sim.model import compile_model
 
     severities = compile_model(pa, runbook).severities
@@ -67,6 +71,7 @@ def compare(pa: Policy, pb: Policy, runbook: Runbook, incidents: int, seed: int,
         "seed": seed,
         "replications": len(a),
         "common_random_numbers": crn,
+        "engine": engine,
     }
     for name, attr in METRICS:
         out[name] = paired(a, b, attr)

@@ -330,7 +330,9 @@ class SimPyEngine:
                         if code <= _WAR_ROOM:  # a step with a plain duration (or none)
                             if dist is not None:
                                 cols = c_main[k]
-                                yield timeout((cols[v] if v < len(cols) else grow(c_main, k, v))[i])
+                                d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
+                                if d > 0.0:  # a zero-minute step schedules nothing
+                                    yield timeout(d)
                             if code == _SEVERITY:
                                 nxt = self._route_sev[sev]
                             elif code == _DECLARE:
@@ -353,7 +355,9 @@ class SimPyEngine:
                                     log.append((t0 + h, name, E.hypothesis, "TL",
                                                 {"text": f"working hypothesis #{v + 1}"}))
                                 st.investigations += 1
-                                yield timeout(h + x)
+                                d = h + x
+                                if d > 0.0:  # a zero-minute step schedules nothing
+                                    yield timeout(d)
                         elif code == _ROOT_CAUSE:
                             p = self._prob_root[sev]
                             for j, rp in self._rung_root:
@@ -377,7 +381,9 @@ class SimPyEngine:
                             st.fix_rollback = rb
                             table = c_main if rb else c_second
                             cols = table[k]
-                            yield timeout((cols[v] if v < len(cols) else grow(table, k, v))[i])
+                            d = (cols[v] if v < len(cols) else grow(table, k, v))[i]
+                            if d > 0.0:  # a zero-minute step schedules nothing
+                                yield timeout(d)
                             if log is not None:
                                 log.append((env.now, name, E.action, "TL", {"kind": "rollback" if rb else "hotfix"}))
                         elif code == _RESOLVED:
@@ -391,7 +397,9 @@ class SimPyEngine:
                             nxt = self._route(k, ok)
                         elif code == _VERIFY:
                             cols = c_main[k]
-                            yield timeout((cols[v] if v < len(cols) else grow(c_main, k, v))[i])
+                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
+                            if d > 0.0:  # a zero-minute step schedules nothing
+                                yield timeout(d)
                             st.last_verify = env.now
                             if log is not None:
                                 log.append((env.now, name, E.verified, "TL", {}))
@@ -405,7 +413,9 @@ class SimPyEngine:
                             nxt = self._route(k, ok)
                         elif code == _CLOSE:
                             cols = c_main[k]
-                            yield timeout((cols[v] if v < len(cols) else grow(c_main, k, v))[i])
+                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
+                            if d > 0.0:  # a zero-minute step schedules nothing
+                                yield timeout(d)
                             if st.resolved != st.resolved:  # no watch decided it: the last verification
                                 st.resolved = t0 if st.last_verify != st.last_verify else st.last_verify
                                 self._resolve(st)
@@ -416,7 +426,9 @@ class SimPyEngine:
                         elif code == _ASSEMBLE:
                             cols = c_main[k]
                             base = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                            yield timeout(base)
+                            d = base
+                            if d > 0.0:  # a zero-minute step schedules nothing
+                                yield timeout(d)
                             slowest = 0.0
                             for role_name, role_policy in policy.responders.roles.items():
                                 req_role = team.enter_context(self.roles[role_name].request())
@@ -433,7 +445,9 @@ class SimPyEngine:
                                 yield timeout(slowest)
                         elif code == _REVIEW:
                             cols = c_main[k]
-                            yield timeout((cols[v] if v < len(cols) else grow(c_main, k, v))[i])
+                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
+                            if d > 0.0:  # a zero-minute step schedules nothing
+                                yield timeout(d)
                             st.reviewed = env.now
                             if log is not None:
                                 log.append((env.now, name, E.postmortem_filed, "IC", {}))

@@ -6,6 +6,7 @@ Events are written in time order per replication, one incident id per simulated 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,7 +95,18 @@ def incident_events(model: CompiledModel, rep: Replication, replication: int = 0
 
 
 def write_journal(path: str | Path, model: CompiledModel, reps: list[tuple[int, Replication]]) -> int:
-    """Write one journal for the given traced replications; returns the number of events."""
+    """Write one journal for the given traced (vector-kernel) replications; returns the number of events."""
+    return write_rows(path, model, (incident_events(model, rep, r) for r, rep in reps), engine="vector")
+
+
+#: the SimPy engine's rows: a hypothesis logged at the same minute as an action was formed first
+SIMPY_ORDER = _ORDER | {EventType.hypothesis: 0.25}
+
+
+def write_rows(path: str | Path, model: CompiledModel, replications: Iterable[list[Row]], *,
+               engine: str = "simpy", order: dict | None = None) -> int:
+    """Write per-replication event rows (sorted by time, then step order) as one journal."""
+    order = order if order is not None else (SIMPY_ORDER if engine == "simpy" else _ORDER)
     path = Path(path)
     if path.exists():
         path.unlink()
@@ -102,10 +114,9 @@ def write_journal(path: str | Path, model: CompiledModel, reps: list[tuple[int, 
     with JournalWriter(path, "sim", durable=False, start=EPOCH) as writer:
         writer.emit(EventType.journal_started, "sim", {"source": "sim", "time_scale": 1.0,
                                                        "runbook": model.runbook.source,
-                                                       "policy": model.policy.name}, t=0.0)
-        for r, rep in reps:
-            events = incident_events(model, rep, r)
-            events.sort(key=lambda e: (e[0], _ORDER.get(e[2], 1)))
+                                                       "policy": model.policy.name, "engine": engine}, t=0.0)
+        for events in replications:
+            events = sorted(events, key=lambda e: (e[0], order.get(e[2], 1)))
             for minutes, inc, etype, actor, data in events:
                 writer.emit(etype, actor, data, incident=inc, t=float(minutes) * 60.0)
                 count += 1

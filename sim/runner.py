@@ -1,8 +1,10 @@
 """Replications, chunked across processes deterministically, and their tidy per-incident outcome.
 
-Replication ``r`` depends only on (policy, runbook, seed, r, its incident count): which process runs it
-does not matter, and results are reassembled in replication order, so ``--workers 1`` and
-``--workers 2`` give bit-identical numbers.
+Replication ``r`` depends only on (policy, runbook, seed, r, its incident count, engine): which process
+runs it does not matter, and results are reassembled in replication order, so ``--workers 1`` and
+``--workers 2`` give bit-identical numbers.  Two engines produce the same :class:`Replication`:
+``"vector"`` (:mod:`sim.kernel`, numpy over all incidents, the fast path) and ``"simpy"``
+(:mod:`sim.engine_simpy`, one SimPy process per incident); see :func:`choose_engine`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,31 @@ from gameday.runbook import Runbook
 from sim.kernel import Replication, run_replication
 from sim.model import CompiledModel, compile_model
 from sim.policy import Policy
+
+ENGINES = ("simpy", "vector")
+#: ``auto`` picks the SimPy engine up to this many incidents per policy (seconds of work on one core)
+SIMPY_AUTO_MAX_INCIDENTS = 20_000
+
+
+def choose_engine(engine: str, incidents: int, journal: bool = False) -> str:
+    """``simpy`` or ``vector``; ``auto`` = SimPy for journaled runs and small N, the vector kernel otherwise."""
+    if engine in ENGINES:
+        return engine
+    if engine != "auto":
+        from gameday.errors import InputError
+
+        raise InputError(None, "--engine", f"expected auto, simpy or vector, not {engine!r}")
+    return "simpy" if journal or incidents <= SIMPY_AUTO_MAX_INCIDENTS else "vector"
+
+
+def replicate(model: CompiledModel, n: int, seed: int, replication: int, *, salt: int = 0,
+              engine: str = "vector") -> Replication:
+    """One replication with the chosen engine."""
+    if engine == "simpy":
+        from sim.engine_simpy import run_replication as run_simpy
+
+        return run_simpy(model, n, seed, replication, salt=salt)
+    return run_replication(model, n, seed, replication, salt=salt)
 
 
 @dataclass
@@ -74,26 +101,27 @@ def split(incidents: int, replications: int) -> list[int]:
 
 
 def _run_chunk(args: tuple) -> list[Outcome]:
-    policy, runbook, seed, jobs, salt = args
+    policy, runbook, seed, jobs, salt, engine = args
     model = compile_model(policy, runbook)
-    return [Outcome.of(model, run_replication(model, n, seed, r, salt=salt), r) for r, n in jobs]
+    return [Outcome.of(model, replicate(model, n, seed, r, salt=salt, engine=engine), r) for r, n in jobs]
 
 
 def run(policy: Policy, runbook: Runbook, incidents: int, seed: int, *, replications: int = 10, workers: int = 1,
-        salt: int = 0, progress: Callable[[int], None] | None = None) -> list[Outcome]:
-    """All replications of one policy, in replication order."""
+        salt: int = 0, progress: Callable[[int], None] | None = None, engine: str = "vector") -> list[Outcome]:
+    """All replications of one policy, in replication order (``engine``: vector, simpy or auto)."""
     compile_model(policy, runbook)  # fail fast, in this process, on a policy the runbook cannot take
+    engine = choose_engine(engine, incidents)
     jobs = list(enumerate(split(incidents, replications)))
     if workers <= 1 or len(jobs) == 1:
         outcomes = []
         for job in jobs:
-            outcomes.extend(_run_chunk((policy, runbook, seed, [job], salt)))
+            outcomes.extend(_run_chunk((policy, runbook, seed, [job], salt, engine)))
             if progress:
                 progress(job[1])
         return outcomes
     outcomes = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_chunk, (policy, runbook, seed, [job], salt)) for job in jobs]
+        futures = [pool.submit(_run_chunk, (policy, runbook, seed, [job], salt, engine)) for job in jobs]
         for job, future in zip(jobs, futures, strict=True):
             outcomes.extend(future.result())
             if progress:
