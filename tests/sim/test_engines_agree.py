@@ -34,7 +34,7 @@ COUNTS = ("severity", "via_alert", "page_rounds", "investigations", "recurrences
 ROUNDING = 1e-6  # minutes; the clocks run to ~1e6 minutes, where a float's spacing is ~1e-10
 
 
-def _variant(policy: Policy, *, oncall: int | None | str = "same", recurrence: float | None = None) -> Policy:
+def _variant(policy: Policy, *, oncall: int | str | None = "same", recurrence: float | None = None) -> Policy:
     update = {}
     if oncall != "same":
         update["responders"] = policy.responders.model_copy(update={"oncall": oncall})
