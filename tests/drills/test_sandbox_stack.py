@@ -69,7 +69,8 @@ def test_runbook_error_rate_query_returns_a_number(shared_sandbox: SharedSandbox
                      "the runbook's error-rate query to return a value")
     assert value
     rate = shared_sandbox.query(RUNBOOK_ERROR_RATE)
-    assert rate is not None and 0.0 <= rate < 0.01
+    # a ratio; its size depends on what earlier tests in this session did within the last minute
+    assert rate is not None and 0.0 <= rate <= 1.0
     assert shared_sandbox.query("runbook:http_error_ratio:rate1m") is not None
 
 
