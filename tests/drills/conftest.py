@@ -20,13 +20,23 @@ def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedS
         pytest.skip(f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
     from drills.sandbox.config import Ports, SandboxConfig
     from drills.targets.local import LocalTarget
+    from gameday.errors import TargetError
 
     state = tmp_path_factory.mktemp("shared-state")
-    cfg = SandboxConfig(state_dir=state, ports=Ports().shifted(SHARED_OFFSET))
-    env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(SHARED_OFFSET),
+    # another test session on this machine may hold the first offset's ports: take the next free one
+    for offset in (SHARED_OFFSET, SHARED_OFFSET + 200, SHARED_OFFSET + 400, SHARED_OFFSET + 600):
+        cfg = SandboxConfig(state_dir=state, ports=Ports().shifted(offset))
+        target = LocalTarget(cfg)
+        try:
+            target.up()
+            break
+        except TargetError as exc:
+            if "already in use" not in str(exc):
+                raise
+    else:
+        pytest.fail("no free port offset for the shared sandbox")
+    env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(offset),
            "GAMEDAY_ACTOR": "tester"}
-    target = LocalTarget(cfg)
-    target.up()
     try:
         yield SharedSandbox(target=target, env=env)
     finally:
