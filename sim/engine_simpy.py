@@ -178,6 +178,7 @@ class SimPyEngine:
         "_c_aux",
         "_c_main",
         "_c_second",
+        "_climbs",
         "_decl_roles",
         "_draws",
         "_fails",
@@ -246,6 +247,7 @@ class SimPyEngine:
                            if r.root_cause_probability is not None]
         self._route_sev = [int(x) for x in model.severity_route]
         self._nodes = _node_table(model)
+        self._climbs = [bool(model.ladder) and bool(c) for c in model.climbs]
         self._c_main: list[list[list[float]]] = [[] for _ in model.roles]
         self._c_second: list[list[list[float]]] = [[] for _ in model.roles]
         self._c_aux: list[list[list[float]]] = [[] for _ in model.roles]
@@ -305,7 +307,9 @@ class SimPyEngine:
         release_code = _CLOSE if policy.release_at == "closed" else _VERIFY
         k = model.first_node
         first = True
-        with ExitStack() as team:  # IC/TL/CL/SME requests: released at close, or however the process ends
+        round1 = self._round_best[0]
+        team = None  # an ExitStack of IC/TL/CL requests: released at close, or however the process ends
+        try:
             while k >= 0:
                 held = first or nodes[k][0] not in _FREE
                 with (pool.request() if held and pool is not None else null) as req:
@@ -314,7 +318,13 @@ class SimPyEngine:
                     start = env.now
                     if first:
                         first = False
-                        yield from self._acknowledge(st)
+                        b = round1[i]
+                        if b < INF and log is None:  # answered at the first page: inlined for speed
+                            st.assigned, st.wait, st.rounds = start, start - st.detected, 1
+                            yield timeout(b)
+                            self._acknowledged(st)
+                        else:
+                            yield from self._acknowledge(st)
                     while k >= 0:
                         code, nxt, act, _p, _a, dist, logged, label, nid = nodes[k]
                         if held:
@@ -420,7 +430,8 @@ class SimPyEngine:
                                 st.resolved = t0 if st.last_verify != st.last_verify else st.last_verify
                                 self._resolve(st)
                             st.closed = env.now
-                            team.close()  # the response team stands down
+                            if team is not None:
+                                team.close()  # the response team stands down
                             if log is not None:
                                 log.append((env.now, name, E.closed, "IC", {}))
                         elif code == _ASSEMBLE:
@@ -430,6 +441,8 @@ class SimPyEngine:
                             if d > 0.0:  # a zero-minute step schedules nothing
                                 yield timeout(d)
                             slowest = 0.0
+                            if team is None and policy.responders.roles:
+                                team = ExitStack()
                             for role_name, role_policy in policy.responders.roles.items():
                                 req_role = team.enter_context(self.roles[role_name].request())
                                 yield req_role
@@ -462,6 +475,9 @@ class SimPyEngine:
                             break
                     if held:
                         st.hold += env.now - start
+        finally:
+            if team is not None:
+                team.close()
         if st.resolved != st.resolved:  # the workflow ended without a resolution step (ticket path)
             st.resolved = env.now
             self._resolve(st)
@@ -484,11 +500,15 @@ class SimPyEngine:
             yield env.timeout(r.ack_timeout_minutes)
         else:
             yield env.timeout(self._manager[i])
-        st.acknowledged = env.now
-        if log is not None:
-            log.append((env.now, st.name, E.acknowledged, "on-call", {}))
-        if self.model.ladder and self.model.climbs[st.sev]:
-            env.process(self._ladder(st))
+        self._acknowledged(st)
+
+    def _acknowledged(self, st: _Incident) -> None:
+        """The on-call answered: the ladder's clock starts."""
+        st.acknowledged = self.env.now
+        if self.log is not None:
+            self.log.append((st.acknowledged, st.name, E.acknowledged, "on-call", {}))
+        if self._climbs[st.sev]:
+            self.env.process(self._ladder(st))
 
     def _ladder(self, st: _Incident):
         """Walk the technical ladder: each rung is paged once the incident is unresolved for its minutes."""

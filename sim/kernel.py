@@ -5,7 +5,8 @@ dispatch would cap us near 50k incidents/s.  Instead every incident walks the wo
 lock-step* with the others (numpy over all incidents at the same node), times are kept relative to
 the moment a responder is assigned, and the one coupling between incidents -- the capacity-limited
 on-call pool -- is resolved afterwards by a FIFO multi-server recursion in arrival-of-page order.
-``sim.reference`` is the same model written as plain SimPy processes; the tests check both agree.
+``sim.engine_simpy`` is the same lifecycle written as SimPy processes on the same draws (the draw helpers
+below are shared), and ``sim.reference`` the pool alone; the tests check they agree.
 
 Clocks: minutes.  Modelling choices (documented in the README):
 - the ladder's "unresolved after X min" counts from acknowledgement (the responder's clock);
