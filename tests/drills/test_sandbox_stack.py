@@ -73,7 +73,9 @@ def test_runbook_error_rate_query_returns_a_number(shared_sandbox: SharedSandbox
     rate = ratio()
     # a ratio; its size depends on what earlier tests in this session did within the last minute
     assert rate is not None and 0.0 <= rate <= 1.0
-    assert shared_sandbox.query("runbook:http_error_ratio:rate1m") is not None
+    # the same query as a recording rule (evaluated every second, so it may lag the instant query)
+    wait_for(lambda: shared_sandbox.query("runbook:http_error_ratio:rate1m") is not None,
+             "the runbook:http_error_ratio:rate1m recording", period=0.5)
 
 
 def test_scale_up_and_down(shared_sandbox: SharedSandbox) -> None:
