@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gameday.errors import GamedayError
@@ -46,6 +47,41 @@ REMEDIATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "rollout_undo": ("rollout_undo", {}),
     "restart": ("restart", {}),
 }
+
+
+REVIEW_TEMPLATE = "Post-Incident Review"
+REVIEW_FILE = "post-incident-review.md"
+
+
+def file_review(journal_path: Path, runbook: Runbook, scenario: Scenario) -> Path | None:
+    """Write the runbook's "Post-Incident Review" for this journal next to it; None without scenario notes.
+
+    Reuses the report's draft filling (summary, timeline, what went well/poorly from the scorer's checks);
+    root cause, whys and action items come from ``scenario.review``, because only the scenario knows its fault.
+    """
+    template = runbook.templates.get(REVIEW_TEMPLATE)
+    if scenario.review is None or template is None:
+        return None
+    from gameday.journal import read_journal
+    from gameday.report.clock import RunbookClock
+    from gameday.report.drafts import facts_for, review_draft
+    from gameday.scoring.engine import score_events
+    from gameday.scoring.view import split_incidents
+
+    events = read_journal(journal_path)
+    base = journal_path.parent
+    views = split_incidents(events, base)
+    if not views:
+        return None
+    view = views[0]
+    score = score_events(events, runbook, base_dir=base).incidents[0]
+    # the review is what is being written: its own (still failing) check is not something that went poorly
+    score = score.model_copy(update={"checks": [c for c in score.checks if c.id != "postmortem"]})
+    clock = RunbookClock(events)
+    text = review_draft(view, score, facts_for(view, score, clock, runbook), clock, template, scenario.review)
+    path = base / REVIEW_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 class _Stopped(Exception):
@@ -206,6 +242,12 @@ class Autopilot:
         self.emit(EventType.resolved, {"severity": self.severity})
         yield from self.step("close")
         self.emit(EventType.closed, {"severity": self.severity})
+        # Phase 6 (review within runbook.postmortem_within_hours): filed at once, before the runner, which
+        # stops on `closed`, finishes; it joins this thread, so the event lands before drill_ended.
+        path = file_review(self.journal.path, self.runbook, self.scenario)
+        if path is not None:
+            self.emit(EventType.postmortem_filed, {"path": path.name, "template": REVIEW_TEMPLATE,
+                                                   "within_hours": self.runbook.postmortem_within_hours})
 
     def _declare(self) -> Generator[Any, Any, None]:
         level = self.runbook.severity(self.severity).level

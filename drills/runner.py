@@ -531,7 +531,7 @@ class DrillRunner:
 
         autopilot = getattr(self, "autopilot", None)
         if autopilot is not None:
-            autopilot.stop()
+            autopilot.stop(timeout=30.0)  # lets it file the post-incident review it starts at close
         revert_error: GamedayError | None = None
         target = getattr(self, "target", None)
         if target is not None:

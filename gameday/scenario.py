@@ -53,6 +53,21 @@ class Probe(_Closed):
     threshold: float
 
 
+class ActionItem(_Closed):
+    action: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    due_in_days: int = Field(ge=0, description="due date = drill date + this many days")
+    priority: Literal["High", "Medium", "Low"] = "Medium"
+
+
+class ReviewNotes(_Closed):
+    """What the post-incident review says that the journal cannot: the scenario knows the fault it injected."""
+
+    root_cause: str = Field(min_length=1)
+    whys: list[str] = Field(min_length=1, description="the 5 whys, as 'question → answer'")
+    action_items: list[ActionItem] = Field(min_length=1)
+
+
 class Scenario(_Closed):
     kind: Literal["scenario"] = "scenario"
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -71,6 +86,7 @@ class Scenario(_Closed):
     timeout_minutes: float = Field(default=120.0, gt=0, description="runbook minutes")
     time_scale: float = Field(default=60.0, gt=0, description="runbook seconds per wall second")
     targets: list[Literal["local", "kubernetes"]] = Field(default_factory=lambda: ["local", "kubernetes"])
+    review: ReviewNotes | None = Field(default=None, description="autopilot's post-incident review content")
 
     @field_validator("blind_delay_seconds")
     @classmethod

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from gameday.journal import Event, EventType
 from gameday.report.clock import RunbookClock
 from gameday.runbook.model import Runbook
+from gameday.scenario import ActionItem, ReviewNotes
 from gameday.scoring.postmortem import template_shape
 from gameday.scoring.result import IncidentScore, Status
 from gameday.scoring.view import IncidentView
@@ -175,7 +177,8 @@ def timeline_table(view: IncidentView, clock: RunbookClock, template: str | None
 
 
 def review_draft(view: IncidentView, score: IncidentScore, facts: Facts, clock: RunbookClock,
-                 template: str) -> str:
+                 template: str, notes: ReviewNotes | None = None) -> str:
+    """The review; ``notes`` (from the scenario, which knows its fault) fill root cause, whys and actions."""
     shape = template_shape(template)
     chunks = re.split(r"^## ", template, flags=re.MULTILINE)
     first_line = chunks[0].strip().splitlines()[0] if chunks[0].strip() else "# Post-Incident Review"
@@ -194,7 +197,9 @@ def review_draft(view: IncidentView, score: IncidentScore, facts: Facts, clock: 
             table = timeline_table(view, clock, None).split("\n", 2)[2]
             out.append(table.rstrip())
         elif "root cause" in low:
-            out.append(facts.root_cause)
+            out.append(notes.root_cause if notes else facts.root_cause)
+        elif "why" in low and notes:
+            out += [f"{n}. {why}" for n, why in enumerate(notes.whys, start=1)]
         elif "why" in low:
             out += [f"{n}. Why [...]? → [...]" if n > 1 else f"1. Why did it happen? → {facts.root_cause}"
                     for n in range(1, shape.whys + 1)]
@@ -206,17 +211,27 @@ def review_draft(view: IncidentView, score: IncidentScore, facts: Facts, clock: 
             columns = shape.action_columns or ["Action", "Owner", "Due Date", "Priority"]
             out.append("| " + " | ".join(columns) + " |")
             out.append("| " + " | ".join("-" * len(c) for c in columns) + " |")
-            for check in failed:
+            if notes:
+                out += [_action_row(item, columns, date.fromisoformat(facts.date)) for item in notes.action_items]
+            for check in ([] if notes else failed):
                 cells = {"action": f"Improve: {check.title.lower()}", "owner": "[owner]",
                          "due": "[YYYY-MM-DD]", "priority": "High"}
                 out.append("| " + " | ".join(
                     next((v for k, v in cells.items() if k in col.lower()), "") for col in columns) + " |")
-            if not failed:
+            if not failed and not notes:
                 out.append("| " + " | ".join("[...]" for _ in columns) + " |")
         else:
             out.append(f"[{title.strip().lower()}]")
         out.append("")
     return "\n".join(out)
+
+
+def _action_row(item: ActionItem, columns: list[str], start: date) -> str:
+    """One action-item row; the due date is the drill's date plus the item's days, ISO."""
+    cells = {"action": item.action, "owner": item.owner, "due": (start + timedelta(days=item.due_in_days)).isoformat(),
+             "date": (start + timedelta(days=item.due_in_days)).isoformat(), "priority": item.priority}
+    return "| " + " | ".join(
+        next((v.replace("|", "/") for k, v in cells.items() if k in col.lower()), "") for col in columns) + " |"
 
 
 def drafts_for(view: IncidentView, score: IncidentScore, runbook: Runbook, clock: RunbookClock) -> dict[str, str]:
