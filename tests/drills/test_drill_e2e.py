@@ -25,6 +25,7 @@ from gameday.files import load_model
 from gameday.journal import Event, EventType, read_journal
 from gameday.runbook import load_runbook
 from gameday.scenario import Scenario
+from gameday.scoring.postmortem import TEMPLATE_NAME, read_review
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -178,6 +179,12 @@ def test_autopilot_drill_detects_rolls_back_and_reverts(
     if scenario == "crashloop":
         assert min(d["replicas_ready"] for d in during) == 0, "the crash loop never took every replica down"
     assert events[reverted].data["ok"] is True
+    closed = first_index(events, of(EventType.closed), "closed", after=mitigated)
+    filed = first_index(events, of(EventType.postmortem_filed), "postmortem_filed", after=closed)
+    assert events[filed].actor == "autopilot"
+    review = read_review(Path(summary["journal"]).parent / events[filed].data["path"],
+                         runbook.templates[TEMPLATE_NAME])
+    assert review.problems == [], f"the autopilot's review misses the template: {review.problems}"
     assert [e.type for e in events][-1] is EventType.drill_ended
     assert_nothing_left(sandbox)
 
