@@ -7,13 +7,15 @@ missing, a build that failed) instead of a traceback.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from drills.k8s.target import BACKEND, IMAGE_REPO, LEAKY_VERSION, MANIFESTS, KubernetesTarget
+from drills.k8s.target import BACKEND, IMAGE_REPO, LEAKY_VERSION, MANIFESTS, NAMESPACE, KubernetesTarget
 from gameday.errors import TargetError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,18 +51,93 @@ def _run(cmd: Sequence[str], what: str, *, timeout: float = 1800.0, cwd: Path | 
     return result.stdout
 
 
+@dataclass(frozen=True)
+class Step:
+    """One command of ``gameday cluster up``: what it is for and the exact argv (printed by ``--dry-run``)."""
+
+    what: str
+    argv: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.what}: {shlex.join(self.argv)}"
+
+
 @dataclass
 class KindCluster:
-    """A kind cluster named ``name``; its kube context is ``kind-<name>`` (allowed by default)."""
+    """A kind cluster named ``name``; its kube context is ``kind-<name>`` (allowed by default).
+
+    ``kubeconfig`` is where kind writes the context (default: ``$KUBECONFIG`` or ``~/.kube/config``);
+    ``echo`` reports each step as it starts (the CLI prints them, tests stay quiet).
+    """
 
     name: str = "gameday"
     versions: Sequence[str] = field(default_factory=lambda: (HEALTHY_VERSION, LEAKY_VERSION))
     kind_config: Path = KIND_CONFIG
+    kubeconfig: Path | None = None
+    echo: Callable[[str], None] = field(default=lambda _line: None)
 
     @property
     def context(self) -> str:
         return f"kind-{self.name}"
 
+    def _kubeconfig_args(self) -> list[str]:
+        return ["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []
+
+    # ---------------------------------------------------------------- the plan (shared by up and --dry-run)
+    def create_step(self, kind: str = "kind") -> Step:
+        return Step("create the kind cluster (skipped when it exists)", (
+            kind, "create", "cluster", "--name", self.name, "--config", str(self.kind_config), "--wait", "120s",
+            *self._kubeconfig_args()))  # fmt: skip
+
+    def build_steps(self, docker: str = "docker") -> list[Step]:
+        """``docker build`` the backend once per release tag (the tag selects the release's behaviour)."""
+        steps = []
+        for version in self.versions:
+            tag = f"{IMAGE_REPO}:{version}"
+            argv = (docker, "build", "-f", str(DOCKERFILE), "--build-arg", f"APP_VERSION={version}", "-t", tag,
+                    str(REPO))  # fmt: skip
+            steps.append(Step(f"build {tag}", argv))
+        return steps
+
+    def load_steps(self, kind: str = "kind") -> list[Step]:
+        return [
+            Step(
+                f"load {IMAGE_REPO}:{version} into the cluster",
+                (kind, "load", "docker-image", f"{IMAGE_REPO}:{version}", "--name", self.name),
+            )
+            for version in self.versions
+        ]
+
+    def apply_steps(self, kubectl: str = "kubectl", namespace: str = NAMESPACE) -> list[Step]:
+        """What :meth:`KubernetesTarget.up` does, as the equivalent kubectl commands."""
+        base = (kubectl, "--context", self.context, *self._kubeconfig_args())
+        return [
+            Step(
+                "render the manifests (local, checked to stay in the drill's namespace)",
+                (*base, "kustomize", str(MANIFESTS)),
+            ),
+            Step(
+                "server-side apply them",
+                (*base, "apply", "--server-side", "--force-conflicts", "--field-manager=gameday", "-f", "-"),
+            ),
+            Step(
+                f"wait until every Deployment and StatefulSet in {namespace} is ready",
+                (*base, "-n", namespace, "rollout", "status", f"deployment/{BACKEND}"),
+            ),
+        ]
+
+    def plan(self) -> list[Step]:
+        """Every command :meth:`up` runs, in order (with the tools' paths when they are installed)."""
+        tool = {name: shutil.which(name) or name for name in ("docker", "kind", "kubectl")}
+        return [
+            Step("check the Docker daemon answers", (tool["docker"], "info", "--format", "{{.ServerVersion}}")),
+            self.create_step(tool["kind"]),
+            *self.build_steps(tool["docker"]),
+            *self.load_steps(tool["kind"]),
+            *self.apply_steps(tool["kubectl"]),
+        ]
+
+    # ---------------------------------------------------------------- doing it
     def exists(self) -> bool:
         tools = require_tools("kind")
         return self.name in _run([tools["kind"], "get", "clusters"], "kind get clusters").split()
@@ -69,47 +146,56 @@ class KindCluster:
         """``kind create cluster`` unless it already exists (idempotent)."""
         tools = require_tools("docker", "kind")
         if self.exists():
+            self.echo(f"kind cluster {self.name!r} exists")
             return
-        _run(
-            [tools["kind"], "create", "cluster", "--name", self.name, "--config", str(self.kind_config),
-             "--wait", "120s"],
-            "kind create cluster",
-        )  # fmt: skip
+        step = self.create_step(tools["kind"])
+        self.echo(str(step))
+        _run(step.argv, "kind create cluster")
 
-    def build_images(self) -> list[str]:
-        """``docker build`` the backend once per release tag (the tag selects the release's behaviour)."""
+    def check_docker(self) -> None:
+        """A docker CLI without a daemon fails late and obscurely in ``kind create``: ask first."""
+        docker = require_tools("docker")["docker"]
+        _run([docker, "info", "--format", "{{.ServerVersion}}"], "docker info (is the Docker daemon running?)",
+             timeout=60)  # fmt: skip
+
+    def build_images(self) -> None:
+        """``docker build`` the backend once per release tag."""
         tools = require_tools("docker")
-        tags = []
-        for version in self.versions:
-            tag = f"{IMAGE_REPO}:{version}"
-            _run(
-                [tools["docker"], "build", "-f", str(DOCKERFILE), "--build-arg", f"APP_VERSION={version}",
-                 "-t", tag, str(REPO)],
-                f"docker build {tag}",
-            )  # fmt: skip
-            tags.append(tag)
-        return tags
+        for step in self.build_steps(tools["docker"]):
+            self.echo(str(step))
+            _run(step.argv, f"docker {step.what}")
 
-    def load_images(self, tags: Sequence[str]) -> None:
+    def load_images(self) -> None:
+        """``kind load docker-image`` every release tag (kind nodes cannot pull from this machine)."""
         tools = require_tools("kind")
-        for tag in tags:
-            _run([tools["kind"], "load", "docker-image", tag, "--name", self.name], f"kind load {tag}")
+        for step in self.load_steps(tools["kind"]):
+            self.echo(str(step))
+            _run(step.argv, f"kind {step.what}")
 
     def delete(self) -> None:
         tools = require_tools("kind")
-        _run([tools["kind"], "delete", "cluster", "--name", self.name], "kind delete cluster")
+        argv = [tools["kind"], "delete", "cluster", "--name", self.name, *self._kubeconfig_args()]
+        self.echo(shlex.join(argv))
+        _run(argv, "kind delete cluster")
 
-    def target(self, **kwargs: object) -> KubernetesTarget:
-        """The drill target for this cluster (kubeconfig from ``$KUBECONFIG`` or ``~/.kube/config``)."""
+    def target(self, **kwargs: Any) -> KubernetesTarget:
+        """The drill target for this cluster (kubeconfig as kind wrote it)."""
         kwargs.setdefault("kubectl", require_tools("kubectl")["kubectl"])
-        return KubernetesTarget(self.context, **kwargs)  # type: ignore[arg-type]
+        kwargs.setdefault("kubeconfig", self.kubeconfig)
+        return KubernetesTarget(self.context, **kwargs)
 
-    def up(self, timeout: float = 600.0) -> KubernetesTarget:
-        """Everything a drill needs: cluster, images, manifests applied, all workloads ready."""
+    def up(self, timeout: float = 600.0, **target_kwargs: Any) -> KubernetesTarget:
+        """Everything a drill needs: cluster, images, manifests applied, all workloads ready.
+
+        ``target_kwargs`` go to :class:`KubernetesTarget` (e.g. ``allowed_contexts``).
+        """
         require_tools("docker", "kind", "kubectl")
+        self.check_docker()
         self.create()
-        self.load_images(self.build_images())
-        target = self.target(manifests=MANIFESTS)
+        self.build_images()
+        self.load_images()
+        target = self.target(manifests=MANIFESTS, **target_kwargs)
+        self.echo(f"apply {MANIFESTS.relative_to(REPO)} to {self.context} and wait until ready")
         target.up(timeout=timeout)
         return target
 

@@ -17,13 +17,18 @@ from gameday.errors import SafetyError
 DEFAULT_ALLOWED_CONTEXTS: tuple[str, ...] = ("kind-*",)
 #: Environment: comma-separated fnmatch patterns that replace the default allowlist.
 ALLOW_ENV = "GAMEDAY_KUBE_ALLOWED_CONTEXTS"
+#: The same, under the name issue #6 gave it (read when ``ALLOW_ENV`` is unset).
+ALLOW_ENV_ALIAS = "GAMEDAY_ALLOWED_CONTEXTS"
+#: The kube context a drill acts on when none is passed (``--context``).
+CONTEXT_ENV = "GAMEDAY_KUBE_CONTEXT"
 
 
 def allowed_patterns(explicit: Sequence[str] | None = None) -> tuple[str, ...]:
-    """The allowlist: explicit patterns, else ``$GAMEDAY_KUBE_ALLOWED_CONTEXTS``, else ``kind-*``."""
-    if explicit is not None:
+    """The allowlist: explicit patterns (``--allow-context``), else ``$GAMEDAY_KUBE_ALLOWED_CONTEXTS``
+    (or ``$GAMEDAY_ALLOWED_CONTEXTS``), else ``kind-*``."""
+    if explicit:
         return tuple(explicit)
-    raw = os.environ.get(ALLOW_ENV, "")
+    raw = os.environ.get(ALLOW_ENV) or os.environ.get(ALLOW_ENV_ALIAS, "")
     patterns = tuple(p.strip() for p in raw.split(",") if p.strip())
     return patterns or DEFAULT_ALLOWED_CONTEXTS
 
@@ -50,7 +55,7 @@ def check_context(context: str, allowed: Sequence[str]) -> None:
     if not any(fnmatch.fnmatchcase(context, pattern) for pattern in allowed):
         raise SafetyError(
             f"refusing kube context {context!r}: not on the allowlist {list(allowed)} "
-            f"(set {ALLOW_ENV} to allow it on purpose)"
+            f"(pass --allow-context or set {ALLOW_ENV} to allow it on purpose)"
         )
 
 
@@ -58,3 +63,24 @@ def check_namespace(obj_namespace: str | None, namespace: str, what: str) -> Non
     """Every namespaced object we touch must live in the drill's namespace."""
     if obj_namespace != namespace:
         raise SafetyError(f"refusing to touch {what} in namespace {obj_namespace!r}: the drill owns {namespace!r}")
+
+
+def preflight(
+    context: str | None = None,
+    kubeconfig: str | Path | None = None,
+    allowed: Sequence[str] | None = None,
+) -> str:
+    """The context a :class:`~drills.k8s.target.KubernetesTarget` would use, checked against the allowlist.
+
+    Reads only the kubeconfig file, so callers run it before they write or send anything (the drill
+    runner does, before its journal exists). Context: ``context``, else ``$GAMEDAY_KUBE_CONTEXT``.
+    """
+    context = context or os.environ.get(CONTEXT_ENV)
+    if not context:
+        raise SafetyError(
+            f"pass --context or set {CONTEXT_ENV} to the kube context to drill on "
+            f"(allowed: {list(allowed_patterns(allowed))})"
+        )
+    name = resolve_context(kubeconfig or os.environ.get("KUBECONFIG") or None, context)
+    check_context(name, allowed_patterns(allowed))
+    return name

@@ -47,7 +47,7 @@ INJECTION_ANNOTATION = "gameday.io/injection"
 CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
 VERSION_LABEL = "app.kubernetes.io/version"
 FIELD_MANAGER = "gameday"
-CONTEXT_ENV = "GAMEDAY_KUBE_CONTEXT"
+CONTEXT_ENV = guard.CONTEXT_ENV
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
 
 
@@ -111,7 +111,15 @@ class KubernetesTarget:
             raise SafetyError(
                 f"set {CONTEXT_ENV} to the kube context to drill on (allowed: {guard.allowed_patterns()})"
             )
+        return cls.with_options(context, **kwargs)
+
+    @classmethod
+    def with_options(cls, context: str | None = None, **kwargs: Any) -> KubernetesTarget:
+        """What the CLI builds: ``context`` or ``$GAMEDAY_KUBE_CONTEXT``, ``$GAMEDAY_KUBE_NAMESPACE``; options
+        left as ``None`` (an unset ``--kubeconfig`` / ``--allow-context``) fall back to their defaults."""
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         kwargs.setdefault("namespace", os.environ.get(NAMESPACE_ENV) or NAMESPACE)
+        context = guard.preflight(context, kwargs.get("kubeconfig"), kwargs.get("allowed_contexts"))
         return cls(context, **kwargs)
 
     def close(self) -> None:
@@ -252,26 +260,14 @@ class KubernetesTarget:
             pods = self.core.list_namespaced_pod(self.namespace, label_selector=f"app={BACKEND}").items
         except ApiException as exc:
             raise TargetError(f"cannot list pods: {exc.status} {exc.reason}") from None
+        from drills.k8s.status import pod_state
+
         out = []
         for pod in sorted(pods, key=lambda p: p.metadata.name):
-            statuses = pod.status.container_statuses or []
-            state = pod.status.phase or "Pending"
-            for cs in statuses:
-                if cs.state and cs.state.waiting and cs.state.waiting.reason:
-                    state = cs.state.waiting.reason
-            if pod.metadata.deletion_timestamp:
-                state = "Terminating"
-            conds = {c.type: c.status for c in pod.status.conditions or []}
+            state, ready, restarts = pod_state(pod)
             version = (pod.metadata.labels or {}).get(VERSION_LABEL, "")
-            out.append(
-                ReplicaState(
-                    name=pod.metadata.name,
-                    state=state,
-                    ready=conds.get("Ready") == "True" and state == "Running",
-                    restarts=sum(cs.restart_count or 0 for cs in statuses),
-                    version=version,
-                )
-            )
+            out.append(ReplicaState(name=pod.metadata.name, state=state, ready=ready, restarts=restarts,
+                                    version=version))  # fmt: skip
         return out
 
     def rollout_history(self) -> list[str]:

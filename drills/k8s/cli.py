@@ -1,0 +1,320 @@
+"""``gameday cluster ...``: the Hospital-ERP stack on Kubernetes (kind by default) and the responder's
+remediations on it, with the same guardrails as the drill target.
+
+Guardrails come first in every command: the kube context must match the allowlist (``--allow-context``,
+else ``$GAMEDAY_KUBE_ALLOWED_CONTEXTS``/``$GAMEDAY_ALLOWED_CONTEXTS``, else ``kind-*``) before any client
+exists, everything happens in the drill's namespace, and ``--dry-run`` prints each change instead of
+making it. Heavy imports (the kubernetes client) stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from drills.k8s.target import KubernetesTarget
+
+cluster_app = typer.Typer(help="The Hospital-ERP stack on Kubernetes (a local kind cluster by default).",
+                          no_args_is_help=True)  # fmt: skip
+rollout_app = typer.Typer(help="Deployment rollouts (like `kubectl rollout`).", no_args_is_help=True)
+cluster_app.add_typer(rollout_app, name="rollout")
+
+DEFAULT_NAME = "gameday"
+
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+]
+ContextOpt = Annotated[
+    str | None,
+    typer.Option("--context", help="kube context (default: $GAMEDAY_KUBE_CONTEXT, else kind-gameday)"),
+]
+AllowOpt = Annotated[
+    list[str] | None,
+    typer.Option("--allow-context", metavar="PATTERN",
+                 help="allowed kube contexts, fnmatch, repeatable (default: $GAMEDAY_KUBE_ALLOWED_CONTEXTS "
+                      "or $GAMEDAY_ALLOWED_CONTEXTS, comma-separated, else kind-*)"),
+]  # fmt: skip
+NamespaceOpt = Annotated[
+    str | None, typer.Option("--namespace", help="the drill's namespace (default: hospital-erp-system)")
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print every change instead of making it")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="who acts (journaled); default $GAMEDAY_ACTOR/$USER")]
+DeploymentArg = Annotated[str, typer.Argument(help="the deployment: backend | pgbouncer")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cluster_app, name="cluster")
+
+
+# -- plumbing ---------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _api_errors(context: str) -> Iterator[None]:
+    """An unreachable or failing API server is one line, not a urllib3 traceback."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    from gameday.errors import TargetError
+
+    try:
+        yield
+    except ApiException as exc:
+        raise TargetError(f"kube context {context}: API error {exc.status} {exc.reason}") from None
+    except (HTTPError, OSError) as exc:
+        raise TargetError(f"kube context {context}: cannot reach the API server ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200]})") from None  # fmt: skip
+
+
+def _default_context(context: str | None) -> str:
+    from drills.k8s.guard import CONTEXT_ENV
+
+    return context or os.environ.get(CONTEXT_ENV) or f"kind-{DEFAULT_NAME}"
+
+
+def _target(
+    kubeconfig: Path | None,
+    context: str | None,
+    allow: list[str] | None,
+    namespace: str | None = None,
+    dry_run: bool = False,
+) -> KubernetesTarget:
+    """The guarded target: the allowlist is checked from the kubeconfig file before a client exists."""
+    from drills.k8s.target import KubernetesTarget
+
+    return KubernetesTarget.with_options(
+        _default_context(context), kubeconfig=kubeconfig, allowed_contexts=allow or None, namespace=namespace,
+        dry_run=dry_run, printer=typer.echo,
+    )  # fmt: skip
+
+
+def _deployment(name: str) -> str:
+    from drills.k8s.target import BACKEND, PGBOUNCER
+    from gameday.errors import InputError
+
+    names = {"backend": BACKEND, BACKEND: BACKEND, "pgbouncer": PGBOUNCER, PGBOUNCER: PGBOUNCER}
+    if name not in names:
+        raise InputError(None, "deployment", f"unknown deployment {name!r}; expected backend or pgbouncer")
+    return names[name]
+
+
+def _act(kind: str, message: str, actor: str | None, dry_run: bool, **detail: object) -> None:
+    """Print what was done and, when a Kubernetes drill is running, journal it as an ``action``."""
+    from drills.runner import read_active
+    from drills.sandbox.actions import default_actor, record_action
+
+    active = read_active()
+    if not dry_run and active is not None and active.target == "kubernetes":
+        data = {"detail": message, "target": f"deployment/{detail.get('deployment', '')}", **detail}
+        if record_action(kind, data, actor or default_actor()):
+            message += " (journaled)"
+    typer.echo(message)
+
+
+def _remediate(kubeconfig: Path | None, context: str | None, allow: list[str] | None, namespace: str | None,
+               dry_run: bool, action: str, **params: object) -> str:  # fmt: skip
+    target = _target(kubeconfig, context, allow, namespace, dry_run)
+    try:
+        with _api_errors(target.context):
+            return target.remediate(action, **params)
+    finally:
+        target.close()
+
+
+# -- the cluster ------------------------------------------------------------------------------------------
+
+
+@cluster_app.command("up")
+def up(
+    name: Annotated[str, typer.Option("--name", help="kind cluster name (context kind-NAME)")] = DEFAULT_NAME,
+    context: Annotated[
+        str | None, typer.Option("--context", help="apply to this existing (allowed) cluster instead; no kind/docker")
+    ] = None,
+    kubeconfig: KubeconfigOpt = None,
+    allow: AllowOpt = None,
+    dry_run: DryRunOpt = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait for ready workloads")] = 600.0,
+) -> None:
+    """Create the kind cluster, build and `kind load` the backend images, apply the manifests, wait ready."""
+    from drills.k8s import guard
+    from drills.k8s.cluster import KindCluster
+
+    if context is not None:  # an existing cluster: the target's own (guarded, dry-run aware) apply
+        target = _target(kubeconfig, context, allow, dry_run=dry_run)
+        try:
+            with _api_errors(target.context):
+                target.up(timeout=timeout)
+        finally:
+            target.close()
+        if not dry_run:
+            typer.echo(f"stack ready in {target.namespace} on {target.context}")
+        return
+    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=typer.echo)
+    guard.check_context(cluster.context, guard.allowed_patterns(allow))  # before any tool runs
+    if dry_run:
+        for step in cluster.plan():
+            typer.echo(f"[dry-run] {step}")
+        missing = [tool for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
+        if missing:
+            typer.echo(f"[dry-run] note: not on PATH: {', '.join(missing)} (needed without --dry-run)")
+        return
+    target = cluster.up(timeout=timeout, allowed_contexts=allow or None, printer=typer.echo)
+    try:
+        endpoints = target.endpoints()
+    finally:
+        target.close()
+    typer.echo(f"cluster {cluster.context} ready: app {endpoints.app_url}, prometheus {endpoints.prometheus_url}, "
+               f"alertmanager {endpoints.alertmanager_url}")  # fmt: skip
+
+
+@cluster_app.command("down")
+def down(
+    name: Annotated[str, typer.Option("--name", help="kind cluster name (context kind-NAME)")] = DEFAULT_NAME,
+    context: Annotated[
+        str | None, typer.Option("--context", help="an existing (allowed) cluster: delete only the namespace")
+    ] = None,
+    keep_cluster: Annotated[
+        bool, typer.Option("--keep-cluster", help="revert faults and delete the namespace, keep the kind cluster")
+    ] = False,
+    kubeconfig: KubeconfigOpt = None,
+    allow: AllowOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Delete the kind cluster (or, with --context/--keep-cluster, revert pending faults and delete the namespace)."""
+    import shlex
+
+    from drills.k8s import guard
+    from drills.k8s.cluster import KindCluster
+
+    if context is not None or keep_cluster:
+        target = _target(kubeconfig, context or f"kind-{name}", allow, dry_run=dry_run)
+        try:
+            with _api_errors(target.context):
+                target.down()
+        finally:
+            target.close()
+        if not dry_run:
+            typer.echo(f"namespace {target.namespace} deleted on {target.context} (pending faults reverted first)")
+        return
+    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=typer.echo)
+    guard.check_context(cluster.context, guard.allowed_patterns(allow))
+    if dry_run:
+        argv = ["kind", "delete", "cluster", "--name", name, *cluster._kubeconfig_args()]
+        typer.echo(f"[dry-run] delete the kind cluster: {shlex.join(argv)}")
+        return
+    if not cluster.exists():
+        typer.echo(f"no kind cluster named {name!r}; nothing to do")
+        return
+    cluster.delete()
+    typer.echo(f"kind cluster {name!r} deleted")
+
+
+@cluster_app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
+) -> None:
+    """Workloads (ready/desired, images), pods (like `kubectl get pods`) and pending gameday faults."""
+    from drills.k8s.status import cluster_status, render
+
+    target = _target(kubeconfig, context, allow, namespace)
+    try:
+        with _api_errors(target.context):
+            info = cluster_status(target)
+    finally:
+        target.close()
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for line in render(info):
+        typer.echo(line)
+
+
+# -- remediations (what a responder does; journaled into a running Kubernetes drill) -----------------------
+
+
+@rollout_app.command("undo")
+def rollout_undo(
+    deployment: DeploymentArg,
+    to_revision: Annotated[int | None, typer.Option("--to-revision", help="default: the previous one")] = None,
+    actor: ActorOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Roll the deployment back to its previous revision (`kubectl rollout undo`)."""
+    name = _deployment(deployment)
+    message = _remediate(kubeconfig, context, allow, namespace, dry_run, "rollout_undo", deployment=name,
+                         to_revision=to_revision)  # fmt: skip
+    _act("rollback", message, actor, dry_run, deployment=name)
+
+
+@rollout_app.command("history")
+def rollout_history(
+    deployment: DeploymentArg,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
+) -> None:
+    """Backend versions by revision, oldest first (`kubectl rollout history`)."""
+    from drills.k8s.target import BACKEND
+    from gameday.errors import InputError
+
+    if _deployment(deployment) != BACKEND:
+        raise InputError(None, "deployment", "rollout history is kept for the backend only")
+    target = _target(kubeconfig, context, allow, namespace)
+    try:
+        with _api_errors(target.context):
+            revisions = target._revisions()
+    finally:
+        target.close()
+    typer.echo(f"{'REVISION':<10}VERSION")
+    for revision, version, _ in revisions:
+        typer.echo(f"{revision:<10}{version}")
+
+
+@cluster_app.command("restart")
+def restart(
+    deployment: DeploymentArg,
+    actor: ActorOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Replace every pod of the deployment (`kubectl rollout restart`)."""
+    name = _deployment(deployment)
+    message = _remediate(kubeconfig, context, allow, namespace, dry_run, "restart", deployment=name)
+    _act("restart", message, actor, dry_run, deployment=name)
+
+
+@cluster_app.command("scale")
+def scale(
+    deployment: DeploymentArg,
+    replicas: Annotated[int, typer.Option("--replicas", min=0, help="desired replica count")],
+    actor: ActorOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Change the number of replicas (`kubectl scale`)."""
+    name = _deployment(deployment)
+    message = _remediate(kubeconfig, context, allow, namespace, dry_run, "scale", deployment=name, replicas=replicas)
+    _act("scale", message, actor, dry_run, deployment=name, replicas=replicas)
