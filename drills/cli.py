@@ -161,6 +161,11 @@ def drill_run(
     out: Annotated[Path, typer.Option("--out", help="drills go to OUT/<drill-id>/")] = Path("out"),
     seed: Annotated[int, typer.Option("--seed", help="blind delay and autopilot draws")] = 0,
     runbook: Annotated[Path | None, typer.Option("--runbook", help="default: the shipped runbook")] = None,
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="kubernetes: default $KUBECONFIG")] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubernetes: default $GAMEDAY_KUBE_CONTEXT")] = None,
+    allow_context: Annotated[list[str] | None, typer.Option(
+        "--allow-context", metavar="PATTERN", help="kubernetes: allowed contexts, repeatable (default kind-*)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="kubernetes: print API changes, make none")] = False,
 ) -> None:
     """Steady state, blind delay, inject, observe until closed/timeout/abort, revert every fault."""
     from drills.runner import EXIT_CODES, DrillOptions, run_drill
@@ -171,6 +176,8 @@ def drill_run(
     summary = run_drill(DrillOptions(
         scenario_path=scenario, target=target, responder=responder,  # type: ignore[arg-type]
         policy=policy, time_scale=time_scale, out_dir=out, seed=seed, runbook=runbook,
+        target_options={"kubeconfig": kubeconfig, "context": context, "allowed_contexts": allow_context or None,
+                        "dry_run": dry_run},
     ))
     raise typer.Exit(EXIT_CODES.get(summary["outcome"], 1))
 

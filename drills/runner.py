@@ -166,19 +166,42 @@ def log_event(kind: str, actor: str | None, data: dict[str, Any]) -> Event:
 # -- target and load adapters ------------------------------------------------------------------------------
 
 
-def make_target(name: str) -> Target:
-    """The target by name; Kubernetes only with an explicitly configured context (guarded by the target)."""
+def make_target(name: str, **options: Any) -> Target:
+    """The target by name; Kubernetes only with an explicitly configured context (guarded by the target).
+
+    ``options`` (``context``, ``kubeconfig``, ``allowed_contexts``, ``dry_run``; ``None`` = default) are
+    the Kubernetes target's; :func:`check_target` refuses them for the local one.
+    """
+    check_target(name, **options)
     if name == "local":
         from drills.targets.local import LocalTarget
 
         return LocalTarget()
-    if name == "kubernetes":
-        try:
-            from drills.targets.kubernetes import KubernetesTarget
-        except ModuleNotFoundError:
-            raise TargetError("the kubernetes target is not installed in this build") from None
-        return KubernetesTarget.from_env()
-    raise InputError(None, "--target", f"unknown target {name!r}; expected local or kubernetes")
+    from drills.targets.kubernetes import KubernetesTarget
+
+    return KubernetesTarget.with_options(**options)
+
+
+KUBE_FLAGS = {"context": "--context", "kubeconfig": "--kubeconfig", "allowed_contexts": "--allow-context",
+              "dry_run": "--dry-run"}  # fmt: skip
+
+
+def check_target(name: str, **options: Any) -> None:
+    """Guardrails that need no request (the kube context allowlist, read from the kubeconfig file); the
+    runner calls this before it writes anything."""
+    given = {k: v for k, v in options.items() if v not in (None, False, [], ())}
+    if name == "local":
+        if given:
+            flags = ", ".join(KUBE_FLAGS.get(k, k) for k in given)
+            raise InputError(None, "--target", f"{flags} only apply to --target kubernetes")
+        return
+    if name != "kubernetes":
+        raise InputError(None, "--target", f"unknown target {name!r}; expected local or kubernetes")
+    try:
+        from drills.k8s.guard import preflight
+    except ModuleNotFoundError:
+        raise TargetError("the kubernetes target is not installed in this build") from None
+    preflight(options.get("context"), options.get("kubeconfig"), options.get("allowed_contexts"))
 
 
 def webhook_port() -> int:
@@ -200,6 +223,8 @@ class DrillOptions:
     out_dir: Path = Path("out")
     seed: int = 0
     runbook: Path | None = None
+    #: Kubernetes target options (see :func:`make_target`): context, kubeconfig, allowed_contexts, dry_run.
+    target_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -235,6 +260,7 @@ class DrillRunner:
             raise InputError(options.scenario_path, "targets", f"this scenario does not run on {options.target}")
         if options.time_scale is not None and options.time_scale <= 0:
             raise InputError(None, "--time-scale", "must be > 0")
+        check_target(options.target, **options.target_options)  # a refused kube context: before any write
         self.time_scale = float(options.time_scale or self.scenario.time_scale)
         self.responder_model = None
         if options.responder == "autopilot":
@@ -312,7 +338,7 @@ class DrillRunner:
         from drills.observers.replicas import ReplicaWatcher
         from drills.observers.webhook import AlertReceiver
 
-        self.target = make_target(self.options.target)
+        self.target = make_target(self.options.target, **self.options.target_options)
         self.console.print("bringing the stack up / checking it ...")
         self.target.up()
         endpoints = self.target.endpoints()
