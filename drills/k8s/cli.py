@@ -186,6 +186,7 @@ def down(
     ] = False,
     kubeconfig: KubeconfigOpt = None,
     allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Delete the kind cluster (or, with --context/--keep-cluster, revert pending faults and delete the namespace)."""
@@ -195,7 +196,7 @@ def down(
     from drills.k8s.cluster import KindCluster
 
     if context is not None or keep_cluster:
-        target = _target(kubeconfig, context or f"kind-{name}", allow, dry_run=dry_run)
+        target = _target(kubeconfig, context or f"kind-{name}", allow, namespace, dry_run=dry_run)
         try:
             with _api_errors(target.context):
                 target.down()

@@ -205,6 +205,30 @@ def test_drill_run_with_a_refused_context_stops_before_anything(
     assert server.connections == 0
 
 
+def test_drill_run_options_reach_the_guard_and_the_target(erp_stack: Any, tmp_path: Path) -> None:
+    """--allow-context replaces the default list, --kubeconfig is the file read; make_target passes all four."""
+    from drills.runner import make_target
+
+    env = {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}
+    base = ["drill", "run", "scenarios/crashloop.yaml", "--target", "kubernetes", "--out", str(tmp_path / "out")]
+    refused = gameday(*base, *kube_args(erp_stack), "--allow-context", "prod-*", env=env)
+    assert refused.returncode == 2
+    assert "refusing kube context 'kind-gameday-test': not on the allowlist ['prod-*']" in one_line(refused.stderr)
+    missing = gameday(*base, "--kubeconfig", str(tmp_path / "none"), "--context", CONTEXT, env=env)
+    assert missing.returncode == 2 and f"cannot read kubeconfig {tmp_path / 'none'}" in one_line(missing.stderr)
+    assert not (tmp_path / "out").exists()
+
+    printed: list[str] = []
+    target = make_target("kubernetes", context=CONTEXT, kubeconfig=erp_stack.kubeconfig, allowed_contexts=["kind-*"],
+                         dry_run=True)  # fmt: skip
+    assert isinstance(target, KubernetesTarget) and target.dry_run and target.context == CONTEXT
+    target.printer = printed.append
+    before = backend_image(target)
+    target.inject(Fault(type=FaultType.connection_pool_leak))
+    assert len(printed) == 2 and backend_image(target) == before and target.pending_injections() == []
+    target.close()
+
+
 def test_drill_run_kube_options_are_refused_for_the_local_target(tmp_path: Path) -> None:
     result = gameday("drill", "run", "scenarios/crashloop.yaml", "--context", CONTEXT, "--dry-run",
                      "--out", str(tmp_path / "out"), env={"GAMEDAY_STATE_DIR": str(tmp_path / "state")})  # fmt: skip
@@ -317,3 +341,26 @@ def test_up_and_down_without_docker_or_kind_are_one_clear_error(tmp_path: Path) 
     assert down.returncode == 2 and "needs kind (install kind" in one_line(down.stderr)
     refused = gameday("cluster", "up", "--name", "drill-test", "--allow-context", "prod-*", path=str(empty))
     assert refused.returncode == 2 and "refusing kube context 'kind-drill-test'" in one_line(refused.stderr)
+
+
+def test_down_with_a_context_deletes_only_the_given_namespace(erp_stack: Any) -> None:
+    scratch = f"gd-down-{os.getpid()}"
+    erp_stack.kubectl("create", "namespace", scratch)
+    try:
+        _down_scratch(erp_stack, scratch)
+    finally:
+        erp_stack.kubectl("delete", "namespace", scratch, "--ignore-not-found", "--wait=false", check=False)
+
+
+def _down_scratch(erp_stack: Any, scratch: str) -> None:
+    args = ["cluster", "down", *kube_args(erp_stack), "--namespace", scratch]
+    dry = gameday(*args, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert one_line(dry.stdout).startswith(f"[dry-run] {CONTEXT}/{scratch}: delete namespace {scratch}")
+    assert erp_stack.kubectl("get", "namespace", scratch, "-o", "jsonpath={.status.phase}").stdout == "Active"
+    down = gameday(*args)
+    assert down.returncode == 0, down.stderr
+    assert one_line(down.stdout) == f"namespace {scratch} deleted on {CONTEXT} (pending faults reverted first)"
+    gone = erp_stack.kubectl("get", "namespace", scratch, "-o", "jsonpath={.status.phase}", check=False)
+    assert gone.returncode != 0 or gone.stdout == "Terminating"
+    assert erp_stack.kubectl("get", "namespace", NAMESPACE, "-o", "jsonpath={.status.phase}").stdout == "Active"
