@@ -42,30 +42,43 @@ from sim.kernel import (
     Replication,
     _arrivals,
     _detection,
-    _role_delays,
     auto_rollback_draws,
     ladder_draws,
     page_round_draws,
 )
-from sim.model import ROLE_ACTIVITY, CompiledModel, slug
+from sim.model import CompiledModel
+from sim.simpy_plan import (
+    ASSEMBLE,
+    ASSIGN,
+    CLOSE,
+    DECISION,
+    DECLARE,
+    ESCALATE,
+    FIX,
+    INVESTIGATE,
+    MONITOR,
+    RESOLVED,
+    REVIEW,
+    ROOT_CAUSE,
+    SEVERITY,
+    STABLE,
+    TICKET,
+    VERIFY,
+    WAR_ROOM,
+    Draws,
+    Plan,
+)
 from sim.streams import Streams
 
 INF = math.inf
+NAN = math.nan
 E = EventType
-
-# node codes (ints: compared on every visit)
-(_ZERO, _GENERIC, _SEVERITY, _DECLARE, _TICKET, _ASSIGN, _WAR_ROOM, _INVESTIGATE, _ROOT_CAUSE, _ESCALATE, _FIX,
- _RESOLVED, _VERIFY, _MONITOR, _STABLE, _CLOSE, _ASSEMBLE, _REVIEW, _DECISION) = range(19)
-_CODES = {"severity": _SEVERITY, "declare": _DECLARE, "ticket": _TICKET, "assign": _ASSIGN,
-          "assemble": _ASSEMBLE, "war_room": _WAR_ROOM, "investigate": _INVESTIGATE, "root_cause": _ROOT_CAUSE,
-          "escalate": _ESCALATE, "fix": _FIX, "resolved": _RESOLVED, "verify": _VERIFY, "monitor": _MONITOR,
-          "stable": _STABLE, "close": _CLOSE, "review": _REVIEW, "decision": _DECISION, "detect": _ZERO,
-          "other": _ZERO}
-#: nodes worked without the on-call responder once it has been released (watch, close, review, hand-off)
-_FREE = frozenset({_ZERO, _GENERIC, _ASSIGN, _MONITOR, _STABLE, _CLOSE, _REVIEW, _DECISION, _RESOLVED})
 
 Row = tuple[float, str, EventType, str, dict]
 _NULL = nullcontext()
+#: per-incident results the incident process keeps in locals and stores once, when it ends
+_OUT = ("assigned", "acknowledged", "declared", "mitigated", "closed", "reviewed", "wait", "hold", "rounds",
+        "investigations", "recurrences")
 
 
 class Recurrence:
@@ -78,89 +91,6 @@ class Recurrence:
         self.watch = watch
 
 
-class _Draws:
-    """The kernel's uniforms and quantiles, one Python list per (purpose, visit) column, made lazily."""
-
-    __slots__ = ("_cache", "n", "streams")
-
-    def __init__(self, streams: Streams) -> None:
-        self.streams = streams
-        self.n = streams.n
-        self._cache: dict[tuple, list[float]] = {}
-
-    def u(self, activity: str, purpose: str, visit: int) -> list[float]:
-        key = (activity, purpose, visit)
-        col = self._cache.get(key)
-        if col is None:
-            col = self._cache[key] = self.streams.u(activity, purpose).col(visit).tolist()
-        return col
-
-    def q(self, dist, activity: str, purpose: str, visit: int) -> list[float]:
-        """``dist.ppf`` of the column (vectorised once for all incidents)."""
-        key = (id(dist), activity, purpose, visit)
-        col = self._cache.get(key)
-        if col is None:
-            col = self._cache[key] = dist.ppf(self.streams.u(activity, purpose).col(visit)).tolist()
-        return col
-
-    def role(self, role, activity: str, name: str, visit: int) -> list[float]:
-        """:func:`sim.kernel._role_delays` for every incident at this visit."""
-        key = ("role", id(role), activity, name, visit)
-        col = self._cache.get(key)
-        if col is None:
-            idx = np.arange(self.n)
-            col = self._cache[key] = _role_delays(role, self.streams, activity, name, idx, visit).tolist()
-        return col
-
-
-class _Incident:
-    """Mutable state of one incident's process."""
-
-    __slots__ = (
-        "acknowledged",
-        "assigned",
-        "closed",
-        "declared",
-        "detected",
-        "done",
-        "engaged",
-        "fix_rollback",
-        "hold",
-        "i",
-        "investigations",
-        "last_verify",
-        "mitigated",
-        "name",
-        "page_at",
-        "proc",
-        "recur",
-        "recurrences",
-        "resolved",
-        "reviewed",
-        "rounds",
-        "sev",
-        "visits",
-        "wait",
-        "watching",
-    )
-
-    def __init__(self, i: int, sev: int, rungs: int, nodes: int) -> None:
-        self.i = i
-        self.sev = sev
-        self.name = ""
-        self.detected = self.assigned = self.acknowledged = 0.0
-        self.wait = self.hold = 0.0
-        self.declared = self.mitigated = self.resolved = self.closed = self.reviewed = math.nan
-        self.last_verify = math.nan
-        self.rounds = self.investigations = self.recurrences = 0
-        self.fix_rollback = self.recur = self.watching = False
-        self.engaged = [INF] * rungs
-        self.page_at = [INF] * rungs
-        self.visits = [0] * nodes
-        self.done: simpy.Event | None = None
-        self.proc: simpy.Process | None = None
-
-
 def declaration_roles(model: CompiledModel) -> list[str]:
     """Roles the runbook's declaration template names (IC, TL); else its first two roles."""
     runbook = model.runbook
@@ -170,44 +100,11 @@ def declaration_roles(model: CompiledModel) -> list[str]:
 
 
 class SimPyEngine:
-    """One replication of ``n`` incidents as SimPy processes; deterministic in (model, n, seed, r, salt)."""
+    """One replication of ``n`` incidents as SimPy processes; deterministic in (model, n, seed, r, salt).
 
-    __slots__ = (
-        "_auto",
-        "_business",
-        "_c_aux",
-        "_c_main",
-        "_c_second",
-        "_climbs",
-        "_decl_roles",
-        "_draws",
-        "_fails",
-        "_ladder_delay",
-        "_manager",
-        "_nodes",
-        "_prob_recur",
-        "_prob_rollback",
-        "_prob_root",
-        "_rb_after",
-        "_round_best",
-        "_route_sev",
-        "_rung_root",
-        "_specs",
-        "arrival",
-        "detect_gap",
-        "env",
-        "events",
-        "incidents",
-        "log",
-        "model",
-        "n",
-        "pool",
-        "replication",
-        "roles",
-        "sev",
-        "sme",
-        "via_alert",
-    )
+    Per-incident state lives in flat lists indexed by incident (what other processes of the incident
+    read: detection and resolution times, the ``done`` event, ladder pages and engagements) or in the
+    incident process's locals (the rest, stored once in ``out`` when it ends): no object per incident."""
 
     def __init__(self, model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
                  journal: bool = False) -> None:
@@ -215,7 +112,7 @@ class SimPyEngine:
         self.n = n
         self.replication = replication
         streams = Streams(seed, replication, n, salt)
-        self._draws = _Draws(streams)
+        self._draws = draws = Draws(streams)
         arrival, sev = _arrivals(model, streams, n)
         ttd, via_alert = _detection(model, streams, sev)
         self.arrival = arrival.tolist()
@@ -231,34 +128,22 @@ class SimPyEngine:
         auto, rb_after = auto_rollback_draws(model, streams, sev)
         self._auto = auto.tolist()
         self._rb_after = rb_after.tolist()
+        self.plan = Plan(model, draws)
         self.env = simpy.Environment()
         oncall = model.oncall
         self.pool = None if oncall is None else simpy.Resource(self.env, capacity=oncall)
         self.roles = {name: simpy.Resource(self.env, capacity=math.inf) for name in model.policy.responders.roles}
         self.sme = simpy.Resource(self.env, capacity=math.inf)
         self.log: list[Row] | None = [] if journal else None
-        self.incidents: list[_Incident] = []
+        self.names = [f"sim-{replication}-{i:06d}" for i in range(n)] if journal else None
+        rungs = len(model.ladder)
+        self.detected = [NAN] * n
+        self.resolved = [NAN] * n
+        self.done: list[simpy.Event | None] = [None] * n
+        self.page_at = [INF] * (n * rungs)  # incident i, rung j at i * rungs + j
+        self.engaged = [INF] * (n * rungs)
+        self.out: list[tuple | None] = [None] * n
         self.events = 0
-        dec = model.policy.decisions
-        self._prob_root = model.sev_array(dec.root_cause_probability).tolist()
-        self._prob_rollback = model.sev_array(dec.rollback_probability).tolist()
-        self._prob_recur = model.sev_array(dec.recurrence_probability).tolist()
-        self._rung_root = [(j, r.root_cause_probability.tolist()) for j, r in enumerate(model.ladder)
-                           if r.root_cause_probability is not None]
-        self._route_sev = [int(x) for x in model.severity_route]
-        self._nodes = _node_table(model)
-        self._climbs = [bool(model.ladder) and bool(c) for c in model.climbs]
-        self._c_main: list[list[list[float]]] = [[] for _ in model.roles]
-        self._c_second: list[list[list[float]]] = [[] for _ in model.roles]
-        self._c_aux: list[list[list[float]]] = [[] for _ in model.roles]
-        self._specs = {id(self._c_main): [], id(self._c_second): [], id(self._c_aux): []}
-        steps = model.policy.steps
-        for code, _nxt, act, main, aux, dist, *_ in self._nodes:
-            first = {_INVESTIGATE: steps.hypothesis, _FIX: steps.rollback}.get(code, dist)
-            second = {_INVESTIGATE: (steps.investigate, aux), _FIX: (steps.hotfix, main)}.get(code)
-            self._specs[id(self._c_main)].append((first, act, main))
-            self._specs[id(self._c_second)].append((second[0], act, second[1]) if second else (None, act, main))
-            self._specs[id(self._c_aux)].append((None, act, aux))
         self._decl_roles = declaration_roles(model)
         business = model.runbook.escalation.business_severities
         self._business = {k for k, s in enumerate(model.severities) if s in business} if \
@@ -266,314 +151,419 @@ class SimPyEngine:
 
     # -- processes -------------------------------------------------------------------------------------
 
-    def _source(self):
-        """Poisson arrivals (the kernel's merged stream), one incident process each."""
-        env = self.env
-        timeout, process, incident = env.timeout, env.process, self._incident
-        rungs, nodes = len(self.model.ladder), len(self.model.roles)
-        sev, incidents, prefix = self.sev, self.incidents, f"sim-{self.replication}-"
-        journal = self.log is not None
-        for i, at in enumerate(self.arrival):
-            gap = at - env.now
-            if gap > 0:
-                yield timeout(gap)
-            st = _Incident(i, sev[i], rungs, nodes)
+    def _processes(self):
+        """The engine's process functions, as closures over this run's tables: every table, draw column
+        and SimPy callable is a cell variable, so the per-event code does no attribute or dict lookups."""
+        env, model, plan, log = self.env, self.model, self.plan, self.log
+        journal = log is not None
+        timeout, process = env.timeout, env.process
+        names = self.names
+        request = None if self.pool is None else self.pool.request
+        sme_request = self.sme.request
+        staffed = [(name, self.roles[name].request) for name in plan.role_names]
+        sevs, arrival, detect_gap = self.sev, self.arrival, self.detect_gap
+        auto, rb_after = self._auto, self._rb_after
+        round_best, manager = self._round_best, self._manager
+        round1 = round_best[0] if round_best else [INF] * self.n
+        ack_timeout = model.policy.responders.ack_timeout_minutes
+        fails, ladder_delay = self._fails, self._ladder_delay
+        rung_policy = [(r.policy.max_pages, r.policy.timeout_minutes) for r in model.ladder]
+        rungs = len(model.ladder)
+        detected_at, resolved_at, page_at, engaged, out = (
+            self.detected, self.resolved, self.page_at, self.engaged, self.out)
+        business = self._business
+        watching = [False] * self.n
+        codes, nexts, yes, no, free, logged = plan.codes, plan.nexts, plan.yes, plan.no, plan.free, plan.logged
+        other_p, labels, ids = plan.other_p, plan.labels, plan.ids
+        main_t, second_t, aux_t, watch_t, recur_t, sme_t, roles_t = (
+            plan.main, plan.second, plan.aux, plan.watch, plan.recur, plan.sme, plan.roles)
+        main, second, aux, watch_u, recur_u, sme_d, role_d = (
+            main_t.cols, second_t.cols, aux_t.cols, watch_t.cols, recur_t.cols, sme_t.cols, roles_t.cols)
+        route_sev, prob_root, prob_rollback, prob_recur = (
+            plan.route_sev, plan.prob_root, plan.prob_rollback, plan.prob_recur)
+        rung_root, climbs, ladder_plan, release_code = plan.rung_root, plan.climbs, plan.ladder, plan.release_code
+        dec = model.policy.decisions
+        rollback_success, hotfix_success = dec.rollback_success, dec.hotfix_success
+        stability = model.stability_minutes
+        first_node, verify_node, n_nodes = model.first_node, model.verify_node, len(codes)
+        get_done, resolve = self._done, self._resolve
+        null = _NULL
+
+        def source():
+            """Poisson arrivals (the kernel's merged stream), one incident process each."""
+            for i, at in enumerate(arrival):
+                gap = at - env.now
+                if gap > 0:
+                    yield timeout(gap)
+                process(incident(i))
+
+        def incident(i):
+            """One incident: detection, then the workflow walked node by node.  Each stretch that needs the
+            on-call runs inside ``with pool.request()``; the stretch ends at a release point (hand-off,
+            resolution, close) and a recurrence opens a new one."""
+            sev = sevs[i]
             if journal:
-                st.name = f"{prefix}{i:06d}"
-            incidents.append(st)
-            st.proc = process(incident(st))
-
-    def _incident(self, st: _Incident):
-        """One incident: detection, then the workflow walked node by node.  Each stretch that needs the
-        on-call runs inside ``with pool.request()``; the stretch ends at a release point (hand-off,
-        resolution, close) and a recurrence opens a new one."""
-        env, model, log = self.env, self.model, self.log
-        policy = model.policy
-        dec = policy.decisions
-        timeout = env.timeout
-        i, sev = st.i, st.sev
-        name, visits = st.name, st.visits
-        if log is not None:
-            self._log_start(st)
-        yield timeout(self.detect_gap[i])
-        st.detected = env.now
-        rollback = timeout(self._rb_after[i]) if self._auto[i] else None
-        if log is not None:
-            self._log_detected(st)
-        if sev in self._business:
-            env.process(self._notify(st))
-        nodes, pool, null = self._nodes, self.pool, _NULL
-        c_main, c_second, c_aux, grow = self._c_main, self._c_second, self._c_aux, self._grow
-        release_code = _CLOSE if policy.release_at == "closed" else _VERIFY
-        k = model.first_node
-        first = True
-        round1 = self._round_best[0]
-        team = None  # an ExitStack of IC/TL/CL requests: released at close, or however the process ends
-        try:
-            while k >= 0:
-                held = first or nodes[k][0] not in _FREE
-                with (pool.request() if held and pool is not None else null) as req:
-                    if req is not None:
-                        yield req
-                    start = env.now
-                    if first:
-                        first = False
-                        b = round1[i]
-                        if b < INF and log is None:  # answered at the first page: inlined for speed
-                            st.assigned, st.wait, st.rounds = start, start - st.detected, 1
-                            yield timeout(b)
-                            self._acknowledged(st)
-                        else:
-                            yield from self._acknowledge(st)
-                    while k >= 0:
-                        code, nxt, act, _p, _a, dist, logged, label, nid = nodes[k]
-                        if held:
-                            if code == _ASSIGN:  # the ticket goes to a team member: the on-call is free again
-                                break
-                        elif code not in _FREE and pool is not None:
-                            break
-                        v = visits[k]
-                        visits[k] = v + 1
-                        t0 = env.now
-                        if logged and log is not None:
-                            log.append((t0, name, E.step_started, "on-call", {"step": label, "node": nid}))
-                        if code <= _WAR_ROOM:  # a step with a plain duration (or none)
-                            if dist is not None:
-                                cols = c_main[k]
-                                d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                                if d > 0.0:  # a zero-minute step schedules nothing
-                                    yield timeout(d)
-                            if code == _SEVERITY:
-                                nxt = self._route_sev[sev]
-                            elif code == _DECLARE:
-                                if st.declared != st.declared:  # NaN: the first declaration
-                                    st.declared = env.now
-                                    if log is not None:
-                                        self._declared(st)
-                            elif log is not None and code != _ASSIGN:
-                                self._log_step(st, code)
-                        elif code == _INVESTIGATE:
-                            if rollback is not None and v == 0 and model.verify_node >= 0:
-                                yield rollback  # the automatic rollback skips the investigation loop
-                                nxt = model.verify_node
+                self._log_start(i, sev)
+            yield timeout(detect_gap[i])
+            detected = detected_at[i] = env.now
+            rollback = timeout(rb_after[i]) if auto[i] else None
+            if journal:
+                self._log_detected(i, sev)
+                if sev in business:  # notifications only write journal rows (Outcome derives them)
+                    process(self._notify(i))
+            base = i * rungs
+            visits = [0] * n_nodes
+            k = first_node
+            first = True
+            team = None  # an ExitStack of IC/TL/CL requests: released at close, or however the process ends
+            assigned = acknowledged = wait = hold = 0.0
+            declared = mitigated = closed = reviewed = last_verify = resolved = NAN
+            rounds = investigations = recurrences = 0
+            fix_rollback = recur = False
+            try:
+                while k >= 0:
+                    held = first or not free[k]
+                    with (request() if held and request is not None else null) as req:
+                        if req is not None:
+                            yield req
+                        start = env.now
+                        if first:
+                            first = False
+                            assigned, wait = start, start - detected
+                            b = round1[i]
+                            if b < INF and not journal:  # answered at the first page (the common case)
+                                rounds = 1
+                                yield timeout(b)
                             else:
-                                cols = c_main[k]
-                                h = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                                cols = c_second[k]
-                                x = (cols[v] if v < len(cols) else grow(c_second, k, v))[i]
-                                if log is not None:
-                                    log.append((t0 + h, name, E.hypothesis, "TL",
-                                                {"text": f"working hypothesis #{v + 1}"}))
-                                st.investigations += 1
-                                d = h + x
-                                if d > 0.0:  # a zero-minute step schedules nothing
+                                rounds = yield from acknowledge(i)
+                            acknowledged = env.now
+                            if journal:
+                                log.append((acknowledged, names[i], E.acknowledged, "on-call", {}))
+                            if climbs[sev]:
+                                process(ladder(i, sev))
+                        while k >= 0:
+                            code = codes[k]
+                            if held:
+                                if code == ASSIGN:  # the ticket goes to a team member: the on-call is free again
+                                    break
+                            elif request is not None and not free[k]:
+                                break
+                            v = visits[k]
+                            visits[k] = v + 1
+                            t0 = env.now
+                            if journal and logged[k]:
+                                log.append((t0, names[i], E.step_started, "on-call",
+                                            {"step": labels[k], "node": ids[k]}))
+                            nxt = nexts[k]
+                            if code <= WAR_ROOM:  # a step with a plain duration (or none)
+                                cols = main[k]
+                                if cols is not None:
+                                    try:
+                                        d = cols[v][i]
+                                    except IndexError:
+                                        d = main_t.grow(k, v)[i]
+                                    if d > 0.0:  # a zero-minute step schedules nothing
+                                        yield timeout(d)
+                                if code == SEVERITY:
+                                    nxt = route_sev[sev]
+                                elif code == DECLARE:
+                                    if declared != declared:  # NaN: the first declaration
+                                        declared = env.now
+                                        if journal:
+                                            self._declared(i, sev)
+                                elif journal and code != ASSIGN:
+                                    self._log_step(i, sev, code)
+                            elif code == INVESTIGATE:
+                                if rollback is not None and v == 0 and verify_node >= 0:
+                                    yield rollback  # the automatic rollback skips the investigation loop
+                                    nxt = verify_node
+                                else:
+                                    try:
+                                        h = main[k][v][i]
+                                    except IndexError:
+                                        h = main_t.grow(k, v)[i]
+                                    try:
+                                        x = second[k][v][i]
+                                    except IndexError:
+                                        x = second_t.grow(k, v)[i]
+                                    if journal:
+                                        log.append((t0 + h, names[i], E.hypothesis, "TL",
+                                                    {"text": f"working hypothesis #{v + 1}"}))
+                                    investigations += 1
+                                    d = h + x
+                                    if d > 0.0:
+                                        yield timeout(d)
+                            elif code == ROOT_CAUSE:
+                                p = prob_root[sev]
+                                for j, rp in rung_root:  # an engaged rung may know the cause
+                                    if engaged[base + j] <= t0 and rp[sev] > p:
+                                        p = rp[sev]
+                                try:
+                                    x = aux[k][v][i]
+                                except IndexError:
+                                    x = aux_t.grow(k, v)[i]
+                                nxt = yes[k] if x < p else no[k]
+                            elif code == FIX:
+                                try:
+                                    x = aux[k][v][i]
+                                except IndexError:
+                                    x = aux_t.grow(k, v)[i]
+                                fix_rollback = x < prob_rollback[sev]
+                                table = main_t if fix_rollback else second_t
+                                try:
+                                    d = table.cols[k][v][i]
+                                except IndexError:
+                                    d = table.grow(k, v)[i]
+                                if d > 0.0:
                                     yield timeout(d)
-                        elif code == _ROOT_CAUSE:
-                            p = self._prob_root[sev]
-                            for j, rp in self._rung_root:
-                                if st.engaged[j] <= t0 and rp[sev] > p:
-                                    p = rp[sev]
-                            cols = c_aux[k]
-                            nxt = self._route(k, (cols[v] if v < len(cols) else grow(c_aux, k, v))[i] < p)
-                        elif code == _ESCALATE:
-                            cols = c_main[k]
-                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i] + self._draws.role(
-                                policy.responders.sme, act, "sme", v)[i]
-                            with self.sme.request() as sme:
-                                yield sme
-                                yield timeout(d)
-                            if log is not None:
-                                log.append((env.now, name, E.role_assigned, "on-call",
-                                            {"role": "SME", "person": "sme-on-duty"}))
-                        elif code == _FIX:
-                            cols = c_aux[k]
-                            rb = (cols[v] if v < len(cols) else grow(c_aux, k, v))[i] < self._prob_rollback[sev]
-                            st.fix_rollback = rb
-                            table = c_main if rb else c_second
-                            cols = table[k]
-                            d = (cols[v] if v < len(cols) else grow(table, k, v))[i]
-                            if d > 0.0:  # a zero-minute step schedules nothing
-                                yield timeout(d)
-                            if log is not None:
-                                log.append((env.now, name, E.action, "TL", {"kind": "rollback" if rb else "hotfix"}))
-                        elif code == _RESOLVED:
-                            cols = c_aux[k]
-                            ok = (cols[v] if v < len(cols) else grow(c_aux, k, v))[i] < (
-                                dec.rollback_success if st.fix_rollback else dec.hotfix_success)
-                            if ok:
-                                st.mitigated = t0
-                                if log is not None:
-                                    log.append((t0, name, E.mitigated, "TL", {}))
-                            nxt = self._route(k, ok)
-                        elif code == _VERIFY:
-                            cols = c_main[k]
-                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                            if d > 0.0:  # a zero-minute step schedules nothing
-                                yield timeout(d)
-                            st.last_verify = env.now
-                            if log is not None:
-                                log.append((env.now, name, E.verified, "TL", {}))
-                        elif code == _MONITOR:
-                            yield from self._watch(st, act, _p, v, rollback is not None)
-                        elif code == _STABLE:
-                            ok = not st.recur
-                            if ok:
-                                st.resolved = st.last_verify
-                                self._resolve(st)
-                            nxt = self._route(k, ok)
-                        elif code == _CLOSE:
-                            cols = c_main[k]
-                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                            if d > 0.0:  # a zero-minute step schedules nothing
-                                yield timeout(d)
-                            if st.resolved != st.resolved:  # no watch decided it: the last verification
-                                st.resolved = t0 if st.last_verify != st.last_verify else st.last_verify
-                                self._resolve(st)
-                            st.closed = env.now
-                            if team is not None:
-                                team.close()  # the response team stands down
-                            if log is not None:
-                                log.append((env.now, name, E.closed, "IC", {}))
-                        elif code == _ASSEMBLE:
-                            cols = c_main[k]
-                            base = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                            d = base
-                            if d > 0.0:  # a zero-minute step schedules nothing
-                                yield timeout(d)
-                            slowest = 0.0
-                            if team is None and policy.responders.roles:
-                                team = ExitStack()
-                            for role_name, role_policy in policy.responders.roles.items():
-                                req_role = team.enter_context(self.roles[role_name].request())
-                                yield req_role
-                                delay = self._draws.role(role_policy, "ack", f"role:{role_name}", v)[i]
-                                if delay > slowest:
-                                    slowest = delay
-                                if log is not None:
-                                    log.append((env.now + delay, name, E.role_assigned, "on-call",
-                                                {"role": role_name, "person": f"{role_name.lower()}-on-duty"}))
-                            if log is not None:
-                                self._log_unstaffed_roles(st)
-                            if slowest > 0.0:
-                                yield timeout(slowest)
-                        elif code == _REVIEW:
-                            cols = c_main[k]
-                            d = (cols[v] if v < len(cols) else grow(c_main, k, v))[i]
-                            if d > 0.0:  # a zero-minute step schedules nothing
-                                yield timeout(d)
-                            st.reviewed = env.now
-                            if log is not None:
-                                log.append((env.now, name, E.postmortem_filed, "IC", {}))
-                        elif code == _DECISION:
-                            cols = c_aux[k]
-                            nxt = self._route(k, (cols[v] if v < len(cols) else grow(c_aux, k, v))[i]
-                                              < dec.other.get(slug(label), 1.0))
-                        if logged and log is not None:
-                            log.append((env.now, name, E.step_finished, "on-call", {"step": label, "node": nid}))
-                        k = nxt
-                        if held and code == release_code:
-                            break
-                    if held:
-                        st.hold += env.now - start
-        finally:
-            if team is not None:
-                team.close()
-        if st.resolved != st.resolved:  # the workflow ended without a resolution step (ticket path)
-            st.resolved = env.now
-            self._resolve(st)
+                                if journal:
+                                    log.append((env.now, names[i], E.action, "TL",
+                                                {"kind": "rollback" if fix_rollback else "hotfix"}))
+                            elif code == RESOLVED:
+                                try:
+                                    x = aux[k][v][i]
+                                except IndexError:
+                                    x = aux_t.grow(k, v)[i]
+                                if x < (rollback_success if fix_rollback else hotfix_success):
+                                    mitigated = t0
+                                    if journal:
+                                        log.append((t0, names[i], E.mitigated, "TL", {}))
+                                    nxt = yes[k]
+                                else:
+                                    nxt = no[k]
+                            elif code == VERIFY:
+                                try:
+                                    d = main[k][v][i]
+                                except IndexError:
+                                    d = main_t.grow(k, v)[i]
+                                if d > 0.0:
+                                    yield timeout(d)
+                                last_verify = env.now
+                                if journal:
+                                    log.append((last_verify, names[i], E.verified, "TL", {}))
+                            elif code == MONITOR:  # the stability watch; a recurrence interrupts it
+                                try:
+                                    x = recur_u[k][v][i]
+                                except IndexError:
+                                    x = recur_t.grow(k, v)[i]
+                                recur = x < prob_recur[sev] and rollback is None
+                                if not recur:
+                                    yield timeout(stability)
+                                else:
+                                    recurrences += 1
+                                    try:
+                                        x = watch_u[k][v][i]
+                                    except IndexError:
+                                        x = watch_t.grow(k, v)[i]
+                                    after = stability * x
+                                    if not after < stability:  # a 0-minute watch: it is back at once
+                                        yield timeout(after)
+                                    else:
+                                        process(recurrence(env.active_process, i, after, v))
+                                        watching[i] = True
+                                        try:
+                                            yield timeout(stability)
+                                        except simpy.Interrupt as stop:
+                                            if journal and isinstance(stop.cause, Recurrence):
+                                                log.append((env.now, names[i], E.alert_firing, "alertmanager",
+                                                            {"recurrence": True, "watch": stop.cause.watch + 1}))
+                                        watching[i] = False
+                            elif code == STABLE:
+                                if not recur:
+                                    resolved = resolved_at[i] = last_verify
+                                    resolve(i)
+                                    nxt = yes[k]
+                                else:
+                                    nxt = no[k]
+                            elif code == CLOSE:
+                                try:
+                                    d = main[k][v][i]
+                                except IndexError:
+                                    d = main_t.grow(k, v)[i]
+                                if d > 0.0:
+                                    yield timeout(d)
+                                if resolved != resolved:  # no watch decided it: the last verification
+                                    resolved = resolved_at[i] = t0 if last_verify != last_verify else last_verify
+                                    resolve(i)
+                                closed = env.now
+                                if team is not None:
+                                    team.close()  # the response team stands down
+                                if journal:
+                                    log.append((closed, names[i], E.closed, "IC", {}))
+                            elif code == ASSEMBLE:
+                                try:
+                                    d = main[k][v][i]
+                                except IndexError:
+                                    d = main_t.grow(k, v)[i]
+                                if d > 0.0:
+                                    yield timeout(d)
+                                slowest = 0.0
+                                if team is None and staffed:
+                                    team = ExitStack()
+                                for r, (role_name, role_request) in enumerate(staffed):
+                                    req_role = team.enter_context(role_request())
+                                    yield req_role
+                                    try:
+                                        delay = role_d[r][v][i]
+                                    except IndexError:
+                                        delay = roles_t.grow(r, v)[i]
+                                    if delay > slowest:
+                                        slowest = delay
+                                    if journal:
+                                        log.append((env.now + delay, names[i], E.role_assigned, "on-call",
+                                                    {"role": role_name, "person": f"{role_name.lower()}-on-duty"}))
+                                if journal:
+                                    self._log_unstaffed_roles(i)
+                                if slowest > 0.0:
+                                    yield timeout(slowest)
+                            elif code == REVIEW:
+                                try:
+                                    d = main[k][v][i]
+                                except IndexError:
+                                    d = main_t.grow(k, v)[i]
+                                if d > 0.0:
+                                    yield timeout(d)
+                                reviewed = env.now
+                                if journal:
+                                    log.append((reviewed, names[i], E.postmortem_filed, "IC", {}))
+                            elif code == ESCALATE:
+                                try:
+                                    d = main[k][v][i]
+                                except IndexError:
+                                    d = main_t.grow(k, v)[i]
+                                try:
+                                    d += sme_d[k][v][i]
+                                except IndexError:
+                                    d += sme_t.grow(k, v)[i]
+                                with sme_request() as sme:
+                                    yield sme
+                                    yield timeout(d)
+                                if journal:
+                                    log.append((env.now, names[i], E.role_assigned, "on-call",
+                                                {"role": "SME", "person": "sme-on-duty"}))
+                            elif code == DECISION:
+                                try:
+                                    x = aux[k][v][i]
+                                except IndexError:
+                                    x = aux_t.grow(k, v)[i]
+                                nxt = yes[k] if x < other_p[k] else no[k]
+                            if journal and logged[k]:
+                                log.append((env.now, names[i], E.step_finished, "on-call",
+                                            {"step": labels[k], "node": ids[k]}))
+                            k = nxt
+                            if held and code == release_code:
+                                break
+                        if held:
+                            hold += env.now - start
+            finally:
+                if team is not None:
+                    team.close()
+            if resolved != resolved:  # the workflow ended without a resolution step (ticket path)
+                resolved_at[i] = env.now
+                resolve(i)
+            out[i] = (assigned, acknowledged, declared, mitigated, closed, reviewed, wait, hold, rounds,
+                      investigations, recurrences)
 
-    def _acknowledge(self, st: _Incident):
-        """Paging rounds of ``page_at_once`` people; nobody in any round -> the manager picks it up."""
-        env, log = self.env, self.log
-        i = st.i
-        st.assigned = env.now
-        st.wait = env.now - st.detected
-        r = self.model.policy.responders
-        for rnd, best in enumerate(self._round_best):
-            if log is not None:
-                log.append((env.now, st.name, E.paged, "pagerduty", {"who": "on-call", "level": 1, "round": rnd + 1}))
-            st.rounds = rnd + 1
-            b = best[i]
-            if b < INF:
-                yield env.timeout(b)
-                break
-            yield env.timeout(r.ack_timeout_minutes)
-        else:
-            yield env.timeout(self._manager[i])
-        self._acknowledged(st)
+        def acknowledge(i):
+            """Paging rounds of ``page_at_once`` people; nobody in any round -> the manager picks it up.
+            Returns the number of rounds paged."""
+            rounds = 0
+            for rnd, best in enumerate(round_best):
+                if journal:
+                    log.append((env.now, names[i], E.paged, "pagerduty", {"who": "on-call", "level": 1,
+                                                                          "round": rnd + 1}))
+                rounds = rnd + 1
+                b = best[i]
+                if b < INF:
+                    yield timeout(b)
+                    break
+                yield timeout(ack_timeout)
+            else:
+                yield timeout(manager[i])
+            return rounds
 
-    def _acknowledged(self, st: _Incident) -> None:
-        """The on-call answered: the ladder's clock starts."""
-        st.acknowledged = self.env.now
-        if self.log is not None:
-            self.log.append((st.acknowledged, st.name, E.acknowledged, "on-call", {}))
-        if self._climbs[st.sev]:
-            self.env.process(self._ladder(st))
+        def ladder(i, sev):
+            """Walk the technical ladder: each rung is paged once the incident is unresolved for its minutes."""
+            is_done, t_ack = get_done(i), env.now
+            for offset, j in ladder_plan[sev]:
+                wait = t_ack + offset - env.now
+                if wait > 0:
+                    yield is_done | timeout(wait)
+                    if is_done.triggered:
+                        return
+                process(page_rung(i, j))
 
-    def _ladder(self, st: _Incident):
-        """Walk the technical ladder: each rung is paged once the incident is unresolved for its minutes."""
-        env, model = self.env, self.model
-        done, t_ack, sev = self._done(st), env.now, st.sev
-        offsets = sorted((0.0 if rung.immediate[sev] else rung.after_minutes, j) for j, rung in enumerate(model.ladder))
-        for offset, j in offsets:
-            wait = t_ack + offset - env.now
-            if wait > 0:
-                yield done | env.timeout(wait)
-                if done.triggered:
+        def page_rung(i, j):
+            """Page one rung: an unanswered page times out and is repeated (at most ``max_pages``)."""
+            is_done = get_done(i)
+            unanswered = fails[j][i]
+            max_pages, page_timeout = rung_policy[j]
+            page_at[i * rungs + j] = env.now
+            for page in range(max_pages):
+                if journal:
+                    self._log_page(i, j, page)
+                if page == unanswered:  # this page is answered: the rung joins after its ack delay
+                    yield is_done | timeout(ladder_delay[j][i])
+                    if not is_done.triggered:
+                        engaged[i * rungs + j] = env.now
                     return
-            env.process(self._page_rung(st, j))
+                yield is_done | timeout(page_timeout)
+                if is_done.triggered:
+                    return
 
-    def _page_rung(self, st: _Incident, j: int):
-        """Page one rung: an unanswered page times out and is repeated (at most ``max_pages``)."""
-        env, log = self.env, self.log
-        rung = self.model.ladder[j]
-        lp = rung.policy
-        done, i = self._done(st), st.i
-        fails = self._fails[j][i]
-        st.page_at[j] = env.now
-        for page in range(lp.max_pages):
-            if log is not None:
-                if page == 0:
-                    log.append((env.now, st.name, E.escalated, "on-call", {"level": rung.level, "role": rung.role}))
-                log.append((env.now, st.name, E.paged, "pagerduty",
-                            {"who": rung.role, "level": rung.level, "round": page + 1}))
-            if page == fails:  # this page is answered: the rung joins after its ack delay
-                yield done | env.timeout(self._ladder_delay[j][i])
-                if not done.triggered:
-                    st.engaged[j] = env.now
-                return
-            yield done | env.timeout(lp.timeout_minutes)
-            if done.triggered:
-                return
+        def recurrence(proc, i, after, watch):
+            """The problem comes back ``after`` minutes into the watch: interrupt it (if it still runs)."""
+            yield timeout(after)
+            if watching[i]:
+                proc.interrupt(Recurrence(env.now, watch))
 
-    def _notify(self, st: _Incident):
+        return source
+
+    # -- shared per-incident events --------------------------------------------------------------------
+
+    def _done(self, i: int) -> simpy.Event:
+        """The incident's "resolution confirmed" event, made only when a watcher needs it."""
+        done = self.done[i]
+        if done is None:
+            done = self.done[i] = self.env.event()
+            if self.resolved[i] == self.resolved[i]:  # already resolved (not NaN)
+                done.succeed()
+        return done
+
+    def _resolve(self, i: int) -> None:
+        done = self.done[i]
+        if done is not None and not done.triggered:
+            done.succeed()
+
+    # -- journal (only with journal=True) --------------------------------------------------------------
+
+    def _notify(self, i: int):
         """Business escalation: notify each person once the outage has lasted their minutes."""
         env, log = self.env, self.log
-        done, t0 = self._done(st), env.now
+        done, t0 = self._done(i), env.now
         for note in sorted(self.model.runbook.escalation.business, key=lambda n: n.after_minutes):
             wait = t0 + note.after_minutes - env.now
             if wait > 0:
                 yield done | env.timeout(wait)
                 if done.triggered:
                     return
-            if log is not None:
-                log.append((env.now, st.name, E.notified, "IC", {"who": note.who, "after_minutes": note.after_minutes}))
+            log.append((env.now, self.names[i], E.notified, "IC",
+                        {"who": note.who, "after_minutes": note.after_minutes}))
 
-    def _start_updates(self, st: _Incident, actor: str) -> None:
-        interval = self.model.runbook.severity(self.model.severities[st.sev]).update_interval_minutes
+    def _start_updates(self, i: int, sev: int, actor: str) -> None:
+        interval = self.model.runbook.severity(self.model.severities[sev]).update_interval_minutes
         if interval:
-            self.env.process(self._status_updates(st, interval, actor))
+            self.env.process(self._status_updates(i, sev, interval, actor))
 
-    def _status_updates(self, st: _Incident, interval: float, actor: str):
+    def _status_updates(self, i: int, sev: int, interval: float, actor: str):
         """Status updates at the severity's cadence: after each post the next reminder is set for the
         cadence minus the typical writing time, and writing takes a ``status_update`` draw, so a slow
         draw makes that update late by the difference (journal only: nothing else depends on it)."""
         env, log = self.env, self.log
-        assert log is not None
         dist = self.model.policy.steps.status_update
         reminder = max(0.0, interval - dist.mean())
-        draws, done, i = self._draws, self._done(st), st.i
-        channels = self.model.runbook.severity(self.model.severities[st.sev]).update_channels
+        draws, done, name = self._draws, self._done(i), self.names[i]
+        channels = self.model.runbook.severity(self.model.severities[sev]).update_channels
         k = 0
         while True:
             yield done | env.timeout(reminder)
@@ -583,58 +573,16 @@ class SimPyEngine:
             if done.triggered:
                 return
             k += 1
-            log.append((env.now, st.name, E.status_update, actor, {"n": k, "channels": channels}))
+            log.append((env.now, name, E.status_update, actor, {"n": k, "channels": channels}))
 
-    def _recurrence(self, st: _Incident, after: float, watch: int):
-        yield self.env.timeout(after)
-        if st.watching:
-            st.proc.interrupt(Recurrence(self.env.now, watch))
+    def _log_start(self, i: int, sev: int) -> None:
+        self.log.append((self.env.now, self.names[i], E.incident_started, "system",
+                         {"severity": self.model.severities[sev]}))
 
-    def _watch(self, st: _Incident, act: str, purpose: str, v: int, auto: bool):
-        """The stability watch; a recurrence interrupts it (cause: :class:`Recurrence`)."""
-        env, draws = self.env, self._draws
-        stability, i = self.model.stability_minutes, st.i
-        recur = draws.u(act, "recur", v)[i] < self._prob_recur[st.sev] and not auto
-        st.recur = recur
-        if not recur:
-            yield env.timeout(stability)
-            return
-        st.recurrences += 1
-        after = stability * draws.u(act, purpose, v)[i]
-        if not after < stability:  # a 0-minute watch: it is back at once
-            yield env.timeout(after)
-            return
-        env.process(self._recurrence(st, after, v))
-        st.watching = True
-        try:
-            yield env.timeout(stability)
-        except simpy.Interrupt as stop:
-            cause = stop.cause
-            if self.log is not None and isinstance(cause, Recurrence):
-                self.log.append((env.now, st.name, E.alert_firing, "alertmanager",
-                                 {"recurrence": True, "watch": cause.watch + 1}))
-        st.watching = False
-
-    # -- helpers ---------------------------------------------------------------------------------------
-
-    def _grow(self, table: list, k: int, v: int) -> list[float]:
-        """Draw columns of node ``k`` up to visit ``v`` (quantiles for a duration, else uniforms)."""
-        dist, act, purpose = self._specs[id(table)][k]
-        cols = table[k]
-        while len(cols) <= v:
-            visit = len(cols)
-            draws = self._draws
-            cols.append(draws.u(act, purpose, visit) if dist is None else draws.q(dist, act, purpose, visit))
-        return cols[v]
-
-    def _log_start(self, st: _Incident) -> None:
-        self.log.append((self.env.now, st.name, E.incident_started, "system",
-                         {"severity": self.model.severities[st.sev]}))
-
-    def _log_detected(self, st: _Incident) -> None:
-        log, now, i, name = self.log, self.env.now, st.i, st.name
+    def _log_detected(self, i: int, sev: int) -> None:
+        log, now, name = self.log, self.env.now, self.names[i]
         if self.via_alert[i]:
-            log.append((now, name, E.alert_firing, "alertmanager", {"severity": self.model.severities[st.sev]}))
+            log.append((now, name, E.alert_firing, "alertmanager", {"severity": self.model.severities[sev]}))
         log.append((now, name, E.detected, "system", {"via": "alert" if self.via_alert[i] else "user_report"}))
         if self._auto[i]:
             at = now + self._rb_after[i]
@@ -643,102 +591,85 @@ class SimPyEngine:
             log.append((at, name, E.action, "automation",
                         {"kind": "rollback", "detail": "automatic rollback on error rate"}))
             log.append((at, name, E.mitigated, "automation", {}))
-        if not self.model.declared[st.sev]:
-            self._start_updates(st, "on-call")
+        if not self.model.declared[sev]:
+            self._start_updates(i, sev, "on-call")
 
-    def _log_step(self, st: _Incident, code: int) -> None:
-        if code == _WAR_ROOM:
-            self.log.append((self.env.now, st.name, E.war_room_created, "IC", {"channel": f"#incident-{st.name}"}))
-        elif code == _TICKET:
-            self.log.append((self.env.now, st.name, E.ticket_created, "on-call",
-                             {"severity": self.model.severities[st.sev]}))
+    def _log_step(self, i: int, sev: int, code: int) -> None:
+        name = self.names[i]
+        if code == WAR_ROOM:
+            self.log.append((self.env.now, name, E.war_room_created, "IC", {"channel": f"#incident-{name}"}))
+        elif code == TICKET:
+            self.log.append((self.env.now, name, E.ticket_created, "on-call",
+                             {"severity": self.model.severities[sev]}))
 
-    def _log_unstaffed_roles(self, st: _Incident) -> None:
+    def _log_unstaffed_roles(self, i: int) -> None:
         """Roles the declaration needs that the policy does not staff are taken by the on-call."""
         for abbr in self._decl_roles:
             if abbr not in self.roles:
-                self.log.append((self.env.now, st.name, E.role_assigned, "on-call",
+                self.log.append((self.env.now, self.names[i], E.role_assigned, "on-call",
                                  {"role": abbr, "person": "on-call"}))
 
-    def _route(self, k: int, yes: bool) -> int:
-        yes_no = self.model.yes_no[k]
-        if yes_no is None:
-            return self.model.next_node[k]
-        return yes_no[0] if yes else yes_no[1]
+    def _log_page(self, i: int, j: int, page: int) -> None:
+        rung, now, name = self.model.ladder[j], self.env.now, self.names[i]
+        if page == 0:
+            self.log.append((now, name, E.escalated, "on-call", {"level": rung.level, "role": rung.role}))
+        self.log.append((now, name, E.paged, "pagerduty", {"who": rung.role, "level": rung.level, "round": page + 1}))
 
-    def _done(self, st: _Incident) -> simpy.Event:
-        """The incident's "resolution confirmed" event, made only when a watcher needs it."""
-        if st.done is None:
-            st.done = self.env.event()
-            if st.resolved == st.resolved:  # already resolved (not NaN)
-                st.done.succeed()
-        return st.done
-
-    def _resolve(self, st: _Incident) -> None:
-        if st.done is not None and not st.done.triggered:
-            st.done.succeed()
-
-    def _declared(self, st: _Incident) -> None:
+    def _declared(self, i: int, sev: int) -> None:
         """What declaring means for this severity (runbook declaration steps), and the update clock."""
-        log = self.log
-        if log is None:
-            return
-        model, now = self.model, self.env.now
-        sev_name = model.severities[st.sev]
-        log.append((now, st.name, E.severity_declared, "on-call", {"severity": sev_name, "level": int(
+        log, model, now, name = self.log, self.model, self.env.now, self.names[i]
+        sev_name = model.severities[sev]
+        log.append((now, name, E.severity_declared, "on-call", {"severity": sev_name, "level": int(
             model.runbook.severity(sev_name).level)}))
         for step in model.runbook.declaration_for(sev_name):
             title = step.title
             if re.search(r"^page\b|on-?call", title, re.IGNORECASE):
-                log.append((now, st.name, E.paged, "on-call", {"who": "on-call team", "step": title}))
+                log.append((now, name, E.paged, "on-call", {"who": "on-call team", "step": title}))
             elif re.search(r"war room", title, re.IGNORECASE) and "war_room" not in model.roles:
-                log.append((now, st.name, E.war_room_created, "on-call", {"step": title}))
+                log.append((now, name, E.war_room_created, "on-call", {"step": title}))
             elif re.search(r"status|slack|notif", title, re.IGNORECASE):
-                log.append((now, st.name, E.status_update, "on-call", {"n": 0, "step": title}))
-        self._start_updates(st, "CL" if "CL" in model.policy.responders.roles else "IC")
+                log.append((now, name, E.status_update, "on-call", {"n": 0, "step": title}))
+        self._start_updates(i, sev, "CL" if "CL" in model.policy.responders.roles else "IC")
 
     # -- run -------------------------------------------------------------------------------------------
 
     def run(self) -> Replication:
         env = self.env
-        env.process(self._source())
+        env.process(self._processes()())
         env.run()
-        self.events = next(env._eid)  # every event SimPy scheduled (private counter, read once)
+        # every event SimPy processed: its event-id counter counts scheduled events, and the queue is empty
+        self.events = next(env._eid) - len(env._queue)
         return self._replication()
 
     def _replication(self) -> Replication:
-        model, inc = self.model, self.incidents
-        n = self.n
-
-        def col(attr: str, dtype=float) -> np.ndarray:
-            return np.fromiter((getattr(s, attr) for s in inc), dtype=dtype, count=n)
-
-        arrival = np.asarray(self.arrival)
-        detected, assigned, resolved = col("detected"), col("assigned"), col("resolved")
-        page_at = np.array([s.page_at for s in inc], dtype=float).reshape(n, len(model.ladder))
-        engaged = np.array([s.engaged for s in inc], dtype=float).reshape(n, len(model.ladder))
+        model, n, rungs = self.model, self.n, len(self.model.ladder)
+        out = np.array(self.out, dtype=float).reshape(n, len(_OUT))
+        col = {name: out[:, c] for c, name in enumerate(_OUT)}
+        detected, resolved = np.array(self.detected), np.array(self.resolved)
+        page_at = np.array(self.page_at, dtype=float).reshape(n, rungs)
+        engaged = np.array(self.engaged, dtype=float).reshape(n, rungs)
         before = resolved[:, None]
         return Replication(
             severity=np.asarray(self.sev, dtype=np.int64),
-            arrival=arrival,
+            arrival=np.asarray(self.arrival),
             detected=detected,
             via_alert=self.via_alert,
-            assigned=assigned,
-            acknowledged=col("acknowledged"),
-            declared=col("declared"),
-            mitigated=np.where(np.asarray(self._auto), detected + np.asarray(self._rb_after), col("mitigated")),
+            assigned=col["assigned"].copy(),
+            acknowledged=col["acknowledged"].copy(),
+            declared=col["declared"].copy(),
+            mitigated=np.where(np.asarray(self._auto), detected + np.asarray(self._rb_after), col["mitigated"]),
             resolved=resolved,
-            closed=col("closed"),
-            reviewed=col("reviewed"),
-            wait=col("wait"),
-            hold=col("hold"),
-            page_rounds=col("rounds", np.int64),
-            investigations=col("investigations", np.int64),
+            closed=col["closed"].copy(),
+            reviewed=col["reviewed"].copy(),
+            wait=col["wait"].copy(),
+            hold=col["hold"].copy(),
+            page_rounds=col["rounds"].astype(np.int64),
+            investigations=col["investigations"].astype(np.int64),
             escalation_paged=page_at < before,
             escalation_engaged=np.where(engaged < before, engaged, np.inf),
             escalation_page_at=page_at,
             auto_rolled_back=np.asarray(self._auto, dtype=bool),
-            recurrences=col("recurrences", np.int64),
+            recurrences=col["recurrences"].astype(np.int64),
             oncall=model.oncall,
             shift=np.zeros(n),
         )
@@ -746,40 +677,24 @@ class SimPyEngine:
     def journal_rows(self, rep: Replication) -> list[Row]:
         """The logged events, minus what the resolution time rules out (pages, notifications after it)."""
         assert self.log is not None, "run the engine with journal=True"
-        resolved = {s.name: s.resolved for s in self.incidents}
-        detected = {s.name: s.detected for s in self.incidents}
+        index = {name: i for i, name in enumerate(self.names)}
+        resolved, detected = self.resolved, self.detected
         out = []
         for row in self.log:
             t, name, etype = row[0], row[1], row[2]
             if etype is E.escalated or (etype is E.paged and row[4].get("level", 1) > 1):
-                if not t < resolved[name]:
+                if not t < resolved[index[name]]:
                     continue
             elif etype is E.notified:
                 after = row[4]["after_minutes"]
-                if not (after <= 0 or resolved[name] - detected[name] > after):
+                i = index[name]
+                if not (after <= 0 or resolved[i] - detected[i] > after):
                     continue
             out.append(row)
-        for s in self.incidents:  # the resolution is only known once the watch held: log it at its time
-            out.append((s.resolved, s.name, E.resolved, "IC", {}))
+        for i, name in enumerate(self.names):  # the resolution is only known once the watch held: log it at its time
+            out.append((self.resolved[i], name, E.resolved, "IC", {}))
         _ = rep
         return out
-
-
-def _node_table(model: CompiledModel) -> list[tuple]:
-    """Per workflow node: (code, next, activity, main purpose, second purpose, duration, journaled, label, id);
-    the purposes are the kernel's stream names, so both engines read the same uniforms."""
-    table = []
-    for k, role in enumerate(model.roles):
-        code = _CODES.get(role, _GENERIC)
-        nid = model.node_ids[k]
-        act = ROLE_ACTIVITY.get(role, "process")
-        aux = {"investigate": f"test:{nid}", "fix": f"choice:{nid}"}.get(role, f"decide:{nid}")
-        dist = model.duration(role)
-        if code == _ZERO and dist is not None:
-            code = _GENERIC
-        logged = model.kinds[k] != "decision" or code == _SEVERITY
-        table.append((code, model.next_node[k], act, f"{role}:{nid}", aux, dist, logged, model.labels[k], nid))
-    return table
 
 
 def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
