@@ -64,6 +64,8 @@ class EventType(StrEnum):
     aborted = "aborted"  # data: reason
     drill_ended = "drill_ended"  # data: outcome
     note = "note"
+    hint = "hint"  # the game master's hint to the responders (war room); data: text.  Scoring counts them.
+    fault_revealed = "fault_revealed"  # the game master names the fault (blind drills); data: fault, title
 
 
 def utc_iso(moment: datetime) -> str:

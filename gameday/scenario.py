@@ -87,6 +87,8 @@ class Scenario(_Closed):
     time_scale: float = Field(default=60.0, gt=0, description="runbook seconds per wall second")
     targets: list[Literal["local", "kubernetes"]] = Field(default_factory=lambda: ["local", "kubernetes"])
     review: ReviewNotes | None = Field(default=None, description="autopilot's post-incident review content")
+    stages: list[Fault] = Field(
+        default_factory=list, description="further faults a game master may add during the drill (war room)")
 
     @field_validator("blind_delay_seconds")
     @classmethod

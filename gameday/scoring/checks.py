@@ -436,6 +436,16 @@ def postmortem(ctx: Context) -> CheckResult:
                    "Review late or incomplete: " + "; ".join(problems) + ".")
 
 
+def unaided(ctx: Context) -> CheckResult:
+    """Hints from a game master (war room) cost points; without any the check stays out of the score."""
+    cid, title = "unaided", "Solved without the game master's hints"
+    hints = ctx.view.all(E.hint)
+    if not hints:
+        return _na(cid, title, "no hints", "the game master gave no hint")
+    return _result(cid, title, False, "no hints", f"{len(hints)} hint(s)", "",
+                   f"The game master gave {len(hints)} hint(s); next time find it from the alerts and metrics.")
+
+
 CHECKS: list[Callable[[Context], CheckResult]] = [
     severity_matches,
     declared_in_time,
@@ -448,6 +458,7 @@ CHECKS: list[Callable[[Context], CheckResult]] = [
     verification_true,
     stability_watch,
     postmortem,
+    unaided,
 ]
 
 __all__ = ["CHECKS", "Context", "person_name"]

@@ -28,6 +28,7 @@ class CheckWeights(BaseModel):
     verification_true: float = Field(ge=0)
     stability_watch: float = Field(ge=0)
     postmortem: float = Field(ge=0)
+    unaided: float = Field(ge=0)
 
 
 class ScoringConfig(BaseModel):

@@ -27,7 +27,8 @@ def test_perfect_drill_scores_100(fixtures: Path) -> None:
     assert incident.score == 100.0
     assert result.score == 100.0
     # every check applies to a complete drill journal, so the 100 is earned, not a small denominator
-    assert all(c.status is Status.passed for c in incident.checks), [c for c in incident.checks]
+    # (except `unaided`, which only applies once a game master has given a hint)
+    assert all(c.status is Status.passed for c in incident.checks if c.id != "unaided"), incident.checks
     assert incident.possible == 100.0
     assert incident.severity_expected == incident.severity_declared == "SEV-1"
 
@@ -148,7 +149,8 @@ def test_missing_review_for_a_drill_fails(fixtures: Path, tmp_path: Path) -> Non
 
 def test_weights_override_and_typos(fixtures: Path, tmp_path: Path) -> None:
     shipped = load_weights()
-    assert sum(shipped.weights.model_dump().values()) == 100
+    weights = shipped.weights.model_dump()
+    assert sum(weights.values()) - weights["unaided"] == 100  # `unaided` can only fail (hints cost points)
     heavy = tmp_path / "heavy.yaml"
     body = shipped.model_dump()
     body["weights"]["stability_watch"] = 105
@@ -202,3 +204,23 @@ def test_ticket_path_severities(fixtures: Path, tmp_path: Path) -> None:
     sev1 = {c.id: c for c in score_journal(journal("SEV-1")).incidents[0].checks}
     assert sev1["severity_matches"].status is Status.failed
     assert "must be declared" in sev1["severity_matches"].feedback
+
+
+def test_game_master_hints_cost_points(fixtures: Path, tmp_path: Path) -> None:
+    """A war-room hint (journal event ``hint``) fails the ``unaided`` check; without hints it is n/a."""
+    from gameday.journal import EventType, JournalWriter
+
+    journal = tmp_path / "hinted.jsonl"
+    shutil.copy(fixtures / "perfect.jsonl", journal)
+    before = score_journal(journal)
+    assert _statuses(before)["unaided"] == "n/a"
+    incident = before.incidents[0].incident
+    with JournalWriter(journal, incident) as writer:
+        writer.emit(EventType.hint, "gm", {"text": "look at the pool"}, t=60.0)
+        writer.emit(EventType.hint, "gm", {"text": "what changed at the deploy?"}, t=61.0)
+    after = score_journal(journal)
+    check = next(c for c in after.incidents[0].checks if c.id == "unaided")
+    assert check.status is Status.failed and check.observed == "2 hint(s)"
+    weight = load_weights().weights.unaided
+    earned, possible = before.incidents[0].points, before.incidents[0].possible
+    assert after.score == pytest.approx(round(100 * earned / (possible + weight), 1))

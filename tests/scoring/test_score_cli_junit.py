@@ -27,7 +27,9 @@ def test_junit_has_one_testcase_per_check_and_the_failures(app: typer.Typer, fix
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
     cases = root.findall(".//testcase")
-    assert len(cases) == 11
+    from gameday.scoring.checks import CHECKS
+
+    assert len(cases) == len(CHECKS) == 12
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
     assert failed == ["verification_true"]
     failure = next(c for c in cases if c.get("name") == "verification_true").find("failure")
