@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.errors import GamedayError
 from gameday.journal import EventType, JournalWriter
+from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from drills.observers.replicas import ReplicaWatcher
     from drills.observers.webhook import AlertReceiver
     from drills.targets.base import Target
-    from gameday.runbook.model import Runbook
+    from gameday.runbook.model import DeclarationStep, Runbook
     from gameday.scenario import Scenario
     from sim.responder import ResponderModel
 
@@ -256,39 +257,41 @@ class Autopilot:
         yield from self.step("assemble")
         for role in self._team_roles():
             self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})
-        for step in self.runbook.declaration_for(self.severity):
-            self._declaration_step(step.title, step.condition)
+        for step in self.runbook.declaration_for(self.severity, user_facing=self.scenario.user_facing):
+            self._declaration_step(step)
 
     def _team_roles(self) -> list[str]:
-        """The runbook's roles the policy assembles for a declared incident (the simulator's team)."""
-        assembled = {name.upper() for name in self.model.policy.responders.roles}
-        return [r.abbreviation for r in self.runbook.roles if r.abbreviation.upper() in assembled]
+        """The roles a declaration names (the runbook's) plus those the policy staffs, in the runbook's order."""
+        wanted = {name.upper() for name in self.model.policy.responders.roles}
+        wanted |= {abbr.upper() for abbr in self.runbook.declaration_roles}
+        return [r.abbreviation for r in self.runbook.roles if r.abbreviation.upper() in wanted]
 
-    def _declaration_step(self, title: str, condition: str | None) -> None:
-        """Map one of the runbook's declaration steps to its journal event."""
-        lowered = title.lower()
-        if condition and "public" in condition.lower() and not self.scenario.user_facing:
-            return
-        if "war room" in lowered:
-            self.emit(EventType.war_room_created, {"channel": f"#incident-{self.journal.incident}"})
-        elif re.search(r"^page\b|on-?call", lowered):
-            self.emit(EventType.paged, {"who": "on-call team", "level": 1, "severity": self.severity})
-        elif "status page" in lowered:
-            self.emit(EventType.status_update, {"message": "Investigating", "channels": ["Status Page"],
-                                                "step": title})
+    def _declaration_step(self, step: DeclarationStep) -> None:
+        """Journal one of the runbook's declaration steps as done (what it means: gameday.runbook.classify)."""
+        kind = step.kind
+        data: dict[str, Any] = {"step": step.title, "kind": kind.value}
+        if kind is DeclarationKind.war_room:
+            data["channel"] = f"#incident-{self.journal.incident}"
+        elif kind is DeclarationKind.page:
+            data |= {"who": "on-call team", "level": 1, "severity": self.severity}
+        elif kind in (DeclarationKind.status_page, DeclarationKind.announce):
+            channel = "Status Page" if kind is DeclarationKind.status_page else "Slack"
+            data |= {"number": 0, "status": "Investigating", "channels": [channel],
+                     "message": f"{step.title}: investigating"}
         else:
-            self.emit(EventType.note, {"text": f"{title}: done", "step": title})
+            data["text"] = f"{step.title}: done"
+        self.emit(DECLARATION_EVENTS[kind], data)
 
     def _status_updates(self) -> Generator[Any, Any, None]:
-        """An update at the severity's cadence until resolved (never longer than the cadence)."""
-        interval = self.model.status_update_minutes(self.severity)
-        if interval is None:
+        """Updates at the severity's cadence until resolved, timed like the simulator's
+        (``ResponderModel.status_update_gap_minutes``): late only when writing one takes longer than usual."""
+        if self.model.status_update_minutes(self.severity) is None:
             return
         channels = self.runbook.severity(self.severity).update_channels
-        number = 1
+        number = 0
         while not self.resolved:
-            writing = self.model.delay_minutes("status_update", self.updates_rng, severity=self.severity)
-            yield from self.sleep(max(interval, writing))  # late only when writing takes longer
+            gap = self.model.status_update_gap_minutes(self.severity, self.updates_rng)
+            yield from self.sleep(gap or 0.0)
             if self.resolved:
                 return
             number += 1

@@ -33,6 +33,21 @@ class RunbookError(InputError):
     """The runbook markdown lacks a section or holds a value we cannot read."""
 
 
+class RunbookLookupError(RunbookError, KeyError):
+    """A name the runbook does not have (severity, role, workflow node), asked for by code or by a user.
+
+    Also a ``KeyError``, so mapping-style callers that catch ``KeyError`` keep working; the message
+    names the runbook, what was looked up and what the runbook has instead.
+    """
+
+    def __init__(self, source: str | Path | None, what: str, name: object, known: list[str]) -> None:
+        self.name = name
+        choices = f" (the runbook has {', '.join(known)})" if known else ""
+        super().__init__(source or "runbook", what, f"no {what} {name!r}{choices}")
+
+    __str__ = Exception.__str__  # KeyError would quote the whole message
+
+
 class JournalError(InputError):
     """A journal line is not a valid event."""
 

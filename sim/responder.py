@@ -37,6 +37,16 @@ STEPS: tuple[str, ...] = (
 )
 
 
+def status_update_gap(interval_minutes: float, writing_minutes: float, typical_writing_minutes: float) -> float:
+    """Minutes from one status update to the next, the way every responder model times them.
+
+    After posting, the writer sets a reminder for the cadence minus the typical writing time; writing the
+    next one then takes ``writing_minutes`` (a ``steps.status_update`` draw), so a slow writer posts late
+    by the difference and a typical one on the cadence.
+    """
+    return max(0.0, interval_minutes - typical_writing_minutes) + writing_minutes
+
+
 def role_delay(role: RolePolicy, u_available: float, u_ack: float, u_wait: float) -> float:
     """Minutes until a role answers: its ack delay, plus a wait when nobody is reachable."""
     delay = float(role.ack.ppf(np.array([u_ack]))[0])
@@ -92,6 +102,14 @@ class ResponderModel:
     def status_update_minutes(self, severity: str) -> float | None:
         """The runbook's update cadence for a severity (None when it names no clock)."""
         return self.runbook.severity(severity).update_interval_minutes
+
+    def status_update_gap_minutes(self, severity: str, rng: np.random.Generator) -> float | None:
+        """Minutes until the next status update (:func:`status_update_gap`); None without a cadence."""
+        interval = self.status_update_minutes(severity)
+        if interval is None:
+            return None
+        dist = self.policy.steps.status_update
+        return status_update_gap(interval, _draw(dist, rng), float(dist.mean()))
 
 
 def _draw(dist: _Dist, rng: np.random.Generator) -> float:

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from gameday.errors import RunbookLookupError
+from gameday.runbook.classify import (
+    DeclarationKind,
+    NodeRole,
+    declaration_kind,
+    declaration_roles,
+    node_role,
+    user_facing_only,
+)
 
 
 class _Closed(BaseModel):
@@ -39,6 +49,11 @@ class WorkflowNode(_Closed):
     label: str
     kind: str = Field(description="step | decision | terminal")
 
+    @computed_field(description="what the node does (gameday.runbook.classify.NodeRole)")
+    @property
+    def role(self) -> NodeRole:
+        return node_role(self.label, self.kind)
+
 
 class WorkflowEdge(_Closed):
     source: str
@@ -55,7 +70,7 @@ class Workflow(_Closed):
         for node in self.nodes:
             if node.id == node_id:
                 return node
-        raise KeyError(node_id)
+        raise RunbookLookupError(None, "workflow node", node_id, [n.id for n in self.nodes])
 
     def find(self, pattern: str) -> WorkflowNode:
         """The first node whose label matches the regex (the runbook's words, not its ids)."""
@@ -63,7 +78,11 @@ class Workflow(_Closed):
         for node in self.nodes:
             if regex.search(node.label):
                 return node
-        raise KeyError(pattern)
+        raise RunbookLookupError(None, "workflow node matching", pattern, [n.label for n in self.nodes])
+
+    def with_role(self, role: NodeRole) -> list[WorkflowNode]:
+        """Nodes that do ``role`` (see :mod:`gameday.runbook.classify`), in the runbook's order."""
+        return [node for node in self.nodes if node.role is role]
 
     def out_edges(self, node_id: str) -> list[WorkflowEdge]:
         return [edge for edge in self.edges if edge.source == node_id]
@@ -100,6 +119,20 @@ class DeclarationStep(_Closed):
     title: str
     severities: list[str]
     condition: str | None = Field(default=None, description='e.g. "if public-facing"')
+
+    @computed_field(description="what the step asks for (gameday.runbook.classify.DeclarationKind)")
+    @property
+    def kind(self) -> DeclarationKind:
+        return declaration_kind(self.title)
+
+    @computed_field(description="only for incidents users can see (the condition says public-facing)")
+    @property
+    def user_facing_only(self) -> bool:
+        return user_facing_only(self.condition)
+
+    def applies(self, severity: str, user_facing: bool = True) -> bool:
+        """Does this step apply to an incident of ``severity`` (that users can / cannot see)?"""
+        return severity in self.severities and (user_facing or not self.user_facing_only)
 
 
 class MetricTarget(_Closed):
@@ -174,38 +207,50 @@ class Runbook(_Closed):
     external_notification_minutes: float | None = None
     templates: dict[str, str] = Field(default_factory=dict)
 
+    @computed_field(description="roles a declaration must name (the declaration template's, e.g. IC, TL)")
+    @property
+    def declaration_roles(self) -> list[str]:
+        return declaration_roles([r.abbreviation for r in self.roles], self.templates)
+
     def severity(self, name: str | int) -> Severity:
-        """Look up ``"SEV-1"``, ``"sev1"`` or ``1``."""
+        """Look up ``"SEV-1"``, ``"sev1"`` or ``1``; a name the runbook lacks raises RunbookLookupError."""
         level = name if isinstance(name, int) else _severity_level(name)
         for severity in self.severities:
             if severity.level == level:
                 return severity
-        raise KeyError(name)
+        raise RunbookLookupError(self.source, "severity", name, [s.name for s in self.severities])
 
     def role(self, abbreviation: str) -> Role:
+        """Look up ``"IC"`` (any case); a role the runbook lacks raises RunbookLookupError."""
         for role in self.roles:
-            if role.abbreviation.upper() == abbreviation.upper():
+            if role.abbreviation.upper() == str(abbreviation).upper():
                 return role
-        raise KeyError(abbreviation)
+        raise RunbookLookupError(self.source, "role", abbreviation, [r.abbreviation for r in self.roles])
 
-    def declaration_for(self, severity: str) -> list[DeclarationStep]:
-        return [step for step in self.declaration if severity in step.severities]
+    def declaration_for(self, severity: str, user_facing: bool = True) -> list[DeclarationStep]:
+        """The declaration steps an incident of ``severity`` takes (user-facing ones only when it is)."""
+        return [step for step in self.declaration if step.applies(severity, user_facing)]
+
+    def declaration_steps(self, kind: DeclarationKind) -> list[DeclarationStep]:
+        """Declaration steps of one kind (whatever severities they apply to)."""
+        return [step for step in self.declaration if step.kind is kind]
 
     def declared_severities(self) -> list[str]:
         """Severities that take the 'Declare Incident' branch of the workflow (others get a ticket)."""
-        declare = self.workflow.find(r"declare incident")
+        declare = {node.id for node in self.workflow.with_role(NodeRole.declare)}
+        if not declare:
+            raise RunbookLookupError(self.source, "workflow node", "Declare Incident",
+                                     [n.label for n in self.workflow.nodes])
         out: list[str] = []
         for edge in self.workflow.edges:
-            if edge.target == declare.id and edge.label:
-                out.extend(severity_names(edge.label))
+            if edge.target in declare and edge.label:
+                out.extend(name for name in severity_names(edge.label) if name not in out)
         return out
 
 
-def _severity_level(text: str) -> int:
-    match = re.search(r"(\d+)", text)
-    if not match:
-        raise KeyError(text)
-    return int(match.group(1))
+def _severity_level(text: str) -> int | None:
+    match = re.search(r"(\d+)", str(text))
+    return int(match.group(1)) if match else None
 
 
 def severity_names(text: str) -> list[str]:

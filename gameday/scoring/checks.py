@@ -8,13 +8,13 @@ there rather than failed.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 from gameday.journal import Event, EventType
+from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
 from gameday.runbook.model import Runbook
 from gameday.scoring.postmortem import TEMPLATE_NAME, read_review
 from gameday.scoring.result import CheckResult, Status
@@ -130,16 +130,9 @@ def declared_in_time(ctx: Context) -> CheckResult:
     )
 
 
-def _required_roles(runbook: Runbook) -> list[str]:
-    """Roles the runbook's declaration template names (IC, TL); the first two roles otherwise."""
-    template = runbook.templates.get("Slack Incident Declaration", "")
-    named = [r.abbreviation for r in runbook.roles if re.search(rf"\b{re.escape(r.abbreviation)}\b", template)]
-    return named or [r.abbreviation for r in runbook.roles[:2]]
-
-
 def roles_assigned(ctx: Context) -> CheckResult:
     cid, title = "roles_assigned", "Incident roles assigned"
-    required = _required_roles(ctx.runbook)
+    required = ctx.runbook.declaration_roles
     expected = ", ".join(required) + " assigned"
     if ctx.severity is not None and not _declares(ctx):
         return _na(cid, title, expected, f"{ctx.severity} gets a ticket, not an incident team")
@@ -156,9 +149,14 @@ def roles_assigned(ctx: Context) -> CheckResult:
     )
 
 
-def _declaration_step_check(ctx: Context, cid: str, title: str, pattern: str, event: EventType,
-                            what: str) -> CheckResult:
-    steps = [s for s in ctx.runbook.declaration if re.search(pattern, s.title, re.IGNORECASE)]
+def _user_facing(ctx: Context) -> bool:
+    """Could users see this incident?  Scenarios say so; without one, assume they could."""
+    return bool(ctx.view.scenario.get("user_facing", True))
+
+
+def _declaration_step_check(ctx: Context, cid: str, title: str, kind: DeclarationKind, what: str) -> CheckResult:
+    steps = ctx.runbook.declaration_steps(kind)
+    event = DECLARATION_EVENTS[kind]
     severities = sorted({sev for s in steps for sev in s.severities})
     expected = f"{what} for {', '.join(severities) or 'no severity'}"
     if not steps:
@@ -167,6 +165,9 @@ def _declaration_step_check(ctx: Context, cid: str, title: str, pattern: str, ev
         return _na(cid, title, expected, "no severity known")
     if ctx.severity not in severities:
         return _na(cid, title, expected, f"the runbook does not ask for {what} at {ctx.severity}")
+    steps = [s for s in steps if s.applies(ctx.severity, _user_facing(ctx))]
+    if not steps:
+        return _na(cid, title, expected, f"the runbook asks for {what} only when users are affected")
     found = ctx.view.first(event)
     if found is None:
         return ctx.missing(cid, title, expected, what,
@@ -180,13 +181,11 @@ def _declaration_step_check(ctx: Context, cid: str, title: str, pattern: str, ev
 
 
 def war_room(ctx: Context) -> CheckResult:
-    return _declaration_step_check(ctx, "war_room", "War room created", r"war room", E.war_room_created,
-                                   "a war room")
+    return _declaration_step_check(ctx, "war_room", "War room created", DeclarationKind.war_room, "a war room")
 
 
 def paged(ctx: Context) -> CheckResult:
-    return _declaration_step_check(ctx, "paged", "On-call paged", r"^page\b|on-?call", E.paged,
-                                   "paging on-call")
+    return _declaration_step_check(ctx, "paged", "On-call paged", DeclarationKind.page, "paging on-call")
 
 
 # -- communication -----------------------------------------------------------------------------------
