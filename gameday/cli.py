@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "drills.cli",
     "gameday.scoring.cli",
     "drills.k8s.cli",
+    "drills.warroom.cli",
     "gameday.demo",
 )
 #: Run before any command: e.g. revert faults a killed drill left behind.

@@ -23,6 +23,7 @@ class Alert:
     alertname: str
     status: str  # firing | resolved
     labels: dict[str, str]
+    annotations: dict[str, str]
     starts_at: str
     ends_at: str | None
 
@@ -35,6 +36,7 @@ class Alert:
             alertname=labels.get("alertname", "unknown"),
             status=str(raw.get("status", "firing")),
             labels=labels,
+            annotations={str(k): str(v) for k, v in (raw.get("annotations") or {}).items()},
             starts_at=str(raw.get("startsAt", "")),
             ends_at=raw.get("endsAt") if raw.get("status") == "resolved" else None,
         )
@@ -104,6 +106,7 @@ class AlertReceiver:
                     "alertname": alert.alertname,
                     "severity": alert.labels.get("severity"),
                     "labels": alert.labels,
+                    "annotations": alert.annotations,  # summary with the value (war room)
                     "starts_at": alert.starts_at,
                     "fingerprint": alert.fingerprint,
                     "receiver": receiver,

@@ -1,0 +1,226 @@
+"""Carry out a validated war-room request: append to the journal, act on the target.
+
+Responders' steps go through ``drills.runner.log_event`` (the path ``gameday drill log`` takes) and their
+remediations through ``target.remediate`` + ``record_action`` (the path ``gameday sandbox rollout undo``
+takes), with the participant's name as the actor.  The game master's hint, reveal, second stage and end are
+journaled here with the same checks (a running drill, this journal).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drills.warroom import requests as rq
+from drills.warroom.requests import RequestRefused
+from gameday.errors import GamedayError, InputError, SafetyError
+from gameday.journal import Event, EventType, JournalWriter, read_journal
+
+if TYPE_CHECKING:
+    from drills.runner import ActiveDrill
+    from drills.targets.base import Target
+
+REVIEW_FILE = "post-incident-review.md"
+#: Scenario remediation names and button names -> (target action, journaled kind).
+REMEDIATIONS = {
+    "rollback": ("rollout_undo", "rollback"),
+    "restart": ("restart", "restart"),
+    "scale": ("scale", "scale"),
+    "restart_pgbouncer": ("restart_pgbouncer", "restart"),
+    "kill_slow_queries": ("kill_slow_queries", "kill-slow-queries"),
+    "failover_upstream": ("failover_upstream", "failover-upstream"),
+}
+
+
+def default_target(name: str) -> Target:
+    from drills.runner import make_target
+
+    if name != "local":
+        raise RequestRefused(409, f"remediation buttons act on the local sandbox; on {name} use `gameday cluster`")
+    return make_target("local")
+
+
+@dataclass
+class Room:
+    """One war room: its journal, and how to reach the target the drill runs on."""
+
+    journal: Path
+    target_factory: Callable[[str], Target] = default_target
+    _remediating: threading.Lock = field(default_factory=threading.Lock)
+    _gm: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.journal.parent
+
+    def events(self) -> list[Event]:
+        return read_journal(self.journal)
+
+    def meta(self) -> dict[str, Any]:
+        from gameday.journal import journal_meta
+
+        return journal_meta(self.events()[:1])
+
+    # -- guards --------------------------------------------------------------------------------------------
+
+    def live(self) -> ActiveDrill | None:
+        """The running drill if it is this journal's (writes go nowhere else), else None."""
+        from drills.recovery import pid_alive
+        from drills.runner import read_active
+
+        active = read_active()
+        if active is None or not pid_alive(active.runner_pid):
+            return None
+        if Path(active.journal).resolve() != self.journal.resolve():
+            return None
+        return active
+
+    def require_live(self, *, after_close: bool = False) -> ActiveDrill:
+        active = self.live()
+        if active is None:
+            raise RequestRefused(409, "this drill is not running: the war room is read-only")
+        if not after_close and any(e.type is EventType.closed for e in self.events()):
+            raise RequestRefused(409, "the incident is closed; only the post-incident review can be attached")
+        return active
+
+    # -- dispatch ------------------------------------------------------------------------------------------
+
+    def perform(self, request: rq._Request) -> Event:
+        handler = getattr(self, f"_do_{request.type}")  # type: ignore[attr-defined]
+        try:
+            return handler(request)
+        except InputError as exc:
+            raise RequestRefused(422, exc.problem if exc.field is None else f"{exc.field}: {exc.problem}") from None
+        except SafetyError as exc:
+            raise RequestRefused(409, str(exc)) from None
+        except GamedayError as exc:
+            raise RequestRefused(502, f"the target refused: {exc}") from None
+
+    def _log(self, kind: str, actor: str, data: dict[str, Any] | None = None) -> Event:
+        from drills.runner import log_event
+
+        self.require_live()
+        return log_event(kind, actor, data or {})
+
+    # -- responders ----------------------------------------------------------------------------------------
+
+    def _do_ack(self, r: rq.Ack) -> Event:
+        return self._log("acknowledged", r.actor)
+
+    def _do_declare(self, r: rq.Declare) -> Event:
+        return self._log("severity_declared", r.actor, {"level": r.level})
+
+    def _do_assign(self, r: rq.Assign) -> Event:
+        return self._log("role_assigned", r.actor, {"role": r.role, "person": r.person})
+
+    def _do_update(self, r: rq.StatusUpdate) -> Event:
+        return self._log("status_update", r.actor, {"message": r.message, "channels": list(r.channels)})
+
+    def _do_hypothesis(self, r: rq.Hypothesis) -> Event:
+        return self._log("hypothesis", r.actor, {"text": r.text})
+
+    def _do_page(self, r: rq.Page) -> Event:
+        return self._log("paged", r.actor, {"who": r.who, "level": r.level})
+
+    def _do_war_room(self, r: rq.WarRoom) -> Event:
+        return self._log("war_room_created", r.actor, {"channel": r.channel} if r.channel else {})
+
+    def _do_verify(self, r: rq.Verify) -> Event:
+        return self._log("verified", r.actor)
+
+    def _do_resolve(self, r: rq.Resolve) -> Event:
+        return self._log("resolved", r.actor)
+
+    def _do_close(self, r: rq.Close) -> Event:
+        return self._log("closed", r.actor)
+
+    def _do_postmortem(self, r: rq.Review) -> Event:
+        """Write the review beside the journal, then file it (also after the drill has ended)."""
+        events = self.events()
+        if not any(e.type in (EventType.closed, EventType.drill_ended) for e in events) and self.live() is None:
+            raise RequestRefused(409, "this drill is not running: the war room is read-only")
+        path = self.out_dir / REVIEW_FILE
+        path.write_text(r.text.rstrip() + "\n", encoding="utf-8")
+        if self.live() is not None:
+            from drills.runner import log_event
+
+            return log_event("postmortem_filed", r.actor, {"path": str(path)})
+        # the runner stops at "closed": the review comes later, straight into the finished journal
+        with JournalWriter(self.journal, events[0].incident if events else "drill") as writer:
+            return writer.emit(EventType.postmortem_filed, r.actor, {"path": str(path.resolve())})
+
+    def _do_remediate(self, r: rq.Remediate) -> Event:
+        from drills.sandbox.actions import record_action
+
+        active = self.require_live()
+        action, kind = REMEDIATIONS[r.action]
+        params: dict[str, Any] = {}
+        if r.action == "scale":
+            if r.replicas is None:
+                raise RequestRefused(422, "scale: replicas: required (1-10)")
+            params["replicas"] = r.replicas
+        if not self._remediating.acquire(blocking=False):
+            raise RequestRefused(409, "another remediation is still running; wait for it to finish")
+        try:
+            detail = self.target_factory(active.target).remediate(action, **params)
+            record_action(kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
+                                 else "backend", "via": "war room", **params}, r.actor)
+        finally:
+            self._remediating.release()
+        last = [e for e in self.events() if e.type is EventType.action and e.actor == r.actor]
+        return last[-1]
+
+    # -- the game master -----------------------------------------------------------------------------------
+
+    def _emit(self, active: ActiveDrill, kind: EventType, actor: str, data: dict[str, Any]) -> Event:
+        with JournalWriter(self.journal, active.incident) as writer:
+            return writer.emit(kind, actor, data)
+
+    def _scenario(self) -> dict[str, Any]:
+        return dict(self.meta().get("scenario") or {})
+
+    def _do_hint(self, r: rq.Hint) -> Event:
+        return self._emit(self.require_live(), EventType.hint, r.actor, {"text": r.text})
+
+    def _do_reveal(self, r: rq.Reveal) -> Event:
+        active = self.require_live(after_close=True)
+        with self._gm:
+            events = self.events()
+            if any(e.type is EventType.fault_revealed for e in events):
+                raise RequestRefused(409, "the fault is already revealed")
+            faults = [str(e.data.get("fault")) for e in events if e.type is EventType.fault_injected]
+            scenario = self._scenario()
+            return self._emit(active, EventType.fault_revealed, r.actor, {
+                "fault": ", ".join(dict.fromkeys(faults)) or (scenario.get("fault") or {}).get("type"),
+                "title": scenario.get("title"), "scenario": scenario.get("name")})
+
+    def _do_stage(self, r: rq.Stage) -> Event:
+        """Inject the scenario's next stage: journaled before the change, reverted with the drill's faults."""
+        from gameday.scenario import Fault
+
+        active = self.require_live()
+        stages = self._scenario().get("stages") or []
+        if r.index >= len(stages):
+            raise RequestRefused(422, f"stage: index: the scenario has {len(stages)} stage(s)")
+        with self._gm:
+            events = self.events()
+            if not any(e.type is EventType.fault_injected for e in events):
+                raise RequestRefused(409, "the first fault is not injected yet")
+            if any(e.type is EventType.fault_injected and e.data.get("stage_index") == r.index for e in events):
+                raise RequestRefused(409, f"stage {r.index + 2} is already injected")
+            fault = Fault.model_validate(stages[r.index])
+            event = self._emit(active, EventType.fault_injected, r.actor, {
+                "fault": fault.type.value, "params": fault.params, "target": active.target,
+                "stage": r.index + 2, "stage_index": r.index})
+            record = self.target_factory(active.target).inject(fault, drill_id=active.drill_id)
+            self._emit(active, EventType.note, "runner", {"text": f"stage {r.index + 2} fault applied",
+                                                          "record": record.id, "params": record.params})
+            return event
+
+    def _do_end(self, r: rq.EndDrill) -> Event:
+        """Journal the end; the runner stops on an ``aborted`` it did not write, and reverts every fault."""
+        active = self.require_live(after_close=True)
+        return self._emit(active, EventType.aborted, r.actor, {"reason": r.reason, "by": "game master"})

@@ -1,0 +1,324 @@
+// The war room page: plain JavaScript, no build step, no third-party code.
+// Everything shown comes from the server's snapshot/update messages (server-sent events); text is always
+// set with textContent, never parsed as HTML.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("room-config").textContent);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const isGM = config.role === "gm";
+  const state = { items: new Map(), samples: [], panels: null, nowT: 0, receivedAt: 0, closedLoaded: false };
+  // When each alert row first became visible (ms since epoch), keyed by journal seq: tests and the
+  // benchmark compare it with the webhook's receipt time.
+  window.__warroom = { alertSeen: {}, timelineSeen: {}, messages: 0 };
+
+  const $ = (id) => document.getElementById(id);
+  function el(tag, text, attrs) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function serverNow() { return state.nowT + (Date.now() - state.receivedAt) / 1000; }
+  function fmtT(t) {
+    if (t === null || t === undefined) return "—";
+    const s = Math.max(0, Math.round(t));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+  function fmtCountdown(seconds) {
+    const neg = seconds < 0; const s = Math.abs(Math.round(seconds));
+    return `${neg ? "-" : ""}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+  function say(text, bad) {
+    const box = $("message"); box.textContent = text; box.className = bad ? "bad" : "good";
+  }
+
+  // -- forms from the runbook --------------------------------------------------------------------------
+  for (const sev of config.severities) {
+    $("declare-level").appendChild(el("option", `${sev.name} ${sev.label}`, { value: sev.level }));
+  }
+  for (const role of config.roles) {
+    $("assign-role").appendChild(el("option", `${role.abbreviation} — ${role.name}`, { value: role.abbreviation }));
+  }
+  for (const rung of config.ladder) {
+    $("page-level").appendChild(el("option", `L${rung.level} ${rung.role}`, { value: rung.level }));
+  }
+  for (const r of config.remediations) {
+    $("remediations").appendChild(el("button", r.label, { "data-act": "remediate", "data-action": r.action }));
+  }
+  const actor = $("actor");
+  actor.value = localStorage.getItem("gameday.actor") || "";
+  actor.addEventListener("change", () => localStorage.setItem("gameday.actor", actor.value.trim()));
+
+  // -- writes --------------------------------------------------------------------------------------------
+  function bodyFor(kind, button) {
+    const body = { type: kind, actor: actor.value.trim() };
+    if (kind === "declare") body.level = Number($("declare-level").value);
+    if (kind === "assign") { body.role = $("assign-role").value; body.person = $("assign-person").value.trim(); }
+    if (kind === "hypothesis") body.text = $("hypothesis-text").value;
+    if (kind === "update") {
+      body.message = $("update-text").value;
+      const sev = state.panels && state.panels.status_update;
+      body.channels = sev ? sev.channels : [];
+    }
+    if (kind === "page") {
+      const level = Number($("page-level").value);
+      const rung = config.ladder.find((r) => r.level === level);
+      body.level = level; body.who = rung ? rung.role : "on-call team";
+    }
+    if (kind === "postmortem") body.text = $("review-text").value;
+    if (kind === "remediate") {
+      body.action = button.dataset.action;
+      if (body.action === "scale") body.replicas = Number($("scale-replicas").value);
+    }
+    if (kind === "hint") body.text = $("hint-text").value;
+    if (kind === "stage") body.index = Number(button.dataset.index);
+    return body;
+  }
+
+  async function act(kind, button) {
+    if (!actor.value.trim()) { say("Enter your name first (top right).", true); actor.focus(); return; }
+    localStorage.setItem("gameday.actor", actor.value.trim());
+    if (kind === "end" && !window.confirm("End the drill now? Every fault is reverted.")) return;
+    button.disabled = true;
+    try {
+      const response = await fetch("/api/act", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(bodyFor(kind, button)),
+      });
+      const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+      if (!response.ok) { say(answer.error || `HTTP ${response.status}`, true); return; }
+      say(`${answer.type} journaled (#${answer.seq}) as ${answer.actor}`, false);
+      if (kind === "hypothesis") $("hypothesis-text").value = "";
+      if (kind === "hint") $("hint-text").value = "";
+    } catch (err) {
+      say(`request failed: ${err}`, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("click", (ev) => {
+    const button = ev.target.closest("button");
+    if (!button) return;
+    if (button.dataset.act) act(button.dataset.act, button);
+    if (button.dataset.fill) fill(button.dataset.fill);
+  });
+
+  async function fill(name) {
+    const response = await fetch(`/api/draft/${encodeURIComponent(name)}`, { credentials: "same-origin" });
+    const answer = await response.json();
+    if (!response.ok) { say(answer.error, true); return; }
+    $(name === "review" ? "review-text" : "update-text").value = answer.text;
+  }
+
+  // -- rendering -----------------------------------------------------------------------------------------
+  function renderTimeline(items) {
+    const list = $("timeline");
+    for (const item of items) {
+      if (state.items.has(item.seq)) continue;
+      state.items.set(item.seq, item);
+      const li = el("li", null, { "data-seq": item.seq, "data-type": item.type, "data-actor": item.actor,
+        class: `ev-${item.type}` });
+      li.appendChild(el("time", fmtT(item.t)));
+      li.appendChild(el("span", item.actor, { class: "actor" }));
+      li.appendChild(el("span", item.text, { class: "text" }));
+      list.insertBefore(li, list.firstChild);
+      window.__warroom.timelineSeen[item.seq] = Date.now();
+    }
+  }
+
+  function renderAlerts(alerts) {
+    const list = $("alerts"); clear(list);
+    if (!alerts.length) { list.appendChild(el("li", "no alert yet", { class: "muted" })); return; }
+    for (const a of alerts) {
+      const li = el("li", null, { "data-alert": a.alertname, "data-status": a.status, "data-seq": a.seq,
+        class: `alert ${a.status}` });
+      li.appendChild(el("strong", a.alertname));
+      li.appendChild(el("span", a.status, { class: `badge ${a.status}` }));
+      if (a.severity) li.appendChild(el("span", a.severity, { class: "badge" }));
+      if (a.value !== null && a.value !== undefined) {
+        const v = a.value_name === "error_rate" ? `${(100 * a.value).toFixed(1)}%` : Number(a.value).toFixed(2);
+        li.appendChild(el("span", `${a.value_name} ${v}`, { class: "value" }));
+      }
+      if (a.summary) li.appendChild(el("div", a.summary, { class: "summary" }));
+      li.appendChild(el("small", a.status === "firing" ? `since ${fmtT(a.fired_t)}` : `resolved ${fmtT(a.resolved_t)}`));
+      list.appendChild(li);
+      if (!(a.seq in window.__warroom.alertSeen)) window.__warroom.alertSeen[a.seq] = Date.now();
+    }
+  }
+
+  function renderRoles(roles) {
+    const list = $("roles"); clear(list);
+    for (const r of roles) {
+      const li = el("li", null, { "data-role": r.role });
+      li.appendChild(el("strong", r.role));
+      li.appendChild(el("span", r.people.length ? r.people.join(", ") : "— unassigned —", { class: "people" }));
+      list.appendChild(li);
+    }
+  }
+
+  function renderLadder(ladder) {
+    const list = $("ladder"); clear(list);
+    for (const rung of ladder.rungs) {
+      const li = el("li", null, { "data-level": rung.level,
+        class: rung.reached ? "done" : (ladder.next && ladder.next.level === rung.level ? "next" : "") });
+      li.appendChild(el("strong", `L${rung.level} ${rung.role}`));
+      let when = rung.condition || "first responder";
+      if (rung.reached) when = "paged";
+      else if (rung.due_t !== null) when = `due in ${fmtCountdown(rung.due_t - serverNow())} (${rung.condition || "now"})`;
+      li.appendChild(el("span", when, { class: "when" }));
+      list.appendChild(li);
+    }
+  }
+
+  function renderChecklists(c) {
+    const box = $("checklists"); clear(box);
+    $("checklist-phase").textContent = `(${c.current})`;
+    for (const [name, list] of Object.entries(c.lists)) {
+      const section = el("div", null, { class: `checklist ${name === c.current ? "current" : "other"}`, "data-list": name });
+      section.appendChild(el("h3", list.title));
+      const ul = el("ul");
+      for (const item of list.items) {
+        const li = el("li", `${item.done ? "☑" : "☐"} ${item.text}`, { class: item.done ? "done" : "" });
+        ul.appendChild(li);
+      }
+      section.appendChild(ul); box.appendChild(section);
+    }
+  }
+
+  function renderHints(hints) {
+    const list = $("hints"); clear(list);
+    if (!hints.length) { list.appendChild(el("li", "none", { class: "muted" })); return; }
+    for (const h of hints) list.appendChild(el("li", `${fmtT(h.t)} ${h.actor}: ${h.text}`, { "data-seq": h.seq, class: "hint" }));
+  }
+
+  function renderReveal(reveal) {
+    const box = $("reveal");
+    if (!reveal) { box.classList.add("hidden"); return; }
+    box.classList.remove("hidden");
+    box.textContent = `Fault revealed by ${reveal.actor}: ${reveal.fault} — ${reveal.title || ""}`;
+  }
+
+  function renderGM(gm) {
+    if (!isGM || !gm) return;
+    $("gm-fault").textContent = `Scenario ${gm.scenario}: ${gm.title} (fault ${gm.fault}); hints given: ${gm.hints}`;
+    const list = $("gm-stages"); clear(list);
+    if (!gm.stages.length) list.appendChild(el("li", "this scenario has no further stage", { class: "muted" }));
+    for (const s of gm.stages) {
+      const li = el("li", `stage ${s.index + 2}: ${s.fault} `);
+      const button = el("button", s.injected ? "injected" : "Add this stage", { "data-act": "stage", "data-index": s.index });
+      button.disabled = s.injected; li.appendChild(button); list.appendChild(li);
+    }
+  }
+
+  function renderStatus(p) {
+    const s = p.status;
+    $("phase").textContent = s.phase + (s.outcome ? ` (${s.outcome})` : "");
+    $("phase").className = `badge ${s.phase}`;
+    $("severity").textContent = s.severity || "severity not declared";
+    $("mitigated").classList.toggle("hidden", !s.mitigated);
+    document.body.classList.toggle("read-only", s.phase !== "running");
+  }
+
+  function renderCountdown() {
+    const p = state.panels; if (!p) return;
+    const u = p.status_update; const box = $("next-update");
+    if (!u || u.due_t === null) { box.textContent = u ? `${u.count} status update(s)` : "no status update due"; box.className = "badge"; }
+    else {
+      const left = u.due_t - serverNow();
+      box.textContent = `next ${u.severity} update in ${fmtCountdown(left)} (${u.text})`;
+      box.className = `badge ${left < 0 ? "overdue" : ""}`;
+    }
+    renderLadder(p.ladder);
+  }
+
+  // -- charts (canvas, no library) -------------------------------------------------------------------
+  const F = { seq: 0, t: 1, error_rate: 2, p95: 3, in_use: 4, waiting: 5, size: 6, ready: 7, desired: 8 };
+  function drawChart(canvas, series, threshold) {
+    const ctx = canvas.getContext("2d"); const w = canvas.width; const h = canvas.height;
+    ctx.clearRect(0, 0, w, h);
+    const points = series.flatMap((s) => s.points);
+    if (!points.length) { ctx.fillStyle = "#888"; ctx.fillText("no samples yet", 8, h / 2); return; }
+    const t0 = Math.min(...points.map((p) => p[0])); const t1 = Math.max(...points.map((p) => p[0]), t0 + 1);
+    let top = Math.max(...points.map((p) => p[1]), threshold || 0) * 1.15 || 1;
+    const x = (t) => 30 + ((t - t0) / (t1 - t0)) * (w - 36); const y = (v) => h - 14 - (v / top) * (h - 22);
+    ctx.strokeStyle = "#ccc"; ctx.beginPath(); ctx.moveTo(30, 4); ctx.lineTo(30, h - 14); ctx.lineTo(w - 4, h - 14); ctx.stroke();
+    ctx.fillStyle = "#666"; ctx.font = "10px sans-serif"; ctx.fillText(top.toFixed(top < 10 ? 2 : 0), 0, 12);
+    ctx.fillText(fmtT(t0), 30, h - 2); ctx.fillText(fmtT(t1), w - 34, h - 2);
+    if (threshold !== undefined) {
+      ctx.strokeStyle = "#d33"; ctx.setLineDash([4, 3]); ctx.beginPath(); ctx.moveTo(30, y(threshold)); ctx.lineTo(w - 4, y(threshold)); ctx.stroke(); ctx.setLineDash([]);
+    }
+    for (const s of series) {
+      ctx.strokeStyle = s.color; ctx.lineWidth = 1.5; ctx.beginPath();
+      s.points.forEach((p, i) => (i ? ctx.lineTo(x(p[0]), y(p[1])) : ctx.moveTo(x(p[0]), y(p[1]))));
+      ctx.stroke();
+    }
+    ctx.lineWidth = 1;
+  }
+  function pick(index, scale) {
+    return state.samples.filter((s) => s[index] !== null && s[index] !== undefined).map((s) => [s[F.t], s[index] * (scale || 1)]);
+  }
+  function renderCharts() {
+    drawChart($("chart-error"), [{ color: "#c0392b", points: pick(F.error_rate, 100) }], 100 * config.thresholds.error_rate);
+    drawChart($("chart-p95"), [{ color: "#8e44ad", points: pick(F.p95) }], config.thresholds.p95_seconds);
+    drawChart($("chart-pool"), [{ color: "#2471a3", points: pick(F.in_use) }, { color: "#e67e22", points: pick(F.waiting) }]);
+    drawChart($("chart-replicas"), [{ color: "#1e8449", points: pick(F.ready) }, { color: "#aaa", points: pick(F.desired) }]);
+  }
+
+  // -- after close: score, chart, report -----------------------------------------------------------------
+  function fillScoreTable(tbody, body) {
+    clear(tbody);
+    for (const c of body.incidents.length ? body.incidents[0].checks : []) {
+      const tr = el("tr", null, { "data-check": c.id, class: c.status === "pass" ? "pass" : (c.status === "fail" ? "fail" : "na") });
+      for (const v of [c.title, c.status, c.expected, c.observed, c.feedback]) tr.appendChild(el("td", v));
+      tbody.appendChild(tr);
+    }
+  }
+  async function loadScore(target, table) {
+    const response = await fetch("/api/score", { credentials: "same-origin" });
+    if (!response.ok) return;
+    const body = await response.json();
+    const value = body.score === null ? "n/a" : body.score.toFixed(1);
+    target.textContent = `Score: ${value}`; target.dataset.score = value;
+    fillScoreTable(table.querySelector("tbody"), body);
+  }
+  async function showAfterClose() {
+    if (state.closedLoaded) return;
+    state.closedLoaded = true;
+    $("after-close").classList.remove("hidden");
+    await loadScore($("score-total"), $("score-table"));
+    const response = await fetch("/api/report", { credentials: "same-origin" });
+    if (response.ok) {
+      const body = await response.json();
+      $("report-chart").src = `${body.chart}?v=${Date.now()}`;
+      $("report-link").href = body.html;
+    }
+  }
+  if (isGM) setInterval(() => loadScore($("gm-score"), $("gm-score-table")), 3000);
+
+  // -- the feed --------------------------------------------------------------------------------------------
+  function apply(message, snapshot) {
+    state.nowT = message.now_t; state.receivedAt = Date.now();
+    if (snapshot) { state.items.clear(); clear($("timeline")); state.samples = []; }
+    renderTimeline(message.timeline);
+    if (message.samples.length) { state.samples.push(...message.samples); renderCharts(); }
+    if (snapshot && !message.samples.length) renderCharts();
+    const p = message.panels; state.panels = p;
+    renderStatus(p); renderAlerts(p.alerts); renderRoles(p.roles); renderChecklists(p.checklists);
+    renderHints(p.hints); renderReveal(p.reveal); renderGM(p.game_master); renderCountdown();
+    window.__warroom.messages += 1;
+    if (p.status.phase !== "running") showAfterClose();
+  }
+  function connect() {
+    const source = new EventSource("/api/stream");
+    source.addEventListener("open", () => { $("connection").textContent = "live"; $("connection").className = "badge live"; });
+    source.addEventListener("error", () => { $("connection").textContent = "reconnecting…"; $("connection").className = "badge overdue"; });
+    source.addEventListener("snapshot", (ev) => apply(JSON.parse(ev.data), true));
+    source.addEventListener("update", (ev) => apply(JSON.parse(ev.data), false));
+  }
+  setInterval(renderCountdown, 1000);
+  connect();
+})();
