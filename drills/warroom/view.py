@@ -7,13 +7,12 @@ are ``t`` (wall seconds since the journal started, like the journal); the page t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from drills.warroom.redact import NO_REDACTION, Redactor
 from gameday.journal import Event, EventType, journal_meta
-from gameday.runbook.model import Runbook
+from gameday.runbook.model import DeclarationStep, Runbook
 
 E = EventType
 #: Actors that are machinery, not people: their text may name the fault, so responders see it masked.
@@ -248,7 +247,7 @@ class RoomView:
             items.append({"text": f"Assign the {abbreviation}", "done": bool(roles.get(abbreviation))})
         for step in self.runbook.declaration_for(severity) if severity else []:
             title = step.title + (f" ({step.condition})" if step.condition else "")
-            items.append({"text": title, "done": declaration_step_done(step.title, has)})
+            items.append({"text": title, "done": declaration_step_done(step, has)})
         return {"title": f"Declare incident ({severity or 'severity not declared yet'})", "items": items}
 
     def _verification(self) -> dict[str, Any]:
@@ -340,22 +339,15 @@ class RoomView:
 
 
 def required_roles(runbook: Runbook) -> list[str]:
-    """The roles the runbook's declaration template names (IC, TL); the first two roles otherwise."""
-    template = runbook.templates.get("Slack Incident Declaration", "")
-    named = [r.abbreviation for r in runbook.roles if re.search(rf"\b{re.escape(r.abbreviation)}\b", template)]
-    return named or [r.abbreviation for r in runbook.roles[:2]]
+    """The roles the runbook's declaration names (IC, TL), as the scorer reads them."""
+    return list(runbook.declaration_roles)
 
 
-def declaration_step_done(title: str, has: set[EventType]) -> bool:
-    """A declaration step ticked by its journal event (the same mapping the autopilot uses to write them)."""
-    lowered = title.lower()
-    if "war room" in lowered:
-        return E.war_room_created in has
-    if re.search(r"^page\b|on-?call", lowered):
-        return E.paged in has
-    if "status page" in lowered:
-        return E.status_update in has
-    return E.severity_declared in has
+def declaration_step_done(step: DeclarationStep, has: set[EventType]) -> bool:
+    """A declaration step ticked by the journal event that records its kind (the scorer's mapping)."""
+    from gameday.runbook.classify import DECLARATION_EVENTS
+
+    return DECLARATION_EVENTS[step.kind] in has
 
 
 def verification_item(text: str, sample: dict[str, Any], firing: list[str], criteria: Any, verified: bool) -> bool:
