@@ -67,7 +67,7 @@ def start_war_room(journal: Path, *, host: str = "127.0.0.1", port: int = 0, roo
     access = access or Access()
     app = create_app(journal, runbook, access, room)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2, timeout_keep_alive=75)  # a shared screen idles
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="war-room", daemon=True)
     thread.start()
