@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -141,9 +140,18 @@ def up(
     kubeconfig: KubeconfigOpt = None,
     allow: AllowOpt = None,
     dry_run: DryRunOpt = False,
+    node_image: Annotated[
+        str | None, typer.Option("--node-image", help="use this kind node image (e.g. kindest/node:v1.37.2) "
+                                                      "instead of building one here")
+    ] = None,
+    pull: Annotated[
+        bool, typer.Option("--pull", help="where a registry is reachable: upstream PostgreSQL, PgBouncer, "
+                                          "Prometheus and Alertmanager images instead of building them")
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait for ready workloads")] = 600.0,
 ) -> None:
-    """Create the kind cluster, build and `kind load` the backend images, apply the manifests, wait ready."""
+    """Build what is missing (kind, node image, app images; cached), create the kind cluster, load the images,
+    apply the manifests, wait until ready.  Needs a running Docker daemon (on CI: `make docker-up`)."""
     from drills.k8s import guard
     from drills.k8s.cluster import KindCluster
 
@@ -157,22 +165,24 @@ def up(
         if not dry_run:
             typer.echo(f"stack ready in {target.namespace} on {target.context}")
         return
-    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=typer.echo)
+    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=_progress_line, node_image=node_image, pull=pull)
     guard.check_context(cluster.context, guard.allowed_patterns(allow))  # before any tool runs
     if dry_run:
         for step in cluster.plan():
             typer.echo(f"[dry-run] {step}")
-        missing = [tool for tool in ("docker", "kind", "kubectl") if shutil.which(tool) is None]
-        if missing:
-            typer.echo(f"[dry-run] note: not on PATH: {', '.join(missing)} (needed without --dry-run)")
         return
     target = cluster.up(timeout=timeout, allowed_contexts=allow or None, printer=typer.echo)
     try:
         endpoints = target.endpoints()
     finally:
         target.close()
+    times = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in cluster.progress.times.items() if seconds >= 1)
     typer.echo(f"cluster {cluster.context} ready: app {endpoints.app_url}, prometheus {endpoints.prometheus_url}, "
-               f"alertmanager {endpoints.alertmanager_url}")  # fmt: skip
+               f"alertmanager {endpoints.alertmanager_url}" + (f" ({times})" if times else ""))  # fmt: skip
+
+
+def _progress_line(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 @cluster_app.command("down")
@@ -193,7 +203,7 @@ def down(
     import shlex
 
     from drills.k8s import guard
-    from drills.k8s.cluster import KindCluster
+    from drills.k8s.cluster import KindCluster, require_tools
 
     if context is not None or keep_cluster:
         target = _target(kubeconfig, context or f"kind-{name}", allow, namespace, dry_run=dry_run)
@@ -205,12 +215,13 @@ def down(
         if not dry_run:
             typer.echo(f"namespace {target.namespace} deleted on {target.context} (pending faults reverted first)")
         return
-    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=typer.echo)
+    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=_progress_line)
     guard.check_context(cluster.context, guard.allowed_patterns(allow))
     if dry_run:
         argv = ["kind", "delete", "cluster", "--name", name, *cluster._kubeconfig_args()]
         typer.echo(f"[dry-run] delete the kind cluster: {shlex.join(argv)}")
         return
+    require_tools("docker")
     if not cluster.exists():
         typer.echo(f"no kind cluster named {name!r}; nothing to do")
         return

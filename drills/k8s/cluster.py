@@ -1,8 +1,11 @@
-"""Bring up the Hospital-ERP stack on a local kind cluster: create, build, load, apply, wait.
+"""Bring up the Hospital-ERP stack on a local kind cluster, on a machine with Docker and no registry.
 
-Why here and not in a shell script: the same steps run from ``gameday`` commands and from the kind
-end-to-end test, and every failure must be one clear :class:`TargetError` line (docker or kind
-missing, a build that failed) instead of a traceback.
+``gameday cluster up`` = build what is missing (kind, the node image, the app images; all cached by
+version, see :mod:`drills.k8s.build`), create the cluster from a generated kind config, make CoreDNS
+answer ``cluster.local`` only, ``kind load`` the app images, apply the manifests, wait until ready.
+Every step prints a progress line with its time; every failure is one :class:`TargetError` line.
+
+It never starts a Docker daemon: that is an explicit step (``make docker-up``) for machines without one.
 """
 
 from __future__ import annotations
@@ -11,44 +14,112 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drills.k8s.target import BACKEND, IMAGE_REPO, LEAKY_VERSION, MANIFESTS, NAMESPACE, KubernetesTarget
+import yaml
+
+from drills.k8s import endpoints
+from drills.k8s.build import docker
+from drills.k8s.build.progress import Progress
+from drills.k8s.build.versions import KIND_VERSION, kind_cache
+from drills.k8s.target import MANIFESTS, KubernetesTarget
 from gameday.errors import TargetError
 
 REPO = Path(__file__).resolve().parents[2]
-KIND_CONFIG = Path(__file__).resolve().parent / "kind-config.yaml"
-DOCKERFILE = Path(__file__).resolve().parent / "Dockerfile"
-HEALTHY_VERSION = "v1.2.2"
+#: Images a user who can pull uses with ``--pull`` instead of the locally built data images.
+UPSTREAM_IMAGES = {
+    "gameday/postgres:15": "postgres:15-bookworm",
+    "gameday/pgbouncer:1.18": "edoburu/pgbouncer:v1.23.1-p3",
+    "gameday/prometheus:2.42": "prom/prometheus:v2.55.1",
+    "gameday/alertmanager:0.25": "prom/alertmanager:v0.28.1",
+}
+#: CoreDNS answers for the cluster's own names and nothing else: no ``forward`` to outside resolvers.
+CLUSTER_ONLY_COREFILE = """\
+.:53 {
+    errors
+    health {
+       lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+"""
+CREATE_WAIT = "180s"
 
 
 def require_tools(*names: str) -> dict[str, str]:
     """Paths of the tools, or one error naming every missing one and where it comes from."""
-    found = {name: shutil.which(name) for name in names}
+    found = {name: _which(name) for name in names}
     missing = [name for name, path in found.items() if path is None]
     if missing:
         hints = {
             "docker": "install Docker (and start its daemon)",
-            "kind": "install kind (https://kind.sigs.k8s.io)",
-            "kubectl": "install kubectl",
+            "kind": "install kind, or let gameday build it (needs Go)",
+            "kubectl": "install kubectl, or `make k8s-testenv` builds one",
         }
         raise TargetError("the kind target needs " + ", ".join(f"{m} ({hints.get(m, 'not on PATH')})" for m in missing))
     return {name: str(path) for name, path in found.items()}
 
 
-def _run(cmd: Sequence[str], what: str, *, timeout: float = 1800.0, cwd: Path | None = None) -> str:
-    try:
-        result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    except FileNotFoundError:
-        raise TargetError(f"{what}: {cmd[0]} not found") from None
-    except subprocess.TimeoutExpired:
-        raise TargetError(f"{what}: timed out after {timeout:.0f}s") from None
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-        raise TargetError(f"{what} failed: " + " | ".join(tail))
-    return result.stdout
+def _which(name: str) -> str | None:
+    path = shutil.which(name)
+    if path is None and name == "kubectl":  # the test control plane's build has one
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("k8s_testenv", REPO / "tools" / "k8s-testenv" / "k8s_testenv.py")
+        if spec is not None and spec.loader is not None and Path(spec.origin or "").exists():
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            candidate = module.cache_bin_dir() / "kubectl"
+            path = str(candidate) if candidate.exists() else None
+    return path
+
+
+def host_cgroup_v1() -> bool:
+    """kubelet >= 1.35 refuses cgroup v1 unless told otherwise; only such hosts get ``failCgroupV1: false``."""
+    return not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def kind_config(node_image: str, *, local_node: bool) -> dict[str, Any]:
+    """The cluster: one node, API server and every port mapping on 127.0.0.1, subnets out of 10/172.16/192.168.
+
+    ``local_node``: our node image ships a bridge CNI instead of kindnetd (which cannot be built here).
+    """
+    kubelet: dict[str, Any] = {
+        "kind": "KubeletConfiguration",
+        # ConfigMap volumes (the fault knobs) follow changes within seconds instead of a minute
+        "syncFrequency": "3s",
+    }
+    if host_cgroup_v1():
+        kubelet["failCgroupV1"] = False
+    networking: dict[str, Any] = {"apiServerAddress": "127.0.0.1", "podSubnet": endpoints.POD_SUBNET,
+                                  "serviceSubnet": endpoints.SERVICE_SUBNET}
+    if local_node:
+        networking["disableDefaultCNI"] = True
+    return {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "networking": networking,
+        "nodes": [{
+            "role": "control-plane",
+            "image": node_image,
+            "extraPortMappings": [{"containerPort": node_port, "hostPort": host_port, "listenAddress": "127.0.0.1"}
+                                  for host_port, node_port in endpoints.NODE_PORTS.items()],
+        }],
+        "kubeadmConfigPatches": [yaml.safe_dump(kubelet, sort_keys=False)],
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,117 +137,131 @@ class Step:
 class KindCluster:
     """A kind cluster named ``name``; its kube context is ``kind-<name>`` (allowed by default).
 
-    ``kubeconfig`` is where kind writes the context (default: ``$KUBECONFIG`` or ``~/.kube/config``);
-    ``echo`` reports each step as it starts (the CLI prints them, tests stay quiet).
+    ``node_image``: use this node image instead of building one; ``pull``: use upstream images where a
+    registry can be reached; ``kubeconfig``: where kind writes the context (default ``$KUBECONFIG`` or
+    ``~/.kube/config``); ``echo`` prints progress lines.
     """
 
     name: str = "gameday"
-    versions: Sequence[str] = field(default_factory=lambda: (HEALTHY_VERSION, LEAKY_VERSION))
-    kind_config: Path = KIND_CONFIG
     kubeconfig: Path | None = None
     echo: Callable[[str], None] = field(default=lambda _line: None)
+    node_image: str | None = None
+    pull: bool = False
+    progress: Progress = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.progress = Progress(echo=self.echo, prefix=f"cluster {self.name}")
 
     @property
     def context(self) -> str:
         return f"kind-{self.name}"
 
+    @property
+    def config_path(self) -> Path:
+        return kind_cache() / "clusters" / self.name / "kind-config.yaml"
+
     def _kubeconfig_args(self) -> list[str]:
         return ["--kubeconfig", str(self.kubeconfig)] if self.kubeconfig else []
 
-    # ---------------------------------------------------------------- the plan (shared by up and --dry-run)
-    def create_step(self, kind: str = "kind") -> Step:
-        return Step("create the kind cluster (skipped when it exists)", (
-            kind, "create", "cluster", "--name", self.name, "--config", str(self.kind_config), "--wait", "120s",
-            *self._kubeconfig_args()))  # fmt: skip
+    # ---------------------------------------------------------------- tools
+    def kind(self) -> str:
+        """kind ``KIND_VERSION``, built from its Go module once (cached), whatever else is on PATH."""
+        from drills.k8s.build.node import kind_binary
 
-    def build_steps(self, docker: str = "docker") -> list[Step]:
-        """``docker build`` the backend once per release tag (the tag selects the release's behaviour)."""
-        steps = []
-        for version in self.versions:
-            tag = f"{IMAGE_REPO}:{version}"
-            argv = (docker, "build", "-f", str(DOCKERFILE), "--build-arg", f"APP_VERSION={version}", "-t", tag,
-                    str(REPO))  # fmt: skip
-            steps.append(Step(f"build {tag}", argv))
-        return steps
+        cached = kind_cache() / "bin" / f"kind-{KIND_VERSION}"
+        return str(cached if cached.exists() else kind_binary(self.progress))
 
-    def load_steps(self, kind: str = "kind") -> list[Step]:
-        return [
-            Step(
-                f"load {IMAGE_REPO}:{version} into the cluster",
-                (kind, "load", "docker-image", f"{IMAGE_REPO}:{version}", "--name", self.name),
-            )
-            for version in self.versions
-        ]
+    def _run(self, argv: Sequence[str], what: str, timeout: float = 600.0) -> str:
+        try:
+            result = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+        except FileNotFoundError:
+            raise TargetError(f"{what}: {argv[0]} not found") from None
+        except subprocess.TimeoutExpired:
+            raise TargetError(f"{what}: no result after {timeout:.0f} s") from None
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise TargetError(f"{what} failed: " + " | ".join(tail))
+        return result.stdout
 
-    def apply_steps(self, kubectl: str = "kubectl", namespace: str = NAMESPACE) -> list[Step]:
-        """What :meth:`KubernetesTarget.up` does, as the equivalent kubectl commands."""
-        base = (kubectl, "--context", self.context, *self._kubeconfig_args())
-        return [
-            Step(
-                "render the manifests (local, checked to stay in the drill's namespace)",
-                (*base, "kustomize", str(MANIFESTS)),
-            ),
-            Step(
-                "server-side apply them",
-                (*base, "apply", "--server-side", "--force-conflicts", "--field-manager=gameday", "-f", "-"),
-            ),
-            Step(
-                f"wait until every Deployment and StatefulSet in {namespace} is ready",
-                (*base, "-n", namespace, "rollout", "status", f"deployment/{BACKEND}"),
-            ),
-        ]
-
+    # ---------------------------------------------------------------- the plan (--dry-run)
     def plan(self) -> list[Step]:
-        """Every command :meth:`up` runs, in order (with the tools' paths when they are installed)."""
-        tool = {name: shutil.which(name) or name for name in ("docker", "kind", "kubectl")}
+        """What :meth:`up` does, in order; builds are named by what they produce (cached ones are skipped)."""
+        kind = str(kind_cache() / "bin" / f"kind-{KIND_VERSION}")
+        node = self.node_image or "gameday/kind-node:<k8s version>-<key> (built here unless cached)"
+        from drills.k8s.build.apps import app_images
+
+        tags = [i.tag for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
         return [
-            Step("check the Docker daemon answers", (tool["docker"], "info", "--format", "{{.ServerVersion}}")),
-            self.create_step(tool["kind"]),
-            *self.build_steps(tool["docker"]),
-            *self.load_steps(tool["kind"]),
-            *self.apply_steps(tool["kubectl"]),
-        ]
+            Step("check the Docker daemon answers", ("docker", "info", "--format", "{{.ServerVersion}}")),
+            Step(f"build kind {KIND_VERSION} unless cached", ("go", "install", f"sigs.k8s.io/kind@{KIND_VERSION}")),
+            Step("build the node image unless cached", ("bash", "tools/kind/node-image.sh", node)),
+            *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in tags),
+            Step("create the cluster (skipped when it exists)",
+                 (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
+                  CREATE_WAIT, *self._kubeconfig_args())),
+            Step("CoreDNS: answer cluster.local only",
+                 ("kubectl", "-n", "kube-system", "patch", "configmap/coredns", "--patch-file", "<Corefile>")),
+            Step("load the app images into the node", (kind, "load", "docker-image", "--name", self.name, *tags)),
+            Step("server-side apply the manifests and wait until ready",
+                 ("kubectl", "--context", self.context, "apply", "--server-side", "-k", str(MANIFESTS))),
+        ]  # fmt: skip
 
     # ---------------------------------------------------------------- doing it
     def exists(self) -> bool:
-        tools = require_tools("kind")
-        return self.name in _run([tools["kind"], "get", "clusters"], "kind get clusters").split()
+        return self.name in self._run([self.kind(), "get", "clusters"], "kind get clusters").split()
 
-    def create(self) -> None:
-        """``kind create cluster`` unless it already exists (idempotent)."""
-        tools = require_tools("docker", "kind")
+    def build(self) -> tuple[str, list[str]]:
+        """The node image and the app images, built in parallel where missing (Go builds use the CPU,
+        debootstrap mostly the network)."""
+        from drills.k8s.build.apps import app_images, build_app_images
+        from drills.k8s.build.node import node_image
+
+        images = [i for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
+            node = pool.submit(lambda: self.node_image or node_image(self.progress))
+            apps = pool.submit(build_app_images, self.progress, images)
+            return node.result(), apps.result()
+
+    def create(self, node_image: str) -> None:
+        """``kind create cluster`` from the generated config, unless the cluster exists (idempotent)."""
         if self.exists():
-            self.echo(f"kind cluster {self.name!r} exists")
+            self.progress.cached("create", f"kind cluster {self.name!r} exists")
             return
-        step = self.create_step(tools["kind"])
-        self.echo(str(step))
-        _run(step.argv, "kind create cluster")
+        config = kind_config(node_image, local_node=self.node_image is None)
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        with self.progress.stage(f"create kind cluster {self.name!r} ({node_image})"):
+            self._run([self.kind(), "create", "cluster", "--name", self.name, "--config", str(self.config_path),
+                       "--wait", CREATE_WAIT, *self._kubeconfig_args()], "kind create cluster", timeout=900)
 
-    def check_docker(self) -> None:
-        """A docker CLI without a daemon fails late and obscurely in ``kind create``: ask first."""
-        docker = require_tools("docker")["docker"]
-        _run([docker, "info", "--format", "{{.ServerVersion}}"], "docker info (is the Docker daemon running?)",
-             timeout=60)  # fmt: skip
+    def restrict_dns(self, target: KubernetesTarget) -> None:
+        """Replace the Corefile with one that answers cluster.local only, and restart CoreDNS if it changed."""
+        from datetime import UTC, datetime
 
-    def build_images(self) -> None:
-        """``docker build`` the backend once per release tag."""
-        tools = require_tools("docker")
-        for step in self.build_steps(tools["docker"]):
-            self.echo(str(step))
-            _run(step.argv, f"docker {step.what}")
+        core, apps = target.core, target.apps
+        current = core.read_namespaced_config_map("coredns", "kube-system")
+        if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE:
+            return
+        with self.progress.stage("CoreDNS: cluster.local only"):
+            core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": CLUSTER_ONLY_COREFILE}})
+            stamp = datetime.now(UTC).isoformat()
+            apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": {"metadata": {
+                "annotations": {"gameday.io/corefile": stamp}}}}})  # fmt: skip
+            self._run([*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
+                       "--timeout=180s"], "CoreDNS rollout", timeout=200)
 
-    def load_images(self) -> None:
-        """``kind load docker-image`` every release tag (kind nodes cannot pull from this machine)."""
-        tools = require_tools("kind")
-        for step in self.load_steps(tools["kind"]):
-            self.echo(str(step))
-            _run(step.argv, f"kind {step.what}")
+    def load(self, tags: Sequence[str]) -> None:
+        """``kind load docker-image`` in one call: one ``docker save``, shared layers sent once."""
+        with self.progress.stage(f"load {len(tags)} images into the node"):
+            self._run([self.kind(), "load", "docker-image", "--name", self.name, *tags], "kind load docker-image",
+                      timeout=900)
 
     def delete(self) -> None:
-        tools = require_tools("kind")
-        argv = [tools["kind"], "delete", "cluster", "--name", self.name, *self._kubeconfig_args()]
-        self.echo(shlex.join(argv))
-        _run(argv, "kind delete cluster")
+        if not self.exists():
+            return
+        with self.progress.stage(f"delete kind cluster {self.name!r}"):
+            self._run([self.kind(), "delete", "cluster", "--name", self.name, *self._kubeconfig_args()],
+                      "kind delete cluster", timeout=300)
 
     def target(self, **kwargs: Any) -> KubernetesTarget:
         """The drill target for this cluster (kubeconfig as kind wrote it)."""
@@ -185,21 +270,19 @@ class KindCluster:
         return KubernetesTarget(self.context, **kwargs)
 
     def up(self, timeout: float = 600.0, **target_kwargs: Any) -> KubernetesTarget:
-        """Everything a drill needs: cluster, images, manifests applied, all workloads ready.
-
-        ``target_kwargs`` go to :class:`KubernetesTarget` (e.g. ``allowed_contexts``).
-        """
-        require_tools("docker", "kind", "kubectl")
-        self.check_docker()
-        self.create()
-        self.build_images()
-        self.load_images()
-        target = self.target(manifests=MANIFESTS, **target_kwargs)
-        self.echo(f"apply {MANIFESTS.relative_to(REPO)} to {self.context} and wait until ready")
-        target.up(timeout=timeout)
+        """Everything a drill needs: images, cluster, DNS, images loaded, manifests applied, all ready."""
+        require_tools("docker", "kubectl")
+        docker.daemon_version()
+        node_image, tags = self.build()
+        self.create(node_image)
+        target = self.target(**target_kwargs)
+        try:
+            self.restrict_dns(target)
+            self.load(tags)
+            with self.progress.stage(f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
+                target.up(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None)
+        except BaseException:
+            target.close()
+            raise
         return target
 
-
-def describe() -> str:
-    """One line for ``gameday`` help output."""
-    return f"kind cluster 'gameday' running deployment/{BACKEND} from {MANIFESTS.relative_to(REPO)}"

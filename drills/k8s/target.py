@@ -24,13 +24,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from drills.k8s import guard
+from drills.k8s.endpoints import ALERTMANAGER_PORT, APP_PORT, PROMETHEUS_PORT, WEBHOOK_PORT, url
 from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
-from gameday.errors import SafetyError, TargetError
+from gameday.errors import InputError, SafetyError, TargetError
 from gameday.journal import JournalWriter
 from gameday.scenario import Fault, FaultType
 
@@ -40,10 +41,13 @@ BACKEND = "hospital-erp-backend"
 PGBOUNCER = "pgbouncer"
 IMAGE_REPO = "gameday/hospital-erp-backend"
 LEAKY_VERSION = "v1.2.3"
-#: Port 1 on loopback: nothing listens there, the backend's start-up check fails at once.
-BAD_DATABASE_URL = "postgresql://erp@127.0.0.1:1/hospital_erp"
+#: The release candidate that cannot reach its database (drills/service/releases.py): every pod crash-loops.
+CRASHLOOP_VERSION = "v1.2.4-rc1"
+#: The runtime fault knobs (drills/service/knobs.py) the backend and eligibility pods read from a mounted file.
+KNOBS_CONFIGMAP = "erp-knobs"
+KNOBS_KEY = "knobs.json"
 INJECTION_ANNOTATION = "gameday.io/injection"
-#: Pod-template annotation that marks a broken release (kwok's crashloop stage keys on it).
+#: Pod-template annotation that marks a broken release (kwok's crashloop stage keys on it; kind ignores it).
 CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
 VERSION_LABEL = "app.kubernetes.io/version"
 FIELD_MANAGER = "gameday"
@@ -89,9 +93,10 @@ class KubernetesTarget:
         self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
         self.manifests = manifests
         self._endpoints = endpoints or Endpoints(
-            app_url="http://127.0.0.1:18080",
-            prometheus_url="http://127.0.0.1:19090",
-            alertmanager_url="http://127.0.0.1:19093",
+            app_url=url(APP_PORT),
+            prometheus_url=url(PROMETHEUS_PORT),
+            alertmanager_url=url(ALERTMANAGER_PORT),
+            extra={"webhook_port": str(WEBHOOK_PORT)},
         )
         self.printer = printer
         self._watch: Any = None
@@ -145,19 +150,22 @@ class KubernetesTarget:
                 return self.apps.read_namespaced_deployment(name, self.namespace)
             if kind == "StatefulSet":
                 return self.apps.read_namespaced_stateful_set(name, self.namespace)
+            if kind == "ConfigMap":
+                return self.core.read_namespaced_config_map(name, self.namespace)
         except ApiException as exc:
             raise TargetError(f"cannot read {kind} {self.namespace}/{name}: {exc.status} {exc.reason}") from None
         raise TargetError(f"unsupported kind {kind}")
 
     def _patch(self, kind: str, name: str, body: Any, what: str) -> Any:
-        """Patch a workload of the drill's namespace; a list body is a JSON patch, a dict a merge patch."""
+        """Patch an object of the drill's namespace; a list body is a JSON patch, a dict a merge patch."""
         fn = {
             "Deployment": self.apps.patch_namespaced_deployment,
             "StatefulSet": self.apps.patch_namespaced_stateful_set,
+            "ConfigMap": self.core.patch_namespaced_config_map,
         }[kind]
 
         def send() -> Any:
-            if self._watch is None:
+            if self._watch is None or kind == "ConfigMap":  # the watch follows workloads only
                 return fn(name, self.namespace, body, field_manager=FIELD_MANAGER)
             with self._watch.own_change(name) as register:
                 result = fn(name, self.namespace, body, field_manager=FIELD_MANAGER)
@@ -166,11 +174,15 @@ class KubernetesTarget:
 
         return self._change(f"patch {kind.lower()}/{name} ({what})", body, send)
 
-    def _kubectl(self, *args: str, stdin: str | None = None, timeout: float = 300.0) -> str:
+    def kubectl_argv(self) -> list[str]:
+        """``kubectl`` pinned to this target's kubeconfig and (allowed) context."""
         cmd = [self.kubectl_bin, "--context", self.context]
         if self.kubeconfig:
             cmd += ["--kubeconfig", self.kubeconfig]
-        cmd += list(args)
+        return cmd
+
+    def _kubectl(self, *args: str, stdin: str | None = None, timeout: float = 300.0) -> str:
+        cmd = [*self.kubectl_argv(), *args]
         try:
             result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
         except FileNotFoundError:
@@ -180,10 +192,16 @@ class KubernetesTarget:
         return result.stdout
 
     # ---------------------------------------------------------------- Target: lifecycle
-    def render_manifests(self) -> list[dict[str, Any]]:
-        """``kubectl kustomize`` (local, no request) and check every object belongs to our namespace."""
+    def render_manifests(self, images: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """``kubectl kustomize`` (local, no request) and check every object belongs to our namespace.
+
+        ``images`` replaces container images by name (``--pull``: upstream images for the data services).
+        """
         docs = [d for d in yaml.safe_load_all(self._kubectl("kustomize", str(self.manifests))) if d]
         for doc in docs:
+            for container in (doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []):
+                if images and container.get("image") in images:
+                    container["image"] = images[container["image"]]
             meta = doc.get("metadata", {})
             if doc.get("kind") == "Namespace":
                 guard.check_namespace(meta.get("name"), self.namespace, f"namespace {meta.get('name')}")
@@ -191,9 +209,9 @@ class KubernetesTarget:
                 guard.check_namespace(meta.get("namespace"), self.namespace, f"{doc.get('kind')}/{meta.get('name')}")
         return docs
 
-    def up(self, timeout: float = 300.0) -> None:
+    def up(self, timeout: float = 300.0, images: dict[str, str] | None = None) -> None:
         """Server-side apply the manifests, then wait until every workload is ready (idempotent)."""
-        docs = self.render_manifests()
+        docs = self.render_manifests(images)
         rendered = yaml.safe_dump_all(docs, sort_keys=False)
         self._change(
             "apply --server-side",
@@ -287,56 +305,72 @@ class KubernetesTarget:
         return sorted(out, key=lambda r: r[0])
 
     # ---------------------------------------------------------------- Target: faults
+    #: Faults that turn runtime knobs (the erp-knobs ConfigMap the backend and eligibility pods read, no
+    #: restart), with the local sandbox's parameter names and defaults.
+    KNOB_FAULTS: ClassVar[dict[FaultType, dict[str, float]]] = {
+        FaultType.slow_queries: {"query_latency_s": 1.2, "latency_fraction": 0.08},
+        FaultType.error_burst: {"upstream_error_fraction": 0.5},
+    }
+
     def _fault_object(self, fault: FaultType) -> tuple[str, str]:
         if fault is FaultType.pgbouncer_down:
             return "Deployment", PGBOUNCER
+        if fault in self.KNOB_FAULTS:
+            return "ConfigMap", KNOBS_CONFIGMAP
         return "Deployment", BACKEND
 
     def _faulted_template(self, fault: Fault, template: dict[str, Any]) -> dict[str, Any]:
-        """The backend pod template as the bad release / config change would make it."""
+        """The backend pod template as the bad release would make it: v1.2.3 (leak) or v1.2.4-rc1 (crash)."""
         new = copy.deepcopy(template)
         container = next((c for c in new["spec"]["containers"] if c["name"] == "backend"), None)
         if container is None:
             raise TargetError(f"deployment/{BACKEND} has no container named 'backend'; manifests changed?")
-        params = fault.params
-        if fault.type is FaultType.connection_pool_leak:
-            version = str(params.get("version", LEAKY_VERSION))
-            container["image"] = f"{IMAGE_REPO}:{version}"
-            _set_env(container, "APP_VERSION", version)
-            new.setdefault("metadata", {}).setdefault("labels", {})[VERSION_LABEL] = version
-        elif fault.type is FaultType.crashloop:
-            _set_env(container, "DATABASE_URL", str(params.get("database_url", BAD_DATABASE_URL)))
-            annotations = new.setdefault("metadata", {}).get("annotations") or {}
-            annotations[CRASHLOOP_ANNOTATION] = "true"
-            new["metadata"]["annotations"] = annotations
-        elif fault.type is FaultType.slow_queries:
-            _set_env(container, "QUERY_LATENCY_S", str(params.get("latency_s", 0.8)))
-            _set_env(container, "LATENCY_FRACTION", str(params.get("fraction", 1.0)))
-        elif fault.type is FaultType.error_burst:
-            _set_env(container, "UPSTREAM_ERROR_FRACTION", str(params.get("fraction", 0.3)))
+        default = LEAKY_VERSION if fault.type is FaultType.connection_pool_leak else CRASHLOOP_VERSION
+        version = str(fault.params.get("version", default))
+        container["image"] = f"{IMAGE_REPO}:{version}"
+        _set_env(container, "APP_VERSION", version)
+        metadata = new.setdefault("metadata", {})
+        metadata.setdefault("labels", {})[VERSION_LABEL] = version
+        if fault.type is FaultType.crashloop:
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), CRASHLOOP_ANNOTATION: "true"}
         return new
+
+    def _knob_values(self, fault: Fault) -> dict[str, float]:
+        defaults = self.KNOB_FAULTS[fault.type]
+        unknown = sorted(set(fault.params) - set(defaults))
+        if unknown:
+            raise InputError(None, f"fault.params.{unknown[0]}",
+                             f"{fault.type.value} takes {', '.join(defaults)} (as on the local sandbox)")
+        return {key: float(fault.params.get(key, value)) for key, value in defaults.items()}
+
+    def knobs(self) -> dict[str, Any]:
+        """The runtime knobs the pods read now (``{}`` = every knob at its default)."""
+        obj = self._read("ConfigMap", KNOBS_CONFIGMAP)
+        return json.loads((obj.data or {}).get(KNOBS_KEY) or "{}")
+
+    def _set_knobs(self, what: str, **values: float) -> None:
+        body = {"data": {KNOBS_KEY: json.dumps({**self.knobs(), **values}, sort_keys=True)}}
+        self._patch("ConfigMap", KNOBS_CONFIGMAP, body, what)
 
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Write the undo state into the object's annotation, then make the change."""
         kind, name = self._fault_object(fault.type)
+        knob_values = self._knob_values(fault) if kind == "ConfigMap" else None
         obj = self._sanitize(self._read(kind, name))
         existing = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if existing:
             raise SafetyError(f"{kind.lower()}/{name} already carries a pending fault: {existing[:200]}")
-        spec = obj["spec"]
+        undo: dict[str, Any] = {"context": self.context, "namespace": self.namespace, "kind": kind, "name": name}
+        if kind == "ConfigMap":
+            undo["data"] = obj.get("data") or {}
+        else:
+            undo.update(replicas=obj["spec"].get("replicas"), template=obj["spec"]["template"])
         record = InjectionRecord(
             id=uuid.uuid4().hex[:12],
             target=f"kubernetes:{self.context}",
             fault=fault.type,
             params=fault.params,
-            revert_state={
-                "context": self.context,
-                "namespace": self.namespace,
-                "kind": kind,
-                "name": name,
-                "replicas": spec.get("replicas"),
-                "template": spec["template"],
-            },
+            revert_state=undo,
             drill_id=drill_id,
             runner_pid=os.getpid(),
         )
@@ -345,13 +379,14 @@ class KubernetesTarget:
             kind, name, {"metadata": {"annotations": {INJECTION_ANNOTATION: record.model_dump_json()}}}, "record"
         )
         # 2. change
-        if fault.type is FaultType.pgbouncer_down:
-            body: Any = [{"op": "replace", "path": "/spec/replicas", "value": 0}]
+        if knob_values is not None:
+            self._set_knobs(f"inject {fault.type.value}", **knob_values)
+        elif fault.type is FaultType.pgbouncer_down:
+            self._patch(kind, name, [{"op": "replace", "path": "/spec/replicas", "value": 0}], "inject pgbouncer-down")
         else:
-            body = [
-                {"op": "replace", "path": "/spec/template", "value": self._faulted_template(fault, spec["template"])}
-            ]
-        self._patch(kind, name, body, f"inject {fault.type.value}")
+            template = self._faulted_template(fault, obj["spec"]["template"])
+            self._patch(kind, name, [{"op": "replace", "path": "/spec/template", "value": template}],
+                        f"inject {fault.type.value}")  # fmt: skip
         return record
 
     def _load_record(self, obj: dict[str, Any]) -> InjectionRecord | None:
@@ -364,7 +399,7 @@ class KubernetesTarget:
             return None
 
     def revert(self, record: InjectionRecord) -> None:
-        """Put template and replicas back as recorded and drop the annotation; a no-op the second time."""
+        """Put the object back as recorded and drop the annotation; a no-op the second time."""
         state = record.revert_state
         if state.get("namespace") != self.namespace:
             guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
@@ -374,13 +409,14 @@ class KubernetesTarget:
         if current is None or current.id != record.id:
             record.reverted_at = record.reverted_at or datetime.now(UTC)
             return  # already reverted (or replaced by another drill's record: not ours to touch)
-        body: list[dict[str, Any]] = [
-            {"op": "test", "path": "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1"),
-             "value": obj["metadata"]["annotations"][INJECTION_ANNOTATION]},
-            {"op": "replace", "path": "/spec/template", "value": state["template"]},
-            {"op": "replace", "path": "/spec/replicas", "value": state["replicas"]},
-            {"op": "remove", "path": "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")},
-        ]  # fmt: skip
+        annotation = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
+        if kind == "ConfigMap":
+            restore = [{"op": "replace" if "data" in obj else "add", "path": "/data", "value": state.get("data") or {}}]
+        else:
+            restore = [{"op": "replace", "path": "/spec/template", "value": state["template"]},
+                       {"op": "replace", "path": "/spec/replicas", "value": state["replicas"]}]
+        body = [{"op": "test", "path": annotation, "value": obj["metadata"]["annotations"][INJECTION_ANNOTATION]},
+                *restore, {"op": "remove", "path": annotation}]  # fmt: skip
         self._patch(kind, name, body, f"revert {record.fault.value}")
         record.reverted_at = datetime.now(UTC)
 
@@ -392,6 +428,7 @@ class KubernetesTarget:
             objects = [
                 *self.apps.list_namespaced_deployment(self.namespace).items,
                 *self.apps.list_namespaced_stateful_set(self.namespace).items,
+                *self.core.list_namespaced_config_map(self.namespace).items,
             ]
         except ApiException as exc:
             if exc.status == 404:
@@ -414,21 +451,44 @@ class KubernetesTarget:
         return stale
 
     # ---------------------------------------------------------------- Target: remediate
+    #: What a responder can do, with the sandbox's names (``rollback`` = ``rollout_undo``).
+    ACTIONS = ("rollout_undo", "rollback", "restart", "scale", "restart_pgbouncer", "kill_slow_queries",
+               "failover_upstream")
+
     def remediate(self, action: str, **params: Any) -> str:
-        """``rollout_undo`` (optionally ``to_revision``), ``restart`` or ``scale`` (``replicas``) the backend."""
+        """A responder's fix through the API: rollouts and scaling like kubectl, knob changes for the
+        runtime faults (``kill_slow_queries``, ``failover_upstream``), ``restart_pgbouncer``."""
+        action = action.replace("-", "_")
         name = str(params.get("deployment", BACKEND))
-        if action == "rollout_undo":
+        if action in ("rollout_undo", "rollback"):
             return self._rollout_undo(name, params.get("to_revision"))
         if action == "restart":
-            body = {"spec": {"template": {"metadata": {"annotations": {
-                "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}}  # fmt: skip
-            self._patch("Deployment", name, body, "rollout restart")
-            return f"deployment/{name} restarted"
+            return self._rollout_restart(name)
         if action == "scale":
-            replicas = int(params["replicas"])
+            replicas = params.get("replicas")
+            if not isinstance(replicas, int):
+                raise InputError(None, "replicas", f"scale needs an integer replicas=N, got {replicas!r}")
             self._patch("Deployment", name, {"spec": {"replicas": replicas}}, "scale")
             return f"deployment/{name} scaled to {replicas}"
-        raise TargetError(f"unknown remediation {action!r}; expected rollout_undo, restart or scale")
+        if action == "restart_pgbouncer":
+            dep = self._read("Deployment", PGBOUNCER)
+            if not dep.spec.replicas:  # stopped: bring it back (what "restart the pooler" means then)
+                self._patch("Deployment", PGBOUNCER, {"spec": {"replicas": 1}}, "scale")
+                return f"deployment/{PGBOUNCER} scaled from 0 to 1"
+            return self._rollout_restart(PGBOUNCER)
+        if action == "kill_slow_queries":  # stands for cancelling the runaway job behind the slow queries
+            self._set_knobs("kill slow queries", query_latency_s=0.0)
+            return "cancelled the slow queries"
+        if action == "failover_upstream":  # stands for switching to a healthy eligibility instance
+            self._set_knobs("fail over the eligibility upstream", upstream_error_fraction=0.0)
+            return "failed over the eligibility upstream"
+        raise InputError(None, "action", f"unknown remediation {action!r}; expected one of {', '.join(self.ACTIONS)}")
+
+    def _rollout_restart(self, name: str) -> str:
+        body = {"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}}  # fmt: skip
+        self._patch("Deployment", name, body, "rollout restart")
+        return f"deployment/{name} restarted"
 
     def _rollout_undo(self, name: str, to_revision: int | None) -> str:
         """What ``kubectl rollout undo`` does: copy an older ReplicaSet's template into the Deployment."""

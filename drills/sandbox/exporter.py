@@ -10,63 +10,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from prometheus_client import start_http_server
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.configs import ADMIN_USER
 from drills.sandbox.kubelet import load_config
 from drills.sandbox.paths import Layout
 
-POOL_COLUMNS = {  # SHOW POOLS column -> metric suffix (pgbouncer_exporter's names)
-    "cl_active": "client_active_connections",
-    "cl_waiting": "client_waiting_connections",
-    "sv_active": "server_active_connections",
-    "sv_idle": "server_idle_connections",
-    "sv_used": "server_used_connections",
-    "maxwait": "client_maxwait_seconds",
-}
-
-
-class PgBouncerAdmin:
-    """SHOW commands over the admin console (simple query protocol, autocommit, hence ClientCursor)."""
-
-    def __init__(self, port: int) -> None:
-        self.dsn = f"host=127.0.0.1 port={port} dbname=pgbouncer user={ADMIN_USER} connect_timeout=1"
-        self._conn: psycopg.Connection | None = None
-        self._lock = threading.Lock()
-
-    def show(self, what: str) -> list[dict[str, Any]]:
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = psycopg.connect(self.dsn, autocommit=True, cursor_factory=psycopg.ClientCursor)
-                    with self._conn.cursor() as cur:
-                        cur.execute(f"SHOW {what}")
-                        names = [c.name for c in cur.description or []]
-                        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-                except psycopg.Error:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise
-        return []
-
 
 class SandboxCollector(Collector):
     def __init__(self, cfg: SandboxConfig) -> None:
         self.layout = Layout(cfg.home)
-        self.admin = PgBouncerAdmin(cfg.ports.pgbouncer)
+        self.admin = PgBouncerAdmin(
+            f"host=127.0.0.1 port={cfg.ports.pgbouncer} dbname=pgbouncer user={ADMIN_USER} connect_timeout=1")
 
     def collect(self) -> Iterator[Any]:
         yield from self._pods()
@@ -96,28 +60,7 @@ class SandboxCollector(Collector):
         yield from (restarts, waiting, ready, running)
 
     def _pgbouncer(self) -> Iterator[Any]:
-        up = GaugeMetricFamily("pgbouncer_up", "PgBouncer admin console answers")
-        try:
-            pools = self.admin.show("POOLS")
-            databases = self.admin.show("DATABASES")
-        except psycopg.Error:
-            up.add_metric([], 0.0)
-            yield up
-            return
-        up.add_metric([], 1.0)
-        yield up
-        for column, suffix in POOL_COLUMNS.items():
-            family = GaugeMetricFamily(f"pgbouncer_pools_{suffix}", f"SHOW POOLS {column}",
-                                       labels=["database", "user"])
-            for row in pools:
-                if row.get("database") != "pgbouncer" and column in row:
-                    family.add_metric([row["database"], row["user"]], float(row[column] or 0))
-            yield family
-        size = GaugeMetricFamily("pgbouncer_databases_pool_size", "SHOW DATABASES pool_size", labels=["database"])
-        for row in databases:
-            if row.get("name") != "pgbouncer":
-                size.add_metric([row["name"]], float(row.get("pool_size") or 0))
-        yield size
+        yield from pgbouncer_metrics(self.admin)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,8 @@
-"""``python -m drills.service --port 18081 --version v1.2.2``: one backend replica (a "container")."""
+"""``python -m drills.service --port 18081 --version v1.2.2``: one backend replica (a "container").
+
+The same entry point runs in the sandbox (127.0.0.1, one process per replica) and in the Kubernetes image
+(``--host 0.0.0.0 --migrate``, settings from the pod's environment; drills/k8s/manifests/backend.yaml).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from drills.service.releases import release
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drills.service")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--version", default=os.environ.get("APP_VERSION", "v1.2.2"))
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--pool-size", type=int, default=int(os.environ.get("DB_POOL_SIZE", "4")))
@@ -21,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream-url", default=os.environ.get("UPSTREAM_URL"))
     parser.add_argument("--knobs-file", default=os.environ.get("GAMEDAY_KNOBS_FILE"))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("GAMEDAY_SEED", "0")))
+    parser.add_argument("--migrate", action="store_true", default=bool(os.environ.get("GAMEDAY_MIGRATE")),
+                        help="create and seed the schema first (idempotent; replicas take turns)")
     args = parser.parse_args(argv)
 
     rel = release(args.version)
@@ -34,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.Error as exc:
         print(f"Cannot connect to database: {str(exc).strip().splitlines()[0]}", file=sys.stderr, flush=True)
         return 1
+    if args.migrate:
+        from drills.service.schema import migrate
+
+        migrate(url)
 
     import uvicorn
 
@@ -42,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(database_url=url, release=rel, pool_size=args.pool_size, pool_timeout_s=args.pool_timeout,
                         upstream_url=args.upstream_url, knobs_file=args.knobs_file,
                         seed=args.seed + args.port)
-    print(f"hospital-erp-backend {rel.version} listening on 127.0.0.1:{args.port}", flush=True)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port, log_level="warning",
+    print(f"hospital-erp-backend {rel.version} listening on {args.host}:{args.port}", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
                 access_log=False, lifespan="on")
     return 0
 

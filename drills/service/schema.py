@@ -45,11 +45,16 @@ APPOINTMENTS = 2000
 DEPARTMENTS = ("radiology", "cardiology", "oncology", "pediatrics", "surgery")
 
 
+#: Advisory lock key: replicas starting together (pods of one rollout) migrate one at a time.
+MIGRATION_LOCK = 7_240_124
+
+
 def migrate(dsn: str) -> None:
-    """Create the schema and seed it once; safe to run at every ``sandbox up``."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    """Create the schema and seed it once; safe to run at every ``sandbox up`` and from every replica at once
+    (one transaction under a transaction-scoped advisory lock, so it also works through PgBouncer)."""
+    params = {"patients": PATIENTS, "appointments": APPOINTMENTS}
+    with psycopg.connect(dsn, prepare_threshold=None) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(SCHEMA)
-        with conn.transaction():
-            params = {"patients": PATIENTS, "appointments": APPOINTMENTS}
-            conn.execute(SEED, params)
-            conn.execute(SEED_APPOINTMENTS, params)
+        conn.execute(SEED, params)
+        conn.execute(SEED_APPOINTMENTS, params)

@@ -32,12 +32,13 @@ def create_app(knobs_file: str | None, seed: int = 0) -> Starlette:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drills.service.upstream")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--knobs-file")
     args = parser.parse_args(argv)
     import uvicorn
 
-    uvicorn.run(create_app(args.knobs_file), host="127.0.0.1", port=args.port, log_level="warning",
+    uvicorn.run(create_app(args.knobs_file), host=args.host, port=args.port, log_level="warning",
                 access_log=False)
     return 0
 

@@ -1,0 +1,73 @@
+"""The few Docker operations the build needs: does a daemon answer, which image has which key, import a
+root filesystem, build on a local base (the classic builder: it never looks a local base image up in a
+registry)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from drills.k8s.build.progress import Progress, run_logged
+from drills.k8s.build.versions import KEY_LABEL
+from gameday.errors import TargetError
+
+
+def docker_bin() -> str:
+    path = shutil.which("docker")
+    if path is None:
+        raise TargetError("the kind target needs docker (install Docker and start its daemon)")
+    return path
+
+
+def daemon_version() -> str:
+    """The daemon's version, or one clear error: a docker CLI alone fails late and obscurely in kind."""
+    try:
+        result = subprocess.run([docker_bin(), "info", "--format", "{{.ServerVersion}}"], capture_output=True,
+                                text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        result = None
+    if result is None or result.returncode != 0 or not result.stdout.strip():
+        raise TargetError("no Docker daemon answers (`docker info` fails); start one first — on a machine "
+                          "without one (CI): `make docker-up` (tools/kind/dockerd.sh up)")
+    return result.stdout.strip()
+
+
+def image_key(tag: str) -> str | None:
+    """The build key an image carries, ``""`` for an image without one, ``None`` when there is no image."""
+    result = subprocess.run([docker_bin(), "image", "inspect", "-f", f'{{{{index .Config.Labels "{KEY_LABEL}"}}}}',
+                             tag], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        return None
+    value = result.stdout.strip()
+    return "" if value == "<no value>" else value
+
+
+def has_image(tag: str) -> bool:
+    return image_key(tag) is not None
+
+
+def import_rootfs(rootfs: Path, tag: str, changes: Sequence[str], log: Path, progress: Progress, what: str) -> None:
+    """``tar -C rootfs . | docker import`` with Dockerfile ``changes`` (ENV, ENTRYPOINT, LABEL ...)."""
+    argv = ["bash", "-o", "pipefail", "-c",
+            'tar -C "$0" -c . | "$1" import "${@:3}" - "$2"', str(rootfs), docker_bin(), tag]
+    for change in changes:
+        argv += ["-c", change]
+    run_logged(argv, log, what, progress, timeout=1800)
+
+
+def build(context: Path, tag: str, build_args: Mapping[str, str], log: Path, progress: Progress, what: str,
+          dockerfile: str = "Dockerfile") -> None:
+    argv: list[str | Path] = [docker_bin(), "build", "-q", "-f", context / dockerfile, "-t", tag]
+    for name, value in build_args.items():
+        argv += ["--build-arg", f"{name}={value}"]
+    argv.append(context)
+    run_logged(argv, log, what, progress, env={"DOCKER_BUILDKIT": "0"}, timeout=1800)
+
+
+def save(tags: Sequence[str], out: Path, log: Path, progress: Progress) -> None:
+    run_logged([docker_bin(), "save", "-o", out, *tags], log, "saving images", progress)
+    with tarfile.open(out):  # a truncated tar is an error here, not in the node
+        pass

@@ -1,0 +1,169 @@
+"""kind itself and the kind node image, built here: nothing is pulled.
+
+The node image holds a debootstrapped Debian root (systemd, containerd, runc, CNI plugins), kind's base
+files from the kind module, kubelet/kubeadm/kube-proxy built from the Kubernetes module, CoreDNS and pause
+built here, and the control-plane images made from the binaries the test control plane already builds
+(``tools/k8s-testenv``), preloaded into the node's containerd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from drills.k8s.build import docker
+from drills.k8s.build.progress import Progress, run_logged
+from drills.k8s.build.versions import (
+    DEBIAN_SUITE,
+    KIND_MODULE,
+    KIND_VERSION,
+    NODE_PACKAGES,
+    NODE_REPO,
+    PROXY_PACKAGES,
+    TESTENV,
+    TOOLS,
+    digest,
+    k8s_version,
+    kind_cache,
+)
+from gameday.errors import TargetError
+
+GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-trimpath -mod=mod -buildvcs=false", "GOTOOLCHAIN": "local"}
+
+
+def go_bin() -> str:
+    path = os.environ.get("GO") or shutil.which("go") or "/usr/local/go/bin/go"
+    if not Path(path).exists():
+        raise TargetError("building kind and the node image needs Go (set GO or put go on PATH), or pass "
+                          "--node-image IMAGE and a kind binary on PATH")
+    return path
+
+
+def logs() -> Path:
+    return kind_cache() / "logs"
+
+
+def kind_binary(progress: Progress) -> Path:
+    """kind ``KIND_VERSION`` from its Go module (``go install``), cached by version."""
+    path = kind_cache() / "bin" / f"kind-{KIND_VERSION}"
+    if path.exists():
+        progress.cached("kind", str(path))
+        return path
+    with progress.stage(f"kind {KIND_VERSION} (go install)"):
+        gobin = path.parent / ".gobin"
+        shutil.rmtree(gobin, ignore_errors=True)
+        run_logged([go_bin(), "install", f"{KIND_MODULE}@{KIND_VERSION}"], logs() / "kind.log", "building kind",
+                   progress, env={**GO_ENV, "GOBIN": str(gobin)}, cwd=kind_cache())
+        (gobin / "kind").replace(path)
+        shutil.rmtree(gobin, ignore_errors=True)
+    return path
+
+
+def kind_base_files(progress: Progress) -> Path:
+    """kind's ``images/base/files`` (entrypoint, systemd units, kubelet drop-ins) from the module cache."""
+    result = subprocess.run([go_bin(), "mod", "download", "-json", f"{KIND_MODULE}@{KIND_VERSION}"],
+                            capture_output=True, text=True, env={**os.environ, **GO_ENV}, cwd=kind_cache(),
+                            timeout=600)
+    if result.returncode != 0:
+        raise TargetError(f"go mod download {KIND_MODULE}@{KIND_VERSION} failed: {result.stderr.strip()[-300:]}")
+    files = Path(json.loads(result.stdout)["Dir"]) / "images" / "base" / "files"
+    if not files.is_dir():
+        raise TargetError(f"{files} is missing from the kind module")
+    return files
+
+
+def control_plane_bins(progress: Progress) -> Path:
+    """kube-apiserver, controller-manager, scheduler, kubectl, etcd: ``tools/k8s-testenv/build.sh`` (cached)."""
+    script = TESTENV / "build.sh"
+    if not script.exists():
+        raise TargetError(f"{script} is missing: building the node image needs the gameday source tree "
+                          "(or pass --node-image)")
+    with progress.stage("control-plane binaries (tools/k8s-testenv)"):
+        log = logs() / "control-plane.log"
+        run_logged(["bash", script], log, "building the control plane", progress, env={"GO": go_bin()})
+    return Path(log.read_text(encoding="utf-8").strip().splitlines()[-1])
+
+
+def node_bins(progress: Progress) -> Path:
+    """kubelet, kubeadm, kube-proxy (the Kubernetes module, same go.mod as the test control plane),
+    CoreDNS (``tools/kind/coredns``) and pause (``gcc -static`` from the Kubernetes module's pause.c)."""
+    version = k8s_version()
+    key = digest(version, TESTENV / "go.mod", TESTENV / "go.sum", TOOLS / "coredns")
+    out = kind_cache() / "node-bin" / f"{version}-{key}"
+    names = ("kubelet", "kubeadm", "kube-proxy", "coredns", "pause")
+    if all((out / n).exists() for n in names):
+        progress.cached("node binaries", str(out))
+        return out
+    log = logs() / "node-bin.log"
+    stage = out.with_name(out.name + ".partial")
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    major, minor = version.lstrip("v").split(".")[:2]
+    ldflags = "-s -w"
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        ldflags += (f" -X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor}"
+                    f" -X {pkg}.gitTreeState=clean")
+    with progress.stage(f"kubelet, kubeadm, kube-proxy {version} (go build)"):
+        gomod = kind_cache() / "gomod" / version  # a copy: -mod=mod may touch go.mod, never the repo's
+        gomod.mkdir(parents=True, exist_ok=True)
+        for name in ("go.mod", "go.sum"):
+            shutil.copy2(TESTENV / name, gomod / name)
+        commands = [f"k8s.io/kubernetes/cmd/{name}" for name in ("kubelet", "kubeadm", "kube-proxy")]
+        run_logged([go_bin(), "build", "-p", "2", "-ldflags", ldflags, "-o", f"{stage}/", *commands],
+                   log, "building kubelet, kubeadm and kube-proxy", progress, env=GO_ENV, cwd=gomod)
+    with progress.stage("CoreDNS and pause"):
+        run_logged([go_bin(), "build", "-p", "2", "-ldflags", "-s -w", "-o", stage / "coredns", "."], log,
+                   "building CoreDNS", progress, env=GO_ENV, cwd=TOOLS / "coredns")
+        modcache = subprocess.run([go_bin(), "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip()
+        pause_c = Path(modcache) / f"k8s.io/kubernetes@{version}" / "build" / "pause" / "linux" / "pause.c"
+        run_logged(["gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=gameday", "-o", stage / "pause",
+                    pause_c], log, "compiling pause", progress)
+    shutil.rmtree(out, ignore_errors=True)
+    stage.rename(out)
+    return out
+
+
+def rootfs(progress: Progress, name: str, packages: str, requirements: Path | None = None) -> tuple[Path, str]:
+    """A debootstrapped root (``tools/kind/rootfs.sh``), cached by its packages, requirements and script."""
+    parts: list[str | Path] = [DEBIAN_SUITE, packages, TOOLS / "rootfs.sh"]
+    if requirements is not None:
+        parts.append(requirements)
+    key = digest(*parts)
+    dest = kind_cache() / "rootfs" / f"{name}-{DEBIAN_SUITE}-{key}"
+    if dest.is_dir():
+        progress.cached(f"{name} root", str(dest))
+        return dest, key
+    for old in dest.parent.glob(f"{name}-{DEBIAN_SUITE}-*"):
+        shutil.rmtree(old, ignore_errors=True)  # an older key's root: never used again
+    with progress.stage(f"{name} root (debootstrap {DEBIAN_SUITE})"):
+        argv: list[str | Path] = ["bash", TOOLS / "rootfs.sh", dest, packages]
+        if requirements is not None:
+            argv.append(requirements)
+        run_logged(argv, logs() / f"rootfs-{name}.log", f"building the {name} root", progress)
+    return dest, key
+
+
+def node_image(progress: Progress) -> str:
+    """The node image tag, built when no image with this key exists."""
+    version = k8s_version()
+    node_root, node_key = rootfs(progress, "node", NODE_PACKAGES)
+    proxy_root, proxy_key = rootfs(progress, "kube-proxy", PROXY_PACKAGES)
+    cp_bin = control_plane_bins(progress)
+    n_bin = node_bins(progress)
+    files = kind_base_files(progress)
+    key = digest(version, KIND_VERSION, node_key, proxy_key, n_bin.name, str(cp_bin), TOOLS / "node-image.sh",
+                 TOOLS / "node")
+    tag = f"{NODE_REPO}:{version}-{key}"
+    if docker.has_image(tag):
+        progress.cached("node image", tag)
+        return tag
+    with progress.stage(f"node image {tag}"):
+        env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
+               "KIND_FILES": str(files), "ROOTFS_NODE": str(node_root), "ROOTFS_PROXY": str(proxy_root),
+               "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
+        run_logged(["bash", TOOLS / "node-image.sh"], logs() / "node-image.log", "assembling the node image",
+                   progress, env=env)
+    return tag

@@ -1,0 +1,76 @@
+"""Pinned versions and cache locations of the kind build (one place; keys and tags derive from it)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+TOOLS = REPO / "tools" / "kind"
+TESTENV = REPO / "tools" / "k8s-testenv"
+IMAGES = Path(__file__).resolve().parents[1] / "images"
+
+KIND_VERSION = "v0.33.0"
+KIND_MODULE = "sigs.k8s.io/kind"
+DEBIAN_SUITE = "bookworm"
+
+NODE_REPO = "gameday/kind-node"
+BACKEND_REPO = "gameday/hospital-erp-backend"
+#: The releases the drills replay: healthy, the pool leak (incident 2026-01-24-001), the crash-looping rc.
+BACKEND_RELEASES = ("v1.2.2", "v1.2.3", "v1.2.4-rc1")
+#: Label every locally built image carries: the cache key of its inputs.
+KEY_LABEL = "io.gameday.key"
+
+#: Debian packages of the node's root (systemd, containerd, runc and CNI plugins as kind's base image has).
+NODE_PACKAGES = (
+    "systemd,systemd-sysv,dbus,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,"
+    "pigz,bash,ca-certificates,curl,jq,procps,containerd,runc,containernetworking-plugins,e2fsprogs,socat"
+)
+PROXY_PACKAGES = "iptables,conntrack,nftables,kmod"
+PYTHON_PACKAGES = "python3,python3-venv,ca-certificates,libpq5"
+DATA_PACKAGES = "postgresql-15,pgbouncer,prometheus,prometheus-alertmanager,ca-certificates"
+#: The backend image's Python packages: these names, at the versions pyproject.toml pins.
+PYTHON_IMAGE_DISTS = (
+    "fastapi", "uvicorn", "psycopg[binary]", "psycopg-pool", "prometheus-client", "httpx", "pydantic", "pyyaml",
+    "kubernetes",
+)
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("GAMEDAY_CACHE", "/var/cache/gameday"))
+
+
+def kind_cache() -> Path:
+    return cache_root() / "kind"
+
+
+def go_mod_version(gomod: Path, module: str) -> str:
+    """The version ``gomod`` requires of ``module`` (block or one-line form)."""
+    for raw in gomod.read_text(encoding="utf-8").splitlines():
+        parts = raw.split()
+        if len(parts) >= 3 and parts[0] == "require" and parts[1] == module:
+            return parts[2]
+        if len(parts) >= 2 and parts[0] == module and parts[1].startswith("v"):
+            return parts[1]
+    raise ValueError(f"{gomod} does not require {module}")
+
+
+def k8s_version() -> str:
+    """Kubernetes version of the node image: the one the test control plane is built from."""
+    return go_mod_version(TESTENV / "go.mod", "k8s.io/kubernetes")
+
+
+def digest(*parts: str | Path) -> str:
+    """A short key over strings and the contents of files (directories: every file, sorted)."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            files = sorted(p for p in part.rglob("*") if p.is_file()) if part.is_dir() else [part]
+            for f in files:
+                h.update(str(f.relative_to(REPO) if f.is_relative_to(REPO) else f).encode())
+                h.update(f.read_bytes())
+        else:
+            h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build a Debian root filesystem for an image, without pulling any base image: debootstrap from the
+# machine's own Debian mirror, then (optionally) a Python venv with pinned wheels from PyPI.
+#
+#   rootfs.sh DEST PACKAGES [REQUIREMENTS]
+#     DEST          finished root filesystem (built in DEST.partial, renamed when complete: a killed
+#                   build never leaves a half-built DEST behind)
+#     PACKAGES      comma-separated Debian packages (debootstrap --include)
+#     REQUIREMENTS  optional pip requirements file, installed into /opt/venv inside the root
+#   DEBIAN_MIRROR   default: the first URIs: line of /etc/apt/sources.list.d/debian.sources
+#   DEBIAN_SUITE    default: bookworm
+#   DEB_CACHE       .deb cache shared by every build (default $GAMEDAY_CACHE/kind/debcache)
+set -euo pipefail
+
+dest=$1 packages=$2 requirements=${3:-}
+suite=${DEBIAN_SUITE:-bookworm}
+mirror=${DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+deb_cache=${DEB_CACHE:-${GAMEDAY_CACHE:-/var/cache/gameday}/kind/debcache}
+partial="$dest.partial"
+
+command -v debootstrap >/dev/null || { echo "rootfs.sh: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
+mkdir -p "$deb_cache"
+rm -rf "$partial"
+cleanup() {
+  for m in proc sys dev/pts dev; do umount -l "$partial/$m" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+debootstrap --variant=minbase --include="$packages" --cache-dir="$deb_cache" "$suite" "$partial" "$mirror"
+
+if [[ -n "$requirements" ]]; then
+  # pip inside the chroot uses the host's network and resolver for the build only
+  cp /etc/resolv.conf "$partial/etc/resolv.conf"
+  mount -t proc proc "$partial/proc"
+  cp "$requirements" "$partial/tmp/requirements.txt"
+  chroot "$partial" python3 -m venv /opt/venv
+  chroot "$partial" /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -q -r /tmp/requirements.txt
+  umount "$partial/proc"
+  rm -f "$partial/tmp/requirements.txt"
+  : > "$partial/etc/resolv.conf"
+fi
+
+# what an image does not need
+rm -rf "$partial"/var/cache/apt/archives/*.deb "$partial"/var/lib/apt/lists/* \
+       "$partial"/usr/share/doc/* "$partial"/usr/share/man/* "$partial"/usr/share/info/* \
+       "$partial"/var/log/*.log
+rm -rf "$dest"
+mv "$partial" "$dest"
+echo "rootfs.sh: $dest ($(du -sh "$dest" | cut -f1))"
