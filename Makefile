@@ -3,11 +3,15 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := postgresql pgbouncer prometheus prometheus-alertmanager openssl curl
+APT_PACKAGES := postgresql pgbouncer prometheus prometheus-alertmanager openssl curl \
+                docker.io debootstrap jq iptables
 APT_STAMP := /var/tmp/gameday-apt-$(shell echo "$(APT_PACKAGES)" | md5sum | cut -c1-8).stamp
 OUT ?= out
 
-.PHONY: setup system-deps venv k8s-testenv demo test test-fast lint bench e2e-kind clean
+.PHONY: setup system-deps venv k8s-testenv docker-up docker-down kind-build kind-clean demo test test-fast lint \
+        bench e2e-kind clean
+#: prints how long each stage of `make test` takes (CI keeps the log)
+STAGE := tools/stage.sh
 
 setup: system-deps venv ## install Debian packages and the Python venv
 
@@ -15,9 +19,12 @@ system-deps: $(APT_STAMP)
 $(APT_STAMP):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
+	guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then guard=1; \
+	  printf '#!/bin/sh\nexit 101\n' | $$SUDO tee /usr/sbin/policy-rc.d >/dev/null; $$SUDO chmod +x /usr/sbin/policy-rc.d; fi; \
 	$$SUDO apt-get update -qq && \
-	$$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null && \
-	$$SUDO touch $@
+	$$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; status=$$?; \
+	if [ -n "$$guard" ]; then $$SUDO rm -f /usr/sbin/policy-rc.d; fi; \
+	[ $$status = 0 ] && $$SUDO touch $@
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
@@ -28,15 +35,29 @@ $(BIN)/.installed: pyproject.toml
 
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 k8s-testenv: ## build the local Kubernetes control plane used by tests (cached outside the repo)
-	@if [ -x "$(GO)" ] && [ -x tools/k8s-testenv/build.sh ]; then GO="$(GO)" tools/k8s-testenv/build.sh; \
-	else echo "k8s-testenv: Go or tools/k8s-testenv/build.sh missing; Kubernetes tests will skip"; fi
+	@$(STAGE) k8s-testenv env GO="$(GO)" tools/k8s-testenv/build.sh
+
+docker-up: system-deps ## start a Docker daemon for kind where none answers (CI); a running one is left alone
+	@$(STAGE) docker-up tools/kind/dockerd.sh up
+
+docker-down: ## stop the daemon docker-up started; remove its iptables rules and bridges
+	@tools/kind/dockerd.sh down
+
+kind-build: setup k8s-testenv docker-up ## build kind, the kind node image and the app images (cached by version)
+	@$(STAGE) kind-build env GO="$(GO)" $(BIN)/gameday cluster build
+
+kind-clean: ## delete the kind clusters the tests create (if a daemon answers)
+	@if tools/kind/dockerd.sh status | grep -q running; then \
+	  $(BIN)/gameday cluster down --name gameday-e2e >/dev/null || true; fi
 
 demo: setup ## the main job: an autopilot game day on the local sandbox, scored and reported
 	$(BIN)/gameday demo --out $(OUT)/demo
 
-test: setup k8s-testenv ## the whole test suite, as CI runs it
-	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+test: setup k8s-testenv ## the whole test suite, as CI runs it (kind tests included: starts Docker if none runs)
+	@$(STAGE) ruff $(BIN)/ruff check .
+	@$(MAKE) --no-print-directory kind-build
+	@status=0; $(STAGE) pytest $(BIN)/pytest -q || status=$$?; \
+	$(MAKE) --no-print-directory kind-clean docker-down; exit $$status
 
 test-fast: venv ## pure-logic tests only (no services)
 	$(BIN)/pytest -q -m "not sandbox and not k8s and not kind and not slow"
@@ -47,8 +68,9 @@ lint: venv
 bench: setup ## speed figures: simulator and sandbox drills
 	$(BIN)/python benchmarks/run_all.py
 
-e2e-kind: setup ## a full autopilot drill on a real kind cluster (needs Docker and kind)
-	$(BIN)/pytest -q -m kind tests/k8s/test_kind_e2e.py
+e2e-kind: kind-build ## game days on a real kind cluster: every scenario, autopilot and kubectl responders
+	@status=0; $(STAGE) e2e-kind $(BIN)/pytest -q -m kind tests/kind || status=$$?; \
+	$(MAKE) --no-print-directory kind-clean docker-down; exit $$status
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

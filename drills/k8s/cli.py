@@ -181,6 +181,26 @@ def up(
                f"alertmanager {endpoints.alertmanager_url}" + (f" ({times})" if times else ""))  # fmt: skip
 
 
+@cluster_app.command("build")
+def build(
+    node_image: Annotated[
+        str | None, typer.Option("--node-image", help="skip the node image build; this one will be used")
+    ] = None,
+    pull: Annotated[bool, typer.Option("--pull", help="skip the data images (upstream images are pulled)")] = False,
+) -> None:
+    """Build kind, the node image and the app images where the cache lacks them (what `up` builds first)."""
+    from drills.k8s.build import docker
+    from drills.k8s.cluster import KindCluster
+
+    docker.daemon_version()
+    cluster = KindCluster(echo=_progress_line, node_image=node_image, pull=pull)
+    cluster.kind()
+    node, tags = cluster.build()
+    times = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in cluster.progress.times.items())
+    typer.echo(f"node image {node}; app images {', '.join(tags)}")
+    typer.echo(f"stage times: {times}")
+
+
 def _progress_line(line: str) -> None:
     typer.echo(line, err=True)
 

@@ -295,16 +295,16 @@ def test_up_on_an_existing_allowed_cluster_applies_idempotently(erp_stack: Any) 
 
 
 def _fake_tools(folder: Path, log: Path) -> str:
-    """docker, kind and kubectl that only write down that they ran."""
+    """docker, kind, kubectl and go that only write down that they ran."""
     folder.mkdir()
-    for tool in ("docker", "kind", "kubectl"):
+    for tool in ("docker", "kind", "kubectl", "go"):
         script = folder / tool
         script.write_text(f'#!/bin/sh\necho "{tool} $*" >> {log}\n')
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return str(folder)
 
 
-def test_up_dry_run_prints_the_kind_docker_kubectl_steps_and_runs_none(tmp_path: Path) -> None:
+def test_up_dry_run_prints_the_build_create_load_apply_plan_and_runs_none(tmp_path: Path) -> None:
     log = tmp_path / "ran.log"
     bin_dir = _fake_tools(tmp_path / "bin", log)
     result = gameday("cluster", "up", "--name", "drill-test", "--dry-run", path=bin_dir)
@@ -312,15 +312,17 @@ def test_up_dry_run_prints_the_kind_docker_kubectl_steps_and_runs_none(tmp_path:
     lines = result.stdout.strip().splitlines()
     assert all(line.startswith("[dry-run] ") for line in lines)
     expected = [
-        f"{bin_dir}/docker info",
-        f"{bin_dir}/kind create cluster --name drill-test --config {REPO}/drills/k8s/kind-config.yaml",
-        f"{bin_dir}/docker build -f {REPO}/drills/k8s/Dockerfile --build-arg APP_VERSION=v1.2.2 "
-        "-t gameday/hospital-erp-backend:v1.2.2",
-        "--build-arg APP_VERSION=v1.2.3 -t gameday/hospital-erp-backend:v1.2.3",
-        f"{bin_dir}/kind load docker-image gameday/hospital-erp-backend:v1.2.2 --name drill-test",
-        f"{bin_dir}/kind load docker-image gameday/hospital-erp-backend:v1.2.3 --name drill-test",
-        f"{bin_dir}/kubectl --context kind-drill-test kustomize {MANIFESTS}",
-        f"{bin_dir}/kubectl --context kind-drill-test apply --server-side --force-conflicts --field-manager=gameday",
+        "docker info",
+        "go install sigs.k8s.io/kind@v0.33.0",
+        "tools/kind/node-image.sh",
+        "docker build -t gameday/hospital-erp-backend:v1.2.2",
+        "docker build -t gameday/hospital-erp-backend:v1.2.3",
+        "docker build -t gameday/hospital-erp-backend:v1.2.4-rc1",
+        "docker build -t gameday/postgres:15",
+        "create cluster --name drill-test --config",
+        "configmap/coredns",
+        "load docker-image --name drill-test gameday/hospital-erp-backend:v1.2.2",
+        f"kubectl --context kind-drill-test apply --server-side -k {MANIFESTS}",
     ]
     position = -1
     for fragment in expected:  # each step once, in this order
@@ -328,17 +330,18 @@ def test_up_dry_run_prints_the_kind_docker_kubectl_steps_and_runs_none(tmp_path:
         assert len(hits) == 1 and hits[0] > position, (fragment, lines)
         position = hits[0]
     assert not log.exists(), log.read_text()
+    pulled = gameday("cluster", "up", "--name", "drill-test", "--dry-run", "--pull", path=bin_dir)
+    assert "gameday/postgres:15" not in pulled.stdout and "gameday/hospital-erp-backend:v1.2.2" in pulled.stdout
 
 
-def test_up_and_down_without_docker_or_kind_are_one_clear_error(tmp_path: Path) -> None:
+def test_up_and_down_without_docker_are_one_clear_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     up = gameday("cluster", "up", "--name", "drill-test", path=str(empty))
     assert up.returncode == 2
-    line = one_line(up.stderr)
-    assert "needs docker (install Docker" in line and "kind (install kind" in line and "kubectl" in line
+    assert "needs docker (install Docker" in one_line(up.stderr)
     down = gameday("cluster", "down", "--name", "drill-test", path=str(empty))
-    assert down.returncode == 2 and "needs kind (install kind" in one_line(down.stderr)
+    assert down.returncode == 2 and "needs docker (install Docker" in one_line(down.stderr)
     refused = gameday("cluster", "up", "--name", "drill-test", "--allow-context", "prod-*", path=str(empty))
     assert refused.returncode == 2 and "refusing kube context 'kind-drill-test'" in one_line(refused.stderr)
 

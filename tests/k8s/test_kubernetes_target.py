@@ -21,7 +21,9 @@ from drills.k8s import rules
 from drills.k8s.target import (
     BACKEND,
     CRASHLOOP_ANNOTATION,
+    CRASHLOOP_VERSION,
     INJECTION_ANNOTATION,
+    KNOBS_CONFIGMAP,
     MANIFESTS,
     NAMESPACE,
     PGBOUNCER,
@@ -74,6 +76,15 @@ def workload_spec(target: KubernetesTarget, name: str) -> dict[str, Any]:
     return {"spec": data["spec"], "annotations": data["metadata"].get("annotations", {})}
 
 
+def faulted_object(target: KubernetesTarget, name: str) -> dict[str, Any]:
+    """What a fault changes: a workload's template and replicas, or the knobs ConfigMap's data."""
+    if name == KNOBS_CONFIGMAP:
+        data = target.api_client.sanitize_for_serialization(target.core.read_namespaced_config_map(name, NAMESPACE))
+        return {"state": data.get("data") or {}, "annotations": data["metadata"].get("annotations") or {}}
+    spec = workload_spec(target, name)
+    return {"state": {k: spec["spec"][k] for k in ("template", "replicas")}, "annotations": spec["annotations"]}
+
+
 def backend_env(target: KubernetesTarget) -> dict[str, str]:
     dep = target.apps.read_namespaced_deployment(BACKEND, NAMESPACE)
     return {e.name: e.value for e in dep.spec.template.spec.containers[0].env or []}
@@ -123,7 +134,9 @@ FAULT_CHECKS: dict[FaultType, tuple[str, Callable[[KubernetesTarget], bool]]] = 
     FaultType.crashloop: (
         BACKEND,
         lambda t: (
-            backend_env(t)["DATABASE_URL"].endswith(":1/hospital_erp")
+            backend_env(t)["APP_VERSION"] == CRASHLOOP_VERSION
+            and t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.spec.containers[0].image
+            == f"gameday/hospital-erp-backend:{CRASHLOOP_VERSION}"
             and (t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.metadata.annotations or {}).get(
                 CRASHLOOP_ANNOTATION
             )
@@ -134,20 +147,24 @@ FAULT_CHECKS: dict[FaultType, tuple[str, Callable[[KubernetesTarget], bool]]] = 
         PGBOUNCER,
         lambda t: t.apps.read_namespaced_deployment(PGBOUNCER, NAMESPACE).spec.replicas == 0,
     ),
-    FaultType.slow_queries: (BACKEND, lambda t: backend_env(t).get("QUERY_LATENCY_S") == "0.8"),
-    FaultType.error_burst: (BACKEND, lambda t: backend_env(t).get("UPSTREAM_ERROR_FRACTION") == "0.3"),
+    # the scenario's parameter names and the sandbox's defaults (scenarios/slow-queries.yaml, error-burst.yaml)
+    FaultType.slow_queries: (
+        KNOBS_CONFIGMAP, lambda t: t.knobs() == {"query_latency_s": 1.2, "latency_fraction": 0.08}),
+    FaultType.error_burst: (KNOBS_CONFIGMAP, lambda t: t.knobs() == {"upstream_error_fraction": 0.5}),
 }
 
 
 @pytest.mark.parametrize("fault_type", list(FAULT_CHECKS), ids=lambda f: f.value)
 def test_fault_injects_and_reverts_to_the_original_object(target: KubernetesTarget, fault_type: FaultType) -> None:
     name, injected = FAULT_CHECKS[fault_type]
-    before = workload_spec(target, name)
+    before = faulted_object(target, name)
     record = target.inject(Fault(type=fault_type), drill_id="d-test")
 
-    annotation = workload_spec(target, name)["annotations"][INJECTION_ANNOTATION]
-    assert json.loads(annotation)["id"] == record.id
-    assert json.loads(annotation)["revert_state"]["template"] == before["spec"]["template"]
+    annotation = json.loads(faulted_object(target, name)["annotations"][INJECTION_ANNOTATION])
+    assert annotation["id"] == record.id
+    undo = annotation["revert_state"]
+    recorded = undo["data"] if name == KNOBS_CONFIGMAP else {k: undo[k] for k in ("template", "replicas")}
+    assert recorded == before["state"]
     assert injected(target)
     assert [r.id for r in target.pending_injections()] == [record.id]
 
@@ -166,9 +183,8 @@ def test_fault_injects_and_reverts_to_the_original_object(target: KubernetesTarg
         )
 
     target.revert(record)
-    after = workload_spec(target, name)
-    assert after["spec"]["template"] == before["spec"]["template"]
-    assert after["spec"]["replicas"] == before["spec"]["replicas"]
+    after = faulted_object(target, name)
+    assert after["state"] == before["state"]
     assert INJECTION_ANNOTATION not in after["annotations"]
     assert target.pending_injections() == []
     target.revert(record)  # safe twice

@@ -1,0 +1,179 @@
+"""Real game days on the kind cluster: every shipped scenario end to end under Locust load with the autopilot,
+and people fixing things with plain kubectl.
+
+The fault is a real change (v1.2.3 really leaks pool connections, v1.2.4-rc1 really crash-loops, PgBouncer
+really goes to 0, the knobs really slow queries and fail upstream calls), Prometheus inside the cluster
+scrapes the real pods, its alerts reach the journal through Alertmanager, and the autopilot remediates
+through the API.  Same journal vocabulary and order as on the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import GAMEDAY, REPO, Kind
+
+from gameday.files import load_model
+from gameday.journal import Event, EventType, read_journal
+from gameday.runbook import load_runbook
+from gameday.scenario import Scenario
+
+pytestmark = [pytest.mark.kind, pytest.mark.slow]
+
+SCENARIOS = REPO / "scenarios"
+#: Runbook seconds per wall second (a 30-minute stability watch takes 15 s).
+FAST = "120"
+DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
+#: Scenario -> what the fault must visibly do to the real system before anyone fixes it.
+SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
+    "connection-pool-leak": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
+    "crashloop": lambda samples: min(s["replicas_ready"] for s in samples) == 0,
+    "pgbouncer-down": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.5,
+    "slow-queries": lambda samples: max(s.get("p95_s") or 0 for s in samples) > 1.0,
+    "error-burst": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
+}
+
+
+def drill(kind: Kind, out: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [GAMEDAY, "drill", "run", str(SCENARIOS / f"{scenario}.yaml"), "--target", "kubernetes",
+         "--context", kind.context, "--kubeconfig", str(kind.kubeconfig), "--out", str(out), *extra],
+        env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    try:
+        output, _ = proc.communicate(timeout=DRILL_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+    return output
+
+
+def first(events: list[Event], match: Callable[[Event], bool], what: str, after: int = -1) -> int:
+    for index, event in enumerate(events):
+        if index > after and match(event):
+            return index
+    raise AssertionError(f"no {what} in the journal after position {after}")
+
+
+def of(kind: EventType) -> Callable[[Event], bool]:
+    return lambda event: event.type is kind
+
+
+def assert_nothing_left(kind: Kind) -> None:
+    assert kind.target.pending_injections() == [], "a fault is still recorded in the cluster"
+    assert kind.target.knobs() == {} or all(not v for k, v in kind.target.knobs().items() if k != "latency_fraction")
+    kind.target.wait_ready(240)
+    assert {r.version for r in kind.target.replicas()} == {"v1.2.2"}
+
+
+@pytest.mark.parametrize("scenario", list(SYMPTOMS))
+def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    output = finish(drill(kind, out, scenario, "--responder", "autopilot", "--time-scale", FAST, "--seed", "1"))
+    summaries = list(out.glob("*/summary.json"))
+    assert summaries, f"no summary:\n{output[-4000:]}"
+    summary = json.loads(summaries[0].read_text())
+    assert summary["outcome"] == "resolved", f"{summary['reason']}\n{output[-4000:]}"
+    assert summary["target"] == "kubernetes" and summary["pending_after"] == []
+    events = read_journal(summary["journal"])
+    spec = load_model(SCENARIOS / f"{scenario}.yaml", Scenario)
+
+    injected = first(events, of(EventType.fault_injected), "fault_injected")
+    alert = first(events, of(EventType.alert_firing), "alert_firing", after=injected)
+    action = first(events, lambda e: e.type is EventType.action and e.actor == "autopilot", "autopilot action",
+                   after=alert)
+    mitigated = first(events, of(EventType.mitigated), "mitigated", after=action)
+    reverted = first(events, of(EventType.fault_reverted), "fault_reverted", after=mitigated)
+    assert events[reverted].data["ok"] is True
+    fired = {e.data["alertname"] for e in events if e.type is EventType.alert_firing}
+    assert fired & set(spec.expected_alerts), f"none of {spec.expected_alerts} fired (got {fired})"
+    during = [e.data for e in events[injected:action] if e.type is EventType.metric_sample]
+    assert during and SYMPTOMS[scenario](during), f"the fault never showed in the real metrics: {during[-3:]}"
+    threshold = load_runbook().verification.error_rate_below
+    assert events[mitigated].data["error_rate"] < threshold
+    if scenario == "crashloop":
+        crashing = [e for e in events[injected:action] if e.type is EventType.replica_state
+                    and e.data.get("state") == "CrashLoopBackOff" and e.data.get("restarts", 0) > 0]
+        assert crashing, "no pod went to CrashLoopBackOff with restarts"
+    score = subprocess.run([GAMEDAY, "score", summary["journal"], "--json"], capture_output=True, text=True,
+                           env=kind.env(), timeout=120)
+    assert score.returncode == 0, score.stderr
+    assert json.loads(score.stdout)
+    assert [e.type for e in events][-1] is EventType.drill_ended
+    assert_nothing_left(kind)
+
+
+#: kubectl commands a person types during a drill -> the action kind the watch journals.
+KUBECTL_ACTIONS: list[tuple[list[str], str]] = [
+    (["rollout", "undo", "deployment/hospital-erp-backend"], "rollback"),
+    (["scale", "deployment/hospital-erp-backend", "--replicas=4"], "scale"),
+    (["rollout", "restart", "deployment/hospital-erp-backend"], "restart"),
+    (["scale", "deployment/hospital-erp-backend", "--replicas=3"], "scale"),
+]
+
+
+def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = drill(kind, out, "connection-pool-leak", "--responder", "human", "--time-scale", "60")
+    try:
+        path = _journal(out, proc)
+        _wait(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied", 300)
+        lags = []
+        for argv, kind_name in [*KUBECTL_ACTIONS, (["delete", "pod", "-l", "app=hospital-erp-backend",
+                                                     "--wait=false"], "restart")]:
+            seen = len([e for e in read_journal(path) if e.type is EventType.action])
+            start = time.monotonic()
+            kind.kubectl("-n", "hospital-erp-system", *argv)
+            event = _wait(path, proc, lambda e, n=seen: e.type is EventType.action and e.actor == "kubectl"
+                          and len([x for x in read_journal(path) if x.type is EventType.action]) > n,
+                          f"kubectl {' '.join(argv)} in the journal", 10)
+            lags.append(time.monotonic() - start)
+            assert event.data["kind"] == kind_name, event.data
+            time.sleep(1.0)  # let the rollout begin before the next command, as a person would
+        assert max(lags) <= 2.0, f"kubectl -> journal lags {lags}"
+        actions = [e for e in read_journal(path) if e.type is EventType.action and e.actor == "kubectl"]
+        assert len(actions) == len(KUBECTL_ACTIONS) + 1, [e.data for e in actions]  # none missed, none twice
+        subprocess.run([GAMEDAY, "drill", "log", "close"], env=kind.env(), check=True, timeout=60,
+                       capture_output=True)
+        output = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+    assert proc.returncode in (0, 1), output[-3000:]
+    assert_nothing_left(kind)
+
+
+def _journal(out: Path, proc: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list(out.glob("*/journal.jsonl"))
+        if found:
+            return found[0]
+        assert proc.poll() is None, f"the drill exited early: {proc.communicate()[0][-3000:]}"
+        time.sleep(0.2)
+    raise AssertionError("the drill never created its journal")
+
+
+def _wait(path: Path, proc: subprocess.Popen[str], match: Callable[[Event], bool], what: str,
+          timeout: float) -> Event:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in read_journal(path):
+            if match(event):
+                return event
+        if proc.poll() is not None:
+            raise AssertionError(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}")
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout:g} s")
