@@ -24,7 +24,7 @@ import yaml
 from drills.k8s import endpoints
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
-from drills.k8s.build.versions import KIND_VERSION, kind_cache
+from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
 from drills.k8s.target import MANIFESTS, KubernetesTarget
 from gameday.errors import TargetError
 
@@ -76,14 +76,8 @@ def require_tools(*names: str) -> dict[str, str]:
 def _which(name: str) -> str | None:
     path = shutil.which(name)
     if path is None and name == "kubectl":  # the test control plane's build has one
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location("k8s_testenv", REPO / "tools" / "k8s-testenv" / "k8s_testenv.py")
-        if spec is not None and spec.loader is not None and Path(spec.origin or "").exists():
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            candidate = module.cache_bin_dir() / "kubectl"
-            path = str(candidate) if candidate.exists() else None
+        candidate = testenv_bin_dir() / "kubectl"
+        path = str(candidate) if candidate.exists() else None
     return path
 
 

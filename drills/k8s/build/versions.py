@@ -61,6 +61,12 @@ def k8s_version() -> str:
     return go_mod_version(TESTENV / "go.mod", "k8s.io/kubernetes")
 
 
+def testenv_bin_dir() -> Path:
+    """Where ``tools/k8s-testenv/build.sh`` puts the control-plane binaries (kubectl among them)."""
+    kwok = go_mod_version(TESTENV / "kwok" / "go.mod", "sigs.k8s.io/kwok")
+    return cache_root() / "k8s-testenv" / f"{k8s_version()}-{kwok}" / "bin"
+
+
 def digest(*parts: str | Path) -> str:
     """A short key over strings and the contents of files (directories: every file, sorted)."""
     h = hashlib.sha256()
