@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -166,6 +168,10 @@ def drill_run(
     allow_context: Annotated[list[str] | None, typer.Option(
         "--allow-context", metavar="PATTERN", help="kubernetes: allowed contexts, repeatable (default kind-*)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="kubernetes: print API changes, make none")] = False,
+    war_room: Annotated[bool, typer.Option("--war-room", help="serve the live war-room page (stays up after the "
+                                           "drill until Ctrl-C)")] = False,
+    host: Annotated[str, typer.Option("--host", help="war room: listen address (0.0.0.0: the LAN)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="war room: port (0 = any free one)")] = 0,
 ) -> None:
     """Steady state, blind delay, inject, observe until closed/timeout/abort, revert every fault."""
     from drills.runner import EXIT_CODES, DrillOptions, run_drill
@@ -173,12 +179,26 @@ def drill_run(
 
     if responder not in ("human", "autopilot"):
         raise InputError(None, "--responder", f"expected human or autopilot, not {responder!r}")
-    summary = run_drill(DrillOptions(
-        scenario_path=scenario, target=target, responder=responder,  # type: ignore[arg-type]
-        policy=policy, time_scale=time_scale, out_dir=out, seed=seed, runbook=runbook,
-        target_options={"kubeconfig": kubeconfig, "context": context, "allowed_contexts": allow_context or None,
-                        "dry_run": dry_run},
-    ))
+    room = None
+    if war_room:
+        from drills.warroom.attach import AttachedWarRoom
+
+        room = AttachedWarRoom(host, port, typer.echo).start()
+    try:
+        summary = run_drill(DrillOptions(
+            scenario_path=scenario, target=target, responder=responder,  # type: ignore[arg-type]
+            policy=policy, time_scale=time_scale, out_dir=out, seed=seed, runbook=runbook,
+            target_options={"kubeconfig": kubeconfig, "context": context, "allowed_contexts": allow_context or None,
+                            "dry_run": dry_run},
+        ))
+        if room is not None and room.server is not None:
+            typer.echo("drill over; the war room stays open for the score and the review (Ctrl-C to close it)")
+            with contextlib.suppress(KeyboardInterrupt):
+                while room.server.running():
+                    time.sleep(0.5)
+    finally:
+        if room is not None:
+            room.stop()
     raise typer.Exit(EXIT_CODES.get(summary["outcome"], 1))
 
 

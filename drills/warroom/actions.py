@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drills.warroom import drill_link
 from drills.warroom import requests as rq
 from drills.warroom.requests import RequestRefused
 from gameday.errors import GamedayError, InputError, SafetyError
@@ -68,15 +69,7 @@ class Room:
 
     def live(self) -> ActiveDrill | None:
         """The running drill if it is this journal's (writes go nowhere else), else None."""
-        from drills.recovery import pid_alive
-        from drills.runner import read_active
-
-        active = read_active()
-        if active is None or not pid_alive(active.runner_pid):
-            return None
-        if Path(active.journal).resolve() != self.journal.resolve():
-            return None
-        return active
+        return drill_link.running_drill(self.journal)
 
     def require_live(self, *, after_close: bool = False) -> ActiveDrill:
         active = self.live()
@@ -100,10 +93,8 @@ class Room:
             raise RequestRefused(502, f"the target refused: {exc}") from None
 
     def _log(self, kind: str, actor: str, data: dict[str, Any] | None = None) -> Event:
-        from drills.runner import log_event
-
         self.require_live()
-        return log_event(kind, actor, data or {})
+        return drill_link.log_step(kind, actor, data or {})
 
     # -- responders ----------------------------------------------------------------------------------------
 
@@ -145,16 +136,12 @@ class Room:
         path = self.out_dir / REVIEW_FILE
         path.write_text(r.text.rstrip() + "\n", encoding="utf-8")
         if self.live() is not None:
-            from drills.runner import log_event
-
-            return log_event("postmortem_filed", r.actor, {"path": str(path)})
+            return drill_link.log_step("postmortem_filed", r.actor, {"path": str(path)})
         # the runner stops at "closed": the review comes later, straight into the finished journal
         with JournalWriter(self.journal, events[0].incident if events else "drill") as writer:
             return writer.emit(EventType.postmortem_filed, r.actor, {"path": str(path.resolve())})
 
     def _do_remediate(self, r: rq.Remediate) -> Event:
-        from drills.sandbox.actions import record_action
-
         active = self.require_live()
         action, kind = REMEDIATIONS[r.action]
         params: dict[str, Any] = {}
@@ -166,7 +153,7 @@ class Room:
             raise RequestRefused(409, "another remediation is still running; wait for it to finish")
         try:
             detail = self.target_factory(active.target).remediate(action, **params)
-            record_action(kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
+            drill_link.log_action(kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
                                  else "backend", "via": "war room", **params}, r.actor)
         finally:
             self._remediating.release()
@@ -221,6 +208,8 @@ class Room:
             return event
 
     def _do_end(self, r: rq.EndDrill) -> Event:
-        """Journal the end; the runner stops on an ``aborted`` it did not write, and reverts every fault."""
+        """Journal who ended the drill and why, then stop the runner (which reverts every fault)."""
         active = self.require_live(after_close=True)
-        return self._emit(active, EventType.aborted, r.actor, {"reason": r.reason, "by": "game master"})
+        event = self._emit(active, EventType.aborted, r.actor, {"reason": r.reason, "by": "game master"})
+        drill_link.stop_runner(active)
+        return event
