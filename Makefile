@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := postgresql pgbouncer prometheus prometheus-alertmanager openssl curl \
-                docker.io debootstrap jq iptables
+                docker.io debootstrap jq iptables chromium
 APT_STAMP := /var/tmp/gameday-apt-$(shell echo "$(APT_PACKAGES)" | md5sum | cut -c1-8).stamp
 OUT ?= out
 

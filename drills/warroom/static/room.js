@@ -168,7 +168,10 @@
       li.appendChild(el("strong", `L${rung.level} ${rung.role}`));
       let when = rung.condition || "first responder";
       if (rung.reached) when = "paged";
-      else if (rung.due_t !== null) when = `due in ${fmtCountdown(rung.due_t - serverNow())} (${rung.condition || "now"})`;
+      else if (rung.due_t !== null) {
+        const left = rung.due_t - serverNow();
+        when = `${left < 0 ? "overdue by" : "due in"} ${fmtCountdown(Math.abs(left))} (${rung.condition || "now"})`;
+      }
       li.appendChild(el("span", when, { class: "when" }));
       list.appendChild(li);
     }
@@ -229,7 +232,8 @@
     if (!u || u.due_t === null) { box.textContent = u ? `${u.count} status update(s)` : "no status update due"; box.className = "badge"; }
     else {
       const left = u.due_t - serverNow();
-      box.textContent = `next ${u.severity} update in ${fmtCountdown(left)} (${u.text})`;
+      box.textContent = left < 0 ? `${u.severity} status update overdue by ${fmtCountdown(-left)} (${u.text})`
+        : `next ${u.severity} update in ${fmtCountdown(left)} (${u.text})`;
       box.className = `badge ${left < 0 ? "overdue" : ""}`;
     }
     renderLadder(p.ladder);
