@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from conftest import LiveRoom
+from warroom_helpers import LiveRoom
 
 from gameday.journal import EventType, read_journal
 
