@@ -21,8 +21,9 @@ from gameday.errors import GamedayError, InputError, SafetyError
 from gameday.journal import Event, EventType, JournalWriter, read_journal
 
 if TYPE_CHECKING:
-    from drills.runner import ActiveDrill
     from drills.targets.base import Target
+
+ActiveDrill = Any  # drills.runner.ActiveDrill, drills.active.ActiveDrill after the runner split
 
 REVIEW_FILE = "post-incident-review.md"
 #: Scenario remediation names and button names -> (target action, journaled kind).
@@ -37,11 +38,9 @@ REMEDIATIONS = {
 
 
 def default_target(name: str) -> Target:
-    from drills.runner import make_target
-
     if name != "local":
         raise RequestRefused(409, f"remediation buttons act on the local sandbox; on {name} use `gameday cluster`")
-    return make_target("local")
+    return drill_link.make_target("local")
 
 
 @dataclass
@@ -93,8 +92,7 @@ class Room:
             raise RequestRefused(502, f"the target refused: {exc}") from None
 
     def _log(self, kind: str, actor: str, data: dict[str, Any] | None = None) -> Event:
-        self.require_live()
-        return drill_link.log_step(kind, actor, data or {})
+        return drill_link.log_step(self.require_live(), kind, actor, data or {})
 
     # -- responders ----------------------------------------------------------------------------------------
 
@@ -135,8 +133,9 @@ class Room:
             raise RequestRefused(409, "this drill is not running: the war room is read-only")
         path = self.out_dir / REVIEW_FILE
         path.write_text(r.text.rstrip() + "\n", encoding="utf-8")
-        if self.live() is not None:
-            return drill_link.log_step("postmortem_filed", r.actor, {"path": str(path)})
+        active = self.live()
+        if active is not None:
+            return drill_link.log_step(active, "postmortem_filed", r.actor, {"path": str(path)})
         # the runner stops at "closed": the review comes later, straight into the finished journal
         with JournalWriter(self.journal, events[0].incident if events else "drill") as writer:
             return writer.emit(EventType.postmortem_filed, r.actor, {"path": str(path.resolve())})
@@ -153,7 +152,7 @@ class Room:
             raise RequestRefused(409, "another remediation is still running; wait for it to finish")
         try:
             detail = self.target_factory(active.target).remediate(action, **params)
-            drill_link.log_action(kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
+            drill_link.log_action(active, kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
                                  else "backend", "via": "war room", **params}, r.actor)
         finally:
             self._remediating.release()

@@ -6,7 +6,6 @@ no war-room code: the page comes up as soon as the runner announces its journal 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,13 +29,13 @@ class AttachedWarRoom:
         return self
 
     def _attach(self) -> None:
-        from drills.runner import read_active
         from drills.warroom.cli import print_urls
+        from drills.warroom.drill_link import drill_of_this_process
         from gameday.errors import GamedayError
 
         while not self._stop.wait(POLL_S):
-            active = read_active()
-            if active is None or active.runner_pid != os.getpid():
+            active = drill_of_this_process()
+            if active is None:
                 continue
             try:
                 self.server = start_war_room(Path(active.journal), host=self.host, port=self.port)

@@ -22,7 +22,7 @@ SCENARIO = REPO / "scenarios" / "connection-pool-leak.yaml"
 
 @pytest.fixture
 def live_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveRoom]:
-    from drills.runner import ActiveDrill, clear_active, write_active
+    from drills.warroom.drill_link import announce, withdraw
     from drills.warroom.server import start_war_room
     from gameday.files import load_model
     from gameday.journal import EventType, JournalWriter
@@ -44,12 +44,12 @@ def live_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveR
         writer.emit(EventType.fault_injected, "runner", {"fault": scenario.fault.type.value, "params": {}})
         writer.emit(EventType.note, "runner", {"text": f"fault {scenario.fault.type.value} applied"})
         writer.emit(EventType.war_room_created, "alice", {"channel": f"#incident-{drill_id}"})
-    write_active(ActiveDrill(drill_id=drill_id, incident=drill_id, journal=str(journal.resolve()),
-                             out_dir=str(out.resolve()), target="local", scenario=scenario.name, time_scale=60.0,
-                             started_at=started, runner_pid=os.getpid()))
+    active = announce(drill_id=drill_id, incident=drill_id, journal=str(journal.resolve()), out_dir=str(out.resolve()),
+                      target="local", scenario=scenario.name, time_scale=60.0, started_at=started,
+                      runner_pid=os.getpid())
     server = start_war_room(journal, runbook=runbook)
     try:
-        yield LiveRoom(journal=journal, server=server, drill_id=drill_id)
+        yield LiveRoom(journal=journal, server=server, drill_id=drill_id, active=active)
     finally:
         server.stop()
-        clear_active(drill_id)
+        withdraw(active)

@@ -156,7 +156,7 @@ def wait_state(client: httpx.Client, ready, timeout: float = 5.0) -> dict:
 
 
 def test_stream_pushes_new_events_and_writes_stop_when_the_drill_is_over(live_room: LiveRoom) -> None:
-    from drills.runner import clear_active
+    from drills.warroom.drill_link import withdraw
 
     client = live_room.client()
     seen: list[dict] = []
@@ -175,7 +175,7 @@ def test_stream_pushes_new_events_and_writes_stop_when_the_drill_is_over(live_ro
                     seen.append(body)
                     break
     assert seen[-1]["kind"] == "update" and seen[-1]["timeline"][-1]["type"] == "acknowledged"
-    clear_active(live_room.drill_id)
+    withdraw(live_room.active)
     before = live_room.lines()
     answer = post(client, {"type": "ack", "actor": "carol"})
     assert answer.status_code == 409 and "read-only" in answer.json()["error"]

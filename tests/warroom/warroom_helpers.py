@@ -13,6 +13,7 @@ class LiveRoom:
     journal: Path
     server: object  # drills.warroom.server.WarRoomServer
     drill_id: str
+    active: object = None  # the active-drill marker standing in for a runner
 
     def client(self, gm: bool = False) -> httpx.Client:
         """A participant who opened the join link: has the cookie; ``csrf`` is read from the page."""
