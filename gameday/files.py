@@ -21,6 +21,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 KINDS: dict[str, str] = {
     "scenario": "gameday.scenario:Scenario",
     "policy": "sim.policy:Policy",
+    "sweep": "sim.sweep.spec:Sweep",
     "scoring": "gameday.scoring.weights:ScoringConfig",
 }
 
@@ -55,7 +56,7 @@ def load_model(path: str | Path, model: type[ModelT], base_dir: Path | None = No
     """Validate a YAML file against ``model``; ``base_dir`` is passed as context for relative paths."""
     data = read_yaml(path)
     try:
-        return model.model_validate(data, context={"base_dir": base_dir or Path(path).resolve().parent})
+        return model.model_validate(data, context={"base_dir": base_dir or Path(path).resolve().parent, "path": path})
     except ValidationError as exc:
         raise from_validation_error(path, exc) from None
 

@@ -1,4 +1,4 @@
-"""``gameday simulate | compare | detectability | calibrate`` (heavy imports stay inside the commands)."""
+"""``gameday simulate | compare | detectability | calibrate | sweep`` (heavy imports stay inside the commands)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ def _fmt(block: dict) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from sim.sweep.cli import register as register_sweep
+
+    register_sweep(app)
+
     @app.command()
     def simulate(
         policy: PolicyOpt,

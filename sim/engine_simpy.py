@@ -43,6 +43,7 @@ from sim.kernel import (
     _arrivals,
     _detection,
     auto_rollback_draws,
+    count_ladder_pages,
     ladder_draws,
     page_round_draws,
 )
@@ -107,11 +108,11 @@ class SimPyEngine:
     incident process's locals (the rest, stored once in ``out`` when it ends): no object per incident."""
 
     def __init__(self, model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
-                 journal: bool = False) -> None:
+                 journal: bool = False, chunk: int = 0) -> None:
         self.model = model
         self.n = n
         self.replication = replication
-        streams = Streams(seed, replication, n, salt)
+        streams = Streams(seed, replication, n, salt, chunk)
         self._draws = draws = Draws(streams)
         arrival, sev = _arrivals(model, streams, n)
         ttd, via_alert = _detection(model, streams, sev)
@@ -124,6 +125,7 @@ class SimPyEngine:
         self._manager = manager.tolist()
         fails, delays = ladder_draws(model, streams, n)
         self._fails = fails.T.tolist()
+        self._fails_by_incident = fails
         self._ladder_delay = delays.T.tolist()
         auto, rb_after = auto_rollback_draws(model, streams, sev)
         self._auto = auto.tolist()
@@ -672,6 +674,7 @@ class SimPyEngine:
             recurrences=col["recurrences"].astype(np.int64),
             oncall=model.oncall,
             shift=np.zeros(n),
+            ladder_pages=count_ladder_pages(model, page_at, self._fails_by_incident, resolved),
         )
 
     def journal_rows(self, rep: Replication) -> list[Row]:
@@ -698,14 +701,14 @@ class SimPyEngine:
 
 
 def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
-                    journal: bool = False) -> Replication:
+                    journal: bool = False, chunk: int = 0) -> Replication:
     """Simulate ``n`` incidents as SimPy processes (same signature and result as the kernel's)."""
-    return simulate(model, n, seed, replication, salt=salt, journal=journal)[0]
+    return simulate(model, n, seed, replication, salt=salt, journal=journal, chunk=chunk)[0]
 
 
 def simulate(model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
-             journal: bool = False) -> tuple[Replication, SimPyEngine]:
+             journal: bool = False, chunk: int = 0) -> tuple[Replication, SimPyEngine]:
     """Run one replication; also return the engine (its journal rows and SimPy event count)."""
-    engine = SimPyEngine(model, n, seed, replication, salt=salt, journal=journal)
+    engine = SimPyEngine(model, n, seed, replication, salt=salt, journal=journal, chunk=chunk)
     rep = engine.run()
     return rep, engine

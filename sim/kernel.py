@@ -83,6 +83,7 @@ class Replication:
     recurrences: np.ndarray
     oncall: int | None
     shift: np.ndarray  # minutes the post-auto-rollback part moved (to apply to trace times)
+    ladder_pages: np.ndarray | None = None  # (n, rungs) pages sent to each rung before resolution
     trace: Trace | None = None
 
     def __len__(self) -> int:
@@ -199,8 +200,9 @@ def auto_rollback_draws(model: CompiledModel, streams: Streams, sev: np.ndarray)
 
 
 def _ladder(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """First-page and engagement times (relative to assignment) of each ladder rung."""
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-page and engagement times (relative to assignment) of each ladder rung, and the unanswered
+    pages before the answered one (:func:`ladder_draws`)."""
     n = sev.size
     page = np.full((n, len(model.ladder)), np.inf)
     engaged = np.full((n, len(model.ladder)), np.inf)
@@ -213,19 +215,35 @@ def _ladder(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.nda
         ok = climbs & (fails < lp.max_pages)
         page[:, j] = np.where(climbs, at, np.inf)
         engaged[:, j] = np.where(ok, at + np.where(ok, fails, 0) * lp.timeout_minutes + delays[:, j], np.inf)
-    return page, engaged
+    return page, engaged, fails_all
+
+
+def count_ladder_pages(model: CompiledModel, first_page: np.ndarray, fails: np.ndarray,
+                       resolved: np.ndarray) -> np.ndarray:
+    """(n, rungs) pages each rung was sent before resolution.  Page p goes out at ``first_page +
+    p * timeout_minutes`` until the answered one (after ``fails`` unanswered) or ``max_pages``; all times
+    absolute minutes, ``first_page`` inf for a rung never paged.  Shared by both engines."""
+    pages = np.zeros(first_page.shape, dtype=np.int32)
+    for j, rung in enumerate(model.ladder):
+        lp = rung.policy
+        sent = np.minimum(fails[:, j] + 1.0, float(lp.max_pages))
+        room = resolved - first_page[:, j]  # minutes between the first page and resolution
+        with np.errstate(invalid="ignore", divide="ignore"):
+            before = np.ceil(room / lp.timeout_minutes) if lp.timeout_minutes > 0 else np.full(room.size, np.inf)
+        pages[:, j] = np.where(room > 0, np.minimum(sent, before), 0.0).astype(np.int32)
+    return pages
 
 
 def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
-                    trace: bool = False) -> Replication:
-    """Simulate ``n`` incidents; deterministic in (model, n, seed, replication, salt)."""
-    streams = Streams(seed, replication, n, salt)
+                    trace: bool = False, chunk: int = 0) -> Replication:
+    """Simulate ``n`` incidents; deterministic in (model, n, seed, replication, salt, chunk)."""
+    streams = Streams(seed, replication, n, salt, chunk)
     policy = model.policy
     arrival, sev = _arrivals(model, streams, n)
     ttd, via_alert = _detection(model, streams, sev)
     detected = arrival + ttd
     ack, rounds = _acknowledge(model, streams, n)
-    page_at, engaged = _ladder(model, streams, sev, ack)
+    page_at, engaged, fails = _ladder(model, streams, sev, ack)
 
     # incident shape -> automatic rollback (declared path only: the ticket path has no fix step)
     auto, rollback_after = auto_rollback_draws(model, streams, sev)
@@ -270,6 +288,7 @@ def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 
         recurrences=walk["recurrences"],
         oncall=model.oncall,
         shift=shift,
+        ladder_pages=count_ladder_pages(model, assigned[:, None] + page_at, fails, resolved),
     )
     if trace:
         result.trace = walk["trace"]

@@ -37,13 +37,13 @@ def choose_engine(engine: str, incidents: int, journal: bool = False) -> str:
 
 
 def replicate(model: CompiledModel, n: int, seed: int, replication: int, *, salt: int = 0,
-              engine: str = "vector") -> Replication:
-    """One replication with the chosen engine."""
+              engine: str = "vector", chunk: int = 0) -> Replication:
+    """One replication (or one chunk of it) with the chosen engine."""
     if engine == "simpy":
         from sim.engine_simpy import run_replication as run_simpy
 
-        return run_simpy(model, n, seed, replication, salt=salt)
-    return run_replication(model, n, seed, replication, salt=salt)
+        return run_simpy(model, n, seed, replication, salt=salt, chunk=chunk)
+    return run_replication(model, n, seed, replication, salt=salt, chunk=chunk)
 
 
 @dataclass

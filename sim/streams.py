@@ -48,14 +48,22 @@ class Uniforms:
         return out
 
 
-class Streams:
-    """All random inputs of one replication.  ``salt`` != 0 breaks CRN (independent streams)."""
+#: marks a chunk number in a spawn key (chunk 0 adds nothing, so a one-chunk run is the plain replication)
+CHUNK_MARK = zlib.crc32(b"chunk")
 
-    def __init__(self, seed: int, replication: int, n: int, salt: int = 0) -> None:
+
+class Streams:
+    """All random inputs of one replication.  ``salt`` != 0 breaks CRN (independent streams).
+
+    ``chunk`` k > 0 gives a replication's k-th chunk its own streams: a sweep cuts a long replication into
+    independent runs of at most ``chunk_incidents`` incidents; chunk 0 reads the replication's own streams."""
+
+    def __init__(self, seed: int, replication: int, n: int, salt: int = 0, chunk: int = 0) -> None:
         self.seed = int(seed)
         self.replication = int(replication)
         self.n = int(n)
         self.salt = int(salt)
+        self.chunk = int(chunk)
         self._cache: dict[tuple[str, str], Uniforms] = {}
 
     def generator(self, activity: str) -> np.random.Generator:
@@ -74,4 +82,6 @@ class Streams:
             spawn_key += (zlib.crc32(purpose.encode()),)
         if self.salt:
             spawn_key += (self.salt,)
+        if self.chunk:
+            spawn_key += (CHUNK_MARK, self.chunk)
         return np.random.SeedSequence(self.seed, spawn_key=spawn_key)

@@ -1,0 +1,232 @@
+"""What a sweep measures per point, from one task's replication up to the paired comparison with the base.
+
+A task (one chunk of one replication of one policy) is reduced *in the worker* to a few numbers per
+severity (:class:`TaskStats`: sums, counts and 95th percentiles), so nothing per incident travels back.
+The client adds the tasks of a point up in a fixed order, so the local and the Dask runs give the
+same bits.  Each (replication, chunk) is an independent run; CIs are Student-t over runs, and a point's
+difference from the base is paired run by run (same seed, same streams: common random numbers).
+
+Definitions (minutes unless named otherwise):
+
+- ``mttd`` start -> detected, ``mtta`` detected -> acknowledged, ``mttr`` start -> resolved; ``_mean`` over
+  all incidents, ``_p95`` the mean over runs of each run's 95th percentile;
+- ``compliance``: share of incidents meeting every runbook target that applies to them (MTTD, MTTA, the
+  severity's response time, the severity's MTTR target); ``mttr_within_target`` the MTTR one alone;
+- ``pages_per_week``: people paged (on-call rounds x people per round, and every ladder page sent before
+  resolution) per simulated week; ``escalations_L<n>_per_week``: incidents whose rung n was paged;
+- ``people_hours_per_week``: hours people were engaged until resolution (the on-call's held time, each
+  answered ladder rung from its answer, each staffed incident role from the declaration) per week;
+- ``utilisation``: the on-call pool's busy share (``all`` row only; empty with unlimited on-call).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from gameday.errors import InputError
+from sim.kernel import Replication
+from sim.model import CompiledModel
+from sim.stats import ci95
+
+ALL = "all"
+TIMES = ("mttd", "mtta", "mttr")
+MINUTES_PER_WEEK = 7 * 24 * 60.0
+#: per-severity sums a task returns, in this order (columns of ``TaskStats.sums``)
+SUM_FIELDS = ("count", "ttd", "tta", "ttr", "compliant", "mttr_met", "pages", "people_minutes")
+
+
+@dataclass
+class TaskStats:
+    """One run (a chunk of a replication) reduced to numbers; rows = severities, then ``all``."""
+
+    point: int
+    replication: int
+    chunk: int
+    sums: np.ndarray  # (severities + 1, len(SUM_FIELDS))
+    p95: np.ndarray  # (severities + 1, 3): ttd, tta, ttr
+    escalated: np.ndarray  # (severities + 1, rungs): incidents whose rung was paged
+    busy_minutes: float
+    span_minutes: float
+    incidents: int
+
+
+def targets(model: CompiledModel) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """MTTD and MTTA targets, and per severity the response-time and MTTR targets (inf: none)."""
+    rb = model.runbook
+    response = np.array([rb.severity(s).response_minutes if rb.severity(s).response_minutes is not None
+                         else math.inf for s in model.severities], dtype=float)
+    mttr = np.array([rb.targets.mttr_minutes.get(s, math.inf) for s in model.severities], dtype=float)
+    return float(rb.targets.mttd_minutes), float(rb.targets.mtta_minutes), response, mttr
+
+
+def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | list[str], point: int,
+                replication: int, chunk: int) -> TaskStats:
+    """The worker-side reduction of one run (see the module docstring for the definitions); ``rows`` are
+    the table's severities (a point whose arrivals leave one out has NaN there), then ``all``."""
+    sev = rep.severity
+    ttd = rep.detected - rep.arrival
+    tta = rep.acknowledged - rep.detected
+    ttr = rep.resolved - rep.arrival
+    mttd_t, mtta_t, response, mttr_t = targets(model)
+    mttr_met = ttr <= mttr_t[sev]
+    compliant = (ttd <= mttd_t) & (tta <= mtta_t) & (tta <= response[sev]) & mttr_met
+    responders = model.policy.responders
+    pages = rep.page_rounds * responders.page_at_once
+    if rep.ladder_pages is not None and rep.ladder_pages.size:
+        pages = pages + rep.ladder_pages.sum(axis=1)
+    engaged = np.where(np.isfinite(rep.escalation_engaged), rep.resolved[:, None] - rep.escalation_engaged, 0.0)
+    declared = np.isfinite(rep.declared) & (rep.resolved > rep.declared)
+    roles = len(responders.roles) * np.where(declared, rep.resolved - rep.declared, 0.0)
+    people = rep.hold + np.maximum(engaged, 0.0).sum(axis=1) + roles
+    columns = (np.ones(sev.size), ttd, tta, ttr, compliant, mttr_met, pages, people)
+    n_rows = len(rows)
+    sums = np.zeros((n_rows + 1, len(SUM_FIELDS)))
+    p95 = np.full((n_rows + 1, 3), np.nan)
+    escalated = np.zeros((n_rows + 1, len(model.ladder)))
+    for row in range(n_rows + 1):
+        if row < n_rows:
+            k = model.severities.index(rows[row]) if rows[row] in model.severities else -1
+            mask = sev == k
+        else:
+            mask = np.ones(sev.size, dtype=bool)
+        if not mask.any():
+            continue
+        sums[row] = [float(np.sum(c[mask], dtype=float)) for c in columns]
+        p95[row] = [float(np.percentile(v[mask], 95)) for v in (ttd, tta, ttr)]
+        escalated[row] = rep.escalation_paged[mask].sum(axis=0)
+    span = float(max(rep.resolved.max(), rep.arrival.max())) if sev.size else 0.0
+    return TaskStats(point=point, replication=replication, chunk=chunk, sums=sums, p95=p95, escalated=escalated,
+                     busy_minutes=float(rep.hold.sum()), span_minutes=span, incidents=int(sev.size))
+
+
+def metric_keys(levels: list[int]) -> list[str]:
+    """Column names of the per-point metrics, in table order."""
+    keys = [f"{m}_{stat}" for m in TIMES for stat in ("mean", "p95")]
+    keys += ["compliance", "mttr_within_target", "pages_per_week", "people_hours_per_week"]
+    keys += [f"escalations_L{level}_per_week" for level in levels]
+    return [*keys, "utilisation"]
+
+
+def run_values(stats: TaskStats, oncall: int | None, levels: list[int]) -> np.ndarray:
+    """(rows, metrics) values of one run, NaN where a severity had no incidents."""
+    return _values(stats.sums, stats.p95, stats.escalated, stats.busy_minutes, stats.span_minutes, oncall, levels)
+
+
+def pooled_values(runs: list[TaskStats], oncall: int | None, levels: list[int]) -> np.ndarray:
+    """(rows, metrics) of all runs of a point together (p95: the mean over runs of the run's p95)."""
+    sums = np.sum([r.sums for r in runs], axis=0)
+    with np.errstate(all="ignore"):
+        p95 = np.nanmean(np.stack([r.p95 for r in runs]), axis=0) if runs else np.full((1, 3), np.nan)
+    escalated = np.sum([r.escalated for r in runs], axis=0)
+    busy = float(sum(r.busy_minutes for r in runs))
+    span = float(sum(r.span_minutes for r in runs))
+    return _values(sums, p95, escalated, busy, span, oncall, levels)
+
+
+def _values(sums: np.ndarray, p95: np.ndarray, escalated: np.ndarray, busy: float, span: float,
+            oncall: int | None, levels: list[int]) -> np.ndarray:
+    col = {name: sums[:, c] for c, name in enumerate(SUM_FIELDS)}
+    count = col["count"]
+    weeks = span / MINUTES_PER_WEEK if span > 0 else math.nan
+    with np.errstate(all="ignore"):
+        per = lambda x: np.where(count > 0, x / count, np.nan)  # noqa: E731
+        weekly = lambda x: np.where(count > 0, x / weeks, np.nan)  # noqa: E731
+        parts = []
+        for m, t in zip(TIMES, ("ttd", "tta", "ttr"), strict=True):
+            parts += [per(col[t]), p95[:, TIMES.index(m)]]
+        parts += [per(col["compliant"]), per(col["mttr_met"]), weekly(col["pages"]),
+                  weekly(col["people_minutes"] / 60.0)]
+        parts += [weekly(escalated[:, j]) for j in range(len(levels))]
+        util = np.full(count.size, np.nan)
+        if oncall is not None and span > 0:
+            util[-1] = busy / (oncall * span)
+        parts.append(util)
+    return np.column_stack(parts)
+
+
+def interval(values: np.ndarray) -> tuple[float, float]:
+    """95% CI over runs (NaN with fewer than two)."""
+    values = values[~np.isnan(values)]
+    lo, hi = ci95(values)
+    return float(lo), float(hi)
+
+
+# -- metric names on the command line ------------------------------------------------------------------
+
+_TIME_NAME = re.compile(r"^(mttd|mtta|mttr)(?:\.(SEV-\d+|all))?(?:\.(mean|p95))?$", re.IGNORECASE)
+_OTHER_NAME = re.compile(
+    r"^(compliance|mttr_within_target|pages_per_week|people_hours_per_week|utilisation|escalations\.L(\d+))"
+    r"(?:\.(SEV-\d+|all))?$", re.IGNORECASE)
+EXAMPLES = "mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, pages_per_week, people_hours_per_week, escalations.L2, " \
+           "compliance, utilisation"
+
+
+def parse_metric(name: str, severities: list[str], levels: list[int], where: str) -> tuple[str, str]:
+    """``"mttr.SEV-1.p95"`` -> (column ``mttr_p95``, row ``SEV-1``); an unknown name is an InputError."""
+    text = name.strip()
+    time = _TIME_NAME.match(text)
+    if time:
+        key, severity = f"{time.group(1).lower()}_{(time.group(3) or 'mean').lower()}", time.group(2) or ALL
+    else:
+        other = _OTHER_NAME.match(text)
+        if other is None:
+            raise InputError(None, where, f"unknown metric {name!r} (examples: {EXAMPLES})")
+        severity = other.group(3) or ALL
+        if other.group(2):
+            level = int(other.group(2))
+            if level not in levels:
+                raise InputError(None, where, f"{name!r}: the ladder has levels "
+                                 f"{', '.join(f'L{v}' for v in levels) or 'none'}")
+            key = f"escalations_L{level}_per_week"
+        else:
+            key = other.group(1).lower()
+        if key == "utilisation" and severity != ALL:
+            raise InputError(None, where, "utilisation is for the whole on-call pool, not per severity")
+    severity = ALL if severity.lower() == ALL else severity.upper()
+    if severity != ALL and severity not in severities:
+        raise InputError(None, where, f"{name!r}: no {severity} incidents in this sweep "
+                         f"(severities: {', '.join(severities)})")
+    return key, severity
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``pages_per_week<=40``: a metric, a comparison and a bound."""
+
+    text: str
+    key: str
+    severity: str
+    op: str
+    bound: float
+
+    def slack(self, value: float) -> float:
+        """<= 0 when met (Optuna's convention for constraints); NaN counts as not met."""
+        if value != value:
+            return math.inf
+        return value - self.bound if self.op in ("<=", "<") else self.bound - value
+
+    def met(self, value: float) -> bool:
+        if value != value:
+            return False
+        return {"<=": value <= self.bound, "<": value < self.bound, ">=": value >= self.bound,
+                ">": value > self.bound}[self.op]
+
+
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_constraint(text: str, severities: list[str], levels: list[int]) -> Constraint:
+    match = _CONSTRAINT.match(text)
+    if match is None:
+        raise InputError(None, "--subject-to", f"{text!r}: write METRIC<=NUMBER (or >=, <, >), "
+                         "e.g. pages_per_week<=40")
+    try:
+        bound = float(match.group(3))
+    except ValueError:
+        raise InputError(None, "--subject-to", f"{text!r}: {match.group(3)!r} is not a number") from None
+    key, severity = parse_metric(match.group(1), severities, levels, "--subject-to")
+    return Constraint(text=text.strip(), key=key, severity=severity, op=match.group(2), bound=bound)
