@@ -65,8 +65,8 @@ def drill(team: str, number: int, skill: float, rng: np.random.Generator) -> Pat
         hypothesis, fix = fix + 1.5, hypothesis
     recovered = fix + 4.0
     verify = recovered + (lognormal(rng, 2.0 + 6 * skill) if sloppy < 0.6 else -3.0)  # careless teams verify too early
-    resolve = verify + 2.0
-    close = verify + (31.0 if sloppy < 0.6 else 18.0)
+    resolve = verify + (30.5 if sloppy < 0.6 else 17.0)  # resolved once the 30-min stability watch held (or not)
+    close = resolve + 0.5
     review = close + lognormal(rng, 300.0)
 
     with JournalWriter(path, incident, durable=False, start=start) as j:

@@ -115,6 +115,20 @@ def journal_export(
     typer.echo(f"{out}: {len(frame)} events from {len(journals)} journal(s)")
 
 
+@journal_app.command("metrics")
+def journal_metrics(
+    journals: Annotated[list[Path], typer.Argument(help="journal .jsonl files")],
+    out: Annotated[Path, typer.Option("--out", help="table file: .parquet or .csv")],
+) -> None:
+    """Write one row per incident with every metric (see the README's metrics glossary)."""
+    from gameday.journal import write_table
+    from gameday.metrics import load_metrics
+
+    frame = load_metrics(*journals)
+    write_table(frame, out)
+    typer.echo(f"{out}: {len(frame)} incidents from {len(journals)} journal(s)")
+
+
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
         if importlib.util.find_spec(name.split(".")[0]) is None:

@@ -9,7 +9,7 @@ detect         start -> detected / alert_firing       detection.user_report
 acknowledge    detected -> acknowledged               responders.ack
 assess         acknowledged -> severity_declared      steps.assess
 mitigate       severity_declared -> mitigated         steps.investigate (lumped)
-verify         mitigated -> resolved                  steps.verify
+verify         mitigated -> verified (restored)       steps.verify
 =============  =====================================  ==========================
 
 Each interval is fitted as exponential, lognormal and gamma (location 0) and the lowest AIC wins.
@@ -31,7 +31,8 @@ INTERVALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] =
     "acknowledge": (("alert_firing", "detected"), ("acknowledged",), ("responders", "ack")),
     "assess": (("acknowledged",), ("severity_declared",), ("steps", "assess")),
     "mitigate": (("severity_declared",), ("mitigated",), ("steps", "investigate")),
-    "verify": (("mitigated",), ("resolved",), ("steps", "verify")),
+    # restored, not resolved: "resolved" comes after the stability watch (gameday.metrics)
+    "verify": (("mitigated",), ("verified",), ("steps", "verify")),
 }
 CSV_COLUMNS = {
     "start": ("started_at", "start", "fault_injected", "incident_started", "began"),
@@ -39,6 +40,7 @@ CSV_COLUMNS = {
     "acknowledged": ("acknowledged_at", "acknowledged", "acked_at"),
     "severity_declared": ("declared_at", "severity_declared", "declared"),
     "mitigated": ("mitigated_at", "mitigated"),
+    "restored": ("restored_at", "verified_at", "restored", "verified"),
     "resolved": ("resolved_at", "resolved"),
 }
 
@@ -77,7 +79,7 @@ def intervals_from_csv(path: Path) -> dict[str, list[float]]:
     times = {k: pd.to_datetime(table[c], utc=True, errors="coerce") for k, c in cols.items()}
     chain = {"detect": ("start", "detected"), "acknowledge": ("detected", "acknowledged"),
              "assess": ("acknowledged", "severity_declared"), "mitigate": ("severity_declared", "mitigated"),
-             "verify": ("mitigated", "resolved")}
+             "verify": ("mitigated", "restored" if "restored" in times else "resolved")}
     out: dict[str, list[float]] = {name: [] for name in INTERVALS}
     for name, (a, b) in chain.items():
         if a in times and b in times:

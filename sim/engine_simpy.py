@@ -38,6 +38,7 @@ import numpy as np
 import simpy
 
 from gameday.journal import EventType
+from gameday.metrics import Milestone
 from sim.kernel import (
     Replication,
     _arrivals,
@@ -47,6 +48,7 @@ from sim.kernel import (
     ladder_draws,
     page_round_draws,
 )
+from sim.milestones import milestones
 from sim.model import CompiledModel
 from sim.simpy_plan import (
     ASSEMBLE,
@@ -694,9 +696,10 @@ class SimPyEngine:
                 if not (after <= 0 or resolved[i] - detected[i] > after):
                     continue
             out.append(row)
-        for i, name in enumerate(self.names):  # the resolution is only known once the watch held: log it at its time
-            out.append((self.resolved[i], name, E.resolved, "IC", {}))
-        _ = rep
+        # resolved (gameday.metrics): once the watch after the confirmed verification held; logged at its time
+        resolved_at = milestones(self.model, rep)[Milestone.resolved]
+        for i, name in enumerate(self.names):
+            out.append((float(resolved_at[i]), name, E.resolved, "IC", {}))
         return out
 
 

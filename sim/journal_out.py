@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from gameday.journal import EventType, JournalWriter
+from gameday.metrics import Milestone
 from sim.kernel import Replication
+from sim.milestones import milestones
 from sim.model import CompiledModel
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,6 +34,7 @@ def incident_events(model: CompiledModel, rep: Replication, replication: int = 0
     """(minutes, incident, type, actor, data) for every incident of a traced replication."""
     assert rep.trace is not None, "run the replication with trace=True"
     sevs = model.severities
+    resolved = milestones(model, rep)[Milestone.resolved]  # after the stability watch held (gameday.metrics)
     out: list[Row] = []
     name = [f"sim-{replication}-{i:06d}" for i in range(len(rep))]
     for i in range(len(rep)):
@@ -58,7 +61,7 @@ def incident_events(model: CompiledModel, rep: Replication, replication: int = 0
                         {"kind": "rollback", "detail": "automatic rollback on error rate"}))
         if np.isfinite(rep.mitigated[i]):
             out.append((rep.mitigated[i], inc, EventType.mitigated, "on-call", {}))
-        out.append((rep.resolved[i], inc, EventType.resolved, "on-call", {}))
+        out.append((resolved[i], inc, EventType.resolved, "on-call", {}))
         if np.isfinite(rep.closed[i]):
             out.append((rep.closed[i], inc, EventType.closed, "on-call", {}))
         if np.isfinite(rep.reviewed[i]):
@@ -66,7 +69,7 @@ def incident_events(model: CompiledModel, rep: Replication, replication: int = 0
         update = model.runbook.severity(sev).update_interval_minutes
         if update and np.isfinite(rep.declared[i]):
             k = 1
-            while rep.declared[i] + k * update < rep.resolved[i]:
+            while rep.declared[i] + k * update < resolved[i]:
                 out.append((rep.declared[i] + k * update, inc, EventType.status_update, "CL", {"n": k}))
                 k += 1
     # the workflow steps themselves

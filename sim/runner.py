@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gameday.metrics import METRICS, metric_values
 from gameday.runbook import Runbook
 from sim.kernel import Replication, run_replication
+from sim.milestones import milestones
 from sim.model import CompiledModel, compile_model
 from sim.policy import Policy
 
@@ -52,9 +54,7 @@ class Outcome:
 
     replication: int
     severity: np.ndarray
-    ttd: np.ndarray  # fault start -> detected
-    tta: np.ndarray  # detected -> acknowledged
-    ttr: np.ndarray  # fault start -> resolved
+    metric_minutes: np.ndarray  # (n, len(gameday.metrics.METRICS)) minutes; nan: end milestone never reached
     wait: np.ndarray  # detected -> a responder is free
     via_alert: np.ndarray
     escalation_paged: np.ndarray  # (n, rungs)
@@ -77,9 +77,7 @@ class Outcome:
         return cls(
             replication=replication,
             severity=rep.severity.astype(np.int8),
-            ttd=rep.detected - rep.arrival,
-            tta=rep.acknowledged - rep.detected,
-            ttr=rep.resolved - rep.arrival,
+            metric_minutes=_metric_columns(metric_values(milestones(model, rep))),
             wait=rep.wait,
             via_alert=rep.via_alert,
             escalation_paged=rep.escalation_paged,
@@ -91,6 +89,31 @@ class Outcome:
             span_minutes=float(max(rep.resolved.max(), rep.arrival.max())) if len(rep) else 0.0,
             oncall=rep.oncall,
         )
+
+    @property
+    def metrics(self) -> dict[str, np.ndarray]:
+        """Metric id (``gameday.metrics``) -> minutes per incident."""
+        return {m.id: self.metric_minutes[:, j] for j, m in enumerate(METRICS)}
+
+    @property
+    def ttd(self) -> np.ndarray:
+        """Time to detect (started -> detected)."""
+        return self.metrics["mttd"]
+
+    @property
+    def tta(self) -> np.ndarray:
+        """Time to acknowledge (detected -> acknowledged)."""
+        return self.metrics["mtta"]
+
+    @property
+    def ttr(self) -> np.ndarray:
+        """Time to resolve (started -> resolved: after the stability watch held)."""
+        return self.metrics["mttr"]
+
+
+def _metric_columns(values: dict[str, np.ndarray]) -> np.ndarray:
+    """One float column per metric, in ``METRICS`` order (one array ships faster than a dict of them)."""
+    return np.column_stack([np.asarray(values[m.id], dtype=float) for m in METRICS])
 
 
 def split(incidents: int, replications: int) -> list[int]:

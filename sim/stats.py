@@ -7,6 +7,7 @@ import math
 import numpy as np
 from scipy import stats
 
+from gameday.metrics import METRICS, target
 from sim.model import CompiledModel
 from sim.runner import Outcome
 
@@ -30,7 +31,11 @@ def batch_means(values: list[np.ndarray]) -> np.ndarray:
 
 
 def describe(values: list[np.ndarray]) -> dict:
-    """mean, median, p90, p95 and ci95 (minutes) of per-incident values split by replication."""
+    """mean, median, p90, p95 and ci95 (minutes) of per-incident values split by replication.
+
+    Incidents that never reached the metric's end milestone (nan: a ticket is never declared) are left out,
+    as ``gameday score`` leaves them out."""
+    values = [v[np.isfinite(v)] for v in values]
     allv = np.concatenate(values) if values else np.empty(0)
     if allv.size == 0:
         return {"count": 0, "mean": None, "median": None, "p90": None, "p95": None, "ci95": [None, None]}
@@ -46,16 +51,25 @@ def describe(values: list[np.ndarray]) -> dict:
 
 
 def _metric_block(outcomes: list[Outcome], mask_of) -> dict:
-    return {
-        name: describe([getattr(o, attr)[mask_of(o)] for o in outcomes])
-        for name, attr in (("mttd", "ttd"), ("mtta", "tta"), ("mttr", "ttr"))
-    }
+    """Every metric of :mod:`gameday.metrics`, by its id (``mttd``, ``mtta``, ..., ``time_to_restore``, ``mttr``)."""
+    return {m.id: describe([o.metrics[m.id][mask_of(o)] for o in outcomes]) for m in METRICS}
+
+
+def _compliance(outcomes: list[Outcome], sel: list[np.ndarray], runbook, severity: str | None) -> dict:
+    """Share of incidents within each metric's runbook target (``gameday.metrics.target``)."""
+    out = {}
+    for m in METRICS:
+        goal, _ = target(m, runbook, severity)
+        if goal is None:
+            continue
+        values = np.concatenate([o.metrics[m.id][s] for o, s in zip(outcomes, sel, strict=True)])
+        out[m.id] = _within(values[np.isfinite(values)], goal)
+    return out
 
 
 def summarise(model: CompiledModel, outcomes: list[Outcome]) -> dict:
     """The ``simulate --json`` document."""
     runbook = model.runbook
-    targets = runbook.targets
     out: dict = {
         "policy": model.policy.name,
         "runbook": runbook.source,
@@ -67,30 +81,17 @@ def summarise(model: CompiledModel, outcomes: list[Outcome]) -> dict:
     for k, name in enumerate(model.severities):
         block = _metric_block(outcomes, lambda o, k=k: o.severity == k)
         sel = [o.severity == k for o in outcomes]
-        tta = np.concatenate([o.tta[m] for o, m in zip(outcomes, sel, strict=True)])
-        ttr = np.concatenate([o.ttr[m] for o, m in zip(outcomes, sel, strict=True)])
-        ttd = np.concatenate([o.ttd[m] for o, m in zip(outcomes, sel, strict=True)])
-        sev = runbook.severity(name)
-        compliance = {
-            "mttd": _within(ttd, targets.mttd_minutes),
-            "mtta": _within(tta, targets.mtta_minutes),
-        }
-        if sev.response_minutes is not None:
-            compliance["response"] = _within(tta, sev.response_minutes)
-        if name in targets.mttr_minutes:
-            compliance["mttr"] = _within(ttr, targets.mttr_minutes[name])
-        block["count"] = int(tta.size)
-        block["compliance"] = compliance
+        count = int(sum(int(m.sum()) for m in sel))
+        block["count"] = count
+        block["compliance"] = _compliance(outcomes, sel, runbook, name)
         block["escalations"] = _escalations(model, outcomes, sel)
         block["auto_rolled_back"] = _fraction(outcomes, sel, "auto_rolled_back")
         block["recurrence_rate"] = float(np.concatenate(
-            [o.recurrences[m] > 0 for o, m in zip(outcomes, sel, strict=True)]).mean()) if tta.size else None
+            [o.recurrences[m] > 0 for o, m in zip(outcomes, sel, strict=True)]).mean()) if count else None
         by_sev[name] = block
     out["by_severity"] = by_sev
     all_sel = [np.ones(o.severity.size, dtype=bool) for o in outcomes]
-    ttd = np.concatenate([o.ttd for o in outcomes])
-    tta = np.concatenate([o.tta for o in outcomes])
-    out["compliance"] = {"mttd": _within(ttd, targets.mttd_minutes), "mtta": _within(tta, targets.mtta_minutes)}
+    out["compliance"] = _compliance(outcomes, all_sel, runbook, None)
     out["escalations"] = _escalations(model, outcomes, all_sel)
     out["detection"] = {"via_alert": _fraction(outcomes, all_sel, "via_alert")}
     oncall = model.oncall

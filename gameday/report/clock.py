@@ -25,7 +25,11 @@ class RunbookClock:
         return event.t * self.scale / 60.0
 
     def at(self, event: Event) -> datetime:
-        return (self.origin + timedelta(seconds=event.t * self.scale)).astimezone(self.zone)
+        return self.at_minute(self.minutes(event))
+
+    def at_minute(self, minutes: float) -> datetime:
+        """The moment ``minutes`` runbook minutes after the journal started stands for."""
+        return (self.origin + timedelta(minutes=minutes)).astimezone(self.zone)
 
     @property
     def zone_label(self) -> str:

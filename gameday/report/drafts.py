@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from gameday.journal import Event, EventType
+from gameday.metrics import Milestone
 from gameday.report.clock import RunbookClock
 from gameday.runbook.model import Runbook
 from gameday.scenario import ActionItem, ReviewNotes
@@ -81,8 +82,8 @@ def _event_text(event: Event) -> str:
         E.hypothesis: f"Hypothesis ({who}): {data.get('text', '')}",
         E.action: f"Action by {who}: {data.get('kind', '')} {data.get('target', '')}".rstrip(),
         E.mitigated: "Impact mitigated",
-        E.verified: f"Resolution verified by {who}",
-        E.resolved: "Service restored",
+        E.verified: f"Service restored, verified by {who}; monitoring stability",
+        E.resolved: "Incident resolved (stable through the watch)",
         E.closed: "Incident closed",
         E.postmortem_filed: "Post-incident review filed",
     }.get(event.type, event.type.value)
@@ -102,7 +103,8 @@ def facts_for(view: IncidentView, score: IncidentScore, clock: RunbookClock, run
     detection = view.first(E.alert_firing, E.detected) or first
     hypothesis = view.first(E.hypothesis)
     actions = view.all(E.action)
-    resolved = view.first(E.resolved)
+    times = view.milestones()
+    resolved, restored = times[Milestone.resolved], times[Milestone.restored]
     updates = view.all(E.status_update)
     roles = view.roles()
     severity = score.severity_declared or score.severity_used or "SEV-?"
@@ -127,14 +129,16 @@ def facts_for(view: IncidentView, score: IncidentScore, clock: RunbookClock, run
         started=clock.hhmm(first),
         ended=clock.hhmm(last),
         duration=f"{minutes:.0f} minutes ({clock.hhmm(first)} - {clock.hhmm(last)} {clock.zone_label})",
-        status="Resolved" if resolved else ("Identified" if hypothesis else "Investigating"),
+        status="Resolved" if resolved is not None else (
+            "Monitoring" if restored is not None else ("Identified" if hypothesis else "Investigating")),
         ic="@" + roles["IC"][0] if roles.get("IC") else "@[username]",
         tl="@" + roles["TL"][0] if roles.get("TL") else "@[username]",
         war_room=str(war_room.data.get("channel") or f"#incident-{view.incident}") if war_room
         else f"#incident-{view.incident}",
         root_cause=str(hypothesis.data.get("text") or "[root cause]") if hypothesis else "[root cause]",
         resolution=", ".join(dict.fromkeys(str(a.data.get("kind", "fix")) for a in actions)) or "[resolution]",
-        resolved_at=f"{clock.hhmm(resolved)} {clock.zone_label}" if resolved else "[time]",
+        resolved_at=f"{clock.at_minute(restored).strftime('%H:%M')} {clock.zone_label}" if restored is not None
+        else "[time]",
         last_update=clock.stamp(updates[-1]) if updates else clock.stamp(last),
         updates=len(updates),
         update_minutes=f"{interval:g} minutes" if interval else "[interval]",

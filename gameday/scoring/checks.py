@@ -14,6 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from gameday.journal import Event, EventType
+from gameday.metrics import Milestone
 from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
 from gameday.runbook.model import Runbook
 from gameday.scoring.postmortem import TEMPLATE_NAME, read_review
@@ -203,9 +204,7 @@ def status_updates(ctx: Context) -> CheckResult:
     begin = view.at(E.severity_declared)
     if begin is None:
         begin = view.detection()
-    end = view.at(E.resolved)
-    if end is None:
-        end = view.at(E.closed)
+    end = view.milestones()[Milestone.resolved]
     if begin is None or end is None:
         return _na(cid, title, expected, "no declaration-to-resolution window to measure")
     updates = sorted(view.minutes(e) for e in view.all(E.status_update) if begin <= view.minutes(e) <= end)
@@ -365,33 +364,34 @@ def verification_true(ctx: Context) -> CheckResult:
 
 
 def stability_watch(ctx: Context) -> CheckResult:
-    cid, title = "stability_watch", "Stability watch before closing"
+    """Service restored (verified) -> resolved must span the runbook's stability watch, with no alert in it:
+    the runbook resolves an incident only once it has been stable that long."""
+    cid, title = "stability_watch", "Stability watch before resolving"
     need = ctx.runbook.stability_minutes
-    expected = f"≥ {need:g} min from verification to close, no alert during the watch"
+    expected = f"≥ {need:g} min from restored (verified) to resolved, no alert during the watch"
     view = ctx.view
     if ctx.severity is not None and not _declares(ctx):
         return _na(cid, title, expected, f"{ctx.severity} takes the ticket branch of the workflow (no watch)")
-    closed = view.first(E.closed)
-    if closed is None:
-        return ctx.missing(cid, title, expected, "closed event", "The incident was never closed.")
-    closed_at = view.minutes(closed)
-    marks = [view.minutes(e) for e in view.all(E.verified, E.resolved, E.mitigated) if view.minutes(e) <= closed_at]
-    verified = [view.minutes(e) for e in view.all(E.verified) if view.minutes(e) <= closed_at]
-    start = (verified or marks or [None])[-1]
-    if start is None:
-        return ctx.missing(cid, title, expected, "verification before closing",
-                           "Closed without verifying or resolving first.")
-    watched = closed_at - start
-    alerts = [view.minutes(e) for e in view.all(E.alert_firing) if start < view.minutes(e) < closed_at]
+    times = view.milestones()
+    resolved = times[Milestone.resolved]
+    if resolved is None:
+        return ctx.missing(cid, title, expected, "resolved or closed event", "The incident was never resolved.")
+    if not any(view.minutes(e) <= resolved for e in view.all(E.verified)):
+        return ctx.missing(cid, title, expected, "verification before resolving",
+                           "Resolved without verifying the service first.")
+    start = times[Milestone.restored]
+    assert start is not None
+    watched = resolved - start
+    alerts = [view.minutes(e) for e in view.all(E.alert_firing) if start < view.minutes(e) < resolved]
     observed = f"watched {_fmt(watched)}" + (f", {len(alerts)} alert(s) fired during it" if alerts else "")
     ok = watched >= need - 1e-6 and not alerts
     bad = (
-        f"Closed after {_fmt(watched)} of watching; the runbook asks for {need:g} min of stability."
+        f"Resolved after {_fmt(watched)} of watching; the runbook asks for {need:g} min of stability first."
         if watched < need - 1e-6
         else "An alert fired during the stability watch; go back to investigation, not to close."
     )
     return _result(cid, title, ok, expected, observed,
-                   f"Watched {_fmt(watched)} before closing, as the runbook asks.", bad)
+                   f"Watched {_fmt(watched)} before resolving, as the runbook asks.", bad)
 
 
 def postmortem(ctx: Context) -> CheckResult:

@@ -17,7 +17,7 @@ def print_score(result: JournalScore, console: Console) -> None:
         console.print(f"[dim]{note}[/]")
     if len(result.incidents) > 1:
         console.print(f"[bold]Aggregate score: {_score(result.score)}[/] over {len(result.incidents)} incidents")
-        means = ", ".join(f"{k} {v:.1f} min" for k, v in result.metric_means.items())
+        means = ", ".join(f"{k} {v:.1f} min" for k, v in result.metric_means.items())  # ids: the glossary
         console.print(f"Mean metrics: {means}")
 
 
@@ -42,13 +42,14 @@ def _print_incident(incident: IncidentScore, console: Console) -> None:
             f"({incident.points:g} of {incident.possible:g} applicable points earned): "
             + ", ".join(c.id for c in skipped) + "[/]"
         )
-    metrics = Table(title="Metrics (runbook minutes from incident start)")
-    for column in ("metric", "minutes", "target", "met"):
+    metrics = Table(title="Metrics (runbook minutes, from → to: see the README's metrics glossary)")
+    for column in ("metric", "from → to", "minutes", "target", "met"):
         metrics.add_column(column)
     for metric in incident.metrics:
         met = "—" if metric.met is None else ("[green]yes[/]" if metric.met else "[red]no[/]")
         metrics.add_row(
             metric.title,
+            metric.span,
             "—" if metric.minutes is None else f"{metric.minutes:.1f}",
             metric.target_text or ("—" if metric.target_minutes is None else f"< {metric.target_minutes:g}"),
             met,

@@ -32,14 +32,20 @@ class CheckResult(_Closed):
 
 
 class MetricResult(_Closed):
-    id: str = Field(description="mttd | mtta | time_to_declare | time_to_mitigate | mttr")
+    id: str = Field(description="a gameday.metrics id: mttd, mtta, time_to_declare, time_to_mitigate, "
+                                "time_to_restore, mttr")
     title: str
-    start: str = Field(description="event type the clock starts at")
-    end: str = Field(description="event type the clock stops at")
+    start: str = Field(description="milestone the clock starts at (gameday.metrics.Milestone)")
+    end: str = Field(description="milestone the clock stops at")
     minutes: float | None = Field(description="runbook minutes; None when an event is missing")
     target_minutes: float | None = None
     target_text: str = ""
     met: bool | None = Field(default=None, description="None when there is no target or no value")
+
+    @property
+    def span(self) -> str:
+        """``"detected → acknowledged"``, shown next to the figure everywhere."""
+        return f"{self.start} → {self.end}"
 
 
 class ActorSummary(_Closed):

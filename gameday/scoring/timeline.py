@@ -2,7 +2,9 @@
 
 This is how past real incidents are scored: each row's text is matched against a few phrase rules
 ("alert ... firing", "declared SEV-1", "rollback", "restored", "closed") and becomes one or more events at
-that time.  Rows no rule understands are kept as ``note`` events so nothing is silently dropped.
+that time.  "Service restored" is the verification (time to restore); the incident is resolved when it
+is closed after the stability watch, as the runbook's own incident says (15:30 "INCIDENT RESOLVED").
+Rows no rule understands are kept as ``note`` events so nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -56,8 +58,10 @@ RULES: list[Rule] = [
     (_rx(r"\b(hotfix|restart(ed)?|scaled?|failover)\b"), E.action,
      lambda m, row: {"text": row, "kind": _ACTION_KINDS.get(m.group(1).lower(), "fix")}),
     (_rx(r"\b(mitigat\w*|error rate (dropping|falling|recover\w*)|pods healthy)\b"), E.mitigated, _text),
-    (_rx(r"\b(restored|resolved|recovered)\b"), E.resolved, _text),
-    (_rx(r"\b(verif\w*|monitoring stability)\b"), E.verified, _text),
+    # "Service restored, monitoring stability" is the verification the stability watch starts from; the
+    # runbook posts "INCIDENT RESOLVED" only when the watch held, at close (see gameday.metrics).
+    (_rx(r"\b(verif\w*|restored|recovered|monitoring stability)\b"), E.verified, _text),
+    (_rx(r"\bresolved\b"), E.resolved, _text),
     (_rx(r"\bclosed\b"), E.closed, _text),
     (_rx(r"\b(post-?mortem|post-incident review) (filed|published|written)\b"), E.postmortem_filed, _text),
 ]

@@ -12,18 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from gameday.journal import Event, EventType, journal_meta
+from gameday.metrics import LIFECYCLE as METRIC_LIFECYCLE
+from gameday.metrics import Milestone, milestones
 
 #: Events that make an incident id worth scoring (samples alone do not).
-LIFECYCLE = {
-    EventType.incident_started,
-    EventType.fault_injected,
-    EventType.alert_firing,
-    EventType.detected,
-    EventType.acknowledged,
-    EventType.severity_declared,
-    EventType.resolved,
-    EventType.closed,
-}
+LIFECYCLE = METRIC_LIFECYCLE
 SHARED = {EventType.metric_sample, EventType.replica_state}
 
 
@@ -65,14 +58,13 @@ class IncidentView:
         event = self.first(*types)
         return self.minutes(event) if event else None
 
+    def milestones(self) -> dict[Milestone, float | None]:
+        """The incident's milestones in runbook minutes, as :mod:`gameday.metrics` defines them."""
+        return milestones((self.minutes(e), e.type) for e in self.events)
+
     def start(self) -> float | None:
-        """When the incident began: the fault, else the sim's incident start, else the first event."""
-        for kind in (EventType.fault_injected, EventType.incident_started):
-            found = self.at(kind)
-            if found is not None:
-                return found
-        lifecycle = [e for e in self.events if e.type in LIFECYCLE]
-        return self.minutes(lifecycle[0]) if lifecycle else None
+        """When the incident began (the ``started`` milestone)."""
+        return self.milestones()[Milestone.started]
 
     def detection(self) -> float | None:
         return self.at(EventType.alert_firing, EventType.detected)

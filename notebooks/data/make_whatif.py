@@ -4,7 +4,8 @@ The escalation what-if notebook reads this table.  It was produced with the simu
 (``sim.runner.run``) because the ``gameday sim`` command that writes such tables was not ready when the
 notebook was written; once it is, point the notebook at its CSV/Parquet output instead.  Every policy is
 run with the same seed, so incident *i* of replication *r* is the same incident under every policy
-(common random numbers) and the comparison is paired.
+(common random numbers) and the comparison is paired.  Metric columns are named after the ids of
+``gameday.metrics`` (``mtta_minutes``: detected -> acknowledged, ``mttr_minutes``: started -> resolved, ...).
 
     .venv/bin/python notebooks/data/make_whatif.py
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from gameday.files import load_model
+from gameday.metrics import METRICS
 from gameday.runbook import load_runbook
 from sim.model import compile_model
 from sim.policy import Policy
@@ -37,11 +39,10 @@ def main() -> None:
             frames.append(pd.DataFrame({
                 "policy": name,
                 "replication": outcome.replication,
-                "incident": range(len(outcome.ttr)),
+                "incident": range(len(outcome.severity)),
                 "severity": [severities[i] for i in outcome.severity],
-                "ttd_minutes": outcome.ttd.round(3),
-                "tta_minutes": outcome.tta.round(3),
-                "ttr_minutes": outcome.ttr.round(3),
+                # one column per metric of gameday.metrics (README glossary): mttd_minutes ... mttr_minutes
+                **{f"{m.id}_minutes": outcome.metrics[m.id].round(3) for m in METRICS},
                 "wait_minutes": outcome.wait.round(3),
                 "levels_engaged": outcome.escalation_engaged.sum(axis=1),
                 "auto_rolled_back": outcome.auto_rolled_back,

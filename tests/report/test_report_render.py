@@ -46,12 +46,13 @@ def test_html_has_score_table_and_image(timeline_report: Path) -> None:
     html = (timeline_report / "report.html").read_text(encoding="utf-8")
     assert '<table class="score-table">' in html
     assert 'src="timeline.png"' in html
-    for title in ("Declared within the response time", "Stability watch before closing"):
+    for title in ("Declared within the response time", "Stability watch before resolving"):
         assert title in html
     assert "excluded from the score" in html
     assert "Incident 2026-01-24-001" in html
     md = (timeline_report / "report.md").read_text(encoding="utf-8")
-    assert "![Timeline" in md and "| Time to resolve (MTTR) | 30.0 |" in md
+    assert "![Timeline" in md and "| Time to resolve (MTTR) | started → resolved | 60.0 |" in md
+    assert "| Time to restore | started → restored | 30.0 |" in md
 
 
 def test_drafts_use_the_runbooks_templates(timeline_report: Path) -> None:

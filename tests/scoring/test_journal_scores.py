@@ -37,7 +37,7 @@ def test_perfect_drill_scores_100(fixtures: Path) -> None:
     ("name", "failing", "score", "observed_fragment"),
     [
         ("late-declaration", "declared_in_time", 85.0, "22.0 min after detection"),
-        ("missed-updates", "status_updates", 90.0, "longest gap 34.0 min, 2 missed"),
+        ("missed-updates", "status_updates", 90.0, "longest gap 44.0 min, 2 missed"),
         ("early-close", "stability_watch", 95.0, "watched 10.0 min"),
         ("verified-early", "verification_true", 85.0, "error rate 20.1%"),
     ],
@@ -76,11 +76,15 @@ def test_metrics_against_targets(fixtures: Path) -> None:
     metrics = {m.id: m for m in result.incidents[0].metrics}
     assert metrics["mttd"].minutes == pytest.approx(2.0)  # fault at 1, alert at 3
     assert metrics["mttd"].met is True and metrics["mttd"].target_minutes == 5
-    assert metrics["mtta"].minutes == pytest.approx(3.0)
-    assert metrics["time_to_declare"].minutes == pytest.approx(24.0)
-    assert metrics["time_to_declare"].met is False
-    assert metrics["mttr"].minutes == pytest.approx(39.0)
-    assert metrics["mttr"].target_minutes == 60 and metrics["mttr"].met is True
+    assert metrics["mtta"].minutes == pytest.approx(1.0)  # alert at 3, acknowledged at 4
+    assert metrics["mtta"].span == "detected → acknowledged"
+    assert metrics["time_to_declare"].minutes == pytest.approx(22.0)  # alert at 3, declared at 25
+    assert metrics["time_to_declare"].met is False and metrics["time_to_declare"].target_minutes == 15
+    assert metrics["time_to_mitigate"].minutes == pytest.approx(31.0)  # rollback at 28 healed at 32
+    assert metrics["time_to_restore"].minutes == pytest.approx(37.0)  # verified at 38
+    assert metrics["time_to_restore"].target_minutes is None
+    assert metrics["mttr"].minutes == pytest.approx(67.0)  # resolved at 68, after the 30-min watch
+    assert metrics["mttr"].target_minutes == 60 and metrics["mttr"].met is False
 
 
 def test_per_role_and_per_responder_breakdown(fixtures: Path) -> None:
@@ -89,7 +93,7 @@ def test_per_role_and_per_responder_breakdown(fixtures: Path) -> None:
     actors = {a.actor: a for a in incident.actors}
     assert actors["bob"].roles == ["TL"]
     assert actors["bob"].by_type["action"] == 1
-    assert actors["carol"].by_type["status_update"] == 2
+    assert actors["carol"].by_type["status_update"] == 3
 
 
 def test_sim_journal_scored_per_incident_with_aggregate(fixtures: Path) -> None:

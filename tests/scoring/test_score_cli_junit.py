@@ -72,7 +72,8 @@ def test_timeline_option(app: typer.Typer, fixtures: Path, seed_runbook: Path) -
     )
     assert result.exit_code == 0, result.output
     metrics = {m["id"]: m["minutes"] for m in json.loads(result.output)["incidents"][0]["metrics"]}
-    assert (metrics["mttd"], metrics["time_to_declare"], metrics["mttr"]) == (0.0, 2.0, 30.0)
+    assert (metrics["mttd"], metrics["time_to_declare"], metrics["time_to_restore"], metrics["mttr"]) == (
+        0.0, 2.0, 30.0, 60.0)
 
 
 def test_bad_input_is_one_line_error(app: typer.Typer, fixtures: Path, tmp_path: Path) -> None:

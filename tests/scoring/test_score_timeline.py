@@ -22,8 +22,11 @@ def test_seed_incident_metrics_match_its_table(fixtures: Path, seed_runbook: Pat
     assert metrics["mttd"] == 0.0  # the table starts at the alert (14:30)
     assert metrics["time_to_declare"] == 2.0  # declared 14:32
     assert metrics["time_to_mitigate"] == 20.0  # pods healthy 14:50
-    assert metrics["mttr"] == 30.0  # service restored 15:00
+    assert metrics["time_to_restore"] == 30.0  # service restored 15:00
+    assert metrics["mttr"] == 60.0  # "15:30 KST - INCIDENT RESOLVED, Duration: 1 hour" (closed after the watch)
     assert metrics["mtta"] is None  # no acknowledgement row
+    spans = {m.id: m.span for m in incident.metrics}
+    assert spans["time_to_restore"] == "started → restored" and spans["mttr"] == "started → resolved"
     checks = {c.id: c for c in incident.checks}
     assert checks["declared_in_time"].status is Status.passed
     assert checks["stability_watch"].status is Status.passed  # 15:00 -> 15:30
@@ -55,8 +58,9 @@ def test_timeline_crossing_midnight_and_unknown_rows(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     events = timeline_events(path, date="2026-02-01")
-    resolved = next(e for e in events if e.type is EventType.resolved)
-    assert resolved.t == 30 * 60
+    restored = next(e for e in events if e.type is EventType.verified)  # "restored" = service healthy again
+    assert restored.t == 30 * 60
+    assert not any(e.type is EventType.resolved for e in events)  # resolved only after the watch
     assert any(e.type is EventType.note and e.data["text"] == "Coffee" for e in events)
 
 

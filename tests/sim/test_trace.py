@@ -43,9 +43,9 @@ def test_exact_trace_of_one_incident(tiny, tmp_path):
     t0 = rep.arrival[0]
     got = [(round(e.t / 60 - t0, 9), e.type.value, e.data.get("step", e.data.get("level", ""))) for e in events[1:]]
     # detected 10, ack +2 = 12; assess 3 -> 15, declare 1 -> 16, assemble 4 -> 20, war room 2 -> 22,
-    # investigate 1+5 -> 28, rollback 6 -> 34, verify 2 -> 36 (resolved), watch 30 (seed runbook) -> 66,
-    # close 5 -> 71, review 60 -> 131.  SEV-1 pages L4 at once (runbook: "or SEV-1"); L2 (+30) and
-    # L3 (+60) come after resolution at 36 and are never paged.
+    # investigate 1+5 -> 28, rollback 6 -> 34, verify 2 -> 36 (restored), watch 30 (seed runbook) -> 66
+    # (resolved: gameday.metrics), close 5 -> 71, review 60 -> 131.  SEV-1 pages L4 at once (runbook:
+    # "or SEV-1"); L2 (+30) and L3 (+60) come after the restore at 36 and are never paged.
     expected = [
         (0, "incident_started", ""),
         (10, "detected", ""),
@@ -73,9 +73,11 @@ def test_exact_trace_of_one_incident(tiny, tmp_path):
         (34, "step_started", "Verify Resolution"),
         (36, "step_finished", "Verify Resolution"),
         (36, "verified", ""),
-        (36, "resolved", ""),
         (36, "step_started", "Monitor Stability"),
+        (46, "status_update", ""),  # updates go on through the watch, until resolved
+        (61, "status_update", ""),
         (66, "step_finished", "Monitor Stability"),
+        (66, "resolved", ""),
         (66, "step_started", "Close Incident"),
         (71, "step_finished", "Close Incident"),
         (71, "closed", ""),
