@@ -8,8 +8,9 @@ difference from the base is paired run by run (same seed, same streams: common r
 
 Definitions (minutes unless named otherwise):
 
-- ``mttd`` start -> detected, ``mtta`` detected -> acknowledged, ``mttr`` start -> resolved; ``_mean`` over
-  all incidents, ``_p95`` the mean over runs of each run's 95th percentile;
+- ``mttd``, ``mtta``, ``mttr`` as the README's metrics glossary defines them (:mod:`gameday.metrics`, through
+  :func:`sim.milestones.milestones`: ``mttr`` ends when the stability watch held); ``_mean`` over all
+  incidents, ``_p95`` the mean over runs of each run's 95th percentile;
 - ``compliance``: share of incidents meeting every runbook target that applies to them (MTTD, MTTA, the
   severity's response time, the severity's MTTR target); ``mttr_within_target`` the MTTR one alone;
 - ``pages_per_week``: people paged (on-call rounds x people per round, and every ladder page sent before
@@ -28,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from gameday.errors import InputError
+from gameday.metrics import metric_values
 from sim.kernel import Replication
+from sim.milestones import milestones
 from sim.model import CompiledModel
 from sim.stats import ci95
 
@@ -68,9 +71,8 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
     """The worker-side reduction of one run (see the module docstring for the definitions); ``rows`` are
     the table's severities (a point whose arrivals leave one out has NaN there), then ``all``."""
     sev = rep.severity
-    ttd = rep.detected - rep.arrival
-    tta = rep.acknowledged - rep.detected
-    ttr = rep.resolved - rep.arrival
+    times = metric_values(milestones(model, rep))
+    ttd, tta, ttr = times["mttd"], times["mtta"], times["mttr"]
     mttd_t, mtta_t, response, mttr_t = targets(model)
     mttr_met = ttr <= mttr_t[sev]
     compliant = (ttd <= mttd_t) & (tta <= mtta_t) & (tta <= response[sev]) & mttr_met
