@@ -176,7 +176,9 @@ def register(app: typer.Typer) -> None:
     def detectability(
         incidents: Annotated[list[int], typer.Option("--incidents", help="incidents per group (repeatable)")] = [  # noqa: B006
             20, 100, 500],
-        improvement: Annotated[float, typer.Option("--improvement", help="true MTTR reduction, 0.1 = 10%")] = 0.1,
+        improvement: Annotated[float, typer.Option(
+            "--improvement", help="true MTTR reduction, 0.1 = 10%; 0 = no change (how often noise looks like a gain)")
+        ] = 0.1,
         durations: Annotated[Path | None, typer.Option("--durations", help="CSV of incident durations")] = None,
         column: Annotated[str | None, typer.Option("--column", help="CSV column (default: first numeric)")] = None,
         median: Annotated[float, typer.Option("--median", help="lognormal median minutes")] = 60.0,
@@ -200,26 +202,35 @@ def register(app: typer.Typer) -> None:
                 sample = Empirical(path=str(durations), column=column)._values
             except ValueError as exc:
                 raise InputError(durations, column, str(exc).splitlines()[-1]) from None
-        if not 0 < improvement < 1:
-            raise InputError(None, "--improvement", "must be between 0 and 1 (0.1 = 10%)")
+        if improvement < 0:
+            raise InputError(None, "--improvement", f"{improvement:g} would mean MTTR got worse; this asks how a "
+                             "real improvement (or none: 0) looks, so give 0 <= X < 1 (0.1 = 10% faster)")
+        if improvement >= 1:
+            raise InputError(None, "--improvement", "must be below 1 (1 = incidents take no time at all)")
         kw = {"sample": sample, "median": median, "sigma": sigma}
         rows = [experiment(n, improvement, trials=trials, seed=seed, threshold_minutes=threshold, **kw)
                 for n in incidents]
-        needed = incidents_needed(improvement, trials=min(trials, 1000), seed=seed, **kw)
+        # with no true change no N ever shows one: the question is how often noise looks like a gain
+        needed = incidents_needed(improvement, trials=min(trials, 1000), seed=seed, **kw) if improvement else None
         source = (f"{durations} ({sample.size} values)" if sample is not None
                   else f"lognormal(median {median:g}, σ {sigma:g})")
         result = {"durations": source, "improvement": improvement, "results": rows,
                   "incidents_needed": needed,
-                  "incidents_needed_rule": "smallest N whose 90% interval of the observed MTTR difference excludes 0"}
+                  "incidents_needed_rule": "smallest N whose 90% interval of the observed MTTR difference excludes 0"
+                  + ("" if improvement else " (none: with no true change no N shows one)")}
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
-        typer.echo(f"Durations: {source}; true improvement {improvement:.0%}; {trials} trials per N")
+        change = f"true improvement {improvement:.0%}" if improvement else "no true change (improvement 0)"
+        typer.echo(f"Durations: {source}; {change}; {trials} trials per N")
         for r in rows:
             lo, hi = r["ci90_mean_difference"]
             typer.echo(f"N={r['incidents_per_group']:>6}: looked worse {r['p_worse']:.0%}, improved ≥{threshold:g} min "
                        f"{r['p_improved_by_threshold']:.0%}, 90% CI of MTTR change [{lo:+.1f}, {hi:+.1f}] min")
-        typer.echo(f"Incidents needed per group to see it reliably: {needed if needed else '> ' + str(50000)}")
+        if not improvement:
+            typer.echo(f"Nothing changed: every 'improved ≥{threshold:g} min' above is noise that looks like a gain.")
+        else:
+            typer.echo(f"Incidents needed per group to see it reliably: {needed if needed else '> ' + str(50000)}")
         _ = np
 
     @app.command()

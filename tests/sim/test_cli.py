@@ -83,6 +83,29 @@ def test_detectability_small_groups_often_look_worse():
     assert out["incidents_needed"] is not None and out["incidents_needed"] > 100
 
 
+def test_detectability_with_no_true_change():
+    """Improvement 0 is the Davidovič question "nothing changed: how often does it look like a gain?"."""
+    out = invoke("detectability", "--incidents", "20", "--incidents", "2000", "--improvement", "0",
+                 "--threshold", "30", "--trials", "1000", "--json")
+    small, large = out["results"]
+    assert out["improvement"] == 0 and out["incidents_needed"] is None
+    for r in (small, large):  # the same distribution twice: worse or better is a coin toss
+        assert abs(r["p_worse"] - 0.5) < 0.05
+        lo, hi = r["ci90_mean_difference"]
+        assert lo < 0 < hi
+    assert small["p_improved_by_threshold"] > 0.2  # 20 incidents: a 30-minute "gain" from noise alone is common
+    assert large["p_improved_by_threshold"] < 0.01  # 2000 incidents: almost never
+
+
+def test_detectability_refuses_a_negative_improvement_with_the_reason():
+    from subprocess import run
+
+    proc = run([sys.executable, "-m", "gameday.cli", "detectability", "--improvement", "-0.1"], capture_output=True,
+               text=True)
+    assert proc.returncode == 2
+    assert "--improvement: -0.1 would mean MTTR got worse" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_calibrate_recovers_a_known_distribution(policies_dir, seed_runbook_path, tmp_path):
     """Simulate with a known acknowledgement distribution, fit it back from the journal."""
     import yaml
