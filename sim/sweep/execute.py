@@ -120,7 +120,7 @@ class DaskExecutor:
         index = {key: i for i, key in enumerate(keys)}
         futures = client.map(run_task, list(tasks), key=keys, pure=False)
         try:
-            for future, result in as_completed(futures, with_results=True):
+            for future, result in as_completed(futures, loop=client.loop, with_results=True):
                 on_result(index[future.key], result)
                 future.release()
         except Exception as exc:
