@@ -162,6 +162,15 @@ class Autopilot:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def crashed(self) -> bool:
+        """A bug (not a failed remediation, which the drill waits out): the runner ends the drill with it."""
+        return self.error is not None and not isinstance(self.error, GamedayError)
+
+    @property
+    def error_text(self) -> str:
+        return "" if self.error is None else f"{type(self.error).__name__}: {self.error}"
+
     def stop(self, timeout: float = 10.0) -> None:
         self.stopped.set()
         if self._thread.is_alive():
@@ -362,7 +371,7 @@ class Autopilot:
         def work() -> None:
             try:
                 outcome["detail"] = self.target.remediate(action, **params)
-            except GamedayError as exc:
+            except Exception as exc:  # every failure, bug or not, is re-raised in the responder below
                 outcome["error"] = exc
 
         worker = threading.Thread(target=work, name=f"autopilot-{action}", daemon=True)

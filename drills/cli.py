@@ -38,11 +38,11 @@ def _check_deployment(name: str) -> None:
 
 
 def _act(kind: str, message: str, actor: str | None, **detail: object) -> None:
-    """Print what was done and journal it into the active drill, if any."""
-    from drills.sandbox.actions import default_actor, record_action
+    """Print what was done and journal it into the drill running on the sandbox, if any."""
+    from drills.active import LOCAL_KEY
+    from drills.drill_log import record_action
 
-    who = actor or default_actor()
-    if record_action(kind, {"detail": message, **detail}, who):
+    if record_action(kind, {"detail": message, **detail}, actor, LOCAL_KEY):
         message += " (journaled)"
     typer.echo(message)
 
@@ -151,6 +151,7 @@ drill_app = typer.Typer(help="Run a drill; responders journal what they do with 
 drill_log_app = typer.Typer(help="Journal a responder step into the running drill.", no_args_is_help=True)
 drill_app.add_typer(drill_log_app, name="log")
 ActorOption = Annotated[str | None, typer.Option("--actor", help="who did it (default: $GAMEDAY_ACTOR or $USER)")]
+DrillOption = Annotated[str | None, typer.Option("--drill", help="the drill's id when several drills run at once")]
 
 
 @drill_app.command("run")
@@ -174,7 +175,7 @@ def drill_run(
     port: Annotated[int, typer.Option("--port", help="war room: port (0 = any free one)")] = 0,
 ) -> None:
     """Steady state, blind delay, inject, observe until closed/timeout/abort, revert every fault."""
-    from drills.runner import EXIT_CODES, DrillOptions, run_drill
+    from drills.runner import DrillOptions, run_drill
     from gameday.errors import InputError
 
     if responder not in ("human", "autopilot"):
@@ -199,87 +200,87 @@ def drill_run(
     finally:
         if room is not None:
             room.stop()
-    raise typer.Exit(EXIT_CODES.get(summary["outcome"], 1))
+    raise typer.Exit(summary.exit_code)
 
 
-def _log(kind: str, actor: str | None, data: dict[str, object] | None = None) -> None:
-    from drills.runner import log_event
+def _log(kind: str, actor: str | None, drill: str | None, data: dict[str, object] | None = None) -> None:
+    from drills.drill_log import log_event
 
-    event = log_event(kind, actor, data or {})
+    event = log_event(kind, actor, data or {}, drill_id=drill)
     typer.echo(f"{event.incident}: {event.type.value} by {event.actor} at {event.t:.1f} s")
 
 
 @drill_log_app.command("ack")
-def log_ack(actor: ActorOption = None) -> None:
+def log_ack(actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Acknowledge the page."""
-    _log("acknowledged", actor)
+    _log("acknowledged", actor, drill)
 
 
 @drill_log_app.command("declare")
 def log_declare(sev: Annotated[int, typer.Option("--sev", help="severity level, 1 = critical")],
-                actor: ActorOption = None) -> None:
+                actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Declare the incident's severity."""
-    _log("severity_declared", actor, {"level": sev})
+    _log("severity_declared", actor, drill, {"level": sev})
 
 
 @drill_log_app.command("assign")
 def log_assign(assignment: Annotated[str, typer.Argument(help="ROLE=name, e.g. IC=alice")],
-               actor: ActorOption = None) -> None:
+               actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Assign a runbook role (IC, TL, CL, SME)."""
     role, _, person = assignment.partition("=")
-    _log("role_assigned", actor, {"role": role.strip(), "person": person.strip()})
+    _log("role_assigned", actor, drill, {"role": role.strip(), "person": person.strip()})
 
 
 @drill_log_app.command("update")
 def log_update(message: Annotated[str, typer.Argument(help="the status update text")],
                channel: Annotated[list[str] | None, typer.Option("--channel", help="repeatable")] = None,
-               actor: ActorOption = None) -> None:
+               actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Post a status update."""
-    _log("status_update", actor, {"message": message, "channels": channel or []})
+    _log("status_update", actor, drill, {"message": message, "channels": channel or []})
 
 
 @drill_log_app.command("hypothesis")
 def log_hypothesis(text: Annotated[str, typer.Argument(help="what you believe is wrong")],
-                   actor: ActorOption = None) -> None:
+                   actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Record a hypothesis before acting on it."""
-    _log("hypothesis", actor, {"text": text})
+    _log("hypothesis", actor, drill, {"text": text})
 
 
 @drill_log_app.command("verify")
-def log_verify(actor: ActorOption = None) -> None:
+def log_verify(actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Claim the runbook's verification checks pass (scoring compares with the metrics)."""
-    _log("verified", actor)
+    _log("verified", actor, drill)
 
 
 @drill_log_app.command("resolve")
-def log_resolve(actor: ActorOption = None) -> None:
+def log_resolve(actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Mark the incident resolved (after the stability watch)."""
-    _log("resolved", actor)
+    _log("resolved", actor, drill)
 
 
 @drill_log_app.command("close")
-def log_close(actor: ActorOption = None) -> None:
+def log_close(actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Close the incident; the drill ends and reverts its faults."""
-    _log("closed", actor)
+    _log("closed", actor, drill)
 
 
 @drill_log_app.command("page")
 def log_page(who: Annotated[str, typer.Argument(help="who was paged")] = "on-call team",
              level: Annotated[int, typer.Option("--level", help="escalation level")] = 1,
-             actor: ActorOption = None) -> None:
+             actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Record a page."""
-    _log("paged", actor, {"who": who, "level": level})
+    _log("paged", actor, drill, {"who": who, "level": level})
 
 
 @drill_log_app.command("war-room")
 def log_war_room(channel: Annotated[str | None, typer.Argument(help="default: #incident-<drill id>")] = None,
-                 actor: ActorOption = None) -> None:
+                 actor: ActorOption = None, drill: DrillOption = None) -> None:
     """Record that the war room channel exists."""
-    _log("war_room_created", actor, {"channel": channel} if channel else {})
+    _log("war_room_created", actor, drill, {"channel": channel} if channel else {})
 
 
 @drill_log_app.command("postmortem")
 def log_postmortem(path: Annotated[Path, typer.Argument(help="the post-incident review (markdown)")],
-                   actor: ActorOption = None) -> None:
+                   actor: ActorOption = None, drill: DrillOption = None) -> None:
     """File the post-incident review."""
-    _log("postmortem_filed", actor, {"path": str(path)})
+    _log("postmortem_filed", actor, drill, {"path": str(path)})

@@ -105,25 +105,25 @@ def _deployment(name: str) -> str:
     return names[name]
 
 
-def _act(kind: str, message: str, actor: str | None, dry_run: bool, **detail: object) -> None:
-    """Print what was done and, when a Kubernetes drill is running, journal it as an ``action``."""
-    from drills.runner import read_active
-    from drills.sandbox.actions import default_actor, record_action
+def _act(kind: str, done: tuple[str, str], actor: str | None, dry_run: bool, **detail: object) -> None:
+    """Print what was done and, when a drill runs on this context and namespace, journal it as an ``action``."""
+    from drills.drill_log import record_action
 
-    active = read_active()
-    if not dry_run and active is not None and active.target == "kubernetes":
+    message, target_key = done
+    if not dry_run:
         data = {"detail": message, "target": f"deployment/{detail.get('deployment', '')}", **detail}
-        if record_action(kind, data, actor or default_actor()):
+        if record_action(kind, data, actor, target_key):
             message += " (journaled)"
     typer.echo(message)
 
 
 def _remediate(kubeconfig: Path | None, context: str | None, allow: list[str] | None, namespace: str | None,
-               dry_run: bool, action: str, **params: object) -> str:  # fmt: skip
+               dry_run: bool, action: str, **params: object) -> tuple[str, str]:  # fmt: skip
+    """What was done, and the key of the target it was done to (the drill running there journals it)."""
     target = _target(kubeconfig, context, allow, namespace, dry_run)
     try:
         with _api_errors(target.context):
-            return target.remediate(action, **params)
+            return target.remediate(action, **params), target.key
     finally:
         target.close()
 
@@ -289,9 +289,9 @@ def rollout_undo(
 ) -> None:
     """Roll the deployment back to its previous revision (`kubectl rollout undo`)."""
     name = _deployment(deployment)
-    message = _remediate(kubeconfig, context, allow, namespace, dry_run, "rollout_undo", deployment=name,
-                         to_revision=to_revision)  # fmt: skip
-    _act("rollback", message, actor, dry_run, deployment=name)
+    done = _remediate(kubeconfig, context, allow, namespace, dry_run, "rollout_undo", deployment=name,
+                      to_revision=to_revision)  # fmt: skip
+    _act("rollback", done, actor, dry_run, deployment=name)
 
 
 @rollout_app.command("history")
@@ -331,8 +331,8 @@ def restart(
 ) -> None:
     """Replace every pod of the deployment (`kubectl rollout restart`)."""
     name = _deployment(deployment)
-    message = _remediate(kubeconfig, context, allow, namespace, dry_run, "restart", deployment=name)
-    _act("restart", message, actor, dry_run, deployment=name)
+    done = _remediate(kubeconfig, context, allow, namespace, dry_run, "restart", deployment=name)
+    _act("restart", done, actor, dry_run, deployment=name)
 
 
 @cluster_app.command("scale")
@@ -348,5 +348,5 @@ def scale(
 ) -> None:
     """Change the number of replicas (`kubectl scale`)."""
     name = _deployment(deployment)
-    message = _remediate(kubeconfig, context, allow, namespace, dry_run, "scale", deployment=name, replicas=replicas)
-    _act("scale", message, actor, dry_run, deployment=name, replicas=replicas)
+    done = _remediate(kubeconfig, context, allow, namespace, dry_run, "scale", deployment=name, replicas=replicas)
+    _act("scale", done, actor, dry_run, deployment=name, replicas=replicas)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drills.recovery import pid_alive
+from drills.pids import pid_alive
 from gameday.errors import TargetError
 
 if TYPE_CHECKING:

@@ -30,6 +30,7 @@ import yaml
 
 from drills.k8s import guard
 from drills.k8s.endpoints import ALERTMANAGER_PORT, APP_PORT, PROMETHEUS_PORT, WEBHOOK_PORT, url
+from drills.k8s.status import pod_state
 from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
 from gameday.errors import InputError, SafetyError, TargetError
 from gameday.journal import JournalWriter
@@ -126,6 +127,11 @@ class KubernetesTarget:
         kwargs.setdefault("namespace", os.environ.get(NAMESPACE_ENV) or NAMESPACE)
         context = guard.preflight(context, kwargs.get("kubeconfig"), kwargs.get("allowed_contexts"))
         return cls(context, **kwargs)
+
+    @property
+    def key(self) -> str:
+        """One drill at a time per namespace of a kube context."""
+        return f"kubernetes:{self.context}/{self.namespace}"
 
     def close(self) -> None:
         self.stop_observers()
@@ -278,8 +284,6 @@ class KubernetesTarget:
             pods = self.core.list_namespaced_pod(self.namespace, label_selector=f"app={BACKEND}").items
         except ApiException as exc:
             raise TargetError(f"cannot list pods: {exc.status} {exc.reason}") from None
-        from drills.k8s.status import pod_state
-
         out = []
         for pod in sorted(pods, key=lambda p: p.metadata.name):
             state, ready, restarts = pod_state(pod)
@@ -440,15 +444,6 @@ class KubernetesTarget:
             if record is not None:
                 records.append(record)
         return records
-
-    def recover(self) -> list[InjectionRecord]:
-        """Revert faults whose runner is gone (a crashed or SIGKILLed drill)."""
-        from drills.recovery import orphaned
-
-        stale = orphaned(self.pending_injections())
-        for record in stale:
-            self.revert(record)
-        return stale
 
     # ---------------------------------------------------------------- Target: remediate
     #: What a responder can do, with the sandbox's names (``rollback`` = ``rollout_undo``).

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from drills.state import state_dir
 from gameday.errors import InputError
 
 HEALTHY_VERSION = "v1.2.2"
@@ -67,7 +68,7 @@ class SandboxConfig(BaseModel):
     @classmethod
     def from_env(cls, **overrides: object) -> SandboxConfig:
         """Defaults, moved by ``GAMEDAY_STATE_DIR`` and ``GAMEDAY_SANDBOX_PORT_OFFSET``."""
-        state = os.environ.get("GAMEDAY_STATE_DIR") or str(Path.home() / ".local" / "state" / "gameday")
+        state = state_dir()
         raw_offset = os.environ.get("GAMEDAY_SANDBOX_PORT_OFFSET", "0")
         try:
             offset = int(raw_offset)
@@ -80,4 +81,4 @@ class SandboxConfig(BaseModel):
 
 def sandbox_dir() -> Path:
     """``${GAMEDAY_STATE_DIR:-~/.local/state/gameday}/sandbox`` without building a whole config."""
-    return SandboxConfig.from_env().home
+    return state_dir() / "sandbox"

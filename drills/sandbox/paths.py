@@ -66,10 +66,6 @@ class Layout:
     def injections(self) -> Path:
         return self.home / "injections"
 
-    @property
-    def active_drill(self) -> Path:
-        return self.home / "active-drill.json"
-
     def pod_status(self, name: str) -> Path:
         return self.pods / f"{name}.json"
 

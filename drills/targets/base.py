@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gameday.scenario import Fault, FaultType
+
+if TYPE_CHECKING:
+    from gameday.journal import JournalWriter
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class InjectionRecord(BaseModel):
 class Target(Protocol):
     name: str
 
+    @property
+    def key(self) -> str:
+        """What a drill holds while it runs (one drill per key): ``local``, ``kubernetes:<context>/<ns>``."""
+
     def up(self) -> None:
         """Bring the stack up, or check it is up (idempotent)."""
 
@@ -85,3 +92,13 @@ class Target(Protocol):
 
     def rollout_history(self) -> list[str]:
         """Versions deployed, oldest first (``kubectl rollout history``)."""
+
+    def start_observers(self, journal: JournalWriter, alert_webhook_url: str | None = None) -> None:
+        """Watch what the protocol does not cover (Kubernetes: responders' kubectl actions, and a bridge
+        from an in-cluster Alertmanager to the runner's webhook); nothing for the sandbox."""
+
+    def stop_observers(self) -> None:
+        """Stop what :meth:`start_observers` started; safe when nothing runs."""
+
+    def close(self) -> None:
+        """Release clients and connections; the target object is not used afterwards."""

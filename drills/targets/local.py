@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from drills.active import LOCAL_KEY
 from drills.faults import fault_for
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
@@ -18,6 +19,7 @@ from drills.sandbox.stack import Sandbox
 from drills.service.knobs import write_knobs
 from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
 from gameday.errors import InputError, TargetError
+from gameday.journal import JournalWriter
 from gameday.scenario import Fault
 
 #: responder actions (``rollback`` is the runbook's word for ``rollout undo``); dashes and underscores alike
@@ -27,10 +29,21 @@ ACTIONS = ("rollout_undo", "rollback", "restart", "scale", "restart_pgbouncer", 
 
 class LocalTarget:
     name = "local"
+    #: One sandbox per state folder, so the key needs nothing else (markers live in that folder too).
+    key = LOCAL_KEY
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.sandbox = Sandbox(config)
         self.config = self.sandbox.cfg
+
+    def close(self) -> None:
+        """Nothing to release: every call talks to the live processes afresh."""
+
+    def start_observers(self, journal: JournalWriter, alert_webhook_url: str | None = None) -> None:
+        """The sandbox's Alertmanager posts to the runner's webhook itself; remediations journal themselves."""
+
+    def stop_observers(self) -> None:
+        """Nothing was started."""
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def up(self) -> None:

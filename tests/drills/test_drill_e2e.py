@@ -152,7 +152,7 @@ def test_autopilot_drill_detects_rolls_back_and_reverts(
             proc.wait(60)
     assert proc.returncode == 0, f"drill failed:\n{output[-4000:]}"
     summary = json.loads(next(out.glob("*/summary.json")).read_text())
-    assert summary["outcome"] == "resolved" and summary["pending_after"] == []
+    assert summary["outcome"] == "resolved" and summary["pending_after"] == [] and summary["exit_code"] == 0
     events = read_journal(summary["journal"])
     spec = load_model(SCENARIOS / f"{scenario}.yaml", Scenario)
     runbook = load_runbook()
@@ -194,7 +194,9 @@ def test_sigkill_mid_drill_is_reverted_by_the_next_gameday_start(sandbox: dict[s
     proc = start_drill(sandbox, out, "connection-pool-leak", "--responder", "human", "--time-scale", "60")
     path = journal_path(out, proc)
     wait_for(path, proc, "the fault was applied", applied)
-    active = json.loads((Path(sandbox["GAMEDAY_STATE_DIR"]) / "sandbox" / "active-drill.json").read_text())
+    markers = Path(sandbox["GAMEDAY_STATE_DIR"]) / "drills" / "active"
+    active = json.loads(next(markers.glob("local-*.json")).read_text())
+    assert active["target_key"] == "local" and active["runner_pid"] == proc.pid
     proc.kill()
     proc.wait(30)
     target = target_of(sandbox)
@@ -207,7 +209,7 @@ def test_sigkill_mid_drill_is_reverted_by_the_next_gameday_start(sandbox: dict[s
     assert_nothing_left(sandbox)
     recovery = [e for e in read_journal(path) if e.type is EventType.fault_reverted]
     assert [(e.actor, e.data["ok"], e.data["record"]) for e in recovery] == [("recovery", True, left[0].id)]
-    assert not (Path(sandbox["GAMEDAY_STATE_DIR"]) / "sandbox" / "active-drill.json").exists()
+    assert not list(markers.glob("*.json")), "the dead drill's marker is still there"
     assert gone(active["load_pid"]), "the dead drill's Locust is still running"
     again = subprocess.run([GAMEDAY, "sandbox", "status"], env=sandbox, capture_output=True, text=True, timeout=60)
     assert "reverted" not in again.stderr, "a second start must find nothing to revert"

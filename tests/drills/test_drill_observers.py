@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,9 @@ from drills.observers.journal_tail import JournalTail
 from drills.observers.prometheus import compress_windows
 from drills.observers.webhook import AlertReceiver, parse_time
 from gameday.journal import EventType, JournalWriter, read_journal
+
+REPO = Path(__file__).resolve().parents[2]
+GAMEDAY = str(Path(sys.executable).with_name("gameday"))
 
 
 def _payload(status: str, starts: str = "2026-01-24T05:30:00.123456789Z") -> dict:
@@ -115,32 +119,99 @@ def test_sigterm_becomes_a_clean_interrupt_and_cleanup_still_runs(tmp_path: Path
     assert marker.read_text() == str(128 + signal.SIGTERM)
 
 
-def test_active_marker_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _marker(journal: Path, drill_id: str, target_key: str = "local", pid: int | None = None) -> Any:
     from datetime import UTC, datetime
 
-    from drills import runner
-    from gameday.errors import SafetyError
+    from drills.active import ActiveDrill
+
+    return ActiveDrill(
+        drill_id=drill_id, incident=drill_id, journal=str(journal), out_dir=str(journal.parent),
+        target=target_key.partition(":")[0], target_key=target_key, scenario="s", time_scale=60.0,
+        started_at=datetime.now(UTC), runner_pid=os.getpid() if pid is None else pid,
+    )  # fmt: skip
+
+
+def test_active_marker_round_trip_and_the_responder_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drills import active
+    from drills.drill_log import ResponderLog, log_event
+    from gameday.errors import InputError, SafetyError
 
     monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path))
     with pytest.raises(SafetyError, match="no drill is running"):
-        runner.open_active_journal()
+        log_event("acknowledged", "bob")
     journal = tmp_path / "d" / "journal.jsonl"
     JournalWriter(journal, "d1").emit(EventType.journal_started, "runner", {"source": "drill"})
-    active = runner.ActiveDrill(
-        drill_id="d1", incident="d1", journal=str(journal), out_dir=str(journal.parent), target="local",
-        scenario="s", time_scale=60.0, started_at=datetime.now(UTC), runner_pid=os.getpid(),
-    )
-    runner.write_active(active)
-    assert runner.read_active() == active
-    event = runner.log_event("role_assigned", "bob", {"role": "ic", "person": "alice"})
+    marker = _marker(journal, "d1")
+    active.claim(marker)
+    assert active.read_active("local") == marker
+    event = log_event("role_assigned", "bob", {"role": "ic", "person": "alice"})
     assert event.data == {"role": "IC", "person": "alice"} and event.actor == "bob"
-    event = runner.log_event("severity_declared", "bob", {"level": 2})
-    assert event.data["severity"] == "SEV-2"
-    from gameday.errors import InputError
-
-    with pytest.raises(InputError):
-        runner.log_event("severity_declared", "bob", {"level": 9})
-    runner.clear_active("d1")
-    assert runner.read_active() is None
-    assert [e.seq for e in read_journal(journal)] == [0, 1, 2]
+    event = log_event("severity_declared", "bob", {"level": 2})
+    assert event.data == {"level": 2, "severity": "SEV-2"}
+    with pytest.raises(InputError, match=r"--sev: the runbook has SEV-1, SEV-2, SEV-3, SEV-4, not SEV-9"):
+        log_event("severity_declared", "bob", {"level": 9})
+    with pytest.raises(InputError, match=r"colour: Extra inputs are not permitted"):
+        log_event("hypothesis", "bob", {"text": "pool leak", "colour": "red"})
+    with pytest.raises(InputError, match=r"text: String should have at least 1 character"):
+        log_event("hypothesis", "bob", {"text": ""})
+    with pytest.raises(InputError, match=r"kind: cannot log 'fault_injected'"):
+        log_event("fault_injected", "bob", {})
+    with pytest.raises(InputError, match=r"ROLE: expected ROLE=name with ROLE one of IC, TL, CL"):
+        log_event("role_assigned", "bob", {"role": "boss", "person": "x"})
+    action = ResponderLog.running().action("rollback", {"detail": "rolled back"}, "carol")
+    assert (action.type, action.data) == (EventType.action, {"kind": "rollback", "target": "local",
+                                                             "detail": "rolled back"})
+    active.release(marker)
+    assert active.read_active("local") is None
+    assert [e.seq for e in read_journal(journal)] == [0, 1, 2, 3]
     assert json.loads(journal.read_text().splitlines()[1])["actor"] == "bob"
+
+
+def test_one_drill_per_target_and_one_drill_on_each_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drills import active
+    from drills.drill_log import log_event
+    from gameday.errors import SafetyError
+
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path))
+    for name in ("a", "b", "k"):
+        JournalWriter(tmp_path / name / "journal.jsonl", name).emit(EventType.journal_started, "runner", {})
+    active.claim(_marker(tmp_path / "a" / "journal.jsonl", "drill-a"))
+    with pytest.raises(SafetyError, match=r"drill drill-a is already running on local \(runner pid \d+\)"):
+        active.claim(_marker(tmp_path / "b" / "journal.jsonl", "drill-b"))
+    kube = "kubernetes:kind-gameday/hospital-erp-system"
+    active.claim(_marker(tmp_path / "k" / "journal.jsonl", "drill-k", kube))  # another target: no conflict
+    assert {m.drill_id: m.target_key for m in active.all_active()} == {"drill-a": "local", "drill-k": kube}
+    with pytest.raises(SafetyError, match=r"2 drills are running \(drill-a on local, drill-k on kubernetes:.*--drill"):
+        log_event("acknowledged", "bob")
+    assert log_event("acknowledged", "bob", drill_id="drill-k").incident == "drill-k"
+    # a dead runner's marker does not hold its target
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    active.release(active.read_active("local"))  # type: ignore[arg-type]
+    active.claim(_marker(tmp_path / "a" / "journal.jsonl", "drill-dead", pid=int(dead.stdout)))
+    with pytest.raises(SafetyError, match="the drill drill-dead is not running any more"):
+        log_event("acknowledged", "bob", drill_id="drill-dead")
+    active.claim(_marker(tmp_path / "b" / "journal.jsonl", "drill-b"))
+    assert active.read_active("local").drill_id == "drill-b"  # type: ignore[union-attr]
+
+
+def test_a_second_drill_on_a_busy_target_is_refused_with_the_first_drills_id(tmp_path: Path) -> None:
+    """The real CLI: before it writes a journal or touches the sandbox."""
+    from drills import active
+
+    env = {**os.environ, "GAMEDAY_STATE_DIR": str(tmp_path / "state")}
+    journal = tmp_path / "first" / "journal.jsonl"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GAMEDAY_STATE_DIR", env["GAMEDAY_STATE_DIR"])
+            active.claim(_marker(journal, "connection-pool-leak-first", pid=holder.pid))
+        out = tmp_path / "out"
+        done = subprocess.run([GAMEDAY, "drill", "run", str(REPO / "scenarios" / "crashloop.yaml"), "--out", str(out)],
+                              env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "drill connection-pool-leak-first is already running on local" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists(), "a refused drill must not start a journal"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -97,18 +98,27 @@ def test_restart_replaces_pods_and_keeps_the_version(shared_sandbox: SharedSandb
     wait_for(shared_sandbox.target.is_ready, "the sandbox to be ready after a restart")  # type: ignore[attr-defined]
 
 
-def test_remediation_is_journaled_into_the_active_drill(shared_sandbox: SharedSandbox, tmp_path: Path) -> None:
-    home = Path(shared_sandbox.env["GAMEDAY_STATE_DIR"]) / "sandbox"
+def test_remediation_is_journaled_into_the_active_drill(shared_sandbox: SharedSandbox, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from drills import active
+
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", shared_sandbox.env["GAMEDAY_STATE_DIR"])
     journal = tmp_path / "journal.jsonl"
-    (home / "active-drill.json").write_text(json.dumps({"journal": str(journal), "incident": "drill-t1"}))
+    marker = active.ActiveDrill(drill_id="drill-t1", incident="drill-t1", journal=str(journal), out_dir=str(tmp_path),
+                                target="local", target_key="local", scenario="s", time_scale=60.0,
+                                started_at=datetime.now(UTC), runner_pid=os.getpid())  # fmt: skip
+    active.claim(marker)
     try:
         out = gameday(shared_sandbox, "sandbox", "scale", "backend", "--replicas", "3", "--actor", "carol").stdout
     finally:
-        (home / "active-drill.json").unlink()
+        active.release(marker)
     assert "(journaled)" in out
     event = json.loads(journal.read_text().splitlines()[-1])
     assert (event["type"], event["actor"], event["incident"]) == ("action", "carol", "drill-t1")
     assert event["data"]["kind"] == "scale" and event["data"]["replicas"] == 3
+    assert event["data"]["target"] == "local"
     # without a drill nothing is journaled
     assert "(journaled)" not in gameday(shared_sandbox, "sandbox", "scale", "backend", "--replicas", "3").stdout
 

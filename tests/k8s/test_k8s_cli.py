@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from drills.active import ActiveDrill, claim
 from drills.k8s.target import BACKEND, MANIFESTS, NAMESPACE, KubernetesTarget
-from drills.runner import ActiveDrill, write_active
 from gameday.journal import EventType, JournalWriter, read_journal
 from gameday.scenario import Fault, FaultType
 
@@ -200,14 +200,14 @@ def test_drill_run_with_a_refused_context_stops_before_anything(
     line = one_line(result.stderr)
     assert "refusing kube context 'prod-cluster'" in line and "kind-*" in line
     assert not out.exists()
-    assert not list(state.rglob("active-drill.json"))
+    assert not list(state.rglob("*.json")), "no active-drill marker may be written for a refused context"
     time.sleep(0.3)
     assert server.connections == 0
 
 
 def test_drill_run_options_reach_the_guard_and_the_target(erp_stack: Any, tmp_path: Path) -> None:
     """--allow-context replaces the default list, --kubeconfig is the file read; make_target passes all four."""
-    from drills.runner import make_target
+    from drills.targets.factory import make_target
 
     env = {"GAMEDAY_STATE_DIR": str(tmp_path / "state")}
     base = ["drill", "run", "scenarios/crashloop.yaml", "--target", "kubernetes", "--out", str(tmp_path / "out")]
@@ -253,9 +253,9 @@ def test_rollout_undo_restores_the_previous_image_and_is_journaled(
     journal = JournalWriter(tmp_path / "journal.jsonl", "d-undo")
     journal.emit(EventType.journal_started, "runner", {"source": "drill", "time_scale": 60.0, "runbook": ""})
     journal.close()
-    write_active(ActiveDrill(drill_id="d-undo", incident="d-undo", journal=str(journal.path), out_dir=str(tmp_path),
-                             target="kubernetes", scenario="connection-pool-leak", time_scale=60.0,
-                             started_at=journal.start, runner_pid=os.getpid()))  # fmt: skip
+    claim(ActiveDrill(drill_id="d-undo", incident="d-undo", journal=str(journal.path), out_dir=str(tmp_path),
+                      target="kubernetes", target_key=target.key, scenario="connection-pool-leak", time_scale=60.0,
+                      started_at=journal.start, runner_pid=os.getpid()))  # fmt: skip
     env = {"GAMEDAY_STATE_DIR": str(state)}
 
     dry = gameday("cluster", "scale", "backend", "--replicas", "5", "--dry-run", *kube_args(erp_stack), env=env)

@@ -29,6 +29,7 @@ from drills.k8s.target import (
     PGBOUNCER,
     KubernetesTarget,
 )
+from drills.recovery import recover
 from gameday.errors import SafetyError
 from gameday.journal import EventType, JournalWriter, read_journal
 from gameday.scenario import Fault, FaultType
@@ -313,8 +314,8 @@ def test_sigkilled_runner_leaves_annotation_and_recovery_reverts(
     assert [(r.id, r.runner_pid, r.drill_id) for r in pending] == [(record_id, runner.pid, "d-crash")]
     assert workload_spec(fresh, name)["spec"] != before["spec"]
 
-    reverted = fresh.recover()
-    assert [r.id for r in reverted] == [record_id]
+    reverted = recover(fresh, announce=False)
+    assert [r["record"] for r in reverted] == [record_id]
     after = workload_spec(fresh, name)
     assert after["spec"]["template"] == before["spec"]["template"]
     assert after["spec"]["replicas"] == before["spec"]["replicas"]
@@ -354,7 +355,7 @@ def test_gameday_startup_recovery_reverts_a_dead_runners_cluster_fault(
 
 def test_recovery_leaves_a_live_runners_fault_alone(target: KubernetesTarget) -> None:
     record = target.inject(Fault(type=FaultType.slow_queries))  # runner_pid = this live process
-    assert target.recover() == []
+    assert recover(target, announce=False) == []
     assert [r.id for r in target.pending_injections()] == [record.id]
 
 
