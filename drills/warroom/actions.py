@@ -1,8 +1,8 @@
 """Carry out a validated war-room request: append to the journal, act on the target.
 
-Responders' steps go through ``drills.runner.log_event`` (the path ``gameday drill log`` takes) and their
-remediations through ``target.remediate`` + ``record_action`` (the path ``gameday sandbox rollout undo``
-takes), with the participant's name as the actor.  The game master's hint, reveal, second stage and end are
+Responders' steps and remediations go through ``drills.drill_log.ResponderLog`` (the path ``gameday drill
+log`` and ``gameday sandbox rollout undo`` take), remediations after ``target.remediate``, with the
+participant's name as the actor.  The game master's hint, reveal, second stage and end are
 journaled here with the same checks (a running drill, this journal).
 """
 
@@ -21,9 +21,8 @@ from gameday.errors import GamedayError, InputError, SafetyError
 from gameday.journal import Event, EventType, JournalWriter, read_journal
 
 if TYPE_CHECKING:
+    from drills.active import ActiveDrill
     from drills.targets.base import Target
-
-ActiveDrill = Any  # drills.runner.ActiveDrill, drills.active.ActiveDrill after the runner split
 
 REVIEW_FILE = "post-incident-review.md"
 #: Scenario remediation names and button names -> (target action, journaled kind).
