@@ -127,9 +127,11 @@ class JournalWriter:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.start = start or self._existing_start() or self._clock()
         self._lock = threading.Lock()
-        self._seq = self._count_existing()
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # Count up to the size we start from, not to whatever the file holds when we read it: a line another
+        # writer appends in between is then counted once, by _catch_up, instead of never.
         self._offset = os.fstat(self._fh.fileno()).st_size  # bytes of the file our _seq accounts for
+        self._seq = self._count_existing(self._offset)
 
     def _existing_start(self) -> datetime | None:
         """When appending to a journal another process started, keep its clock origin so ``t`` agrees."""
@@ -143,11 +145,17 @@ class JournalWriter:
         except (OSError, ValueError):
             return None
 
-    def _count_existing(self) -> int:
-        if not self.path.exists():
-            return 0
-        with open(self.path, encoding="utf-8") as fh:
-            return sum(1 for line in fh if line.endswith("\n"))
+    def _count_existing(self, size: int) -> int:
+        """Complete lines in the first ``size`` bytes (read in chunks: journals can be large)."""
+        lines = 0
+        with open(self.path, "rb") as fh:
+            while size > 0:
+                chunk = fh.read(min(size, 1 << 20))
+                if not chunk:
+                    break
+                lines += chunk.count(b"\n")
+                size -= len(chunk)
+        return lines
 
     def emit(
         self,
