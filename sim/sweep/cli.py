@@ -160,6 +160,7 @@ def _summary(result) -> dict:
         "incidents_per_second": result.incidents / result.seconds if result.seconds else None,
         "where": result.where, "engine": plan.engine, "seed": plan.sweep.seed,
         "best": None if result.best is None else {"point": result.best, "gain": gain_text(result, result.best)},
+        "trials": result.trials,
     }
 
 

@@ -188,6 +188,25 @@ def test_cli_grid_outputs_and_worker_count_independence(policies_dir, seed_runbo
     assert (tmp_path / "pareto.png").stat().st_size > 10_000
 
 
+def test_search_is_reproducible_and_respects_ranges(policies_dir, seed_runbook_path, tmp_path):
+    args = ["sweep", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
+            "--vary", f"{L2}=5.0:60.0", "--vary", "responders.oncall=1:3", "--search", "6", "--search-batch", "3",
+            "--incidents", "2000", "--replications", "2", "--seed", "3", "--minimise", "mtta.p95",
+            "--subject-to", "people_hours_per_week<=500", "--json"]
+    one = invoke(*args, "--best-out", str(tmp_path / "best.yaml"))
+    two = invoke(*args, "--workers", "2", "--best-out", str(tmp_path / "best2.yaml"))
+    for key in ("points", "trials", "best"):
+        assert one[key] == two[key]
+    assert one["mode"] == "search" and len(one["trials"]) == 6 and len(one["points"]) == 7
+    for p in one["points"][1:]:
+        assert 5.0 <= p["changes"][L2] <= 60.0 and p["changes"]["responders.oncall"] in (1, 2, 3)
+        assert isinstance(p["changes"]["responders.oncall"], int)
+    assert (tmp_path / "best.yaml").read_text() == (tmp_path / "best2.yaml").read_text()
+    best = next(p for p in one["points"] if p["point"] == one["best"]["point"])
+    assert best["objective"] == min(p["objective"] for p in one["points"] if p["feasible"])
+    assert "6 Optuna trials" in load_policy(str(tmp_path / "best.yaml")).description
+
+
 def test_infeasible_constraints_write_no_best(policies_dir, seed_runbook_path, tmp_path):
     out = invoke("sweep", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
                  "--vary", "responders.oncall=1,2", "--incidents", "2000", "--replications", "2",
