@@ -1,12 +1,12 @@
-"""The ``gameday`` command.  Each package contributes its own commands through ``register(app)``.
+"""The ``gameday`` command: the core's own commands plus whatever the installed packages register.
 
-Every expected failure is a :class:`GamedayError`: printed as one line on stderr, exit code 2.
+The simulator and the drills add their commands through ``gameday.commands`` entry points (see
+:mod:`gameday.plugins`; ``pyproject.toml`` names them), so the core never imports them.  Every expected
+failure is a :class:`GamedayError`: printed as one line on stderr, exit code 2.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -31,19 +31,6 @@ app.add_typer(runbook_app, name="runbook")
 app.add_typer(journal_app, name="journal")
 
 console = Console()
-
-#: Packages that add commands; each module has ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "sim.cli",
-    "drills.cli",
-    "gameday.scoring.cli",
-    "drills.k8s.cli",
-    "drills.warroom.cli",
-    "gameday.demo",
-)
-#: Run before any command: e.g. revert faults a killed drill left behind.
-STARTUP_HOOKS: tuple[str, ...] = ("drills.recovery:recover_on_start",)
-
 
 @runbook_app.command("show")
 def runbook_show(
@@ -130,26 +117,25 @@ def journal_metrics(
 
 
 def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name.split(".")[0]) is None:
-            continue
-        try:
-            spec = importlib.util.find_spec(name)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is not None:
-            importlib.import_module(name).register(app)
+    """Core commands, then every ``gameday.commands`` entry point (the simulator's, the drills', ...)."""
+    from gameday.plugins import COMMANDS, STALE_INSTALL, group
+    from gameday.scoring.cli import register as register_scoring
+
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    if "score" not in names:
+        register_scoring(app)
+    plugins = group(COMMANDS)
+    if not plugins:
+        Console(stderr=True).print(STALE_INSTALL, highlight=False, soft_wrap=True)
+    for entry in plugins:
+        entry.load()(app)
 
 
 def _run_startup_hooks() -> None:
-    for hook in STARTUP_HOOKS:
-        module_name, _, func = hook.partition(":")
-        try:
-            spec = importlib.util.find_spec(module_name)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is not None:
-            getattr(importlib.import_module(module_name), func)()
+    from gameday.plugins import STARTUP, load
+
+    for hook in load(STARTUP).values():
+        hook()
 
 
 def main() -> None:

@@ -17,20 +17,27 @@ from gameday.errors import InputError, from_validation_error
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-#: kind -> "module:Class"; imported lazily so the CLI starts fast.
-KINDS: dict[str, str] = {
+#: The core's own kinds -> "module:Class"; imported lazily so the CLI starts fast.  Other packages add
+#: theirs (``policy``, ``sweep``) as ``gameday.file_kinds`` entry points (see gameday.plugins).
+CORE_KINDS: dict[str, str] = {
     "scenario": "gameday.scenario:Scenario",
-    "policy": "sim.policy:Policy",
-    "sweep": "sim.sweep.spec:Sweep",
     "scoring": "gameday.scoring.weights:ScoringConfig",
 }
 
 
+def kinds() -> dict[str, str]:
+    """Every known kind -> "module:Class": the core's and the installed packages'."""
+    from gameday.plugins import FILE_KINDS, entry_point_targets
+
+    return CORE_KINDS | entry_point_targets(FILE_KINDS)
+
+
 def model_for(kind: str) -> type[BaseModel]:
+    known = kinds()
     try:
-        module_name, _, class_name = KINDS[kind].partition(":")
+        module_name, _, class_name = known[kind].partition(":")
     except KeyError:
-        raise InputError(None, "kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}") from None
+        raise InputError(None, "kind", f"unknown kind {kind!r}; expected one of {', '.join(known)}") from None
     return getattr(importlib.import_module(module_name), class_name)
 
 
@@ -65,8 +72,9 @@ def load_any(path: str | Path) -> BaseModel:
     """Validate a file by its declared ``kind``."""
     data = read_yaml(path)
     kind = data.get("kind")
+    known = kinds()
     if not isinstance(kind, str):
-        raise InputError(path, "kind", f"missing; expected one of {', '.join(KINDS)}")
-    if kind not in KINDS:
-        raise InputError(path, "kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        raise InputError(path, "kind", f"missing; expected one of {', '.join(known)}")
+    if kind not in known:
+        raise InputError(path, "kind", f"unknown kind {kind!r}; expected one of {', '.join(known)}")
     return load_model(path, model_for(kind))

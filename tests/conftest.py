@@ -10,6 +10,14 @@ REPO = Path(__file__).resolve().parents[1]
 SEED_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """An environment installed before the entry points existed would fail every CLI test obscurely."""
+    from gameday.plugins import COMMANDS, STALE_INSTALL, group
+
+    if not group(COMMANDS):
+        pytest.exit(STALE_INSTALL, returncode=3)
+
+
 @pytest.fixture(scope="session")
 def seed_runbook_path() -> Path:
     """The team's real runbook, mojibake and all (../shared is beside every clone, CI included)."""

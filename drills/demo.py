@@ -1,7 +1,8 @@
 """``gameday demo``: the whole pipeline once, unattended — what ``make demo`` runs on a fresh machine.
 
 runbook → scenario → autopilot drill on the local sandbox (real services, real load, real alerts)
-→ journal → score → report.  The drill always reverts its fault, whatever happens.
+→ journal → score → report.  The drill always reverts its fault, whatever happens.  It lives with the drills
+(it is a drill plus the core's scoring and report) and reaches the CLI as a ``gameday.commands`` entry point.
 """
 
 from __future__ import annotations
