@@ -29,7 +29,7 @@ def test_node_image_was_built_here_and_every_workload_is_ready(kind: Kind) -> No
     images = {name for image in node["status"]["images"] for name in image.get("names", [])}
     for tag in ("gameday/hospital-erp-backend:v1.2.2", "gameday/hospital-erp-backend:v1.2.3",
                 "gameday/hospital-erp-backend:v1.2.4-rc1", "gameday/postgres:15", "gameday/pgbouncer:1.18",
-                "gameday/prometheus:2.42", "gameday/alertmanager:0.25", "gameday/cluster-exporter:v1"):
+                "gameday/prometheus:2.42", "gameday/alertmanager:0.25", "gameday/cluster-tools:v1"):
         assert any(name.endswith(tag) for name in images), f"{tag} is not loaded into the node"
     assert kind.target.is_ready()
     replicas = kind.target.replicas()

@@ -35,7 +35,7 @@ from gameday.errors import TargetError
 
 #: What of the repository goes into the backend and exporter images (nothing else: no tests, no venv).
 APP_SOURCES = ("drills/__init__.py", "drills/service", "drills/exporters", "drills/k8s/__init__.py",
-               "drills/k8s/exporter.py")
+               "drills/k8s/exporter.py", "drills/k8s/gateway.py")
 PYTHON_PATH = "PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -55,7 +55,7 @@ def app_images() -> list[AppImage]:
                 for v in BACKEND_RELEASES]
     return [
         *backends,
-        AppImage("gameday/cluster-exporter:v1", "exporter.Dockerfile", "python", app=True),
+        AppImage("gameday/cluster-tools:v1", "tools.Dockerfile", "python", app=True),
         AppImage("gameday/postgres:15", "postgres.Dockerfile", "data", files=("postgres-entrypoint.sh",)),
         AppImage("gameday/pgbouncer:1.18", "pgbouncer.Dockerfile", "data", files=("pgbouncer-entrypoint.sh",)),
         AppImage("gameday/prometheus:2.42", "prometheus.Dockerfile", "data"),
