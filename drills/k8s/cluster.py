@@ -57,6 +57,8 @@ CLUSTER_ONLY_COREFILE = """\
 }
 """
 CREATE_WAIT = "180s"
+#: Seconds each build stage took when it last really ran (cold figures for `make bench`).
+BUILD_TIMES = kind_cache() / "build-times.json"
 
 
 def require_tools(*names: str) -> dict[str, str]:
@@ -211,10 +213,13 @@ class KindCluster:
         from drills.k8s.build.node import node_image
 
         images = [i for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
-            node = pool.submit(lambda: self.node_image or node_image(self.progress))
-            apps = pool.submit(build_app_images, self.progress, images)
-            return node.result(), apps.result()
+        try:
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
+                node = pool.submit(lambda: self.node_image or node_image(self.progress))
+                apps = pool.submit(build_app_images, self.progress, images)
+                return node.result(), apps.result()
+        finally:
+            self.progress.record(BUILD_TIMES)
 
     def create(self, node_image: str) -> None:
         """``kind create cluster`` from the generated config, unless the cluster exists (idempotent)."""

@@ -53,6 +53,21 @@ class Progress:
         self.times.setdefault(name, 0.0)
         self.say(f"{name}: cached ({what})")
 
+    def record(self, path: Path) -> None:
+        """Keep the times of stages that really ran (a cold build's figures survive warm runs: make bench)."""
+        import json
+
+        built = {name: round(seconds, 1) for name, seconds in self.times.items() if seconds >= 1.0}
+        if not built:
+            return
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        known.update({name: {"seconds": s, "at": time.strftime("%Y-%m-%dT%H:%M:%S")} for name, s in built.items()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(known, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
 
 def run_logged(argv: Sequence[str | Path], log: Path, what: str, progress: Progress, *,
                env: Mapping[str, str] | None = None, cwd: Path | None = None, timeout: float = 3600.0) -> None:

@@ -1,0 +1,186 @@
+"""Game days on a real kind cluster, in figures (``make bench``; needs a Docker daemon: ``make docker-up``).
+
+- ``gameday cluster up``: cold (the build stages as they last really ran, from the build cache's record) and
+  warm (everything cached: create, load, apply, ready), measured here;
+- per fault, directly on the cluster: inject (API) and revert (API + back to ready) times;
+- per scenario, an autopilot drill: fault -> first alert in the journal (wall s and runbook min), the
+  journal's lag behind Alertmanager, Locust requests/s through the gateway's NodePort;
+- kubectl action -> journal lag (p50, p95) over repeated ``kubectl scale`` by a "person".
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from drills.k8s.build.docker import daemon_version  # noqa: E402
+from drills.k8s.cluster import BUILD_TIMES, KindCluster  # noqa: E402
+from drills.k8s.target import KubernetesTarget  # noqa: E402
+from gameday.errors import GamedayError  # noqa: E402
+from gameday.journal import EventType, read_journal  # noqa: E402
+from gameday.scenario import Fault, FaultType  # noqa: E402
+
+T = TypeVar("T")
+NAME = "gameday-bench"
+GAMEDAY = str(Path(sys.executable).parent / "gameday")
+SCENARIOS = ("connection-pool-leak", "crashloop", "pgbouncer-down", "slow-queries", "error-burst")
+KUBECTL_ROUNDS = 10
+
+
+def cold_figures() -> None:
+    try:
+        known = json.loads(BUILD_TIMES.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print("cold build: no record yet (the first `gameday cluster up` on this machine writes it)")
+        return
+    total = sum(v["seconds"] for v in known.values())
+    print(f"cold build stages (as last really run; sum {total / 60:.1f} min of work, stages overlap):")
+    for name, value in sorted(known.items(), key=lambda kv: -kv[1]["seconds"]):
+        print(f"  {value['seconds']:7.1f} s  {name}  ({value['at']})")
+
+
+def warm_up(kubeconfig: Path) -> tuple[KindCluster, KubernetesTarget]:
+    cluster = KindCluster(name=NAME, kubeconfig=kubeconfig, echo=lambda _line: None)
+    if cluster.exists():
+        cluster.delete()
+    start = time.monotonic()
+    target = cluster.up(timeout=900)
+    took = time.monotonic() - start
+    stages = ", ".join(f"{k} {v:.0f} s" for k, v in cluster.progress.times.items() if v >= 1)
+    print(f"warm `gameday cluster up`: {took:.0f} s ({stages})")
+    return cluster, target
+
+
+def fault_times(target: KubernetesTarget) -> None:
+    print("per fault, on the cluster: inject (API) | revert (API) | back to ready after revert")
+    for fault in FaultType:
+        target.wait_ready(300)
+        start = time.monotonic()
+        record = target.inject(Fault(type=fault), drill_id="bench")
+        injected = time.monotonic() - start
+        time.sleep(5)  # let the change roll
+        start = time.monotonic()
+        target.revert(record)
+        reverted = time.monotonic() - start
+        target.wait_ready(300)
+        ready = time.monotonic() - start
+        print(f"  {fault.value:<22} {injected * 1000:6.0f} ms | {reverted * 1000:6.0f} ms | {ready:5.1f} s")
+
+
+def drill_figures(cluster: KindCluster, kubeconfig: Path, out: Path) -> None:
+    print("per scenario, autopilot drill at time scale 120: fault -> first alert | AM startsAt -> journal | req/s")
+    env = _env(cluster, kubeconfig, out)
+    for scenario in SCENARIOS:
+        folder = out / scenario
+        result = subprocess.run(
+            [GAMEDAY, "drill", "run", str(REPO / "scenarios" / f"{scenario}.yaml"), "--target", "kubernetes",
+             "--context", cluster.context, "--kubeconfig", str(kubeconfig), "--responder", "autopilot",
+             "--time-scale", "120", "--seed", "1", "--out", str(folder)],
+            env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+        summaries = list(folder.glob("*/summary.json"))
+        if result.returncode != 0 or not summaries:
+            print(f"  {scenario:<22} FAILED: {result.stdout[-300:]} {result.stderr[-300:]}")
+            continue
+        summary = json.loads(summaries[0].read_text())
+        events = read_journal(summary["journal"])
+        injected = next(e for e in events if e.type is EventType.fault_injected)
+        alert = next((e for e in events if e.type is EventType.alert_firing), None)
+        rps = summary.get("load", {}).get("Requests/s")
+        if alert is None:
+            print(f"  {scenario:<22} no alert; {rps} req/s")
+            continue
+        lag_s = _receipt_lag(alert.ts.timestamp(), alert.data.get("startsAt"))
+        wall = alert.t - injected.t
+        print(f"  {scenario:<22} {wall:5.1f} s = {wall * 120 / 60:5.1f} runbook min ({alert.data['alertname']}) | "
+              f"{lag_s} | {float(rps or 0):.0f} req/s")
+
+
+def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path, out: Path) -> None:
+    env = _env(cluster, kubeconfig, out)
+    proc = subprocess.Popen(
+        [GAMEDAY, "drill", "run", str(REPO / "scenarios" / "slow-queries.yaml"), "--target", "kubernetes",
+         "--context", cluster.context, "--kubeconfig", str(kubeconfig), "--responder", "human", "--out",
+         str(out / "human")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        journal = _wait_for(lambda: next(iter((out / "human").glob("*/journal.jsonl")), None), 120)
+        _wait_for(lambda: any(e.type is EventType.fault_injected for e in read_journal(journal)), 300)
+        lags = []
+        for round_ in range(KUBECTL_ROUNDS):
+            seen = sum(1 for e in read_journal(journal) if e.type is EventType.action)
+            start = time.monotonic()
+            subprocess.run([*target.kubectl_argv(), "-n", target.namespace, "scale", "deployment/hospital-erp-backend",
+                            f"--replicas={4 if round_ % 2 == 0 else 3}"], check=True, capture_output=True)
+            _wait_for(lambda n=seen: sum(1 for e in read_journal(journal) if e.type is EventType.action) > n, 30,
+                      period=0.02)  # fmt: skip
+            lags.append(time.monotonic() - start)
+            time.sleep(1)
+        q = statistics.quantiles(lags, n=20)
+        print(f"kubectl scale -> journal action: p50 {statistics.median(lags):.2f} s, p95 {q[18]:.2f} s, "
+              f"max {max(lags):.2f} s over {len(lags)} commands (incl. kubectl's own start-up)")
+        subprocess.run([GAMEDAY, "drill", "log", "close"], env=env, capture_output=True, timeout=60)
+        proc.wait(300)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(300)
+
+
+def _env(cluster: KindCluster, kubeconfig: Path, out: Path) -> dict[str, str]:
+    import os
+
+    state = out / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "KUBECONFIG": str(kubeconfig), "GAMEDAY_KUBE_CONTEXT": cluster.context,
+            "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_ACTOR": "bench"}
+
+
+def _receipt_lag(received: float, starts_at: str | None) -> str:
+    if not starts_at:
+        return "n/a"
+    from datetime import datetime
+
+    return f"{received - datetime.fromisoformat(starts_at.replace('Z', '+00:00')).timestamp():.1f} s"
+
+
+def _wait_for(check: Callable[[], T | None], timeout: float, period: float = 0.2) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(period)
+    raise TimeoutError(f"not within {timeout} s")
+
+
+def main() -> int:
+    try:
+        print(f"docker {daemon_version()}")
+    except GamedayError as exc:
+        print(f"bench_kind: {exc}")
+        return 1
+    cold_figures()
+    with tempfile.TemporaryDirectory(prefix="gameday-bench-kind-") as tmp:
+        kubeconfig = Path(tmp) / "kubeconfig"
+        cluster, target = warm_up(kubeconfig)
+        try:
+            fault_times(target)
+            drill_figures(cluster, kubeconfig, Path(tmp))
+            kubectl_lag(cluster, target, kubeconfig, Path(tmp))
+        finally:
+            target.close()
+            cluster.delete()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
