@@ -130,8 +130,8 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
         path = _journal(out, proc)
         _wait(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied", 300)
         lags = []
-        for argv, kind_name in [*KUBECTL_ACTIONS, (["delete", "pod", "-l", "app=hospital-erp-backend",
-                                                     "--wait=false"], "restart")]:
+        pod = kind.target.replicas()[0].name
+        for argv, kind_name in [(["delete", "pod", pod, "--wait=false"], "restart"), *KUBECTL_ACTIONS]:
             seen = len([e for e in read_journal(path) if e.type is EventType.action])
             start = time.monotonic()
             kind.kubectl("-n", "hospital-erp-system", *argv)

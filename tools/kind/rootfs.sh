@@ -30,14 +30,18 @@ trap cleanup EXIT
 debootstrap --variant=minbase --include="$packages" --cache-dir="$deb_cache" "$suite" "$partial" "$mirror"
 
 if [[ -n "$requirements" ]]; then
-  # pip inside the chroot uses the host's network and resolver for the build only
+  # pip inside the chroot uses the host's network, resolver and CA bundle (a machine may reach PyPI through
+  # a proxy with its own CA) for the build only; none of them stays in the image
+  host_ca=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
   cp /etc/resolv.conf "$partial/etc/resolv.conf"
+  cp "$host_ca" "$partial/tmp/build-ca.crt"
   mount -t proc proc "$partial/proc"
   cp "$requirements" "$partial/tmp/requirements.txt"
   chroot "$partial" python3 -m venv /opt/venv
-  chroot "$partial" /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -q -r /tmp/requirements.txt
+  chroot "$partial" /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -q \
+    --cert /tmp/build-ca.crt -r /tmp/requirements.txt
   umount "$partial/proc"
-  rm -f "$partial/tmp/requirements.txt"
+  rm -f "$partial/tmp/requirements.txt" "$partial/tmp/build-ca.crt"
   : > "$partial/etc/resolv.conf"
 fi
 
