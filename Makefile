@@ -53,11 +53,8 @@ kind-clean: ## delete the kind clusters the tests create (if a daemon answers)
 demo: setup ## the main job: an autopilot game day on the local sandbox, scored and reported
 	$(BIN)/gameday demo --out $(OUT)/demo
 
-test: setup k8s-testenv ## the whole test suite, as CI runs it (kind tests included: starts Docker if none runs)
-	@$(STAGE) ruff $(BIN)/ruff check .
-	@$(MAKE) --no-print-directory kind-build
-	@status=0; $(STAGE) pytest $(BIN)/pytest -q || status=$$?; \
-	$(MAKE) --no-print-directory kind-clean docker-down; exit $$status
+test: setup ## the whole test suite as CI runs it (kind suite included; starts Docker where none runs): tools/test.sh
+	@GO="$(GO)" tools/test.sh
 
 test-fast: venv ## pure-logic tests only (no services)
 	$(BIN)/pytest -q -m "not sandbox and not k8s and not kind and not slow"

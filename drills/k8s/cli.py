@@ -187,6 +187,10 @@ def build(
         str | None, typer.Option("--node-image", help="skip the node image build; this one will be used")
     ] = None,
     pull: Annotated[bool, typer.Option("--pull", help="skip the data images (upstream images are pulled)")] = False,
+    prepare: Annotated[
+        bool, typer.Option("--prepare", help="only what needs no Kubernetes binaries (roots, app images), e.g. "
+                                             "while `make k8s-testenv` compiles")
+    ] = False,
 ) -> None:
     """Build kind, the node image and the app images where the cache lacks them (what `up` builds first)."""
     from drills.k8s.build import docker
@@ -195,9 +199,9 @@ def build(
     docker.daemon_version()
     cluster = KindCluster(echo=_progress_line, node_image=node_image, pull=pull)
     cluster.kind()
-    node, tags = cluster.build()
+    node, tags = cluster.build(prepare_only=prepare)
     times = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in cluster.progress.times.items())
-    typer.echo(f"node image {node}; app images {', '.join(tags)}")
+    typer.echo(f"node image {node or '(not yet: --prepare)'}; app images {', '.join(tags)}")
     typer.echo(f"stage times: {times}")
 
 

@@ -206,18 +206,31 @@ class KindCluster:
     def exists(self) -> bool:
         return self.name in self._run([self.kind(), "get", "clusters"], "kind get clusters").split()
 
-    def build(self) -> tuple[str, list[str]]:
+    def build(self, prepare_only: bool = False) -> tuple[str | None, list[str]]:
         """The node image and the app images, built in parallel where missing (Go builds use the CPU,
-        debootstrap mostly the network)."""
+        debootstrap mostly the network).
+
+        ``prepare_only``: only what needs no Kubernetes binaries (the node's debootstrapped roots, the base
+        and app images), so it can run while ``make k8s-testenv`` compiles; returns no node image then.
+        """
         from drills.k8s.build.apps import app_images, build_app_images
-        from drills.k8s.build.node import node_image
+        from drills.k8s.build.node import node_image, node_roots
 
         images = [i for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
+
+        def node() -> str | None:
+            if self.node_image:
+                return self.node_image
+            if prepare_only:
+                node_roots(self.progress)
+                return None
+            return node_image(self.progress)
+
         try:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
-                node = pool.submit(lambda: self.node_image or node_image(self.progress))
+                node_tag = pool.submit(node)
                 apps = pool.submit(build_app_images, self.progress, images)
-                return node.result(), apps.result()
+                return node_tag.result(), apps.result()
         finally:
             self.progress.record(BUILD_TIMES)
 
@@ -273,6 +286,8 @@ class KindCluster:
         require_tools("docker", "kubectl")
         docker.daemon_version()
         node_image, tags = self.build()
+        if node_image is None:  # only a prepare-only build returns none
+            raise TargetError("no kind node image was built")
         self.create(node_image)
         target = self.target(**target_kwargs)
         try:

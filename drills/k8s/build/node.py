@@ -146,11 +146,15 @@ def rootfs(progress: Progress, name: str, packages: str, requirements: Path | No
     return dest, key
 
 
+def node_roots(progress: Progress) -> tuple[tuple[Path, str], tuple[Path, str]]:
+    """The node's and kube-proxy's debootstrapped roots (path, key)."""
+    return rootfs(progress, "node", NODE_PACKAGES), rootfs(progress, "kube-proxy", PROXY_PACKAGES)
+
+
 def node_image(progress: Progress) -> str:
     """The node image tag, built when no image with this key exists."""
     version = k8s_version()
-    node_root, node_key = rootfs(progress, "node", NODE_PACKAGES)
-    proxy_root, proxy_key = rootfs(progress, "kube-proxy", PROXY_PACKAGES)
+    (node_root, node_key), (proxy_root, proxy_key) = node_roots(progress)
     cp_bin = control_plane_bins(progress)
     n_bin = node_bins(progress)
     files = kind_base_files(progress)
