@@ -43,7 +43,7 @@ TEST_CONTEXT = "kind-gameday-test"
 PROD_CONTEXT = "prod-cluster"
 #: Name of the fake node that kwok manages.
 NODE_NAME = "kwok-node-0"
-SERVICE_CIDR = "10.96.0.0/16"
+SERVICE_CIDR = "100.64.0.0/16"  # out of 10/8, 172.16/12, 192.168/16 (no traffic: kwok pods)
 
 
 class ControlPlaneError(RuntimeError):
@@ -260,7 +260,7 @@ class TestControlPlane:
         _openssl("req", "-x509", "-new", "-nodes", "-key", "ca.key", "-days", "2",
                  "-subj", "/CN=gameday-test-ca", "-out", "ca.crt", cwd=d)  # fmt: skip
         (d / "apiserver.ext").write_text(
-            "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,"
+            "subjectAltName=IP:127.0.0.1,IP:100.64.0.1,DNS:localhost,DNS:kubernetes,"
             "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
             "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
         )
