@@ -8,9 +8,9 @@ difference from the base is paired run by run (same seed, same streams: common r
 
 Definitions (minutes unless named otherwise):
 
-- ``mttd``, ``mtta``, ``mttr`` as the README's metrics glossary defines them (:mod:`gameday.metrics`, through
-  :func:`sim.milestones.milestones`: ``mttr`` ends when the stability watch held); ``_mean`` over all
-  incidents, ``_p95`` the mean over runs of each run's 95th percentile;
+- ``mttd``, ``mtta``, ``time_to_restore``, ``mttr`` as the README's metrics glossary defines them
+  (:mod:`gameday.metrics`, through :func:`sim.milestones.milestones`: ``mttr`` ends when the stability watch
+  held); ``_mean`` over all incidents, ``_p95`` the mean over runs of each run's 95th percentile;
 - ``compliance``: share of incidents meeting every runbook target that applies to them (MTTD, MTTA, the
   severity's response time, the severity's MTTR target); ``mttr_within_target`` the MTTR one alone;
 - ``pages_per_week``: people paged (on-call rounds x people per round, and every ladder page sent before
@@ -36,10 +36,10 @@ from sim.model import CompiledModel
 from sim.stats import ci95
 
 ALL = "all"
-TIMES = ("mttd", "mtta", "mttr")
+TIMES = ("mttd", "mtta", "time_to_restore", "mttr")  # metric ids of gameday.metrics
 MINUTES_PER_WEEK = 7 * 24 * 60.0
 #: per-severity sums a task returns, in this order (columns of ``TaskStats.sums``)
-SUM_FIELDS = ("count", "ttd", "tta", "ttr", "compliant", "mttr_met", "pages", "people_minutes")
+SUM_FIELDS = ("count", *TIMES, "compliant", "mttr_met", "pages", "people_minutes")
 
 
 @dataclass
@@ -50,7 +50,7 @@ class TaskStats:
     replication: int
     chunk: int
     sums: np.ndarray  # (severities + 1, len(SUM_FIELDS))
-    p95: np.ndarray  # (severities + 1, 3): ttd, tta, ttr
+    p95: np.ndarray  # (severities + 1, len(TIMES))
     escalated: np.ndarray  # (severities + 1, rungs): incidents whose rung was paged
     busy_minutes: float
     span_minutes: float
@@ -84,10 +84,10 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
     declared = np.isfinite(rep.declared) & (rep.resolved > rep.declared)
     roles = len(responders.roles) * np.where(declared, rep.resolved - rep.declared, 0.0)
     people = rep.hold + np.maximum(engaged, 0.0).sum(axis=1) + roles
-    columns = (np.ones(sev.size), ttd, tta, ttr, compliant, mttr_met, pages, people)
+    columns = (np.ones(sev.size), *(times[m] for m in TIMES), compliant, mttr_met, pages, people)
     n_rows = len(rows)
     sums = np.zeros((n_rows + 1, len(SUM_FIELDS)))
-    p95 = np.full((n_rows + 1, 3), np.nan)
+    p95 = np.full((n_rows + 1, len(TIMES)), np.nan)
     escalated = np.zeros((n_rows + 1, len(model.ladder)))
     for row in range(n_rows + 1):
         if row < n_rows:
@@ -98,7 +98,7 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
         if not mask.any():
             continue
         sums[row] = [float(np.sum(c[mask], dtype=float)) for c in columns]
-        p95[row] = [float(np.percentile(v[mask], 95)) for v in (ttd, tta, ttr)]
+        p95[row] = [float(np.percentile(times[m][mask], 95)) for m in TIMES]
         escalated[row] = rep.escalation_paged[mask].sum(axis=0)
     span = float(max(rep.resolved.max(), rep.arrival.max())) if sev.size else 0.0
     return TaskStats(point=point, replication=replication, chunk=chunk, sums=sums, p95=p95, escalated=escalated,
@@ -122,7 +122,7 @@ def pooled_values(runs: list[TaskStats], oncall: int | None, levels: list[int]) 
     """(rows, metrics) of all runs of a point together (p95: the mean over runs of the run's p95)."""
     sums = np.sum([r.sums for r in runs], axis=0)
     with np.errstate(all="ignore"):
-        p95 = np.nanmean(np.stack([r.p95 for r in runs]), axis=0) if runs else np.full((1, 3), np.nan)
+        p95 = np.nanmean(np.stack([r.p95 for r in runs]), axis=0) if runs else np.full((1, len(TIMES)), np.nan)
     escalated = np.sum([r.escalated for r in runs], axis=0)
     busy = float(sum(r.busy_minutes for r in runs))
     span = float(sum(r.span_minutes for r in runs))
@@ -138,8 +138,8 @@ def _values(sums: np.ndarray, p95: np.ndarray, escalated: np.ndarray, busy: floa
         per = lambda x: np.where(count > 0, x / count, np.nan)  # noqa: E731
         weekly = lambda x: np.where(count > 0, x / weeks, np.nan)  # noqa: E731
         parts = []
-        for m, t in zip(TIMES, ("ttd", "tta", "ttr"), strict=True):
-            parts += [per(col[t]), p95[:, TIMES.index(m)]]
+        for k, m in enumerate(TIMES):
+            parts += [per(col[m]), p95[:, k]]
         parts += [per(col["compliant"]), per(col["mttr_met"]), weekly(col["pages"]),
                   weekly(col["people_minutes"] / 60.0)]
         parts += [weekly(escalated[:, j]) for j in range(len(levels))]
@@ -159,12 +159,12 @@ def interval(values: np.ndarray) -> tuple[float, float]:
 
 # -- metric names on the command line ------------------------------------------------------------------
 
-_TIME_NAME = re.compile(r"^(mttd|mtta|mttr)(?:\.(SEV-\d+|all))?(?:\.(mean|p95))?$", re.IGNORECASE)
+_TIME_NAME = re.compile(r"^(mttd|mtta|mttr|time_to_restore)(?:\.(SEV-\d+|all))?(?:\.(mean|p95))?$", re.IGNORECASE)
 _OTHER_NAME = re.compile(
     r"^(compliance|mttr_within_target|pages_per_week|people_hours_per_week|utilisation|escalations\.L(\d+))"
     r"(?:\.(SEV-\d+|all))?$", re.IGNORECASE)
-EXAMPLES = "mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, pages_per_week, people_hours_per_week, escalations.L2, " \
-           "compliance, utilisation"
+EXAMPLES = ("mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, time_to_restore.p95, pages_per_week, people_hours_per_week, "
+            "escalations.L2, compliance, utilisation")
 
 
 def parse_metric(name: str, severities: list[str], levels: list[int], where: str) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 
 from gameday.errors import InputError
-from sim.sweep.metrics import ALL
+from sim.sweep.metrics import ALL, TIMES
 from sim.sweep.paths import derive
 from sim.sweep.run import SweepResult, value_of
 
@@ -34,9 +34,9 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def metric_label(key: str, severity: str) -> str:
     """``mttr_p95``, ``SEV-1`` -> ``MTTR p95 (SEV-1)``."""
-    head, _, stat = key.partition("_")
-    if head in ("mttd", "mtta", "mttr") and stat in ("mean", "p95"):
-        text = f"{head.upper()} {stat}"
+    head, _, stat = key.rpartition("_")
+    if head in TIMES and stat in ("mean", "p95"):
+        text = f"{head.upper() if head.startswith('mtt') else head.replace('_', ' ').capitalize()} {stat}"
     elif key.startswith("escalations_L"):
         text = f"L{key.split('_')[1][1:]} escalations per week"
     else:
@@ -50,7 +50,7 @@ def gain_text(result: SweepResult, point: int) -> str:
     frame = result.table
     row = frame[(frame["point"] == point) & (frame["severity"] == severity)].iloc[0]
     base = value_of(frame, 0, key, severity)
-    unit = " min" if key.startswith(("mttd", "mtta", "mttr")) else ""
+    unit = " min" if key.rpartition("_")[0] in TIMES else ""
     lo, hi = row[f"{key}_diff_low"], row[f"{key}_diff_high"]
     ci = f"95% CI [{lo:+.2f}, {hi:+.2f}]{unit}" if lo == lo else "no CI (one run)"
     return (f"{metric_label(key, severity)} {row[key]:.2f}{unit} vs {base:.2f}{unit} for the base: "

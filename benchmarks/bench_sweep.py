@@ -1,0 +1,122 @@
+"""Sweep speed: points x incidents per second on 1 and 2 local workers and on a 2-worker Dask cluster.
+
+Run: .venv/bin/python benchmarks/bench_sweep.py [--incidents 100000] [--replications 4] [--skip-target]
+Targets (issue #13, vector engine, this 2-core machine): 50 points x 100,000 incidents x 10 replications
+(5e7 lifecycles) in <= 3 minutes, and >= 80% scaling efficiency from 1 to 2 workers.  The Dask cluster is
+a real `dask scheduler` and two `dask worker` processes on 127.0.0.1 started by this script.  Every executor
+must give the same table (printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+L2 = "escalation.levels[0].after_minutes"
+
+
+def plan_for(after: list[float], oncall: list[int], incidents: int, replications: int):
+    from sim.sweep.plan import make_plan
+    from sim.sweep.spec import build_sweep
+
+    doc = {"policy": str(REPO / "scenarios" / "policies" / "baseline.yaml"), "incidents": incidents,
+           "replications": replications, "engine": "vector", "seed": 1,
+           "vary": [{"path": L2, "values": after}, {"path": "responders.oncall", "values": oncall}]}
+    return make_plan(build_sweep(doc, REPO))
+
+
+def timed(plan, executor) -> tuple[float, object]:
+    from sim.sweep.run import run_sweep
+
+    start = time.perf_counter()
+    result = run_sweep(plan, executor)
+    return time.perf_counter() - start, result
+
+
+def warm(executor, plan) -> None:
+    """Start the executor's processes (and their imports) before the clock runs."""
+    from sim.sweep.run import run_points
+
+    run_points(plan, plan.points[:1], executor)
+
+
+def dask_cluster():
+    """A scheduler and two single-threaded workers on 127.0.0.1; returns (address, processes)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dask = str(Path(sys.executable).with_name("dask"))
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              **quiet)]
+    procs += [subprocess.Popen([dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                                "--no-dashboard", "--memory-limit", "0"], **quiet) for _ in range(2)]
+    return address, procs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=100_000, help="incidents per point (scaling runs)")
+    parser.add_argument("--replications", type=int, default=4)
+    parser.add_argument("--skip-target", action="store_true", help="skip the 50 x 100,000 x 10 run")
+    args = parser.parse_args()
+
+    from sim.sweep.execute import DaskExecutor, LocalExecutor, connect
+
+    plan = plan_for([5, 15, 30, 60], [1, 2], args.incidents, args.replications)
+    points, per_point = len(plan.points), args.incidents
+    small = plan_for([5], [1], 2000, 2)
+    print(f"workload: {points} points x {per_point:,} incidents ({args.replications} replications), vector engine")
+    rates, tables = {}, {}
+    for workers in (1, 2):
+        with LocalExecutor(workers) as executor:
+            warm(executor, small)
+            wall, result = timed(plan, executor)
+        rates[f"{workers} local"] = points * per_point / wall
+        tables[f"{workers} local"] = result.table
+        print(f"{workers} local worker{'s' if workers > 1 else ' '}:       {rates[f'{workers} local']:>12,.0f} "
+              f"point-incidents/s ({wall:.1f} s)")
+    efficiency = rates["2 local"] / (2 * rates["1 local"])
+    verdict = "meets" if efficiency >= 0.8 else "does NOT meet"
+    print(f"  scaling 1 -> 2 workers: {efficiency:.0%} -> {verdict} the >= 80% target")
+
+    address, procs = dask_cluster()
+    try:
+        client = connect(address, timeout=60)
+        client.wait_for_workers(2, timeout=60)
+        client.close()
+        with DaskExecutor(address) as executor:
+            warm(executor, small)
+            wall, result = timed(plan, executor)
+        rates["dask"] = points * per_point / wall
+        tables["dask"] = result.table
+        print(f"Dask, 2 workers:        {rates['dask']:>12,.0f} point-incidents/s ({wall:.1f} s, "
+              f"{rates['dask'] / rates['2 local']:.0%} of 2 local workers)")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=20)
+    same = all(t.equals(tables["1 local"]) for t in tables.values())
+    print(f"  tables identical across executors: {'yes' if same else 'NO'}")
+
+    if not args.skip_target:
+        target = plan_for([5, 10, 15, 20, 30, 45, 60], [1, 2, 3, 4, 5, 6, 7], 1_000_000, 10)
+        lifecycles = len(target.points) * 1_000_000
+        with LocalExecutor(2) as executor:
+            warm(executor, small)
+            wall, _ = timed(target, executor)
+        verdict = "meets" if wall <= 180 else "does NOT meet"
+        print(f"target: {len(target.points)} points x 100,000 incidents x 10 replications ({lifecycles:.0e} "
+              f"lifecycles), 2 local workers: {wall:.0f} s ({lifecycles / wall:,.0f} incidents/s) -> {verdict} "
+              "the <= 180 s target")
+
+
+if __name__ == "__main__":
+    main()
