@@ -31,7 +31,6 @@ as the kernel counts them.  Clocks are minutes.
 from __future__ import annotations
 
 import math
-import re
 from contextlib import ExitStack, nullcontext
 
 import numpy as np
@@ -39,6 +38,7 @@ import simpy
 
 from gameday.journal import EventType
 from gameday.metrics import Milestone
+from gameday.runbook.classify import DeclarationKind
 from sim.kernel import (
     Replication,
     _arrivals,
@@ -94,14 +94,6 @@ class Recurrence:
         self.watch = watch
 
 
-def declaration_roles(model: CompiledModel) -> list[str]:
-    """Roles the runbook's declaration template names (IC, TL); else its first two roles."""
-    runbook = model.runbook
-    template = next((text for name, text in runbook.templates.items() if "declar" in name.lower()), "")
-    named = [r.abbreviation for r in runbook.roles if re.search(rf"\b{re.escape(r.abbreviation)}\b", template)]
-    return named or [r.abbreviation for r in runbook.roles[:2]]
-
-
 class SimPyEngine:
     """One replication of ``n`` incidents as SimPy processes; deterministic in (model, n, seed, r, salt).
 
@@ -148,7 +140,7 @@ class SimPyEngine:
         self.engaged = [INF] * (n * rungs)
         self.out: list[tuple | None] = [None] * n
         self.events = 0
-        self._decl_roles = declaration_roles(model)
+        self._decl_roles = list(model.runbook.declaration_roles)
         business = model.runbook.escalation.business_severities
         self._business = {k for k, s in enumerate(model.severities) if s in business} if \
             model.runbook.escalation.business else set()
@@ -625,13 +617,13 @@ class SimPyEngine:
         sev_name = model.severities[sev]
         log.append((now, name, E.severity_declared, "on-call", {"severity": sev_name, "level": int(
             model.runbook.severity(sev_name).level)}))
-        for step in model.runbook.declaration_for(sev_name):
-            title = step.title
-            if re.search(r"^page\b|on-?call", title, re.IGNORECASE):
+        for step in model.runbook.declaration_for(sev_name):  # classified by the runbook model
+            title, kind = step.title, step.kind
+            if kind is DeclarationKind.page:
                 log.append((now, name, E.paged, "on-call", {"who": "on-call team", "step": title}))
-            elif re.search(r"war room", title, re.IGNORECASE) and "war_room" not in model.roles:
+            elif kind is DeclarationKind.war_room and "war_room" not in model.roles:  # else the workflow node does it
                 log.append((now, name, E.war_room_created, "on-call", {"step": title}))
-            elif re.search(r"status|slack|notif", title, re.IGNORECASE):
+            elif kind in (DeclarationKind.status_page, DeclarationKind.announce):
                 log.append((now, name, E.status_update, "on-call", {"n": 0, "step": title}))
         self._start_updates(i, sev, "CL" if "CL" in model.policy.responders.roles else "IC")
 

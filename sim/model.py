@@ -1,7 +1,8 @@
 """Compile a Policy + Runbook into the arrays and tables the kernel needs.
 
-The workflow comes from ``runbook.workflow``: each node gets a *role* by matching its label (the
-runbook's words, so renaming ids does not matter) and each decision routes along its labelled edges.
+The workflow comes from ``runbook.workflow``: each node's *role* is the runbook model's classification
+(``WorkflowNode.role``, from its label, so renaming ids does not matter) and each decision routes along its
+labelled edges.
 Nothing about the graph's shape is hard-coded; a node the policy has no duration for takes 0 minutes
 and is listed in ``unmodelled``.
 """
@@ -18,29 +19,6 @@ from gameday.runbook import Runbook
 from gameday.runbook.model import severity_names
 from sim.dists import _Dist
 from sim.policy import LadderLevel, Policy, per_severity
-
-#: decision roles, matched on the label of ``kind: decision`` nodes (first match wins)
-DECISION_ROLES: tuple[tuple[str, str], ...] = (
-    ("severity", r"severity"),
-    ("root_cause", r"root cause|cause found"),
-    ("resolved", r"resolved|fixed|working"),
-    ("stable", r"stable"),
-)
-#: step roles, matched on the label of the other nodes (first match wins)
-STEP_ROLES: tuple[tuple[str, str], ...] = (
-    ("ticket", r"ticket"),
-    ("assign", r"assign"),
-    ("declare", r"declare"),
-    ("assemble", r"assemble|response team"),
-    ("war_room", r"war room|bridge"),
-    ("investigate", r"investigat|diagnos"),
-    ("escalate", r"escalat|\bsme\b"),
-    ("fix", r"fix|remediat|roll ?back|mitigat"),
-    ("verify", r"verif"),
-    ("monitor", r"monitor|watch"),
-    ("close", r"close"),
-    ("review", r"review|post-?mortem|retro"),
-)
 
 #: the activity stream each role draws from (see sim.streams.ACTIVITIES)
 ROLE_ACTIVITY: dict[str, str] = {
@@ -109,14 +87,6 @@ class CompiledModel:
         return self.policy.responders.oncall
 
 
-def _role(label: str, kind: str) -> str:
-    table = DECISION_ROLES if kind == "decision" else STEP_ROLES
-    for role, pattern in table:
-        if re.search(pattern, label, re.IGNORECASE):
-            return role
-    return "decision" if kind == "decision" else "other"
-
-
 def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
     """Check the policy against the runbook and turn both into kernel tables."""
     known = [s.name for s in runbook.severities]
@@ -137,7 +107,8 @@ def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
     labels = [n.label for n in wf.nodes]
     kinds = [n.kind for n in wf.nodes]
     start = wf.start()
-    roles = ["detect" if n.id == start.id else _role(n.label, n.kind) for n in wf.nodes]
+    # what each node does comes from the runbook model (gameday.runbook.classify), decided once for every consumer
+    roles = ["detect" if n.id == start.id else n.role.value for n in wf.nodes]
     next_node: list[int] = []
     yes_no: list[tuple[int, int] | None] = []
     severity_route = None
