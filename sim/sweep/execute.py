@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,9 +33,12 @@ class SweepError(GamedayError):
 
 def run_task(task: Task) -> TaskStats:
     """Simulate one run and reduce it to numbers (runs in a worker process)."""
+    started = time.process_time()
     model = compile_model(task.policy, task.runbook)
     rep = replicate(model, task.incidents, task.seed, task.replication, engine=task.engine, chunk=task.chunk)
-    return reduce_task(model, rep, task.rows, task.point, task.replication, task.chunk)
+    stats = reduce_task(model, rep, task.rows, task.point, task.replication, task.chunk)
+    stats.cpu_seconds = time.process_time() - started
+    return stats
 
 
 class Executor(Protocol):

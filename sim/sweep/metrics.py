@@ -55,6 +55,7 @@ class TaskStats:
     busy_minutes: float
     span_minutes: float
     incidents: int
+    cpu_seconds: float = 0.0  # what the run cost the worker (never part of the table)
 
 
 def targets(model: CompiledModel) -> tuple[float, float, np.ndarray, np.ndarray]:
