@@ -1,10 +1,12 @@
-"""Shared test fixtures: where the seed and shipped runbooks live."""
+"""Shared test fixtures: where the seed and shipped runbooks live.  Shared helpers (``require``, ``wait_for``,
+``never``) are in ``gameday_testkit.py`` beside this file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from gameday_testkit import require
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
@@ -21,6 +23,5 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def seed_runbook_path() -> Path:
     """The team's real runbook, mojibake and all (../shared is beside every clone, CI included)."""
-    if not SEED_RUNBOOK.exists():
-        pytest.skip(f"seed runbook not found at {SEED_RUNBOOK}")
+    require(SEED_RUNBOOK.exists(), f"seed runbook not found at {SEED_RUNBOOK}")
     return SEED_RUNBOOK

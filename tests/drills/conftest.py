@@ -10,14 +10,14 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from gameday_testkit import require
 from sandbox_helpers import SHARED_OFFSET, SharedSandbox, sandbox_tools_missing
 
 
 @pytest.fixture(scope="session")
 def shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSandbox]:
     missing = sandbox_tools_missing()
-    if missing:
-        pytest.skip(f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
+    require(not missing, f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
     from drills.sandbox.config import Ports, SandboxConfig
     from drills.targets.local import LocalTarget
     from gameday.errors import TargetError

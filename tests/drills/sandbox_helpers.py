@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
 
 GAMEDAY = str(Path(sys.executable).with_name("gameday"))
 SHARED_OFFSET = int(os.environ.get("GAMEDAY_TEST_SANDBOX_OFFSET", "5000"))
-#: Wall-clock limit for anything the sandbox should show (alerts fire within ~20 s on an idle machine).
-SHOW_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_WAIT", "120"))
 
 
 @dataclass
@@ -47,18 +42,6 @@ class SharedSandbox:
         """Alert names Alertmanager holds as active (what it sends to the drill webhook)."""
         alerts = httpx.get(f"{self.alertmanager}/api/v2/alerts", params={"active": "true"}, timeout=5).json()
         return {a["labels"]["alertname"] for a in alerts if a["status"]["state"] == "active"}
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = SHOW_TIMEOUT_S, period: float = 1.0) -> object:
-    """Poll until ``check()`` is truthy; fail naming what did not happen."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(period)
-    pytest.fail(f"{what} did not happen within {timeout:g}s (last: {last!r})")
 
 
 def sandbox_tools_missing() -> list[str]:

@@ -12,11 +12,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from gameday_testkit import require, wait_for
 from sandbox_helpers import GAMEDAY, sandbox_tools_missing
 
 from drills.sandbox.config import HEALTHY_VERSION, Ports, SandboxConfig
@@ -49,8 +49,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     the previous drill's errors in its rate windows for a minute.
     """
     missing = sandbox_tools_missing()
-    if missing:
-        pytest.skip(f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
+    require(not missing, f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
     state = tmp_path_factory.mktemp("state")
     for offset in PORT_OFFSETS:
         env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(offset),
@@ -79,26 +78,22 @@ def start_drill(env: dict[str, str], out: Path, scenario: str, *extra: str) -> s
 
 
 def journal_path(out: Path, proc: subprocess.Popen[str]) -> Path:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = list(out.glob("*/journal.jsonl"))
-        if found:
-            return found[0]
+    def created() -> Path | None:
         assert proc.poll() is None, f"the drill exited early: {proc.communicate()[0][-3000:]}"
-        time.sleep(0.2)
-    raise AssertionError("the drill never created its journal")
+        return next(iter(out.glob("*/journal.jsonl")), None)
+
+    return wait_for(created, "the drill to create its journal", timeout=60, period=0.2)
 
 
-def wait_for(path: Path, proc: subprocess.Popen[str], what: str, match: Callable[[Event], bool]) -> Event:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        for event in read_journal(path):
-            if match(event):
-                return event
-        if proc.poll() is not None:
-            raise AssertionError(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}")
-        time.sleep(0.3)
-    raise AssertionError(f"{what} did not happen within {WAIT_S:g} s")
+def wait_event(path: Path, proc: subprocess.Popen[str], what: str, match: Callable[[Event], bool]) -> Event:
+    """The first journal event ``match`` accepts, while the drill is still running."""
+    def seen() -> Event | None:
+        event = next((e for e in read_journal(path) if match(e)), None)
+        if event is None and proc.poll() is not None:
+            pytest.fail(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}", pytrace=False)
+        return event
+
+    return wait_for(seen, what, timeout=WAIT_S)
 
 
 def applied(event: Event) -> bool:
@@ -117,17 +112,12 @@ def of(kind: EventType) -> Callable[[Event], bool]:
     return lambda event: event.type is kind
 
 
-def gone(pid: int, within_s: float = 10.0) -> bool:
-    """The process exited (a zombie waiting for init to reap it counts as gone)."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
-                return True
-        except (FileNotFoundError, IndexError):
-            return True
-        time.sleep(0.1)
-    return False
+def exited(pid: int) -> bool:
+    """The process is gone (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return True
 
 
 def assert_nothing_left(env: dict[str, str]) -> None:
@@ -193,7 +183,7 @@ def test_sigkill_mid_drill_is_reverted_by_the_next_gameday_start(sandbox: dict[s
     out = tmp_path / "out"
     proc = start_drill(sandbox, out, "connection-pool-leak", "--responder", "human", "--time-scale", "60")
     path = journal_path(out, proc)
-    wait_for(path, proc, "the fault was applied", applied)
+    wait_event(path, proc, "the fault was applied", applied)
     markers = Path(sandbox["GAMEDAY_STATE_DIR"]) / "drills" / "active"
     active = json.loads(next(markers.glob("local-*.json")).read_text())
     assert active["target_key"] == "local" and active["runner_pid"] == proc.pid
@@ -210,7 +200,7 @@ def test_sigkill_mid_drill_is_reverted_by_the_next_gameday_start(sandbox: dict[s
     recovery = [e for e in read_journal(path) if e.type is EventType.fault_reverted]
     assert [(e.actor, e.data["ok"], e.data["record"]) for e in recovery] == [("recovery", True, left[0].id)]
     assert not list(markers.glob("*.json")), "the dead drill's marker is still there"
-    assert gone(active["load_pid"]), "the dead drill's Locust is still running"
+    wait_for(lambda: exited(active["load_pid"]), "the dead drill's Locust to stop", timeout=10, period=0.1)
     again = subprocess.run([GAMEDAY, "sandbox", "status"], env=sandbox, capture_output=True, text=True, timeout=60)
     assert "reverted" not in again.stderr, "a second start must find nothing to revert"
 
@@ -219,7 +209,7 @@ def test_sigterm_reverts_in_the_runner_and_exits_non_zero(sandbox: dict[str, str
     out = tmp_path / "out"
     proc = start_drill(sandbox, out, "crashloop", "--responder", "human", "--time-scale", "60")
     path = journal_path(out, proc)
-    wait_for(path, proc, "the fault was applied", applied)
+    wait_event(path, proc, "the fault was applied", applied)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=180)
     assert proc.returncode == 128 + signal.SIGTERM, output[-3000:]
@@ -236,7 +226,7 @@ def test_human_responders_journal_through_the_cli(sandbox: dict[str, str], tmp_p
     out = tmp_path / "out"
     proc = start_drill(sandbox, out, "connection-pool-leak", "--responder", "human", "--time-scale", FAST)
     path = journal_path(out, proc)
-    wait_for(path, proc, "an alert", of(EventType.alert_firing))
+    wait_event(path, proc, "an alert", of(EventType.alert_firing))
 
     def gameday(*args: str) -> None:
         done = subprocess.run([GAMEDAY, *args], env=sandbox, capture_output=True, text=True, timeout=120)
@@ -251,7 +241,7 @@ def test_human_responders_journal_through_the_cli(sandbox: dict[str, str], tmp_p
     gameday("drill", "log", "update", "Investigating elevated errors", "--actor", "carol")
     gameday("drill", "log", "hypothesis", "v1.2.3 leaks pool connections", "--actor", "bob")
     gameday("sandbox", "rollout", "undo", "backend", "--actor", "bob")
-    wait_for(path, proc, "mitigation", of(EventType.mitigated))
+    wait_event(path, proc, "mitigation", of(EventType.mitigated))
     gameday("drill", "log", "verify", "--actor", "bob")
     gameday("drill", "log", "resolve", "--actor", "alice")
     review = tmp_path / "review.md"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox_helpers import SharedSandbox, wait_for
+from gameday_testkit import wait_for
+from sandbox_helpers import SharedSandbox
 
 from drills.faults import LOCAL_FAULTS
 from drills.faults.local import LocalFault

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gameday_testkit import require
 
 from drills.sandbox import configs
 from drills.sandbox.config import Ports, SandboxConfig
@@ -24,8 +25,8 @@ def rendered(tmp_path: Path) -> Layout:
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (make system-deps)")
+    require(path is not None, f"{name} not installed (make system-deps)")
+    assert path is not None
     return path
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox_helpers import GAMEDAY, SharedSandbox, wait_for
+from gameday_testkit import wait_for
+from sandbox_helpers import GAMEDAY, SharedSandbox
 
 pytestmark = pytest.mark.sandbox
 
@@ -71,12 +72,32 @@ def test_runbook_error_rate_query_returns_a_number(shared_sandbox: SharedSandbox
         return value if value is not None and not math.isnan(value) else None
 
     wait_for(lambda: ratio() is not None, "the runbook's error-rate query to return a number", period=0.5)
-    rate = ratio()
-    # a ratio; its size depends on what earlier tests in this session did within the last minute
-    assert rate is not None and 0.0 <= rate <= 1.0
+    # its size depends on what earlier tests did within the last minute, so check what it is made of instead:
+    # at one evaluation time the runbook's query is exactly 5xx requests/s over all requests/s
+    at = wait_for(lambda: _evaluated_at(shared_sandbox), "Prometheus to evaluate at a fixed time")
+    errors = _instant(shared_sandbox, 'sum(rate(http_requests_total{status=~"5.."}[1m]))', at) or 0.0
+    total = _instant(shared_sandbox, "sum(rate(http_requests_total[1m]))", at)
+    assert total is not None and total > 0
+    assert _instant(shared_sandbox, RUNBOOK_ERROR_RATE, at) == pytest.approx(errors / total, rel=1e-9, abs=1e-12)
     # the same query as a recording rule (evaluated every second, so it may lag the instant query)
     wait_for(lambda: shared_sandbox.query("runbook:http_error_ratio:rate1m") is not None,
              "the runbook:http_error_ratio:rate1m recording", period=0.5)
+
+
+def _instant(box: SharedSandbox, promql: str, at: float) -> float | None:
+    answer = httpx.get(f"{box.prometheus}/api/v1/query", params={"query": promql, "time": at}, timeout=5).json()
+    assert answer["status"] == "success", answer
+    result = answer["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+def _evaluated_at(box: SharedSandbox) -> float | None:
+    """A recent evaluation time (two seconds ago, so every scrape for it is in) with traffic in its window."""
+    import time
+
+    at = round(time.time() - 2.0, 3)
+    total = _instant(box, "sum(rate(http_requests_total[1m]))", at)
+    return at if total else None
 
 
 def test_scale_up_and_down(shared_sandbox: SharedSandbox) -> None:
@@ -129,8 +150,9 @@ def test_unknown_deployment_is_one_line_exit_2(shared_sandbox: SharedSandbox) ->
     assert "deployment" in done.stderr and "frontend" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_zz_down_then_up_again(shared_sandbox: SharedSandbox) -> None:
-    """Last in this module: a real down (every process gone), then up again for the tests after it."""
+def test_down_then_up_again(shared_sandbox: SharedSandbox) -> None:
+    """A real down (every process gone), then up again: it leaves the shared sandbox as it found it (ready,
+    every replica scraped), so it may run in any order."""
     target = shared_sandbox.target
     gameday(shared_sandbox, "sandbox", "down")
     info = json.loads(gameday(shared_sandbox, "sandbox", "status", "--json").stdout)
@@ -140,3 +162,4 @@ def test_zz_down_then_up_again(shared_sandbox: SharedSandbox) -> None:
     gameday(shared_sandbox, "sandbox", "up")
     assert target.is_ready()  # type: ignore[attr-defined]
     assert httpx.get(f"{shared_sandbox.app}/api/patients/1").status_code == 200
+    wait_for(lambda: shared_sandbox.query('count(up{job="backend"} == 1)') == 3, "Prometheus to scrape 3 pods again")

@@ -2,7 +2,8 @@
 
 The binaries come from ``tools/k8s-testenv/build.sh`` (cached outside the repo) or
 ``$GAMEDAY_K8S_BIN``. Tests here are skipped only when Go or those binaries are
-absent; anything else that goes wrong is a failure.
+absent on a developer's machine; with ``CI=true`` that fails the run (CI builds them), and anything
+else that goes wrong is a failure everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from gameday_testkit import require
 
 REPO = Path(__file__).resolve().parents[2]
 TESTENV_PY = REPO / "tools" / "k8s-testenv" / "k8s_testenv.py"
@@ -58,8 +60,7 @@ def _skip_reason() -> str | None:
 def k8s_testenv() -> ModuleType:
     """The tools/k8s-testenv/k8s_testenv.py module, for tests that start their own control plane."""
     reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require(reason is None, reason or "")
     return testenv
 
 
@@ -67,8 +68,7 @@ def k8s_testenv() -> ModuleType:
 def k8s_control_plane() -> Iterator[object]:
     """A running control plane with a Ready kwok node; stopped at session end."""
     reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require(reason is None, reason or "")
     cp = testenv.TestControlPlane(testenv.find_bin_dir())
     cp.start()
     try:
@@ -120,8 +120,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
-    if ALERTMANAGER is None:
-        pytest.skip("Alertmanager not installed (Debian package prometheus-alertmanager)")
+    require(ALERTMANAGER is not None, "Alertmanager not installed (Debian package prometheus-alertmanager)")
+    assert ALERTMANAGER is not None
     port = _free_port()
     config = tmp_path / "alertmanager.yml"
     config.write_text("route:\n  receiver: drill\nreceivers:\n- name: drill\n")

@@ -10,12 +10,12 @@ import stat
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from gameday_testkit import never, wait_for
 
 from drills.active import ActiveDrill, claim
 from drills.k8s.target import BACKEND, MANIFESTS, NAMESPACE, KubernetesTarget
@@ -27,16 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 CONTEXT = "kind-gameday-test"
 T = TypeVar("T")
 
-
-def wait_for(fn: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def gameday(*args: str, env: dict[str, str] | None = None, path: str | None = None,
@@ -60,8 +50,8 @@ def one_line(text: str) -> str:
 def erp_stack(k8s_control_plane: Any) -> Iterator[Any]:
     """The manifests applied server-side with kubectl (as in test_kubernetes_target) and rolled out."""
     cp = k8s_control_plane
-    wait_for(lambda: cp.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0, 120,
-             "an earlier module's namespace to finish terminating")  # fmt: skip
+    wait_for(lambda: cp.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0,
+             "an earlier module's namespace to finish terminating", timeout=120)  # fmt: skip
     cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
     cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
     yield cp
@@ -147,7 +137,7 @@ def test_status_json_shows_workloads_pods_and_pending_faults(erp_stack: Any, tar
 
     # a crash-looping release: the pods say so, and the fault is listed from the object's annotation
     record = target.inject(Fault(type=FaultType.crashloop), drill_id="d-status")
-    wait_for(lambda: any(r.state == "CrashLoopBackOff" for r in target.replicas()), 60, "a crash-looping pod")
+    wait_for(lambda: any(r.state == "CrashLoopBackOff" for r in target.replicas()), "a crash-looping pod", timeout=60)
     status = json.loads(gameday("cluster", "status", "--json", *kube_args(erp_stack)).stdout)
     crashing = [p for p in status["pods"] if p["state"] == "CrashLoopBackOff"]
     assert crashing and not any(p["ready"] for p in crashing)
@@ -176,15 +166,14 @@ def test_status_refuses_a_context_off_the_allowlist_without_a_connection(
         refused = gameday("cluster", "status", "--kubeconfig", str(kubeconfig), "--context", "prod-cluster",
                           env={name: "staging-*,kind-*"})  # fmt: skip
         assert refused.returncode == 2 and "['staging-*', 'kind-*']" in one_line(refused.stderr)
-    time.sleep(0.3)
-    assert server.connections == 0
+    never(lambda: server.connections, "a connection to the refused prod server", window=1.0)
 
     # allowed on purpose, the counter sees the traffic (and an unreachable API is one line, no traceback)
     allowed = gameday("cluster", "status", "--kubeconfig", str(kubeconfig), "--context", "prod-cluster",
                       "--allow-context", "staging", "--allow-context", "prod-*")  # fmt: skip
     assert allowed.returncode == 2
     assert "kube context prod-cluster: cannot reach the API server" in one_line(allowed.stderr)
-    wait_for(lambda: server.connections > 0, 5, "a connection to the fake prod server")
+    wait_for(lambda: server.connections > 0, "a connection to the fake prod server", timeout=5)
 
 
 def test_drill_run_with_a_refused_context_stops_before_anything(
@@ -201,8 +190,7 @@ def test_drill_run_with_a_refused_context_stops_before_anything(
     assert "refusing kube context 'prod-cluster'" in line and "kind-*" in line
     assert not out.exists()
     assert not list(state.rglob("*.json")), "no active-drill marker may be written for a refused context"
-    time.sleep(0.3)
-    assert server.connections == 0
+    never(lambda: server.connections, "a connection to the refused prod server", window=1.0)
 
 
 def test_drill_run_options_reach_the_guard_and_the_target(erp_stack: Any, tmp_path: Path) -> None:
@@ -244,7 +232,8 @@ def test_rollout_undo_restores_the_previous_image_and_is_journaled(
     erp_stack: Any, target: KubernetesTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = target.inject(Fault(type=FaultType.connection_pool_leak), drill_id="d-undo")
-    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.3"}, 90, "v1.2.3 out")
+    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.3"}, "v1.2.3 out",
+             timeout=90)
     assert backend_image(target).endswith(":v1.2.3")
 
     # a running Kubernetes drill (this process plays its runner): remediations land in its journal
@@ -267,7 +256,7 @@ def test_rollout_undo_restores_the_previous_image_and_is_journaled(
     assert undo.returncode == 0, undo.stderr
     assert one_line(undo.stdout) == f"deployment/{BACKEND} rolled back to v1.2.2 (journaled)"
     assert backend_image(target) == "gameday/hospital-erp-backend:v1.2.2"
-    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.2"}, 90, "rollback")
+    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.2"}, "rollback", timeout=90)
 
     actions = [e for e in read_journal(journal.path) if e.type is EventType.action]
     assert [(e.actor, e.data["kind"], e.data["target"]) for e in actions] == [

@@ -6,28 +6,16 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+from gameday_testkit import wait_for
 from kubernetes import client
 
 pytestmark = pytest.mark.k8s
 
 T = TypeVar("T")
 
-
-def wait_for(fn: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``fn`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def deployment(
@@ -72,8 +60,7 @@ def test_deployment_pods_become_running_and_ready(kube_api_client: Any, namespac
     core = client.CoreV1Api(kube_api_client)
     apps.create_namespaced_deployment(namespace, deployment("web", "nginx:1.27"))
     pods = wait_for(
-        lambda: (lambda r: r if len(r) == 3 else None)(ready_pods(core, namespace, "web")), 90, "3 ready pods"
-    )
+        lambda: (lambda r: r if len(r) == 3 else None)(ready_pods(core, namespace, "web")), "3 ready pods", timeout=90)
     assert all(p.spec.node_name for p in pods)
     dep = wait_for(
         lambda: (lambda d: d if (d.status.ready_replicas or 0) == 3 else None)(
@@ -102,7 +89,7 @@ def test_crashloop_marked_pods_crash_loop(kube_api_client: Any, namespace: str) 
                     counts.append(cs.restart_count)
         return counts if len(counts) == 2 else None
 
-    first = wait_for(restart_counts, 90, "2 pods in CrashLoopBackOff")
+    first = wait_for(restart_counts, "2 pods in CrashLoopBackOff", timeout=90)
     assert all(c > 0 for c in first)
     grown = wait_for(
         lambda: (lambda c: c if c and max(c) > max(first) else None)(restart_counts()),

@@ -41,6 +41,14 @@ def test_notebook_runs(path: Path) -> None:
     assert not errors, errors
 
 
+def test_python3_kernel_is_installed() -> None:
+    """A missing kernel is a failure here (never a skip): make venv installs ipykernel, CI included."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    assert "python3" in specs, f"no python3 Jupyter kernel (found {sorted(specs)}); run make venv"
+
+
 def test_kernel_is_this_venv() -> None:
     """The ``python3`` kernel must be the interpreter running the tests, so notebooks see the project."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.prefix)")])
