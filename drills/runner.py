@@ -235,7 +235,8 @@ class DrillRunner:
         self.state.injected_at = time.monotonic()
         self.journal.emit(EventType.fault_injected, "runner", {
             "fault": fault.type.value,
-            "params": fault.params,
+            "params": fault.params.model_dump(),
+            "description": self.target.describe(fault),
             "target": self.options.target,
             "rollback_safe": self.scenario.rollback_safe,
             "severity": self.scenario.expected_severity,

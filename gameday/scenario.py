@@ -5,27 +5,58 @@ A scenario is data; the fault actuators live with each target in ``drills/``.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+
+from gameday.faults import CATALOGUE, FaultParams, FaultType, spec_for
 
 
 class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FaultType(StrEnum):
-    connection_pool_leak = "connection-pool-leak"  # deploy v1.2.3 (incident 2026-01-24-001)
-    crashloop = "crashloop"  # release that cannot reach the database
-    pgbouncer_down = "pgbouncer-down"
-    slow_queries = "slow-queries"
-    error_burst = "error-burst"
+def _params_by_type(schema: dict[str, Any]) -> None:
+    """JSON Schema: the parameters each fault type takes (editor completion, ``gameday schema scenario``)."""
+    schema["allOf"] = [
+        {"if": {"properties": {"type": {"const": spec.type.value}}},
+         "then": {"properties": {"params": spec.params.model_json_schema()}}}
+        for spec in CATALOGUE.values()
+    ]  # fmt: skip
 
 
 class Fault(_Closed):
+    """A fault and its parameters, checked against the fault catalogue (:mod:`gameday.faults`) on load."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_params_by_type)
+
     type: FaultType
-    params: dict[str, Any] = Field(default_factory=dict, description="fault-specific knobs")
+    params: SerializeAsAny[FaultParams] = Field(
+        default_factory=FaultParams, validate_default=True,
+        description="the fault type's parameters (gameday.faults); unknown keys are refused")  # fmt: skip
+
+    @field_validator("params", mode="wrap")
+    @classmethod
+    def _typed(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> FaultParams:
+        """Validate against the catalogue's model for ``type`` (errors keep the path ``params.<key>``)."""
+        fault_type = info.data.get("type")
+        if fault_type is None:  # the type itself is wrong: that error is the one to report
+            return handler(value)
+        model = spec_for(fault_type).params
+        if isinstance(value, model):
+            return value
+        if isinstance(value, FaultParams):
+            value = value.model_dump()
+        return model.model_validate(value)
 
 
 class LoadShape(_Closed):

@@ -1,10 +1,5 @@
-"""Fault actuators for the local sandbox: each fault is inject, revert and the alerts that should fire.
+"""Fault actuators: each target's way of injecting and reverting the catalogue's faults (:mod:`gameday.faults`).
 
-Faults are data in the scenario (:class:`gameday.scenario.Fault`); this package turns them into changes
-of the running sandbox.  ``inject`` returns the undo data *before* it changes anything, so the caller can
-persist it first (see :class:`drills.targets.local.LocalTarget`).
+One class per fault per target, registered by fault type (:class:`drills.faults.base.FaultRegistry`):
+``drills.faults.local.LOCAL_FAULTS`` for the sandbox, ``drills.k8s.faults.KUBE_FAULTS`` for Kubernetes.
 """
-
-from drills.faults.local import LOCAL_FAULTS, LocalFault, fault_for
-
-__all__ = ["LOCAL_FAULTS", "LocalFault", "fault_for"]

@@ -1,124 +1,90 @@
-"""The five sandbox faults.  ``prepare`` reads what ``revert`` will need (before any change), ``apply``
-makes the change, ``revert`` undoes it and is safe to call when the change is already undone (a
-responder may have rolled back first)."""
+"""The five faults on the local sandbox, one actuator class each (registered in :data:`LOCAL_FAULTS`).
+
+Rollout faults deploy a bad release of the demo backend; knob faults change the runtime knobs the backend
+and its upstream re-read within half a second (``drills/service/knobs.py``); ``pgbouncer-down`` stops the
+pooler under supervisord.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from drills.sandbox.config import CRASHLOOP_VERSION, HEALTHY_VERSION, LEAKY_VERSION
+from drills.faults.base import FaultActuator, FaultRegistry
+from drills.faults.knobs import knob_names, knob_values
+from drills.sandbox.config import HEALTHY_VERSION
+from drills.sandbox.paths import read_json
 from drills.service.knobs import Knobs, write_knobs
-from gameday.errors import InputError, from_validation_error
-from gameday.scenario import FaultType
+from gameday.faults import CrashloopParams, FaultParams, FaultType, PgbouncerDownParams, PoolLeakParams
 
 if TYPE_CHECKING:
     from drills.sandbox.stack import Sandbox
 
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RolloutParams(_Params):
-    version: str = Field(min_length=1)
+LocalFault = FaultActuator["Sandbox", Any]
+LOCAL_FAULTS: FaultRegistry[LocalFault] = FaultRegistry("local")
 
 
-class NoParams(_Params):
-    pass
+class _Rollout(FaultActuator["Sandbox", PoolLeakParams | CrashloopParams]):
+    """Deploy the release the parameters name; revert rolls back to the version recorded before."""
+
+    def prepare(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> dict[str, Any]:
+        return {"version": ctx.deployment().version}
+
+    def inject(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> None:
+        ctx.rollout(params.version, cause=f"fault {self.fault.value}")
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        wanted = undo.get("version") or HEALTHY_VERSION
+        if ctx.deployment().version == wanted:
+            return f"backend already runs {wanted}"
+        ctx.rollout(wanted, cause=f"revert {self.fault.value}")
+        return f"rolled backend back to {wanted}"
 
 
-class LatencyParams(_Params):
-    query_latency_s: float = Field(default=1.2, gt=0, le=30)
-    latency_fraction: float = Field(default=0.08, gt=0, le=1)
+@LOCAL_FAULTS.register
+class LocalPoolLeak(_Rollout):
+    fault = FaultType.connection_pool_leak
 
 
-class ErrorBurstParams(_Params):
-    upstream_error_fraction: float = Field(default=0.5, gt=0, le=1)
+@LOCAL_FAULTS.register
+class LocalCrashloop(_Rollout):
+    fault = FaultType.crashloop
 
 
-@dataclass(frozen=True)
-class LocalFault:
-    type: FaultType
-    params_model: type[_Params]
-    signature: tuple[str, ...]  # alert names that should fire (the detection signature)
-    summary: str
+@LOCAL_FAULTS.register
+class LocalPgbouncerDown(FaultActuator["Sandbox", PgbouncerDownParams]):
+    fault = FaultType.pgbouncer_down
 
-    def params(self, raw: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return self.params_model.model_validate(raw).model_dump()
-        except ValidationError as exc:
-            err = from_validation_error(None, exc)
-            raise InputError(None, f"fault.params.{err.field}" if err.field else "fault.params",
-                             err.problem) from None
+    def prepare(self, ctx: Sandbox, params: PgbouncerDownParams) -> dict[str, Any]:
+        return {"was": ctx.service_state("pgbouncer")}
 
-    def prepare(self, sandbox: Sandbox, params: dict[str, Any]) -> dict[str, Any]:
-        if self.type in ROLLOUTS:
-            return {"version": sandbox.deployment().version}
-        if self.type is FaultType.pgbouncer_down:
-            return {"was": sandbox.service_state("pgbouncer")}
-        current = _read_knobs(sandbox)
-        return {key: getattr(current, key) for key in params}
+    def inject(self, ctx: Sandbox, params: PgbouncerDownParams) -> None:
+        ctx.stop_service("pgbouncer")
 
-    def apply(self, sandbox: Sandbox, params: dict[str, Any]) -> None:
-        if self.type in ROLLOUTS:
-            sandbox.rollout(params["version"], cause=f"fault {self.type.value}")
-        elif self.type is FaultType.pgbouncer_down:
-            sandbox.stop_service("pgbouncer")
-        else:
-            write_knobs(sandbox.layout.knobs, **params)
-
-    def revert(self, sandbox: Sandbox, revert_state: dict[str, Any]) -> str:
-        if self.type in ROLLOUTS:
-            wanted = revert_state.get("version") or HEALTHY_VERSION
-            if sandbox.deployment().version == wanted:
-                return f"backend already runs {wanted}"
-            sandbox.rollout(wanted, cause=f"revert {self.type.value}")
-            return f"rolled backend back to {wanted}"
-        if self.type is FaultType.pgbouncer_down:
-            sandbox.start_service("pgbouncer")
-            return "pgbouncer started"
-        write_knobs(sandbox.layout.knobs, **revert_state)
-        return f"knobs restored: {revert_state}"
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        ctx.start_service("pgbouncer")
+        return "pgbouncer started"
 
 
-def _read_knobs(sandbox: Sandbox) -> Knobs:
-    from drills.sandbox.paths import read_json
+class _KnobFault(FaultActuator["Sandbox", Any]):
+    """Write the fault's knobs into the sandbox's knob file; revert writes back the values read before."""
 
-    return Knobs.model_validate(read_json(sandbox.layout.knobs, {}) or {})
+    def prepare(self, ctx: Sandbox, params: FaultParams) -> dict[str, Any]:
+        current = Knobs.model_validate(read_json(ctx.layout.knobs, {}) or {})
+        return {name: getattr(current, name) for name in knob_names(self.fault)}
 
+    def inject(self, ctx: Sandbox, params: FaultParams) -> None:
+        write_knobs(ctx.layout.knobs, **knob_values(params))
 
-class _LeakParams(RolloutParams):
-    version: str = LEAKY_VERSION
-
-
-class _CrashParams(RolloutParams):
-    version: str = CRASHLOOP_VERSION
-
-
-ROLLOUTS = {FaultType.connection_pool_leak, FaultType.crashloop}
-
-LOCAL_FAULTS: dict[FaultType, LocalFault] = {
-    f.type: f for f in (
-        LocalFault(FaultType.connection_pool_leak, _LeakParams, ("HighErrorRate", "PgBouncerPoolSaturated"),
-                   f"roll out {LEAKY_VERSION}, which leaks a DB connection on every query timeout"),
-        LocalFault(FaultType.crashloop, _CrashParams, ("BackendCrashLooping", "BackendDown"),
-                   f"roll out {CRASHLOOP_VERSION}, which cannot connect to the database at start"),
-        LocalFault(FaultType.pgbouncer_down, NoParams, ("PgBouncerDown", "HighErrorRate"), "stop PgBouncer"),
-        LocalFault(FaultType.slow_queries, LatencyParams, ("HighLatencyP95",), "add pg_sleep to queries"),
-        LocalFault(FaultType.error_burst, ErrorBurstParams, ("HighErrorRate",),
-                   "the eligibility upstream answers 5xx for a share of requests"),
-    )
-}
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        write_knobs(ctx.layout.knobs, **undo)
+        return f"knobs restored: {undo}"
 
 
-def fault_for(fault_type: FaultType | str) -> LocalFault:
-    """The actuator, or an error naming the field when the local target has none."""
-    try:
-        return LOCAL_FAULTS[FaultType(fault_type)]
-    except (ValueError, KeyError):
-        known = ", ".join(t.value for t in LOCAL_FAULTS)
-        raise InputError(None, "fault.type", f"unknown fault {str(fault_type)!r} for the local target; "
-                                             f"expected one of {known}") from None
+@LOCAL_FAULTS.register
+class LocalSlowQueries(_KnobFault):
+    fault = FaultType.slow_queries
+
+
+@LOCAL_FAULTS.register
+class LocalErrorBurst(_KnobFault):
+    fault = FaultType.error_burst

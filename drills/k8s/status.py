@@ -15,7 +15,7 @@ from gameday.errors import TargetError
 if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
 
-VERSION_LABEL = "app.kubernetes.io/version"
+from drills.k8s.objects import VERSION_LABEL
 
 
 def pod_state(pod: Any) -> tuple[str, bool, int]:

@@ -14,7 +14,6 @@ so responders can fix them with plain ``kubectl``. Safety:
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -24,46 +23,32 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
 from drills.k8s import guard
 from drills.k8s.endpoints import ALERTMANAGER_PORT, APP_PORT, PROMETHEUS_PORT, WEBHOOK_PORT, url
+from drills.k8s.faults import KUBE_FAULTS, KubeObject
+from drills.k8s.objects import (
+    BACKEND,
+    FIELD_MANAGER,
+    INJECTION_ANNOTATION,
+    KNOBS_CONFIGMAP,
+    KNOBS_KEY,
+    NAMESPACE,
+    PGBOUNCER,
+    VERSION_LABEL,
+)
 from drills.k8s.status import pod_state
 from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
 from gameday.errors import InputError, SafetyError, TargetError
 from gameday.journal import JournalWriter
-from gameday.scenario import Fault, FaultType
+from gameday.scenario import Fault
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
-NAMESPACE = "hospital-erp-system"
-BACKEND = "hospital-erp-backend"
-PGBOUNCER = "pgbouncer"
-IMAGE_REPO = "gameday/hospital-erp-backend"
-LEAKY_VERSION = "v1.2.3"
-#: The release candidate that cannot reach its database (drills/service/releases.py): every pod crash-loops.
-CRASHLOOP_VERSION = "v1.2.4-rc1"
-#: The runtime fault knobs (drills/service/knobs.py) the backend and eligibility pods read from a mounted file.
-KNOBS_CONFIGMAP = "erp-knobs"
-KNOBS_KEY = "knobs.json"
-INJECTION_ANNOTATION = "gameday.io/injection"
-#: Pod-template annotation that marks a broken release (kwok's crashloop stage keys on it; kind ignores it).
-CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
-VERSION_LABEL = "app.kubernetes.io/version"
-FIELD_MANAGER = "gameday"
 CONTEXT_ENV = guard.CONTEXT_ENV
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _set_env(container: dict[str, Any], name: str, value: str) -> None:
-    env = [e for e in container.get("env") or [] if e.get("name") != name]
-    env.append({"name": name, "value": value})
-    container["env"] = env
 
 
 class KubernetesTarget:
@@ -309,88 +294,43 @@ class KubernetesTarget:
         return sorted(out, key=lambda r: r[0])
 
     # ---------------------------------------------------------------- Target: faults
-    #: Faults that turn runtime knobs (the erp-knobs ConfigMap the backend and eligibility pods read, no
-    #: restart), with the local sandbox's parameter names and defaults.
-    KNOB_FAULTS: ClassVar[dict[FaultType, dict[str, float]]] = {
-        FaultType.slow_queries: {"query_latency_s": 1.2, "latency_fraction": 0.08},
-        FaultType.error_burst: {"upstream_error_fraction": 0.5},
-    }
-
-    def _fault_object(self, fault: FaultType) -> tuple[str, str]:
-        if fault is FaultType.pgbouncer_down:
-            return "Deployment", PGBOUNCER
-        if fault in self.KNOB_FAULTS:
-            return "ConfigMap", KNOBS_CONFIGMAP
-        return "Deployment", BACKEND
-
-    def _faulted_template(self, fault: Fault, template: dict[str, Any]) -> dict[str, Any]:
-        """The backend pod template as the bad release would make it: v1.2.3 (leak) or v1.2.4-rc1 (crash)."""
-        new = copy.deepcopy(template)
-        container = next((c for c in new["spec"]["containers"] if c["name"] == "backend"), None)
-        if container is None:
-            raise TargetError(f"deployment/{BACKEND} has no container named 'backend'; manifests changed?")
-        default = LEAKY_VERSION if fault.type is FaultType.connection_pool_leak else CRASHLOOP_VERSION
-        version = str(fault.params.get("version", default))
-        container["image"] = f"{IMAGE_REPO}:{version}"
-        _set_env(container, "APP_VERSION", version)
-        metadata = new.setdefault("metadata", {})
-        metadata.setdefault("labels", {})[VERSION_LABEL] = version
-        if fault.type is FaultType.crashloop:
-            metadata["annotations"] = {**(metadata.get("annotations") or {}), CRASHLOOP_ANNOTATION: "true"}
-        return new
-
-    def _knob_values(self, fault: Fault) -> dict[str, float]:
-        defaults = self.KNOB_FAULTS[fault.type]
-        unknown = sorted(set(fault.params) - set(defaults))
-        if unknown:
-            raise InputError(None, f"fault.params.{unknown[0]}",
-                             f"{fault.type.value} takes {', '.join(defaults)} (as on the local sandbox)")
-        return {key: float(fault.params.get(key, value)) for key, value in defaults.items()}
-
     def knobs(self) -> dict[str, Any]:
         """The runtime knobs the pods read now (``{}`` = every knob at its default)."""
         obj = self._read("ConfigMap", KNOBS_CONFIGMAP)
         return json.loads((obj.data or {}).get(KNOBS_KEY) or "{}")
 
-    def _set_knobs(self, what: str, **values: float) -> None:
+    def set_knobs(self, what: str, **values: float) -> None:
+        """Merge ``values`` into the knobs the pods read (a fault's, or a responder's fix)."""
         body = {"data": {KNOBS_KEY: json.dumps({**self.knobs(), **values}, sort_keys=True)}}
         self._patch("ConfigMap", KNOBS_CONFIGMAP, body, what)
 
+    def _object(self, kind: str, name: str) -> KubeObject:
+        return KubeObject(self, kind, name, self._sanitize(self._read(kind, name)))
+
+    def describe(self, fault: Fault) -> str:
+        return KUBE_FAULTS[fault.type].describe(fault.params)
+
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Write the undo state into the object's annotation, then make the change."""
-        kind, name = self._fault_object(fault.type)
-        knob_values = self._knob_values(fault) if kind == "ConfigMap" else None
-        obj = self._sanitize(self._read(kind, name))
-        existing = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
+        actuator = KUBE_FAULTS[fault.type]
+        obj = self._object(actuator.kind, actuator.name)
+        existing = (obj.body["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if existing:
-            raise SafetyError(f"{kind.lower()}/{name} already carries a pending fault: {existing[:200]}")
-        undo: dict[str, Any] = {"context": self.context, "namespace": self.namespace, "kind": kind, "name": name}
-        if kind == "ConfigMap":
-            undo["data"] = obj.get("data") or {}
-        else:
-            undo.update(replicas=obj["spec"].get("replicas"), template=obj["spec"]["template"])
+            raise SafetyError(f"{obj.kind.lower()}/{obj.name} already carries a pending fault: {existing[:200]}")
         record = InjectionRecord(
             id=uuid.uuid4().hex[:12],
             target=f"kubernetes:{self.context}",
             fault=fault.type,
-            params=fault.params,
-            revert_state=undo,
+            params=fault.params.model_dump(),
+            revert_state={"context": self.context, "namespace": self.namespace, "kind": obj.kind, "name": obj.name,
+                          **actuator.prepare(obj, fault.params)},
             drill_id=drill_id,
             runner_pid=os.getpid(),
-        )
+        )  # fmt: skip
         # 1. persist: the cluster now knows how to undo what follows
-        self._patch(
-            kind, name, {"metadata": {"annotations": {INJECTION_ANNOTATION: record.model_dump_json()}}}, "record"
-        )
+        obj.patch({"metadata": {"annotations": {INJECTION_ANNOTATION: record.model_dump_json()}}}, "record")
         # 2. change
-        if knob_values is not None:
-            self._set_knobs(f"inject {fault.type.value}", **knob_values)
-        elif fault.type is FaultType.pgbouncer_down:
-            self._patch(kind, name, [{"op": "replace", "path": "/spec/replicas", "value": 0}], "inject pgbouncer-down")
-        else:
-            template = self._faulted_template(fault, obj["spec"]["template"])
-            self._patch(kind, name, [{"op": "replace", "path": "/spec/template", "value": template}],
-                        f"inject {fault.type.value}")  # fmt: skip
+        actuator.inject(obj, fault.params)
         return record
 
     def _load_record(self, obj: dict[str, Any]) -> InjectionRecord | None:
@@ -407,21 +347,12 @@ class KubernetesTarget:
         state = record.revert_state
         if state.get("namespace") != self.namespace:
             guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
-        kind, name = state["kind"], state["name"]
-        obj = self._sanitize(self._read(kind, name))
-        current = self._load_record(obj)
+        obj = self._object(state["kind"], state["name"])
+        current = self._load_record(obj.body)
         if current is None or current.id != record.id:
             record.reverted_at = record.reverted_at or datetime.now(UTC)
             return  # already reverted (or replaced by another drill's record: not ours to touch)
-        annotation = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
-        if kind == "ConfigMap":
-            restore = [{"op": "replace" if "data" in obj else "add", "path": "/data", "value": state.get("data") or {}}]
-        else:
-            restore = [{"op": "replace", "path": "/spec/template", "value": state["template"]},
-                       {"op": "replace", "path": "/spec/replicas", "value": state["replicas"]}]
-        body = [{"op": "test", "path": annotation, "value": obj["metadata"]["annotations"][INJECTION_ANNOTATION]},
-                *restore, {"op": "remove", "path": annotation}]  # fmt: skip
-        self._patch(kind, name, body, f"revert {record.fault.value}")
+        KUBE_FAULTS[record.fault].revert(obj, state)
         record.reverted_at = datetime.now(UTC)
 
     def pending_injections(self) -> list[InjectionRecord]:
@@ -472,10 +403,10 @@ class KubernetesTarget:
                 return f"deployment/{PGBOUNCER} scaled from 0 to 1"
             return self._rollout_restart(PGBOUNCER)
         if action == "kill_slow_queries":  # stands for cancelling the runaway job behind the slow queries
-            self._set_knobs("kill slow queries", query_latency_s=0.0)
+            self.set_knobs("kill slow queries", query_latency_s=0.0)
             return "cancelled the slow queries"
         if action == "failover_upstream":  # stands for switching to a healthy eligibility instance
-            self._set_knobs("fail over the eligibility upstream", upstream_error_fraction=0.0)
+            self.set_knobs("fail over the eligibility upstream", upstream_error_fraction=0.0)
             return "failed over the eligibility upstream"
         raise InputError(None, "action", f"unknown remediation {action!r}; expected one of {', '.join(self.ACTIONS)}")
 

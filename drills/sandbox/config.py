@@ -12,8 +12,6 @@ from drills.state import state_dir
 from gameday.errors import InputError
 
 HEALTHY_VERSION = "v1.2.2"
-LEAKY_VERSION = "v1.2.3"  # incident 2026-01-24-001: leaks a connection on query timeout
-CRASHLOOP_VERSION = "v1.2.4-rc1"  # ships a DATABASE_URL that cannot reach the database
 
 
 class Ports(BaseModel):

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gameday.scenario import Fault, FaultType
+from gameday.faults import FaultType
+from gameday.scenario import Fault
 
 if TYPE_CHECKING:
     from gameday.journal import JournalWriter
@@ -77,6 +78,9 @@ class Target(Protocol):
     def endpoints(self) -> Endpoints: ...
 
     def replicas(self) -> list[ReplicaState]: ...
+
+    def describe(self, fault: Fault) -> str:
+        """What injecting ``fault`` does on this target, in one line (journaled with ``fault_injected``)."""
 
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Persist the record, then make the change."""

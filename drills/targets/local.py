@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drills.active import LOCAL_KEY
-from drills.faults import fault_for
+from drills.faults.local import LOCAL_FAULTS
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
 from drills.sandbox.stack import Sandbox
@@ -71,25 +71,27 @@ class LocalTarget:
         return self.sandbox.replicas()
 
     # -- faults ----------------------------------------------------------------------------------------
+    def describe(self, fault: Fault) -> str:
+        return LOCAL_FAULTS[fault.type].describe(fault.params)
+
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
-        actuator = fault_for(fault.type)
-        params = actuator.params(fault.params)
+        actuator = LOCAL_FAULTS[fault.type]
         if not self.sandbox.is_up():
             raise TargetError("the sandbox is not running; run `gameday sandbox up` first")
         record = InjectionRecord(
             id=f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{fault.type.value}-{secrets.token_hex(3)}",
-            target=self.name, fault=fault.type, params=params,
-            revert_state=actuator.prepare(self.sandbox, params), drill_id=drill_id, runner_pid=os.getpid(),
-        )
+            target=self.name, fault=fault.type, params=fault.params.model_dump(),
+            revert_state=actuator.prepare(self.sandbox, fault.params), drill_id=drill_id, runner_pid=os.getpid(),
+        )  # fmt: skip
         self._save(record)  # durable before the change: a killed runner's fault can always be found
-        actuator.apply(self.sandbox, params)
+        actuator.inject(self.sandbox, fault.params)
         return record
 
     def revert(self, record: InjectionRecord) -> None:
         already = record.reverted_at is not None or (self._reverted_dir / f"{record.id}.json").exists()
         if already and not self._pending_path(record.id).exists():
             return  # safe to call twice
-        fault_for(record.fault).revert(self.sandbox, record.revert_state)
+        LOCAL_FAULTS[record.fault].revert(self.sandbox, record.revert_state)
         done = record.model_copy(update={"reverted_at": datetime.now(UTC)})
         write_json_atomic(self._reverted_dir / f"{record.id}.json", done.model_dump(mode="json"), durable=True)
         self._pending_path(record.id).unlink(missing_ok=True)

@@ -198,7 +198,7 @@ class Room:
                 raise RequestRefused(409, f"stage {r.index + 2} is already injected")
             fault = Fault.model_validate(stages[r.index])
             event = self._emit(active, EventType.fault_injected, r.actor, {
-                "fault": fault.type.value, "params": fault.params, "target": active.target,
+                "fault": fault.type.value, "params": fault.params.model_dump(), "target": active.target,
                 "stage": r.index + 2, "stage_index": r.index})
             record = self.target_factory(active.target).inject(fault, drill_id=active.drill_id)
             self._emit(active, EventType.note, "runner", {"text": f"stage {r.index + 2} fault applied",

@@ -19,8 +19,9 @@ from gameday_testkit import never, wait_for
 
 from drills.active import ActiveDrill, claim
 from drills.k8s.target import BACKEND, MANIFESTS, NAMESPACE, KubernetesTarget
+from gameday.faults import FaultType
 from gameday.journal import EventType, JournalWriter, read_journal
-from gameday.scenario import Fault, FaultType
+from gameday.scenario import Fault
 
 pytestmark = pytest.mark.k8s
 REPO = Path(__file__).resolve().parents[2]

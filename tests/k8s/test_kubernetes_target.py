@@ -19,21 +19,21 @@ from gameday_testkit import never, wait_for
 from urllib3.exceptions import MaxRetryError
 
 from drills.k8s import rules
-from drills.k8s.target import (
+from drills.k8s.objects import (
     BACKEND,
     CRASHLOOP_ANNOTATION,
-    CRASHLOOP_VERSION,
     INJECTION_ANNOTATION,
     KNOBS_CONFIGMAP,
-    MANIFESTS,
     NAMESPACE,
     PGBOUNCER,
-    KubernetesTarget,
 )
+from drills.k8s.target import MANIFESTS, KubernetesTarget
 from drills.recovery import recover
 from gameday.errors import SafetyError
+from gameday.faults import CRASHLOOP_VERSION, FaultType
+from gameday.files import load_model
 from gameday.journal import EventType, JournalWriter, read_journal
-from gameday.scenario import Fault, FaultType
+from gameday.scenario import Fault, Scenario
 
 pytestmark = pytest.mark.k8s
 REPO = Path(__file__).resolve().parents[2]
@@ -184,10 +184,30 @@ def test_fault_injects_and_reverts_to_the_original_object(target: KubernetesTarg
     assert all(r.ready for r in target.replicas())
 
 
+def test_slow_queries_sets_the_scenarios_latency(target: KubernetesTarget) -> None:
+    """The scenario's parameters reach the pods under their own names (the local twin:
+    tests/drills/test_fault_catalogue.py::test_slow_queries_sets_the_scenarios_latency_on_the_sandbox)."""
+    scenario = load_model(REPO / "scenarios" / "slow-queries.yaml", Scenario)
+    record = target.inject(scenario.fault)
+    assert target.knobs() == scenario.fault.params.model_dump() == {"query_latency_s": 1.2, "latency_fraction": 0.08}
+    assert record.params == target.knobs()
+    target.revert(record)
+    assert target.knobs() == {}
+    # not the defaults in disguise: other values arrive as given
+    record = target.inject(Fault(type=FaultType.slow_queries, params={"query_latency_s": 2.5, "latency_fraction": 0.3}))
+    assert target.knobs() == {"query_latency_s": 2.5, "latency_fraction": 0.3}
+    assert "configmap/erp-knobs" in target.describe(Fault(type=FaultType.slow_queries))
+    target.revert(record)
+
+
 def test_second_fault_on_the_same_object_is_refused(target: KubernetesTarget) -> None:
-    target.inject(Fault(type=FaultType.slow_queries))
-    with pytest.raises(SafetyError, match="already carries a pending fault"):
-        target.inject(Fault(type=FaultType.connection_pool_leak))
+    target.inject(Fault(type=FaultType.slow_queries))  # the knobs ConfigMap
+    with pytest.raises(SafetyError, match=f"configmap/{KNOBS_CONFIGMAP} already carries a pending fault"):
+        target.inject(Fault(type=FaultType.error_burst))
+    target.inject(Fault(type=FaultType.connection_pool_leak))  # another object: allowed
+    with pytest.raises(SafetyError, match=f"deployment/{BACKEND} already carries a pending fault"):
+        target.inject(Fault(type=FaultType.crashloop))
+    assert sorted(r.fault.value for r in target.pending_injections()) == ["connection-pool-leak", "slow-queries"]
 
 
 def test_remediate_rollout_undo_and_history(target: KubernetesTarget) -> None:

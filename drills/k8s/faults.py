@@ -1,0 +1,161 @@
+"""The five faults on Kubernetes, one actuator class each (registered in :data:`KUBE_FAULTS`).
+
+Each fault is an ordinary API change a bad deploy or a bad config push would make, on one object of the
+drill's namespace: a rollout of a bad release (pool leak, crash loop), PgBouncer scaled to 0, or runtime
+knobs in the ``erp-knobs`` ConfigMap (slow queries, error burst; the same knob names and values as on the
+local sandbox, :mod:`drills.faults.knobs`).  :class:`~drills.k8s.target.KubernetesTarget` reads the
+object, stores the undo data from :meth:`prepare` in the object's annotation, then calls :meth:`inject`;
+:meth:`revert` puts back what was recorded and drops the annotation in one JSON patch that first tests the
+annotation is still this record's.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from drills.faults.base import FaultActuator, FaultRegistry
+from drills.faults.knobs import knob_values
+from drills.k8s.objects import (
+    BACKEND,
+    CRASHLOOP_ANNOTATION,
+    IMAGE_REPO,
+    INJECTION_ANNOTATION,
+    KNOBS_CONFIGMAP,
+    PGBOUNCER,
+    VERSION_LABEL,
+)
+from gameday.errors import TargetError
+from gameday.faults import CrashloopParams, FaultParams, FaultType, PgbouncerDownParams, PoolLeakParams
+
+if TYPE_CHECKING:
+    from drills.k8s.target import KubernetesTarget
+
+ANNOTATION_PATH = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
+
+
+@dataclass(frozen=True)
+class KubeObject:
+    """The object a fault changes, as read from the API (``body``: plain JSON), and the target to patch it."""
+
+    target: KubernetesTarget
+    kind: str
+    name: str
+    body: dict[str, Any]
+
+    def patch(self, body: Any, what: str) -> None:
+        self.target._patch(self.kind, self.name, body, what)
+
+    def restore(self, ops: list[dict[str, Any]], what: str) -> None:
+        """Apply ``ops`` and drop the undo record, only if the record on the object is still the one read."""
+        recorded = self.body["metadata"]["annotations"][INJECTION_ANNOTATION]
+        self.patch([{"op": "test", "path": ANNOTATION_PATH, "value": recorded}, *ops,
+                    {"op": "remove", "path": ANNOTATION_PATH}], what)  # fmt: skip
+
+
+KubeFault = FaultActuator[KubeObject, Any]
+KUBE_FAULTS: FaultRegistry[KubeFault] = FaultRegistry("kubernetes")
+
+
+class _KubeFault(FaultActuator[KubeObject, Any]):
+    kind: ClassVar[str] = "Deployment"
+    name: ClassVar[str] = BACKEND
+
+    def restore_ops(self, obj: KubeObject, undo: dict[str, Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
+        obj.restore(self.restore_ops(obj, undo), f"revert {self.fault.value}")
+        return f"{self.kind.lower()}/{self.name} restored"
+
+
+class _WorkloadFault(_KubeFault):
+    """Changes a Deployment; the undo data is its pod template and replica count."""
+
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        return {"replicas": obj.body["spec"].get("replicas"), "template": obj.body["spec"]["template"]}
+
+    def restore_ops(self, obj: KubeObject, undo: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"op": "replace", "path": "/spec/template", "value": undo["template"]},
+                {"op": "replace", "path": "/spec/replicas", "value": undo["replicas"]}]  # fmt: skip
+
+
+class _Rollout(_WorkloadFault):
+    """Roll the backend out to the release the parameters name (image, APP_VERSION, version label)."""
+
+    marks_crashloop: ClassVar[bool] = False
+
+    def describe(self, params: PoolLeakParams | CrashloopParams) -> str:
+        return f"deployment/{self.name} to {IMAGE_REPO}:{params.version}: {self.spec.summary}"
+
+    def inject(self, obj: KubeObject, params: PoolLeakParams | CrashloopParams) -> None:
+        template = self.template(obj.body["spec"]["template"], params.version)
+        obj.patch([{"op": "replace", "path": "/spec/template", "value": template}], f"inject {self.fault.value}")
+
+    def template(self, template: dict[str, Any], version: str) -> dict[str, Any]:
+        """The backend pod template as the bad release would make it."""
+        new = copy.deepcopy(template)
+        container = next((c for c in new["spec"]["containers"] if c["name"] == "backend"), None)
+        if container is None:
+            raise TargetError(f"deployment/{BACKEND} has no container named 'backend'; manifests changed?")
+        container["image"] = f"{IMAGE_REPO}:{version}"
+        container["env"] = [e for e in container.get("env") or [] if e.get("name") != "APP_VERSION"]
+        container["env"].append({"name": "APP_VERSION", "value": version})
+        metadata = new.setdefault("metadata", {})
+        metadata.setdefault("labels", {})[VERSION_LABEL] = version
+        if self.marks_crashloop:
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), CRASHLOOP_ANNOTATION: "true"}
+        return new
+
+
+@KUBE_FAULTS.register
+class KubePoolLeak(_Rollout):
+    fault = FaultType.connection_pool_leak
+
+
+@KUBE_FAULTS.register
+class KubeCrashloop(_Rollout):
+    fault = FaultType.crashloop
+    marks_crashloop = True
+
+
+@KUBE_FAULTS.register
+class KubePgbouncerDown(_WorkloadFault):
+    fault = FaultType.pgbouncer_down
+    name = PGBOUNCER
+
+    def describe(self, params: PgbouncerDownParams) -> str:
+        return f"scale deployment/{self.name} to 0"
+
+    def inject(self, obj: KubeObject, params: PgbouncerDownParams) -> None:
+        obj.patch([{"op": "replace", "path": "/spec/replicas", "value": 0}], f"inject {self.fault.value}")
+
+
+class _KnobFault(_KubeFault):
+    """Runtime knobs in the ConfigMap the backend and eligibility pods mount (no restart)."""
+
+    kind = "ConfigMap"
+    name = KNOBS_CONFIGMAP
+
+    def describe(self, params: FaultParams) -> str:
+        return f"configmap/{self.name} knobs {knob_values(params)}: {self.spec.summary}"
+
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        return {"data": obj.body.get("data") or {}}
+
+    def inject(self, obj: KubeObject, params: FaultParams) -> None:
+        obj.target.set_knobs(f"inject {self.fault.value}", **knob_values(params))
+
+    def restore_ops(self, obj: KubeObject, undo: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"op": "replace" if "data" in obj.body else "add", "path": "/data", "value": undo.get("data") or {}}]
+
+
+@KUBE_FAULTS.register
+class KubeSlowQueries(_KnobFault):
+    fault = FaultType.slow_queries
+
+
+@KUBE_FAULTS.register
+class KubeErrorBurst(_KnobFault):
+    fault = FaultType.error_burst

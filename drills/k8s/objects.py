@@ -1,0 +1,21 @@
+"""The names of the Hospital-ERP objects gameday touches in the drill's namespace, and its own markers.
+
+A leaf module: the target, its fault actuators, the status view and the CLI all need the same names.
+"""
+
+from __future__ import annotations
+
+NAMESPACE = "hospital-erp-system"
+BACKEND = "hospital-erp-backend"
+PGBOUNCER = "pgbouncer"
+IMAGE_REPO = "gameday/hospital-erp-backend"
+#: The runtime fault knobs (drills/service/knobs.py) the backend and eligibility pods read from a mounted file.
+KNOBS_CONFIGMAP = "erp-knobs"
+KNOBS_KEY = "knobs.json"
+#: Where a fault's undo record lives on the object it changed.
+INJECTION_ANNOTATION = "gameday.io/injection"
+#: Pod-template annotation that marks a broken release (kwok's crashloop stage keys on it; kind ignores it).
+CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
+VERSION_LABEL = "app.kubernetes.io/version"
+#: Our field manager: the kubectl watch tells our changes from responders' by it.
+FIELD_MANAGER = "gameday"

@@ -1,0 +1,86 @@
+"""The fault catalogue: every fault type a scenario may name, with one typed parameter model each.
+
+Why in the core: a scenario is validated before anything starts (``gameday validate``, the drill runner),
+so the parameters are checked with the scenario itself, with the file and field named, and ``gameday
+schema scenario`` shows them.  Both drill targets read the same validated model; each target turns it
+into changes with its own actuator (``drills/faults/local.py``, ``drills/k8s/faults.py``), registered by
+fault type.  One name per parameter, whatever the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The demo backend's releases the rollout faults deploy (``drills/service/releases.py`` says what each
+#: does differently; the healthy one is v1.2.2).
+LEAKY_VERSION = "v1.2.3"  # incident 2026-01-24-001: leaks a connection on every query timeout
+CRASHLOOP_VERSION = "v1.2.4-rc1"  # ships a DATABASE_URL that cannot reach the database
+
+
+class FaultType(StrEnum):
+    connection_pool_leak = "connection-pool-leak"  # deploy v1.2.3 (incident 2026-01-24-001)
+    crashloop = "crashloop"  # release that cannot reach the database
+    pgbouncer_down = "pgbouncer-down"
+    slow_queries = "slow-queries"
+    error_burst = "error-burst"
+
+
+class FaultParams(BaseModel):
+    """Closed and immutable: an unknown key is an error naming it, never a silently ignored knob."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PoolLeakParams(FaultParams):
+    version: str = Field(default=LEAKY_VERSION, min_length=1, description="the leaking release to roll out")
+
+
+class CrashloopParams(FaultParams):
+    version: str = Field(default=CRASHLOOP_VERSION, min_length=1,
+                         description="the release that cannot reach its database")  # fmt: skip
+
+
+class PgbouncerDownParams(FaultParams):
+    pass
+
+
+class SlowQueriesParams(FaultParams):
+    query_latency_s: float = Field(default=1.2, gt=0, le=30, description="pg_sleep added to affected queries (s)")
+    latency_fraction: float = Field(default=0.08, gt=0, le=1, description="share of queries slowed")
+
+
+class ErrorBurstParams(FaultParams):
+    upstream_error_fraction: float = Field(default=0.5, gt=0, le=1,
+                                           description="share of eligibility calls answered 5xx")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    type: FaultType
+    params: type[FaultParams]
+    summary: str
+    #: The alerts that should fire (the detection signature), on every target.
+    signature: tuple[str, ...]
+
+
+CATALOGUE: dict[FaultType, FaultSpec] = {
+    spec.type: spec
+    for spec in (
+        FaultSpec(FaultType.connection_pool_leak, PoolLeakParams,
+                  "roll out a release that leaks a database connection on every query timeout",
+                  ("HighErrorRate", "PgBouncerPoolSaturated")),
+        FaultSpec(FaultType.crashloop, CrashloopParams, "roll out a release that cannot connect to its database",
+                  ("BackendCrashLooping", "BackendDown")),
+        FaultSpec(FaultType.pgbouncer_down, PgbouncerDownParams, "stop PgBouncer", ("PgBouncerDown", "HighErrorRate")),
+        FaultSpec(FaultType.slow_queries, SlowQueriesParams, "add pg_sleep to a share of queries", ("HighLatencyP95",)),
+        FaultSpec(FaultType.error_burst, ErrorBurstParams,
+                  "the eligibility upstream answers 5xx for a share of calls", ("HighErrorRate",)),
+    )
+}  # fmt: skip
+
+
+def spec_for(fault_type: FaultType | str) -> FaultSpec:
+    return CATALOGUE[FaultType(fault_type)]
