@@ -12,8 +12,9 @@ What SimPy adds is the dynamics, written the idiomatic way:
   to resolution (``release_at: resolved``: the end of verification), to the hand-off on the ticket path,
   or to close (``release_at: closed``); a recurrence re-requests it (FIFO), so under contention the
   engine differs slightly from the kernel, which keeps the responder through a failed watch;
-- IC/TL/CL (the policy's roles) and the SME are resources too (unlimited capacity: the policy gives no
-  head-count), requested with ``with`` so they are released however the process ends;
+- IC/TL/CL (the policy's roles) and the SME have no head-count in the policy, so they never queue: their
+  answers are delays (the ack draw, plus a wait when the person is unreachable), not resources -- an
+  unlimited resource only added request and release events that change nothing;
 - the technical ladder is a process that waits ``done | env.timeout(after)`` per rung ("unresolved after
   X min"), then pages the rung: ``done | env.timeout(timeout_minutes)`` per unanswered page, and the
   answered page's ack delay before the rung is engaged (an answering person is not cut off by the
@@ -31,7 +32,7 @@ as the kernel counts them.  Clocks are minutes.
 from __future__ import annotations
 
 import math
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 
 import numpy as np
 import simpy
@@ -128,8 +129,8 @@ class SimPyEngine:
         self.env = simpy.Environment()
         oncall = model.oncall
         self.pool = None if oncall is None else simpy.Resource(self.env, capacity=oncall)
-        self.roles = {name: simpy.Resource(self.env, capacity=math.inf) for name in model.policy.responders.roles}
-        self.sme = simpy.Resource(self.env, capacity=math.inf)
+        #: roles the policy staffs (IC, TL, CL): no head-count, so they never queue (their answers are delays)
+        self.roles = set(model.policy.responders.roles)
         self.log: list[Row] | None = [] if journal else None
         self.names = [f"sim-{replication}-{i:06d}" for i in range(n)] if journal else None
         rungs = len(model.ladder)
@@ -149,14 +150,15 @@ class SimPyEngine:
 
     def _processes(self):
         """The engine's process functions, as closures over this run's tables: every table, draw column
-        and SimPy callable is a cell variable, so the per-event code does no attribute or dict lookups."""
+        and SimPy callable is a cell variable, so the per-event code does no attribute or dict lookups.
+        The clock is read as ``env._now`` (SimPy's own attribute; the ``now`` property costs a call per read):
+        inlined for performance."""
         env, model, plan, log = self.env, self.model, self.plan, self.log
         journal = log is not None
         timeout, process = env.timeout, env.process
         names = self.names
         request = None if self.pool is None else self.pool.request
-        sme_request = self.sme.request
-        staffed = [(name, self.roles[name].request) for name in plan.role_names]
+        staffed = list(plan.role_names)
         sevs, arrival, detect_gap = self.sev, self.arrival, self.detect_gap
         auto, rb_after = self._auto, self._rb_after
         round_best, manager = self._round_best, self._manager
@@ -188,7 +190,7 @@ class SimPyEngine:
         def source():
             """Poisson arrivals (the kernel's merged stream), one incident process each."""
             for i, at in enumerate(arrival):
-                gap = at - env.now
+                gap = at - env._now
                 if gap > 0:
                     yield timeout(gap)
                 process(incident(i))
@@ -201,7 +203,7 @@ class SimPyEngine:
             if journal:
                 self._log_start(i, sev)
             yield timeout(detect_gap[i])
-            detected = detected_at[i] = env.now
+            detected = detected_at[i] = env._now
             rollback = timeout(rb_after[i]) if auto[i] else None
             if journal:
                 self._log_detected(i, sev)
@@ -211,251 +213,238 @@ class SimPyEngine:
             visits = [0] * n_nodes
             k = first_node
             first = True
-            team = None  # an ExitStack of IC/TL/CL requests: released at close, or however the process ends
             assigned = acknowledged = wait = hold = 0.0
             declared = mitigated = closed = reviewed = last_verify = resolved = NAN
             rounds = investigations = recurrences = 0
             fix_rollback = recur = False
-            try:
-                while k >= 0:
-                    held = first or not free[k]
-                    with (request() if held and request is not None else null) as req:
-                        if req is not None:
-                            yield req
-                        start = env.now
-                        if first:
-                            first = False
-                            assigned, wait = start, start - detected
-                            b = round1[i]
-                            if b < INF and not journal:  # answered at the first page (the common case)
-                                rounds = 1
-                                yield timeout(b)
-                            else:
-                                rounds = yield from acknowledge(i)
-                            acknowledged = env.now
-                            if journal:
-                                log.append((acknowledged, names[i], E.acknowledged, "on-call", {}))
-                            if climbs[sev]:
-                                process(ladder(i, sev))
-                        while k >= 0:
-                            code = codes[k]
-                            if held:
-                                if code == ASSIGN:  # the ticket goes to a team member: the on-call is free again
-                                    break
-                            elif request is not None and not free[k]:
-                                break
-                            v = visits[k]
-                            visits[k] = v + 1
-                            t0 = env.now
-                            if journal and logged[k]:
-                                log.append((t0, names[i], E.step_started, "on-call",
-                                            {"step": labels[k], "node": ids[k]}))
-                            nxt = nexts[k]
-                            if code <= WAR_ROOM:  # a step with a plain duration (or none)
-                                cols = main[k]
-                                if cols is not None:
-                                    try:
-                                        d = cols[v][i]
-                                    except IndexError:
-                                        d = main_t.grow(k, v)[i]
-                                    if d > 0.0:  # a zero-minute step schedules nothing
-                                        yield timeout(d)
-                                if code == SEVERITY:
-                                    nxt = route_sev[sev]
-                                elif code == DECLARE:
-                                    if declared != declared:  # NaN: the first declaration
-                                        declared = env.now
-                                        if journal:
-                                            self._declared(i, sev)
-                                elif journal and code != ASSIGN:
-                                    self._log_step(i, sev, code)
-                            elif code == INVESTIGATE:
-                                if rollback is not None and v == 0 and verify_node >= 0:
-                                    yield rollback  # the automatic rollback skips the investigation loop
-                                    nxt = verify_node
-                                else:
-                                    try:
-                                        h = main[k][v][i]
-                                    except IndexError:
-                                        h = main_t.grow(k, v)[i]
-                                    try:
-                                        x = second[k][v][i]
-                                    except IndexError:
-                                        x = second_t.grow(k, v)[i]
-                                    if journal:
-                                        log.append((t0 + h, names[i], E.hypothesis, "TL",
-                                                    {"text": f"working hypothesis #{v + 1}"}))
-                                    investigations += 1
-                                    d = h + x
-                                    if d > 0.0:
-                                        yield timeout(d)
-                            elif code == ROOT_CAUSE:
-                                p = prob_root[sev]
-                                for j, rp in rung_root:  # an engaged rung may know the cause
-                                    if engaged[base + j] <= t0 and rp[sev] > p:
-                                        p = rp[sev]
-                                try:
-                                    x = aux[k][v][i]
-                                except IndexError:
-                                    x = aux_t.grow(k, v)[i]
-                                nxt = yes[k] if x < p else no[k]
-                            elif code == FIX:
-                                try:
-                                    x = aux[k][v][i]
-                                except IndexError:
-                                    x = aux_t.grow(k, v)[i]
-                                fix_rollback = x < prob_rollback[sev]
-                                table = main_t if fix_rollback else second_t
-                                try:
-                                    d = table.cols[k][v][i]
-                                except IndexError:
-                                    d = table.grow(k, v)[i]
-                                if d > 0.0:
-                                    yield timeout(d)
-                                if journal:
-                                    log.append((env.now, names[i], E.action, "TL",
-                                                {"kind": "rollback" if fix_rollback else "hotfix"}))
-                            elif code == RESOLVED:
-                                try:
-                                    x = aux[k][v][i]
-                                except IndexError:
-                                    x = aux_t.grow(k, v)[i]
-                                if x < (rollback_success if fix_rollback else hotfix_success):
-                                    mitigated = t0
-                                    if journal:
-                                        log.append((t0, names[i], E.mitigated, "TL", {}))
-                                    nxt = yes[k]
-                                else:
-                                    nxt = no[k]
-                            elif code == VERIFY:
-                                try:
-                                    d = main[k][v][i]
-                                except IndexError:
-                                    d = main_t.grow(k, v)[i]
-                                if d > 0.0:
-                                    yield timeout(d)
-                                last_verify = env.now
-                                if journal:
-                                    log.append((last_verify, names[i], E.verified, "TL", {}))
-                            elif code == MONITOR:  # the stability watch; a recurrence interrupts it
-                                try:
-                                    x = recur_u[k][v][i]
-                                except IndexError:
-                                    x = recur_t.grow(k, v)[i]
-                                recur = x < prob_recur[sev] and rollback is None
-                                if not recur:
-                                    yield timeout(stability)
-                                else:
-                                    recurrences += 1
-                                    try:
-                                        x = watch_u[k][v][i]
-                                    except IndexError:
-                                        x = watch_t.grow(k, v)[i]
-                                    after = stability * x
-                                    if not after < stability:  # a 0-minute watch: it is back at once
-                                        yield timeout(after)
-                                    else:
-                                        process(recurrence(env.active_process, i, after, v))
-                                        watching[i] = True
-                                        try:
-                                            yield timeout(stability)
-                                        except simpy.Interrupt as stop:
-                                            if journal and isinstance(stop.cause, Recurrence):
-                                                log.append((env.now, names[i], E.alert_firing, "alertmanager",
-                                                            {"recurrence": True, "watch": stop.cause.watch + 1}))
-                                        watching[i] = False
-                            elif code == STABLE:
-                                if not recur:
-                                    resolved = resolved_at[i] = last_verify
-                                    resolve(i)
-                                    nxt = yes[k]
-                                else:
-                                    nxt = no[k]
-                            elif code == CLOSE:
-                                try:
-                                    d = main[k][v][i]
-                                except IndexError:
-                                    d = main_t.grow(k, v)[i]
-                                if d > 0.0:
-                                    yield timeout(d)
-                                if resolved != resolved:  # no watch decided it: the last verification
-                                    resolved = resolved_at[i] = t0 if last_verify != last_verify else last_verify
-                                    resolve(i)
-                                closed = env.now
-                                if team is not None:
-                                    team.close()  # the response team stands down
-                                if journal:
-                                    log.append((closed, names[i], E.closed, "IC", {}))
-                            elif code == ASSEMBLE:
-                                try:
-                                    d = main[k][v][i]
-                                except IndexError:
-                                    d = main_t.grow(k, v)[i]
-                                if d > 0.0:
-                                    yield timeout(d)
-                                slowest = 0.0
-                                if team is None and staffed:
-                                    team = ExitStack()
-                                for r, (role_name, role_request) in enumerate(staffed):
-                                    req_role = team.enter_context(role_request())
-                                    yield req_role
-                                    try:
-                                        delay = role_d[r][v][i]
-                                    except IndexError:
-                                        delay = roles_t.grow(r, v)[i]
-                                    if delay > slowest:
-                                        slowest = delay
-                                    if journal:
-                                        log.append((env.now + delay, names[i], E.role_assigned, "on-call",
-                                                    {"role": role_name, "person": f"{role_name.lower()}-on-duty"}))
-                                if journal:
-                                    self._log_unstaffed_roles(i)
-                                if slowest > 0.0:
-                                    yield timeout(slowest)
-                            elif code == REVIEW:
-                                try:
-                                    d = main[k][v][i]
-                                except IndexError:
-                                    d = main_t.grow(k, v)[i]
-                                if d > 0.0:
-                                    yield timeout(d)
-                                reviewed = env.now
-                                if journal:
-                                    log.append((reviewed, names[i], E.postmortem_filed, "IC", {}))
-                            elif code == ESCALATE:
-                                try:
-                                    d = main[k][v][i]
-                                except IndexError:
-                                    d = main_t.grow(k, v)[i]
-                                try:
-                                    d += sme_d[k][v][i]
-                                except IndexError:
-                                    d += sme_t.grow(k, v)[i]
-                                with sme_request() as sme:
-                                    yield sme
-                                    yield timeout(d)
-                                if journal:
-                                    log.append((env.now, names[i], E.role_assigned, "on-call",
-                                                {"role": "SME", "person": "sme-on-duty"}))
-                            elif code == DECISION:
-                                try:
-                                    x = aux[k][v][i]
-                                except IndexError:
-                                    x = aux_t.grow(k, v)[i]
-                                nxt = yes[k] if x < other_p[k] else no[k]
-                            if journal and logged[k]:
-                                log.append((env.now, names[i], E.step_finished, "on-call",
-                                            {"step": labels[k], "node": ids[k]}))
-                            k = nxt
-                            if held and code == release_code:
-                                break
+            while k >= 0:
+                held = first or not free[k]
+                with (request() if held and request is not None else null) as req:
+                    if req is not None:
+                        yield req
+                    start = env._now
+                    if first:
+                        first = False
+                        assigned, wait = start, start - detected
+                        b = round1[i]
+                        if b < INF and not journal:  # answered at the first page (the common case)
+                            rounds = 1
+                            yield timeout(b)
+                        else:
+                            rounds = yield from acknowledge(i)
+                        acknowledged = env._now
+                        if journal:
+                            log.append((acknowledged, names[i], E.acknowledged, "on-call", {}))
+                        if climbs[sev]:
+                            process(ladder(i, sev))
+                    while k >= 0:
+                        code = codes[k]
                         if held:
-                            hold += env.now - start
-            finally:
-                if team is not None:
-                    team.close()
+                            if code == ASSIGN:  # the ticket goes to a team member: the on-call is free again
+                                break
+                        elif request is not None and not free[k]:
+                            break
+                        v = visits[k]
+                        visits[k] = v + 1
+                        t0 = env._now
+                        if journal and logged[k]:
+                            log.append((t0, names[i], E.step_started, "on-call",
+                                        {"step": labels[k], "node": ids[k]}))
+                        nxt = nexts[k]
+                        if code <= WAR_ROOM:  # a step with a plain duration (or none)
+                            cols = main[k]
+                            if cols is not None:
+                                try:
+                                    d = cols[v][i]
+                                except IndexError:
+                                    d = main_t.grow(k, v)[i]
+                                if d > 0.0:  # a zero-minute step schedules nothing
+                                    yield timeout(d)
+                            if code == SEVERITY:
+                                nxt = route_sev[sev]
+                            elif code == DECLARE:
+                                if declared != declared:  # NaN: the first declaration
+                                    declared = env._now
+                                    if journal:
+                                        self._declared(i, sev)
+                            elif journal and code != ASSIGN:
+                                self._log_step(i, sev, code)
+                        elif code == INVESTIGATE:
+                            if rollback is not None and v == 0 and verify_node >= 0:
+                                yield rollback  # the automatic rollback skips the investigation loop
+                                nxt = verify_node
+                            else:
+                                try:
+                                    h = main[k][v][i]
+                                except IndexError:
+                                    h = main_t.grow(k, v)[i]
+                                try:
+                                    x = second[k][v][i]
+                                except IndexError:
+                                    x = second_t.grow(k, v)[i]
+                                if journal:
+                                    log.append((t0 + h, names[i], E.hypothesis, "TL",
+                                                {"text": f"working hypothesis #{v + 1}"}))
+                                investigations += 1
+                                d = h + x
+                                if d > 0.0:
+                                    yield timeout(d)
+                        elif code == ROOT_CAUSE:
+                            p = prob_root[sev]
+                            for j, rp in rung_root:  # an engaged rung may know the cause
+                                if engaged[base + j] <= t0 and rp[sev] > p:
+                                    p = rp[sev]
+                            try:
+                                x = aux[k][v][i]
+                            except IndexError:
+                                x = aux_t.grow(k, v)[i]
+                            nxt = yes[k] if x < p else no[k]
+                        elif code == FIX:
+                            try:
+                                x = aux[k][v][i]
+                            except IndexError:
+                                x = aux_t.grow(k, v)[i]
+                            fix_rollback = x < prob_rollback[sev]
+                            table = main_t if fix_rollback else second_t
+                            try:
+                                d = table.cols[k][v][i]
+                            except IndexError:
+                                d = table.grow(k, v)[i]
+                            if d > 0.0:
+                                yield timeout(d)
+                            if journal:
+                                log.append((env._now, names[i], E.action, "TL",
+                                            {"kind": "rollback" if fix_rollback else "hotfix"}))
+                        elif code == RESOLVED:
+                            try:
+                                x = aux[k][v][i]
+                            except IndexError:
+                                x = aux_t.grow(k, v)[i]
+                            if x < (rollback_success if fix_rollback else hotfix_success):
+                                mitigated = t0
+                                if journal:
+                                    log.append((t0, names[i], E.mitigated, "TL", {}))
+                                nxt = yes[k]
+                            else:
+                                nxt = no[k]
+                        elif code == VERIFY:
+                            try:
+                                d = main[k][v][i]
+                            except IndexError:
+                                d = main_t.grow(k, v)[i]
+                            if d > 0.0:
+                                yield timeout(d)
+                            last_verify = env._now
+                            if journal:
+                                log.append((last_verify, names[i], E.verified, "TL", {}))
+                        elif code == MONITOR:  # the stability watch; a recurrence interrupts it
+                            try:
+                                x = recur_u[k][v][i]
+                            except IndexError:
+                                x = recur_t.grow(k, v)[i]
+                            recur = x < prob_recur[sev] and rollback is None
+                            if not recur:
+                                yield timeout(stability)
+                            else:
+                                recurrences += 1
+                                try:
+                                    x = watch_u[k][v][i]
+                                except IndexError:
+                                    x = watch_t.grow(k, v)[i]
+                                after = stability * x
+                                if not after < stability:  # a 0-minute watch: it is back at once
+                                    yield timeout(after)
+                                else:
+                                    process(recurrence(env.active_process, i, after, v))
+                                    watching[i] = True
+                                    try:
+                                        yield timeout(stability)
+                                    except simpy.Interrupt as stop:
+                                        if journal and isinstance(stop.cause, Recurrence):
+                                            log.append((env._now, names[i], E.alert_firing, "alertmanager",
+                                                        {"recurrence": True, "watch": stop.cause.watch + 1}))
+                                    watching[i] = False
+                        elif code == STABLE:
+                            if not recur:
+                                resolved = resolved_at[i] = last_verify
+                                resolve(i)
+                                nxt = yes[k]
+                            else:
+                                nxt = no[k]
+                        elif code == CLOSE:
+                            try:
+                                d = main[k][v][i]
+                            except IndexError:
+                                d = main_t.grow(k, v)[i]
+                            if d > 0.0:
+                                yield timeout(d)
+                            if resolved != resolved:  # no watch decided it: the last verification
+                                resolved = resolved_at[i] = t0 if last_verify != last_verify else last_verify
+                                resolve(i)
+                            closed = env._now
+                            if journal:
+                                log.append((closed, names[i], E.closed, "IC", {}))
+                        elif code == ASSEMBLE:
+                            try:
+                                d = main[k][v][i]
+                            except IndexError:
+                                d = main_t.grow(k, v)[i]
+                            if d > 0.0:
+                                yield timeout(d)
+                            slowest = 0.0
+                            for r, role_name in enumerate(staffed):
+                                try:
+                                    delay = role_d[r][v][i]
+                                except IndexError:
+                                    delay = roles_t.grow(r, v)[i]
+                                if delay > slowest:
+                                    slowest = delay
+                                if journal:
+                                    log.append((env._now + delay, names[i], E.role_assigned, "on-call",
+                                                {"role": role_name, "person": f"{role_name.lower()}-on-duty"}))
+                            if journal:
+                                self._log_unstaffed_roles(i)
+                            if slowest > 0.0:
+                                yield timeout(slowest)
+                        elif code == REVIEW:
+                            try:
+                                d = main[k][v][i]
+                            except IndexError:
+                                d = main_t.grow(k, v)[i]
+                            if d > 0.0:
+                                yield timeout(d)
+                            reviewed = env._now
+                            if journal:
+                                log.append((reviewed, names[i], E.postmortem_filed, "IC", {}))
+                        elif code == ESCALATE:
+                            try:
+                                d = main[k][v][i]
+                            except IndexError:
+                                d = main_t.grow(k, v)[i]
+                            try:
+                                d += sme_d[k][v][i]
+                            except IndexError:
+                                d += sme_t.grow(k, v)[i]
+                            yield timeout(d)
+                            if journal:
+                                log.append((env._now, names[i], E.role_assigned, "on-call",
+                                            {"role": "SME", "person": "sme-on-duty"}))
+                        elif code == DECISION:
+                            try:
+                                x = aux[k][v][i]
+                            except IndexError:
+                                x = aux_t.grow(k, v)[i]
+                            nxt = yes[k] if x < other_p[k] else no[k]
+                        if journal and logged[k]:
+                            log.append((env._now, names[i], E.step_finished, "on-call",
+                                        {"step": labels[k], "node": ids[k]}))
+                        k = nxt
+                        if held and code == release_code:
+                            break
+                    if held:
+                        hold += env._now - start
             if resolved != resolved:  # the workflow ended without a resolution step (ticket path)
-                resolved_at[i] = env.now
+                resolved_at[i] = env._now
                 resolve(i)
             out[i] = (assigned, acknowledged, declared, mitigated, closed, reviewed, wait, hold, rounds,
                       investigations, recurrences)
@@ -466,7 +455,7 @@ class SimPyEngine:
             rounds = 0
             for rnd, best in enumerate(round_best):
                 if journal:
-                    log.append((env.now, names[i], E.paged, "pagerduty", {"who": "on-call", "level": 1,
+                    log.append((env._now, names[i], E.paged, "pagerduty", {"who": "on-call", "level": 1,
                                                                           "round": rnd + 1}))
                 rounds = rnd + 1
                 b = best[i]
@@ -480,9 +469,9 @@ class SimPyEngine:
 
         def ladder(i, sev):
             """Walk the technical ladder: each rung is paged once the incident is unresolved for its minutes."""
-            is_done, t_ack = get_done(i), env.now
+            is_done, t_ack = get_done(i), env._now
             for offset, j in ladder_plan[sev]:
-                wait = t_ack + offset - env.now
+                wait = t_ack + offset - env._now
                 if wait > 0:
                     yield is_done | timeout(wait)
                     if is_done.triggered:
@@ -494,14 +483,14 @@ class SimPyEngine:
             is_done = get_done(i)
             unanswered = fails[j][i]
             max_pages, page_timeout = rung_policy[j]
-            page_at[i * rungs + j] = env.now
+            page_at[i * rungs + j] = env._now
             for page in range(max_pages):
                 if journal:
                     self._log_page(i, j, page)
                 if page == unanswered:  # this page is answered: the rung joins after its ack delay
                     yield is_done | timeout(ladder_delay[j][i])
                     if not is_done.triggered:
-                        engaged[i * rungs + j] = env.now
+                        engaged[i * rungs + j] = env._now
                     return
                 yield is_done | timeout(page_timeout)
                 if is_done.triggered:
@@ -511,7 +500,7 @@ class SimPyEngine:
             """The problem comes back ``after`` minutes into the watch: interrupt it (if it still runs)."""
             yield timeout(after)
             if watching[i]:
-                proc.interrupt(Recurrence(env.now, watch))
+                proc.interrupt(Recurrence(env._now, watch))
 
         return source
 
