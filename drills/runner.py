@@ -55,6 +55,8 @@ DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "scenarios" / "policies" 
 STEADY_TIMEOUT_S = float(os.environ.get("GAMEDAY_STEADY_TIMEOUT", "180"))
 #: ``rate()`` windows never shrink below this many wall seconds (a few scrapes must fit in them).
 MIN_RATE_WINDOW_S = float(os.environ.get("GAMEDAY_MIN_RATE_WINDOW", "10"))
+#: ... and quantiles (the p95 panel) never below this many: a p95 needs a few hundred requests per window.
+MIN_QUANTILE_WINDOW_S = float(os.environ.get("GAMEDAY_MIN_QUANTILE_WINDOW", "30"))
 #: Consecutive good samples after an action before the runner calls the incident mitigated.
 MITIGATION_SAMPLES = 3
 #: How long the autopilot may take to wind down (it files the post-incident review it starts at close).
@@ -212,7 +214,7 @@ class DrillRunner:
         resources.callback(self.replicas.stop)
         queries = MetricQueries(error_rate=self.runbook.verification.error_rate_query or DEFAULT_ERROR_RATE)
         self.sampler: MetricSampler = MetricSampler(
-            self.prom, queries.compressed(self.time_scale, MIN_RATE_WINDOW_S), self.journal,
+            self.prom, queries.compressed(self.time_scale, MIN_RATE_WINDOW_S, MIN_QUANTILE_WINDOW_S), self.journal,
             extras=self._replica_counts,
         )  # fmt: skip
         resources.callback(self.sampler.stop)

@@ -121,10 +121,23 @@ class MetricQueries:
     pool_size: str = "sum(db_pool_size)"
     pool_waiting: str = "sum(db_pool_waiting)"
 
-    def compressed(self, time_scale: float, floor_seconds: float) -> MetricQueries:
-        return MetricQueries(
-            **{name: compress_windows(q, time_scale, floor_seconds) for name, q in self.__dict__.items()}
-        )
+    def compressed(self, time_scale: float, floor_seconds: float,
+                   quantile_floor_seconds: float | None = None) -> MetricQueries:
+        """Windows shrunk by ``time_scale``; quantiles never below ``quantile_floor_seconds``: a p95 needs
+        enough requests in its window (at ~12 req/s a 10 s window holds ~120, of which the slowest 5 % are
+        ~6 requests, so the estimate flips between the fast and the slow mode from one sample to the next)."""
+        floors = {"p95_seconds": max(floor_seconds, quantile_floor_seconds or 0.0)}
+        return MetricQueries(**{name: compress_windows(q, time_scale, floors.get(name, floor_seconds))
+                                for name, q in self.__dict__.items()})
+
+    def windows(self) -> dict[str, float]:
+        """Wall seconds each windowed query looks back (its first ``[...]`` range): what a sample covers."""
+        out = {}
+        for name, promql in self.__dict__.items():
+            match = _RANGE.search(promql)
+            if match:
+                out[name] = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        return out
 
 
 class MetricSampler(Periodic):
@@ -149,6 +162,7 @@ class MetricSampler(Periodic):
         self._lock = threading.Lock()
         self._latest: dict[str, Any] = {}
         self._latest_at: datetime | None = None
+        self._windows = queries.windows()
 
     def sample(self) -> dict[str, Any]:
         """One reading of every query; a failing query reads as ``None`` rather than losing the sample."""
@@ -165,6 +179,7 @@ class MetricSampler(Periodic):
     def tick(self) -> None:
         taken = datetime.now(UTC)
         values = self.sample()
+        values["windows_s"] = self._windows  # what each windowed reading covers (charts say so)
         self.journal.emit(EventType.metric_sample, "prometheus", values, at=taken)
         with self._lock:
             self._latest, self._latest_at = values, taken

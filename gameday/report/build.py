@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,14 @@ from gameday.report.chart import render_chart
 from gameday.report.clock import RunbookClock
 from gameday.report.drafts import drafts_for
 from gameday.scoring.engine import resolve_runbook, score_events
-from gameday.scoring.result import IncidentScore
+from gameday.scoring.result import IncidentScore, JournalScore
 from gameday.scoring.view import split_incidents
 from gameday.scoring.weights import DEFAULT_WEIGHTS, load_weights
 
 TEMPLATES = Path(__file__).with_name("templates")
+CHECKOUT = Path(__file__).resolve().parents[2]
+#: A file at most this many folders above the report is shown relative to it (a drill's journal: one).
+MAX_UP_LEVELS = 2
 MAX_DRAFTED_INCIDENTS = 5
 
 
@@ -24,6 +28,36 @@ class IncidentSection:
     score: IncidentScore
     drafts: dict[str, str]  # template name -> text
     draft_files: dict[str, str]  # template name -> relative path
+
+
+def report_title(meta: dict, result: JournalScore, source: Path) -> str:
+    """What a team calls it: the scenario's title and the drill id (a timeline: its incident; a simulation:
+    its policy), never a file name."""
+    scenario = meta.get("scenario") if isinstance(meta.get("scenario"), dict) else {}
+    incidents = [i.incident for i in result.incidents]
+    if meta.get("source") == "sim":
+        return f"Simulation report: policy {meta.get('policy') or '?'}, {len(incidents)} incidents"
+    ident = meta.get("drill_id") or (incidents[0] if len(incidents) == 1 else source.stem)
+    if scenario.get("title"):
+        return f"Game day report: {scenario['title']} ({ident})"
+    if meta.get("source") == "timeline":
+        return f"Incident report: {ident} (from its timeline)"
+    return f"Game day report: {ident}"
+
+
+def _relative(path: str | Path, out: Path) -> str:
+    """How the page names a file: relative to the report's folder when it sits near it (``../journal.jsonl``),
+    files gameday ships relative to its checkout (``runbooks/incident-response.md``), anything else by name,
+    so a report shows no machine's absolute paths."""
+    if not str(path):
+        return ""
+    resolved = Path(path).resolve()
+    relative = os.path.relpath(resolved, out.resolve())
+    if relative.split(os.sep).count("..") <= MAX_UP_LEVELS:
+        return relative
+    if resolved.is_relative_to(CHECKOUT):
+        return str(resolved.relative_to(CHECKOUT))
+    return resolved.name
 
 
 def _slug(text: str) -> str:
@@ -55,8 +89,8 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
-    title = f"Game day report: {source.stem}"
-    chart = render_chart(events, rb, out / "timeline.png", f"{source.stem} — runbook clock")
+    title = report_title(meta, result, source)
+    chart = render_chart(events, rb, out / "timeline.png", f"{title} — runbook clock")
     written.append(chart)
 
     clock = RunbookClock(events)
@@ -87,6 +121,8 @@ def build_report(
     env.filters["cell"] = lambda v: str(v).replace("|", "/").replace("\n", " ")
     context = {
         "title": title,
+        "paths": {"journal": _relative(source, out), "runbook": _relative(rb.source, out),
+                  "weights": _relative(result.weights, out)},
         "result": result,
         "sections": sections,
         "runbook": rb,
