@@ -55,6 +55,8 @@ def up(replicas: Annotated[int | None, typer.Option(help="backend replicas (firs
 
     overrides = {"replicas": replicas} if replicas is not None else {}
     target = LocalTarget(SandboxConfig.from_env(**overrides))
+    typer.echo("sandbox: starting PostgreSQL, PgBouncer, the backend, Prometheus and Alertmanager "
+               "(first start initialises the database) ...", err=True)
     target.up()
     ep = target.endpoints()
     typer.echo(f"sandbox up: app {ep.app_url}, prometheus {ep.prometheus_url}, "
@@ -173,10 +175,15 @@ def drill_run(
                                            "drill until Ctrl-C)")] = False,
     host: Annotated[str, typer.Option("--host", help="war room: listen address (0.0.0.0: the LAN)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="war room: port (0 = any free one)")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no live narration; one result line at the end")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the drill summary as JSON on stdout at the end "
+                                          "(narration stays on stderr unless --quiet)")] = False,
 ) -> None:
     """Steady state, blind delay, inject, observe until closed/timeout/abort, revert every fault."""
     from drills.runner import DrillOptions, run_drill
     from gameday.errors import InputError
+    from gameday.terminal import make_console
 
     if responder not in ("human", "autopilot"):
         raise InputError(None, "--responder", f"expected human or autopilot, not {responder!r}")
@@ -191,7 +198,11 @@ def drill_run(
             policy=policy, time_scale=time_scale, out_dir=out, seed=seed, runbook=runbook,
             target_options={"kubeconfig": kubeconfig, "context": context, "allowed_contexts": allow_context or None,
                             "dry_run": dry_run},
-        ))
+        ), make_console(stderr=True, quiet=quiet))
+        if as_json:
+            typer.echo(summary.model_dump_json(indent=2))
+        elif quiet:
+            typer.echo(f"{summary.drill_id}: {summary.outcome}; journal {summary.journal}")
         if room is not None and room.server is not None:
             typer.echo("drill over; the war room stays open for the score and the review (Ctrl-C to close it)")
             with contextlib.suppress(KeyboardInterrupt):

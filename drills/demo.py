@@ -24,15 +24,14 @@ def demo(
     runbook: Annotated[Path | None, typer.Option("--runbook", help="default: the shipped runbook")] = None,
 ) -> None:
     """Run an autopilot game day on the local sandbox, then score it and write the report."""
-    from rich.console import Console
-
     from drills.runner import DrillOptions, run_drill
     from gameday.report import build_report
     from gameday.scoring.engine import score_journal
     from gameday.scoring.junit import write_junit
     from gameday.scoring.render_text import print_score
+    from gameday.terminal import make_console
 
-    console = Console()
+    console = make_console()
     console.rule("gameday demo: autopilot drill on the local sandbox")
     summary = run_drill(
         DrillOptions(

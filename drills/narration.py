@@ -26,8 +26,9 @@ def narrate(event: Event, time_scale: float, console: Any) -> None:
     if event.type not in NARRATED:
         return
     minutes = event.t * time_scale / 60.0
+    # soft_wrap: one event, one line, whatever the width (a CI log or `| tee` must not fold it in two)
     console.print(f"  [dim]{event.t:7.1f} s  {minutes:6.1f} rb-min[/]  {event.type.value:<18} "
-                  f"[cyan]{event.actor}[/] {detail(event)}")
+                  f"[cyan]{event.actor}[/] {detail(event)}", soft_wrap=True)
 
 
 def detail(event: Event) -> str:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from rich.console import Console
 
 from drills import active as markers
 from drills.active import ActiveDrill
@@ -37,6 +36,7 @@ from gameday.files import load_model
 from gameday.journal import Event, EventType, JournalWriter, read_journal
 from gameday.runbook import load_runbook
 from gameday.scenario import Scenario
+from gameday.terminal import make_console
 
 if TYPE_CHECKING:
     from drills.autopilot import Autopilot
@@ -57,6 +57,8 @@ STEADY_TIMEOUT_S = float(os.environ.get("GAMEDAY_STEADY_TIMEOUT", "180"))
 MIN_RATE_WINDOW_S = float(os.environ.get("GAMEDAY_MIN_RATE_WINDOW", "10"))
 #: ... and quantiles (the p95 panel) never below this many: a p95 needs a few hundred requests per window.
 MIN_QUANTILE_WINDOW_S = float(os.environ.get("GAMEDAY_MIN_QUANTILE_WINDOW", "30"))
+#: Seconds between progress lines while the runner waits (steady state).
+PROGRESS_EVERY_S = 10.0
 #: Consecutive good samples after an action before the runner calls the incident mitigated.
 MITIGATION_SAMPLES = 3
 #: How long the autopilot may take to wind down (it files the post-incident review it starts at close).
@@ -97,7 +99,7 @@ class DrillRunner:
 
     def __init__(self, options: DrillOptions, console: Any = None) -> None:
         self.options = options
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console or make_console(stderr=True)
         # Validate first, run second: nothing touches a target before every file is known good.
         self.scenario: Scenario = load_model(options.scenario_path, Scenario)
         self.runbook: Runbook = load_runbook(options.runbook)
@@ -264,8 +266,10 @@ class DrillRunner:
         from drills.observers.alertmanager import active_alerts
         from drills.observers.prometheus import evaluate
 
-        deadline = time.monotonic() + STEADY_TIMEOUT_S
+        started = time.monotonic()
+        deadline, next_progress = started + STEADY_TIMEOUT_S, started + PROGRESS_EVERY_S
         checks: list[dict[str, Any]] = []
+        self.console.print("waiting for steady state ...")
         while True:
             checks = [evaluate(self.prom, probe).as_dict() for probe in self.scenario.steady_state]
             checks.append({"name": "target ready", "holds": self.target.is_ready()})
@@ -276,6 +280,11 @@ class DrillRunner:
                 return True
             if time.monotonic() > deadline:
                 break
+            if time.monotonic() >= next_progress:  # so nobody wonders whether it hangs
+                next_progress += PROGRESS_EVERY_S
+                waiting = "; ".join(f"{c['name']} ({_shown(c.get('value'))})" for c in checks if not c["holds"])
+                self.console.print(f"  still waiting for steady state after {time.monotonic() - started:.0f} s "
+                                   f"(gives up at {STEADY_TIMEOUT_S:g} s): {waiting}", soft_wrap=True)
             self._sleep_watching(2.0)
         self.journal.emit(EventType.steady_state, "runner", {"ok": False, "checks": checks})
         failing = ", ".join(c["name"] for c in checks if not c["holds"])
@@ -446,6 +455,13 @@ def _default_webhook_port() -> int:
     from drills.sandbox.config import SandboxConfig
 
     return SandboxConfig.from_env().ports.webhook
+
+
+def _shown(value: Any) -> str:
+    """A probe's reading in a progress line: ``0.034``, ``['HighErrorRate']`` or ``no data``."""
+    if value is None:
+        return "no data"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def run_drill(options: DrillOptions, console: Any = None) -> DrillSummary:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gameday.errors import GamedayError
+from gameday.terminal import make_console
 
 app = typer.Typer(
     name="gameday",
@@ -30,7 +31,7 @@ journal_app = typer.Typer(help="Event journals: export to tidy tables.", no_args
 app.add_typer(runbook_app, name="runbook")
 app.add_typer(journal_app, name="journal")
 
-console = Console()
+console = make_console()
 
 @runbook_app.command("show")
 def runbook_show(

@@ -68,7 +68,6 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Simulate incidents through the runbook's workflow under a policy: MTTD/MTTA/MTTR, compliance."""
-        from rich.console import Console
         from rich.table import Table
 
         from gameday.runbook import load_runbook
@@ -111,7 +110,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
-        console = Console()
+        from gameday.terminal import make_console
+
+        console = make_console()
         table = Table(title=f"{pol.name}: {result['incidents']} incidents, seed {seed}, {engine} engine "
                       "(minutes, mean [95% CI])")
         for col in ("severity", "n", "MTTD", "MTTA", "MTTR", "MTTR p95", "MTTR target met"):

@@ -25,8 +25,6 @@ def score(
     ] = None,
 ) -> None:
     """Score a drill/sim journal, or a past incident's timeline, against the runbook (0-100)."""
-    from rich.console import Console
-
     from gameday.scoring.engine import score_journal, score_timeline
     from gameday.scoring.junit import write_junit
     from gameday.scoring.render_text import print_score
@@ -43,7 +41,9 @@ def score(
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
-        print_score(result, Console())
+        from gameday.terminal import make_console
+
+        print_score(result, make_console())
         if junit is not None:
             typer.echo(f"JUnit XML: {junit}")
     if min_score is not None and (result.score is None or result.score < min_score):

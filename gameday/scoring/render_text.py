@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from gameday.metrics import METRICS
 from gameday.scoring.result import IncidentScore, JournalScore, Status
 
 _STYLE = {Status.passed: "green", Status.failed: "bold red", Status.not_applicable: "dim"}
@@ -17,8 +18,9 @@ def print_score(result: JournalScore, console: Console) -> None:
         console.print(f"[dim]{note}[/]")
     if len(result.incidents) > 1:
         console.print(f"[bold]Aggregate score: {_score(result.score)}[/] over {len(result.incidents)} incidents")
-        means = ", ".join(f"{k} {v:.1f} min" for k, v in result.metric_means.items())  # ids: the glossary
-        console.print(f"Mean metrics: {means}")
+        titles = {m.id: f"{m.title} ({m.span})" for m in METRICS}
+        for metric_id, value in result.metric_means.items():
+            console.print(f"Mean {titles.get(metric_id, metric_id)}: {value:.1f} runbook min")
 
 
 def _score(value: float | None) -> str:
@@ -27,9 +29,12 @@ def _score(value: float | None) -> str:
 
 def _print_incident(incident: IncidentScore, console: Console) -> None:
     sev = incident.severity_used or "unknown severity"
-    table = Table(title=f"Incident {incident.incident} ({incident.source}, {sev}) — score {_score(incident.score)}")
-    for column in ("check", "result", "weight", "expected", "observed", "feedback"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"Incident {incident.incident} ({incident.source}, {sev}) — score {_score(incident.score)}",
+                  expand=True)
+    # the sentences (observed, feedback) get the room; result and weight never wrap
+    for column, ratio in (("check", 3), ("result", None), ("weight", None), ("expected", 3), ("observed", 4),
+                          ("feedback", 5)):
+        table.add_column(column, overflow="fold", ratio=ratio, no_wrap=ratio is None)
     for check in incident.checks:
         style = _STYLE[check.status]
         table.add_row(check.title, f"[{style}]{check.status.value}[/]", f"{check.weight:g}", check.expected,
@@ -57,7 +62,7 @@ def _print_incident(incident: IncidentScore, console: Console) -> None:
     console.print(metrics)
     if incident.actors:
         people = Table(title="Responders")
-        for column in ("actor", "roles", "events", "first seen (min)", "what"):
+        for column in ("actor", "roles", "events", "first event (runbook min after journal start)", "what"):
             people.add_column(column, overflow="fold")
         for actor in incident.actors:
             what = ", ".join(f"{k}×{v}" for k, v in sorted(actor.by_type.items()))
