@@ -51,6 +51,7 @@ from sim.kernel import (
 )
 from sim.milestones import milestones
 from sim.model import CompiledModel
+from sim.responder import status_update_gap
 from sim.simpy_plan import (
     ASSEMBLE,
     ASSIGN,
@@ -546,7 +547,8 @@ class SimPyEngine:
         draw makes that update late by the difference (journal only: nothing else depends on it)."""
         env, log = self.env, self.log
         dist = self.model.policy.steps.status_update
-        reminder = max(0.0, interval - dist.mean())
+        # sim.responder.status_update_gap (the autopilot's rule too) split in its two waits: reminder, then writing
+        reminder = status_update_gap(interval, 0.0, float(dist.mean()))
         draws, done, name = self._draws, self._done(i), self.names[i]
         channels = self.model.runbook.severity(self.model.severities[sev]).update_channels
         k = 0
