@@ -159,7 +159,7 @@ def build_chart(events: list[Event], runbook: Runbook, title: str) -> Chart:
     if not series:
         title += " (no metric samples: events only)"
     _time_axis(axes[0], clock)
-    lane.set_xlabel("runbook minutes since start", fontsize=10)
+    lane.set_xlabel("runbook minutes since the journal started", fontsize=10)
     fig.suptitle(title, fontsize=12)
     chart = Chart(fig, numbered=numbered)
     if single:

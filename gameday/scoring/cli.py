@@ -23,6 +23,7 @@ def score(
     min_score: Annotated[
         float | None, typer.Option("--min-score", help="exit 1 if the score is below this (for CI)")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the score line (for scripts)")] = False,
 ) -> None:
     """Score a drill/sim journal, or a past incident's timeline, against the runbook (0-100)."""
     from gameday.scoring.engine import score_journal, score_timeline
@@ -40,6 +41,9 @@ def score(
         write_junit(result, junit)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
+    elif quiet:
+        shown = "n/a" if result.score is None else f"{result.score:g}/100"
+        typer.echo(f"{result.journal}: score {shown} over {len(result.incidents)} incident(s)")
     else:
         from gameday.terminal import make_console
 

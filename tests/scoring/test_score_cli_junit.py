@@ -86,3 +86,9 @@ def test_bad_input_is_one_line_error(app: typer.Typer, fixtures: Path, tmp_path:
     assert "line 1" in str(result.exception)
     both = CliRunner().invoke(app, ["score", str(bad), "--timeline", str(bad)])
     assert isinstance(both.exception, GamedayError)
+
+
+def test_quiet_prints_only_the_score_line(app: typer.Typer, fixtures: Path) -> None:
+    result = CliRunner().invoke(app, ["score", str(fixtures / "early-close.jsonl"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [f"{fixtures / 'early-close.jsonl'}: score 95/100 over 1 incident(s)"]

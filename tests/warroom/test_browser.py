@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from gameday_testkit import require
 
 from gameday.journal import Event, EventType, read_journal
 
@@ -52,8 +53,7 @@ def _missing() -> list[str]:
 @pytest.fixture
 def sandbox_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     missing = _missing()
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)} (make system-deps)")
+    require(not missing, f"not installed: {', '.join(missing)} (make system-deps)")
     state = tmp_path_factory.mktemp("wr-state")
     for offset in PORT_OFFSETS:
         env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(offset)}
