@@ -260,3 +260,13 @@ def test_bad_vary_flag_is_one_line_exit_2(policies_dir, seed_runbook_path):
                    "--vary", "escalation.levels[0].after_minute=5,10")
     assert proc.returncode == 2 and "escalation.levels[0].after_minute: unknown field" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_shipped_sweep_files_validate():
+    from gameday.files import load_any
+
+    paths = sorted((Path(__file__).resolve().parents[2] / "scenarios" / "sweeps").glob("*.yaml"))
+    assert paths
+    for path in paths:
+        sweep = load_any(path)
+        assert sweep.kind == "sweep" and Path(sweep.policy).exists()
