@@ -50,7 +50,11 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """This process (``workers=1``) or a pool of ``workers`` local processes."""
+    """This process (``workers=1``) or a pool of ``workers`` local processes.
+
+    The pool starts its processes from a fork server (never a fork of a process that may run threads, such
+    as a progress bar's), which imports the calling script again: a script that runs a sweep needs the
+    usual ``if __name__ == "__main__":`` guard (the ``gameday`` command and notebooks have nothing to do)."""
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, int(workers))
