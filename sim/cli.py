@@ -29,8 +29,12 @@ def _progress(total: int, enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
+    if not enabled:
         return nullcontext(None)
+    if not console.is_terminal:  # a CI log or a pipe: a line every 10 s instead of a bar
+        from gameday.terminal import ProgressLines
+
+        return nullcontext(ProgressLines("simulating", total, unit="incidents"))
     return Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     console=console, transient=True)
 
@@ -38,6 +42,8 @@ def _progress(total: int, enabled: bool):
 def _advance(bar, total: int):
     if bar is None:
         return None
+    if not hasattr(bar, "add_task"):  # ProgressLines
+        return bar.advance
     task = bar.add_task("incidents", total=total)
     return lambda n: bar.advance(task, n)
 

@@ -96,11 +96,19 @@ def _progress_bar(plan):
     @contextmanager
     def bar():
         console = Console(stderr=True)
-        if not console.is_terminal:
-            yield None
-            return
         total_points = (plan.sweep.search or len(plan.points) - 1) + 1
         started = time.perf_counter()
+        if not console.is_terminal:  # a CI log or a pipe: a progress line every 10 s instead of a bar
+            from gameday.terminal import ProgressLines
+
+            lines = ProgressLines("sweep", unit="tasks")
+
+            def log(tick) -> None:
+                lines.total = tick.tasks_total
+                lines.advance(tick.tasks_done - lines.done, f"{tick.points_done}/{total_points} points")
+
+            yield log
+            return
         with Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.fields[points]} points"),
                       TextColumn("{task.fields[rate]} incidents/s"), TimeRemainingColumn(), console=console,
                       transient=True) as progress:

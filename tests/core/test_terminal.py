@@ -40,3 +40,24 @@ def test_score_tables_piped_are_log_wide_and_keep_sentences_whole() -> None:
 
 def test_score_tables_honour_columns() -> None:
     assert max(len(line) for line in _score("100")) <= 100
+
+
+def test_progress_lines_for_logs() -> None:
+    import io
+
+    from rich.console import Console
+
+    from gameday.terminal import ProgressLines
+
+    out = io.StringIO()
+    now = [100.0]
+    progress = ProgressLines("simulating", 1000, unit="incidents", every=10.0,
+                             console=Console(file=out, width=80, color_system=None))
+    progress._clock = lambda: now[0]
+    progress._started, progress._next = 100.0, 110.0
+    progress.advance(200)  # 0 s in: quiet
+    now[0] = 111.0
+    progress.advance(300)  # 11 s in: a line
+    now[0] = 115.0
+    progress.advance(100)  # 4 s after the last line: quiet
+    assert out.getvalue().splitlines() == ["simulating: 500/1,000 incidents (50%) after 11 s"]

@@ -24,7 +24,7 @@ def commands():
 def invoke(*args: str) -> dict:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # progress lines go to stderr
 
 
 def test_simulate_json_keys_and_journal(policies_dir, seed_runbook_path, tmp_path):

@@ -34,7 +34,7 @@ def commands():
 def invoke(*args: str) -> dict:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # progress lines go to stderr
 
 
 def gameday(*args: str) -> subprocess.CompletedProcess:
