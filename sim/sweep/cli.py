@@ -186,19 +186,19 @@ def _print(result, written: dict[str, str]) -> None:
     summary = _summary(result)
     plan = result.plan
     key, severity = plan.objective
-    console = Console()
+    console = Console(highlight=False)
     table = Table(title=f"sweep {plan.sweep.name}: {len(result.points)} policies, {result.incidents:,} incidents, "
                   f"{result.seconds:.1f} s on {result.where}, {plan.engine} engine, seed {plan.sweep.seed}")
     for col in ("point", "changes", metric_label(key, severity), "vs base [95% CI]", "pages/wk", "people-h/wk",
                 "on-call util", "ok"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     ranked = sorted(summary["points"], key=lambda p: (p["objective"] is None, p["objective"] or 0.0))
     for p in ranked[:20]:
         lo, hi = p["ci95"]
         diff = "—" if p["difference"] is None else (
             f"{p['difference']:+.2f}" + (f" [{lo:+.2f}, {hi:+.2f}]" if lo is not None else ""))
         util = "—" if p["utilisation"] is None else f"{p['utilisation']:.0%}"
-        table.add_row(str(p["point"]), p["label"], _fmt(p["objective"]), diff, _fmt(p["pages_per_week"]),
+        table.add_row(str(p["point"]), _short(p["changes"]), _fmt(p["objective"]), diff, _fmt(p["pages_per_week"]),
                       _fmt(p["people_hours_per_week"]), util, "yes" if p["feasible"] else "no")
     console.print(table)
     if len(ranked) > 20:
@@ -210,6 +210,13 @@ def _print(result, written: dict[str, str]) -> None:
         console.print(f"Best: point {result.best} ({best['label']}): {gain_text(result, result.best)}")
     for what, path in written.items():
         console.print(f"Wrote {what}: {path}")
+
+
+def _short(changes: dict) -> str:
+    """``escalation.levels[0].after_minutes=10`` -> ``after_minutes=10`` (the table file keeps full paths)."""
+    if not changes:
+        return "base"
+    return ", ".join(f"{path.rsplit('.', 1)[-1]}={value}" for path, value in changes.items())
 
 
 def _fmt(value: float | None) -> str:
