@@ -37,9 +37,12 @@ if [[ -n "$requirements" ]]; then
   cp "$host_ca" "$partial/tmp/build-ca.crt"
   mount -t proc proc "$partial/proc"
   cp "$requirements" "$partial/tmp/requirements.txt"
-  chroot "$partial" python3 -m venv /opt/venv
-  chroot "$partial" /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -q \
-    --cert /tmp/build-ca.crt -r /tmp/requirements.txt
+  # a clean environment: the host's PIP_*/REQUESTS_CA_BUNDLE/... point at files outside the chroot
+  in_root() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    chroot "$partial" "$@"; }
+  in_root python3 -m venv /opt/venv
+  in_root /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -q --cert /tmp/build-ca.crt \
+    -r /tmp/requirements.txt
   umount "$partial/proc"
   rm -f "$partial/tmp/requirements.txt" "$partial/tmp/build-ca.crt"
   : > "$partial/etc/resolv.conf"
