@@ -29,7 +29,7 @@ tag_of() { printf '%s\n' "${wanted[@]}" | grep -E "/$1:" | head -n1; }
 component() { # tag entrypoint-json file=dest...
   local tag=$1 entry=$2; shift 2
   local root; root=$(mktemp -d "$WORK/component.XXXX")
-  mkdir -p "$root/usr/local/bin" "$root/tmp" "$root/var/run"
+  mkdir -p "$root/usr/local/bin" "$root/etc" "$root/tmp" "$root/var/run"
   chmod 1777 "$root/tmp"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$root/etc/passwd"
   printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' > "$root/etc/group"
