@@ -294,7 +294,8 @@ class KindCluster:
             self.restrict_dns(target)
             self.load(tags)
             with self.progress.stage(f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
-                target.up(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None)
+                keys = {tag: docker.image_key(tag) or "" for tag in tags}
+                target.up(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
         except BaseException:
             target.close()
             raise

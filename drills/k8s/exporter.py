@@ -5,21 +5,29 @@ states under its names; PgBouncer's pool metrics come from its admin console und
 names.  One small process, like the sandbox's exporter, reading the namespace's pods with the official
 ``kubernetes`` client at scrape time (the scrape interval is a second or so; one list call each).
 It runs as its own Deployment so that ``pgbouncer_up`` drops to 0 when PgBouncer is scaled away.
+
+It also serves Prometheus' HTTP service discovery of the backend pods (``/sd/backend``: every pod with an
+address, labelled ``pod`` and ``version``), because Debian's Prometheus is built without Kubernetes
+discovery; upstream Prometheus reads the same endpoint.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
+
+VERSION_LABEL = "app.kubernetes.io/version"
 
 
 def pod_families(pods: list[Any], namespace: str) -> Iterator[Any]:
@@ -55,6 +63,17 @@ def deployment_families(deployments: list[Any], namespace: str) -> Iterator[Any]
     yield from (spec, available)
 
 
+def backend_targets(pods: list[Any], port: int) -> list[dict[str, Any]]:
+    """Prometheus HTTP SD groups: one per backend pod that has an address and is not being deleted."""
+    groups = []
+    for pod in sorted(pods, key=lambda p: p.metadata.name):
+        if pod.status.pod_ip and not pod.metadata.deletion_timestamp:
+            labels = pod.metadata.labels or {}
+            groups.append({"targets": [f"{pod.status.pod_ip}:{port}"],
+                           "labels": {"pod": pod.metadata.name, "version": labels.get(VERSION_LABEL, "")}})
+    return groups
+
+
 class ClusterCollector(Collector):
     def __init__(self, namespace: str, pgbouncer_dsn: str) -> None:
         from kubernetes import client, config
@@ -79,15 +98,41 @@ class ClusterCollector(Collector):
         yield from pgbouncer_metrics(self.admin)
 
 
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """One scrape a second would flood the pod's log."""
+
+
+def make_app(collector: ClusterCollector, selector: str, backend_port: int) -> Callable[..., Any]:
+    """WSGI: ``/sd/backend`` (HTTP SD JSON), everything else the metrics."""
+    metrics = make_wsgi_app(REGISTRY)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != "/sd/backend":
+            return metrics(environ, start_response)
+        pods = collector.core.list_namespaced_pod(collector.namespace, label_selector=selector, _request_timeout=5)
+        body = json.dumps(backend_targets(pods.items, backend_port)).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
+
+
 def main() -> int:
     namespace = os.environ["POD_NAMESPACE"]  # the downward API (manifests/cluster-exporter.yaml)
-    dsn = os.environ["PGBOUNCER_DSN"]
-    REGISTRY.register(ClusterCollector(namespace, dsn))
+    collector = ClusterCollector(namespace, os.environ["PGBOUNCER_DSN"])
+    REGISTRY.register(collector)
     port = int(os.environ.get("PORT", "9100"))
-    start_http_server(port, addr="0.0.0.0")
+    app = make_app(collector, os.environ.get("BACKEND_SELECTOR", "app=hospital-erp-backend"),
+                   int(os.environ.get("BACKEND_PORT", "8080")))
+    server = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     print(f"cluster-exporter: namespace {namespace}, listening on :{port}", flush=True)
-    while True:
-        time.sleep(3600)
+    server.serve_forever()
+    return 0
 
 
 if __name__ == "__main__":

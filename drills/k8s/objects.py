@@ -14,6 +14,8 @@ KNOBS_CONFIGMAP = "erp-knobs"
 KNOBS_KEY = "knobs.json"
 #: Where a fault's undo record lives on the object it changed.
 INJECTION_ANNOTATION = "gameday.io/injection"
+#: Pod-template annotation with the build keys of its locally built images: a rebuilt image replaces the pods.
+IMAGE_KEYS_ANNOTATION = "gameday.io/image-keys"
 #: Pod-template annotation that marks a broken release (kwok's crashloop stage keys on it; kind ignores it).
 CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
 VERSION_LABEL = "app.kubernetes.io/version"

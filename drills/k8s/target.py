@@ -33,6 +33,7 @@ from drills.k8s.faults import KUBE_FAULTS, KubeObject
 from drills.k8s.objects import (
     BACKEND,
     FIELD_MANAGER,
+    IMAGE_KEYS_ANNOTATION,
     INJECTION_ANNOTATION,
     KNOBS_CONFIGMAP,
     KNOBS_KEY,
@@ -183,16 +184,25 @@ class KubernetesTarget:
         return result.stdout
 
     # ---------------------------------------------------------------- Target: lifecycle
-    def render_manifests(self, images: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    def render_manifests(self, images: dict[str, str] | None = None,
+                         image_keys: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """``kubectl kustomize`` (local, no request) and check every object belongs to our namespace.
 
         ``images`` replaces container images by name (``--pull``: upstream images for the data services).
+        ``image_keys`` (tag -> build key of a locally built image) go into the pod template's annotation
+        ``gameday.io/image-keys``, so pods are replaced when an image was rebuilt under the same tag.
         """
         docs = [d for d in yaml.safe_load_all(self._kubectl("kustomize", str(self.manifests))) if d]
         for doc in docs:
-            for container in (doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []):
+            template = doc.get("spec", {}).get("template", {})
+            containers = template.get("spec", {}).get("containers") or []
+            for container in containers:
                 if images and container.get("image") in images:
                     container["image"] = images[container["image"]]
+            keys = sorted({image_keys[c["image"]] for c in containers if image_keys and c.get("image") in image_keys})
+            if keys:
+                annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
+                annotations[IMAGE_KEYS_ANNOTATION] = ",".join(keys)
             meta = doc.get("metadata", {})
             if doc.get("kind") == "Namespace":
                 guard.check_namespace(meta.get("name"), self.namespace, f"namespace {meta.get('name')}")
@@ -200,9 +210,10 @@ class KubernetesTarget:
                 guard.check_namespace(meta.get("namespace"), self.namespace, f"{doc.get('kind')}/{meta.get('name')}")
         return docs
 
-    def up(self, timeout: float = 300.0, images: dict[str, str] | None = None) -> None:
+    def up(self, timeout: float = 300.0, images: dict[str, str] | None = None,
+           image_keys: dict[str, str] | None = None) -> None:
         """Server-side apply the manifests, then wait until every workload is ready (idempotent)."""
-        docs = self.render_manifests(images)
+        docs = self.render_manifests(images, image_keys)
         rendered = yaml.safe_dump_all(docs, sort_keys=False)
         self._change(
             "apply --server-side",

@@ -10,12 +10,13 @@
 #   CP_BIN        kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
 #   NODE_BIN      kubelet, kubeadm, kube-proxy, coredns, pause
 #   KIND_FILES    kind's images/base/files (from the kind module)
+#   CRICTL        crictl binary (kind asks it which images the node holds)
 #   ROOTFS_NODE   debootstrapped node root (read-only input: copied, never changed)
 #   ROOTFS_PROXY  debootstrapped root with iptables for the kube-proxy image
 #   WORK          scratch directory (emptied)
 #   HERE          this directory (tools/kind)
 set -euo pipefail
-: "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${KIND_FILES:?}" "${ROOTFS_NODE:?}" \
+: "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${KIND_FILES:?}" "${CRICTL:?}" "${ROOTFS_NODE:?}" \
   "${ROOTFS_PROXY:?}" "${WORK:?}" "${HERE:?}"
 build_ctr=gameday-node-build-$$
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -88,6 +89,7 @@ ln -sf /usr/lib/systemd/systemd "$R/sbin/init"
 chroot "$R" systemctl enable kubelet.service containerd.service undo-mount-hacks.service >/dev/null 2>&1
 chroot "$R" systemctl mask systemd-binfmt.service >/dev/null 2>&1
 install -m 0755 "$NODE_BIN/kubelet" "$NODE_BIN/kubeadm" "$CP_BIN/kubectl" "$R/usr/bin/"
+install -m 0755 "$CRICTL" "$R/usr/local/bin/crictl"
 printf '%s' "$K8S_VERSION" > "$R/kind/version"
 rm -f "$R/etc/machine-id"; : > "$R/etc/machine-id"
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress, run_logged
 from drills.k8s.build.versions import (
+    CRICTL_PACKAGE,
+    CRICTL_VERSION,
     DEBIAN_SUITE,
     KIND_MODULE,
     KIND_VERSION,
@@ -58,6 +60,22 @@ def kind_binary(progress: Progress) -> Path:
         run_logged([go_bin(), "install", f"{KIND_MODULE}@{KIND_VERSION}"], logs() / "kind.log", "building kind",
                    progress, env={**GO_ENV, "GOBIN": str(gobin)}, cwd=kind_cache())
         (gobin / "kind").replace(path)
+        shutil.rmtree(gobin, ignore_errors=True)
+    return path
+
+
+def crictl_binary(progress: Progress) -> Path:
+    """crictl ``CRICTL_VERSION`` from its Go module, cached by version (``kind load`` needs it in the node)."""
+    path = kind_cache() / "bin" / f"crictl-{CRICTL_VERSION}"
+    if path.exists():
+        progress.cached("crictl", str(path))
+        return path
+    with progress.stage(f"crictl {CRICTL_VERSION} (go install)"):
+        gobin = path.parent / ".gobin-crictl"
+        shutil.rmtree(gobin, ignore_errors=True)
+        run_logged([go_bin(), "install", f"{CRICTL_PACKAGE}@{CRICTL_VERSION}"], logs() / "crictl.log",
+                   "building crictl", progress, env={**GO_ENV, "GOBIN": str(gobin)}, cwd=kind_cache())
+        (gobin / "crictl").replace(path)
         shutil.rmtree(gobin, ignore_errors=True)
     return path
 
@@ -157,17 +175,18 @@ def node_image(progress: Progress) -> str:
     (node_root, node_key), (proxy_root, proxy_key) = node_roots(progress)
     cp_bin = control_plane_bins(progress)
     n_bin = node_bins(progress)
+    crictl = crictl_binary(progress)
     files = kind_base_files(progress)
-    key = digest(version, KIND_VERSION, node_key, proxy_key, n_bin.name, str(cp_bin), TOOLS / "node-image.sh",
-                 TOOLS / "node")
+    key = digest(version, KIND_VERSION, CRICTL_VERSION, node_key, proxy_key, n_bin.name, str(cp_bin),
+                 TOOLS / "node-image.sh", TOOLS / "node")
     tag = f"{NODE_REPO}:{version}-{key}"
     if docker.has_image(tag):
         progress.cached("node image", tag)
         return tag
     with progress.stage(f"node image {tag}"):
         env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
-               "KIND_FILES": str(files), "ROOTFS_NODE": str(node_root), "ROOTFS_PROXY": str(proxy_root),
-               "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
+               "KIND_FILES": str(files), "CRICTL": str(crictl), "ROOTFS_NODE": str(node_root),
+               "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
         run_logged(["bash", TOOLS / "node-image.sh"], logs() / "node-image.log", "assembling the node image",
                    progress, env=env)
     return tag

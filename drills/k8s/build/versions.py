@@ -13,6 +13,9 @@ IMAGES = Path(__file__).resolve().parents[1] / "images"
 
 KIND_VERSION = "v0.33.0"
 KIND_MODULE = "sigs.k8s.io/kind"
+#: crictl in the node, as kind's base image has it (kind asks it which images a node already holds).
+CRICTL_VERSION = "v1.36.0"
+CRICTL_PACKAGE = "sigs.k8s.io/cri-tools/cmd/crictl"
 DEBIAN_SUITE = "bookworm"
 
 NODE_REPO = "gameday/kind-node"
