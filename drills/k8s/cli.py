@@ -159,7 +159,7 @@ def up(
         target = _target(kubeconfig, context, allow, dry_run=dry_run)
         try:
             with _api_errors(target.context):
-                target.up(timeout=timeout)
+                target.apply(timeout=timeout)
         finally:
             target.close()
         if not dry_run:

@@ -295,7 +295,7 @@ class KindCluster:
             self.load(tags)
             with self.progress.stage(f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
-                target.up(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
+                target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
         except BaseException:
             target.close()
             raise

@@ -210,8 +210,23 @@ class KubernetesTarget:
                 guard.check_namespace(meta.get("namespace"), self.namespace, f"{doc.get('kind')}/{meta.get('name')}")
         return docs
 
-    def up(self, timeout: float = 300.0, images: dict[str, str] | None = None,
-           image_keys: dict[str, str] | None = None) -> None:
+    def up(self, timeout: float = 300.0) -> None:
+        """What a drill needs before it starts: the deployed stack, ready.  It never redeploys (a drill must
+        not change the stack's definition; ``gameday cluster up`` deploys, :meth:`apply`)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.apps.read_namespaced_deployment(BACKEND, self.namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise TargetError(f"cannot read deployment/{BACKEND}: {exc.status} {exc.reason}") from None
+            raise TargetError(f"the Hospital-ERP stack is not deployed in {self.namespace} on {self.context}: "
+                              f"run `gameday cluster up` first") from None
+        if not self.dry_run:
+            self.wait_ready(timeout)
+
+    def apply(self, timeout: float = 300.0, images: dict[str, str] | None = None,
+              image_keys: dict[str, str] | None = None) -> None:
         """Server-side apply the manifests, then wait until every workload is ready (idempotent)."""
         docs = self.render_manifests(images, image_keys)
         rendered = yaml.safe_dump_all(docs, sort_keys=False)

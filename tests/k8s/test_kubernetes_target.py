@@ -100,8 +100,8 @@ def test_manifests_apply_and_backend_rolls_out_to_three_ready_pods(target: Kuber
         assert target._kubectl("get", kind, name, "-n", NAMESPACE, "-o", "name").strip()
 
 
-def test_target_up_is_idempotent_server_side_apply(target: KubernetesTarget) -> None:
-    target.up(timeout=120)
+def test_target_apply_is_idempotent_server_side_apply(target: KubernetesTarget) -> None:
+    target.apply(timeout=120)
     assert target.is_ready()
 
 
@@ -233,7 +233,7 @@ def test_dry_run_prints_every_change_and_sends_none(erp_stack: Any) -> None:
     assert "v1.2.3" in printed[1]
     assert workload_spec(t, BACKEND) == before
     t.kubectl_bin = erp_stack.bin("kubectl")
-    t.up()  # renders locally, prints the apply, sends nothing
+    t.apply()  # renders locally, prints the apply, sends nothing
     t.down()
     assert printed[-2].startswith("[dry-run] kind-gameday-test/hospital-erp-system: apply --server-side")
     assert printed[-1].startswith("[dry-run] kind-gameday-test/hospital-erp-system: delete namespace")
@@ -437,7 +437,7 @@ def test_objects_outside_the_drill_namespace_are_refused(erp_stack: Any) -> None
     t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, namespace="somewhere-else",
                          kubectl=erp_stack.bin("kubectl"))  # fmt: skip
     with pytest.raises(SafetyError, match="the drill owns 'somewhere-else'"):
-        t.up()
+        t.apply()
     t.close()
 
 
