@@ -31,7 +31,7 @@ from drills.narration import narrate
 from drills.recovery import DrillInterrupted, FaultLeftBehind, Interrupts, interrupts_as_exceptions, revert_all
 from drills.summary import LOAD_STATS, DrillFacts, DrillSummary, Outcome, print_summary
 from drills.targets.factory import check_target, make_target
-from gameday.errors import GamedayError, InputError
+from gameday.errors import GamedayError, InputError, TargetError
 from gameday.files import load_model
 from gameday.journal import Event, EventType, JournalWriter, read_journal
 from gameday.runbook import load_runbook
@@ -61,6 +61,9 @@ MIN_QUANTILE_WINDOW_S = float(os.environ.get("GAMEDAY_MIN_QUANTILE_WINDOW", "30"
 PROGRESS_EVERY_S = 10.0
 #: Consecutive good samples after an action before the runner calls the incident mitigated.
 MITIGATION_SAMPLES = 3
+#: A Prometheus that does not answer the abort probes for this long (wall seconds) ends the drill; shorter
+#: gaps (a slow query while a rollout loads the machine) are noted and the drill goes on.
+PROMETHEUS_GRACE_S = float(os.environ.get("GAMEDAY_PROMETHEUS_GRACE", "60"))
 #: How long the autopilot may take to wind down (it files the post-incident review it starts at close).
 AUTOPILOT_STOP_S = 30.0
 
@@ -119,6 +122,7 @@ class DrillRunner:
         self.out = Path(options.out_dir) / self.drill_id
         self.journal_path = self.out / "journal.jsonl"
         self.state = DrillState()
+        self._prometheus_since: float | None = None  # monotonic start of an outage of the abort probes
         self.records: list[InjectionRecord] = []
         self.reverted: list[dict[str, Any]] = []
         self.revert_error: GamedayError | None = None
@@ -310,7 +314,12 @@ class DrillRunner:
             if now >= next_abort_check and self.scenario.abort_when:
                 next_abort_check = now + 2.0
                 for probe in self.scenario.abort_when:
-                    result = evaluate(self.prom, probe)
+                    try:
+                        result = evaluate(self.prom, probe)
+                    except TargetError as exc:
+                        self._prometheus_failed(now, exc)
+                        break
+                    self._prometheus_since = None
                     if result.holds:
                         self.journal.emit(EventType.aborted, "runner", {"reason": "abort condition",
                                                                       "probe": result.as_dict()})
@@ -321,6 +330,16 @@ class DrillRunner:
                     "reason": "timeout", "timeout_minutes": self.scenario.timeout_minutes})
                 self._stop("timeout", f"not closed within {self.scenario.timeout_minutes:g} runbook minutes")
             time.sleep(0.25)
+
+    def _prometheus_failed(self, now: float, exc: TargetError) -> None:
+        """One failed abort-probe query: noted once per outage; past the grace period the drill ends."""
+        since = self._prometheus_since
+        if since is None:
+            self._prometheus_since = now
+            text = f"abort probes: {exc}; retrying for up to {PROMETHEUS_GRACE_S:g} s (GAMEDAY_PROMETHEUS_GRACE)"
+            self.journal.emit(EventType.note, "runner", {"text": text})
+        elif now - since > PROMETHEUS_GRACE_S:
+            self._stop("error", f"{exc} for {now - since:.0f} s (GAMEDAY_PROMETHEUS_GRACE={PROMETHEUS_GRACE_S:g})")
 
     def _consume_journal(self) -> None:
         if self.tail is None:
