@@ -66,13 +66,33 @@ def dask_cluster():
     return address, procs
 
 
+def stop(procs: list[subprocess.Popen]) -> None:
+    """Workers first, then the scheduler; whatever does not leave within 20 s is killed."""
+    for proc in reversed(procs):
+        proc.terminate()
+    for proc in reversed(procs):
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=100_000, help="incidents per point (scaling runs)")
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--skip-target", action="store_true", help="skip the 50 x 100,000 x 10 run")
+    parser.add_argument("--only-target", action="store_true", help="only the 50 x 100,000 x 10 run")
     args = parser.parse_args()
+    if not args.only_target:
+        scaling(args)
+    if not args.skip_target:
+        target()
 
+
+def scaling(args: argparse.Namespace) -> None:
+    """1 and 2 local workers and the Dask cluster on the same workload; identical tables."""
     from sim.sweep.execute import DaskExecutor, LocalExecutor, connect
 
     plan = plan_for([5, 15, 30, 60], [1, 2], args.incidents, args.replications)
@@ -111,24 +131,28 @@ def main() -> None:
               f"{rates['dask'] / rates['2 local']:.0%} of 2 local workers; "
               f"{points * per_point / _cpu(result):,.0f} per CPU-second)")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=20)
+        stop(procs)
     same = all(t.equals(tables["1 local"]) for t in tables.values())
     print(f"  tables identical across executors: {'yes' if same else 'NO'}")
 
-    if not args.skip_target:
-        target = plan_for([5, 10, 15, 20, 30, 45, 60], [1, 2, 3, 4, 5, 6, 7], 1_000_000, 10)
-        lifecycles = len(target.points) * 1_000_000
-        with LocalExecutor(2) as executor:
-            warm(executor, small)
-            wall, _ = timed(target, executor)
-        verdict = "meets" if wall <= 180 else "does NOT meet"
-        print(f"target: {len(target.points)} points x 100,000 incidents x 10 replications ({lifecycles:.0e} "
-              f"lifecycles), 2 local workers: {wall:.0f} s ({lifecycles / wall:,.0f} incidents/s) -> {verdict} "
-              "the <= 180 s target")
 
+def target() -> None:
+    """The issue's target: 50 points x 100,000 incidents x 10 replications on 2 local workers."""
+    from sim.sweep.execute import LocalExecutor
+
+    small = plan_for([5], [1], 2000, 2)
+    plan = plan_for([5, 10, 15, 20, 30, 45, 60], [1, 2, 3, 4, 5, 6, 7], 1_000_000, 10)
+    lifecycles = len(plan.points) * 1_000_000
+    with LocalExecutor(2) as executor:
+        warm(executor, small)
+        cpu = time.process_time()
+        wall, result = timed(plan, executor)
+    worker_cpu = _cpu(result)
+    verdict = "meets" if wall <= 180 else "does NOT meet"
+    print(f"target: {len(plan.points)} points x 100,000 incidents x 10 replications ({lifecycles:.0e} lifecycles), "
+          f"2 local workers: {wall:.0f} s ({lifecycles / wall:,.0f} incidents/s; workers {worker_cpu:.0f} CPU-s, "
+          f"client {time.process_time() - cpu:.0f} CPU-s; load average {os.getloadavg()[0]:.1f}) -> {verdict} "
+          "the <= 180 s target")
 
 if __name__ == "__main__":
     main()
