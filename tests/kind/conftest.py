@@ -1,5 +1,7 @@
 """One real kind cluster for the test session: built here from Debian packages, PyPI and Go modules (nothing
 pulled), created once, deleted at the end (``GAMEDAY_KEEP_CLUSTER=1`` keeps it for a post-mortem).
+A developer iterating can reuse a running cluster: ``GAMEDAY_TEST_KIND_NAME=NAME
+GAMEDAY_TEST_KIND_KUBECONFIG=FILE`` (then it is neither recreated nor deleted).
 
 A machine without a Docker daemon skips these tests locally; with ``CI=true`` that is a failure (CI starts
 its own daemon first: ``make docker-up``).
@@ -70,9 +72,10 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
             pytest.fail(f"kind tests need a Docker daemon: {problem}")
         pytest.skip(f"kind tests need a Docker daemon: {problem}")
     home = tmp_path_factory.mktemp("kind")
-    kubeconfig = home / "kubeconfig"
+    reuse = os.environ.get("GAMEDAY_TEST_KIND_KUBECONFIG")
+    kubeconfig = Path(reuse) if reuse else home / "kubeconfig"
     cluster = KindCluster(name=CLUSTER, kubeconfig=kubeconfig, echo=lambda line: print(line, file=sys.stderr))
-    if cluster.exists():  # a cluster an earlier, killed session left behind
+    if not reuse and cluster.exists():  # a cluster an earlier, killed session left behind
         cluster.delete()
     target = cluster.up(timeout=UP_TIMEOUT_S)
     state = home / "state"
@@ -81,5 +84,5 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
         yield Kind(cluster, target, kubeconfig, state)
     finally:
         target.close()
-        if os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
+        if not reuse and os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
             cluster.delete()
