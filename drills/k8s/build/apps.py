@@ -93,6 +93,7 @@ def base_image(progress: Progress, name: str) -> str:
     with progress.stage(f"{name} base image {tag}"):
         docker.import_rootfs(root, tag, [*changes, f"LABEL {KEY_LABEL}={key}"], logs() / f"base-{name}.log",
                              progress, f"importing the {name} base")
+    docker.prune(f"gameday/{name}-base", tag)
     return tag
 
 

@@ -71,3 +71,14 @@ def save(tags: Sequence[str], out: Path, log: Path, progress: Progress) -> None:
     run_logged([docker_bin(), "save", "-o", out, *tags], log, "saving images", progress)
     with tarfile.open(out):  # a truncated tar is an error here, not in the node
         pass
+
+
+def prune(repository: str, keep: str) -> None:
+    """Untag and remove the other tags of ``repository`` (older keys' images), so the cache does not grow
+    with every change; an image a container still uses stays (docker refuses, and that is fine)."""
+    listed = subprocess.run([docker_bin(), "images", repository, "--format", "{{.Repository}}:{{.Tag}}"],
+                            capture_output=True, text=True, timeout=60)
+    stale = [tag for tag in listed.stdout.split() if tag != keep and not tag.endswith(":<none>")]
+    if stale:
+        subprocess.run([docker_bin(), "rmi", *stale], capture_output=True, timeout=300)
+

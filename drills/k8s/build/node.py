@@ -189,4 +189,5 @@ def node_image(progress: Progress) -> str:
                "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
         run_logged(["bash", TOOLS / "node-image.sh"], logs() / "node-image.log", "assembling the node image",
                    progress, env=env)
+    docker.prune(NODE_REPO, tag)
     return tag
