@@ -242,7 +242,7 @@ class KindCluster:
         config = kind_config(node_image, local_node=self.node_image is None)
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        with self.progress.stage(f"create kind cluster {self.name!r} ({node_image})"):
+        with self.progress.stage("create", f"create kind cluster {self.name!r} ({node_image})"):
             self._run([self.kind(), "create", "cluster", "--name", self.name, "--config", str(self.config_path),
                        "--wait", CREATE_WAIT, *self._kubeconfig_args()], "kind create cluster", timeout=900)
 
@@ -254,7 +254,7 @@ class KindCluster:
         current = core.read_namespaced_config_map("coredns", "kube-system")
         if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE:
             return
-        with self.progress.stage("CoreDNS: cluster.local only"):
+        with self.progress.stage("CoreDNS", "CoreDNS: cluster.local only"):
             core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": CLUSTER_ONLY_COREFILE}})
             stamp = datetime.now(UTC).isoformat()
             apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": {"metadata": {
@@ -264,14 +264,14 @@ class KindCluster:
 
     def load(self, tags: Sequence[str]) -> None:
         """``kind load docker-image`` in one call: one ``docker save``, shared layers sent once."""
-        with self.progress.stage(f"load {len(tags)} images into the node"):
+        with self.progress.stage("load", f"load {len(tags)} images into the node"):
             self._run([self.kind(), "load", "docker-image", "--name", self.name, *tags], "kind load docker-image",
                       timeout=900)
 
     def delete(self) -> None:
         if not self.exists():
             return
-        with self.progress.stage(f"delete kind cluster {self.name!r}"):
+        with self.progress.stage("delete", f"delete kind cluster {self.name!r}"):
             self._run([self.kind(), "delete", "cluster", "--name", self.name, *self._kubeconfig_args()],
                       "kind delete cluster", timeout=300)
 
@@ -293,7 +293,7 @@ class KindCluster:
         try:
             self.restrict_dns(target)
             self.load(tags)
-            with self.progress.stage(f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
+            with self.progress.stage("apply", f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
                 target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
         except BaseException:

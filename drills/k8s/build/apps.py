@@ -90,7 +90,7 @@ def base_image(progress: Progress, name: str) -> str:
     if docker.has_image(tag):
         progress.cached(f"{name} base image", tag)
         return tag
-    with progress.stage(f"{name} base image {tag}"):
+    with progress.stage(f"{name} base image", f"{name} base image {tag}"):
         docker.import_rootfs(root, tag, [*changes, f"LABEL {KEY_LABEL}={key}"], logs() / f"base-{name}.log",
                              progress, f"importing the {name} base")
     docker.prune(f"gameday/{name}-base", tag)
@@ -133,7 +133,7 @@ def build_app_images(progress: Progress, images: Sequence[AppImage] | None = Non
     if not stale:
         progress.cached("app images", ", ".join(i.tag for i in images))
         return [i.tag for i in images]
-    with progress.stage(f"app images ({len(stale)} of {len(images)} to build)"):
+    with progress.stage("app images", f"app images ({len(stale)} of {len(images)} to build)"):
         for image, key in stale:
             ctx = _context(image, work)
             docker.build(ctx, image.tag, {"BASE": bases[image.base], "KEY": key, **image.build_args},

@@ -54,7 +54,7 @@ def kind_binary(progress: Progress) -> Path:
     if path.exists():
         progress.cached("kind", str(path))
         return path
-    with progress.stage(f"kind {KIND_VERSION} (go install)"):
+    with progress.stage("kind", f"kind {KIND_VERSION} (go install)"):
         gobin = path.parent / ".gobin"
         shutil.rmtree(gobin, ignore_errors=True)
         run_logged([go_bin(), "install", f"{KIND_MODULE}@{KIND_VERSION}"], logs() / "kind.log", "building kind",
@@ -70,7 +70,7 @@ def crictl_binary(progress: Progress) -> Path:
     if path.exists():
         progress.cached("crictl", str(path))
         return path
-    with progress.stage(f"crictl {CRICTL_VERSION} (go install)"):
+    with progress.stage("crictl", f"crictl {CRICTL_VERSION} (go install)"):
         gobin = path.parent / ".gobin-crictl"
         shutil.rmtree(gobin, ignore_errors=True)
         run_logged([go_bin(), "install", f"{CRICTL_PACKAGE}@{CRICTL_VERSION}"], logs() / "crictl.log",
@@ -99,7 +99,7 @@ def control_plane_bins(progress: Progress) -> Path:
     if not script.exists():
         raise TargetError(f"{script} is missing: building the node image needs the gameday source tree "
                           "(or pass --node-image)")
-    with progress.stage("control-plane binaries (tools/k8s-testenv)"):
+    with progress.stage("control-plane binaries", "control-plane binaries (tools/k8s-testenv)"):
         log = logs() / "control-plane.log"
         run_logged(["bash", script], log, "building the control plane", progress, env={"GO": go_bin()})
     return Path(log.read_text(encoding="utf-8").strip().splitlines()[-1])
@@ -124,7 +124,7 @@ def node_bins(progress: Progress) -> Path:
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         ldflags += (f" -X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor}"
                     f" -X {pkg}.gitTreeState=clean")
-    with progress.stage(f"kubelet, kubeadm, kube-proxy {version} (go build)"):
+    with progress.stage("node binaries", f"kubelet, kubeadm, kube-proxy {version} (go build)"):
         gomod = kind_cache() / "gomod" / version  # a copy: -mod=mod may touch go.mod, never the repo's
         gomod.mkdir(parents=True, exist_ok=True)
         for name in ("go.mod", "go.sum"):
@@ -156,7 +156,7 @@ def rootfs(progress: Progress, name: str, packages: str, requirements: Path | No
         return dest, key
     for old in dest.parent.glob(f"{name}-{DEBIAN_SUITE}-*"):
         shutil.rmtree(old, ignore_errors=True)  # an older key's root: never used again
-    with progress.stage(f"{name} root (debootstrap {DEBIAN_SUITE})"):
+    with progress.stage(f"{name} root", f"{name} root (debootstrap {DEBIAN_SUITE})"):
         argv: list[str | Path] = ["bash", TOOLS / "rootfs.sh", dest, packages]
         if requirements is not None:
             argv.append(requirements)
@@ -183,7 +183,7 @@ def node_image(progress: Progress) -> str:
     if docker.has_image(tag):
         progress.cached("node image", tag)
         return tag
-    with progress.stage(f"node image {tag}"):
+    with progress.stage("node image", f"node image {tag}"):
         env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
                "KIND_FILES": str(files), "CRICTL": str(crictl), "ROOTFS_NODE": str(node_root),
                "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}

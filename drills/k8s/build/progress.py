@@ -36,22 +36,24 @@ class Progress:
             self.echo(f"[{time.strftime('%H:%M:%S')}] {self.prefix}: {text}")
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """``with progress.stage("node image"):`` — start and end lines, time recorded under ``name``."""
+    def stage(self, key: str, text: str | None = None) -> Iterator[None]:
+        """``with progress.stage("node image", "node image gameday/kind-node:..."):`` — start and end lines;
+        the time is kept under the stable ``key`` (``text`` is what the lines say, default the key)."""
+        text = text or key
         start = time.monotonic()
-        self.say(f"{name} ...")
+        self.say(f"{text} ...")
         try:
             yield
         except BaseException:
-            self.times[name] = time.monotonic() - start
-            self.say(f"{name} failed after {self.times[name]:.0f} s")
+            self.times[key] = time.monotonic() - start
+            self.say(f"{text} failed after {self.times[key]:.0f} s")
             raise
-        self.times[name] = time.monotonic() - start
-        self.say(f"{name} done in {self.times[name]:.0f} s")
+        self.times[key] = time.monotonic() - start
+        self.say(f"{text} done in {self.times[key]:.0f} s")
 
-    def cached(self, name: str, what: str) -> None:
-        self.times.setdefault(name, 0.0)
-        self.say(f"{name}: cached ({what})")
+    def cached(self, key: str, what: str) -> None:
+        self.times.setdefault(key, 0.0)
+        self.say(f"{key}: cached ({what})")
 
     def record(self, path: Path) -> None:
         """Keep the times of stages that really ran (a cold build's figures survive warm runs: make bench)."""
