@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,8 +102,12 @@ class DrillView:
     def firing(self) -> list[str]:
         return sorted({a.alertname for a in self.webhook.firing()})
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
-        """The runbook's verification checks on the latest sample: error rate, p95, replicas ready."""
+    def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
+        """The runbook's verification checks on the latest sample: error rate, p95, replicas ready.
+
+        ``since``: only a sample taken after that moment counts (after a fix, a sample from before it says
+        nothing about whether it worked).
+        """
         criteria = self.runbook.verification
         latest = self.sampler.latest
         rate, p95 = latest.get("error_rate"), latest.get("p95_seconds")
@@ -112,8 +117,10 @@ class DrillView:
             "p95_seconds": p95,
             "p95_ok": p95 is None or p95 < criteria.p95_below_seconds,
             "replicas_ready": self.replicas.all_ready(),
+            "fresh": since is None or self.sampler.fresh_since(since),
         }
-        return bool(checks["error_rate_ok"] and checks["p95_ok"] and checks["replicas_ready"]), checks
+        healthy = checks["error_rate_ok"] and checks["p95_ok"] and checks["replicas_ready"] and checks["fresh"]
+        return bool(healthy), checks
 
 
 def remediation_for(name: str) -> tuple[str, dict[str, Any]]:
@@ -339,6 +346,8 @@ class Autopilot:
             yield from self.step("hypothesis")
             if remaining:
                 last = remaining.pop(0)
+            elif last is not None and remediation_for(last)[0] == "rollout_undo":
+                last = None  # a second undo would roll forward to the bad release: investigate instead
             self.emit(EventType.hypothesis, {
                 "text": f"{self.scenario.title}: {self.scenario.fault.type.value}; "
                         f"plan: {last or 'keep investigating'}",
@@ -349,8 +358,9 @@ class Autopilot:
             # The model's "fix" mixes rollback and hotfix times; we know which one we are doing.
             yield from self.step("rollback" if remediation_for(last)[0] == "rollout_undo" else "fix")
             yield from self._remediate(last)
+            fixed_at = datetime.now(UTC)
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
-            if not (yield from self.wait_for(lambda: self.view.health()[0], limit)):
+            if not (yield from self.wait_for(lambda at=fixed_at: self.view.health(since=at)[0], limit)):
                 continue  # Issue Resolved? -> No: back to Investigate & Diagnose
             yield from self.step("verify")
             healthy, checks = self.view.health()

@@ -64,10 +64,15 @@ def deployment_families(deployments: list[Any], namespace: str) -> Iterator[Any]
 
 
 def backend_targets(pods: list[Any], port: int) -> list[dict[str, Any]]:
-    """Prometheus HTTP SD groups: one per backend pod that has an address and is not being deleted."""
+    """Prometheus HTTP SD groups: one per backend pod whose containers have started (their startup probe
+    passed) and that is not being deleted.  Ready or not: a pod that lost its database still answers with
+    503s the runbook's error rate must count; a pod still starting, or crash-looping, has nothing to scrape
+    (its ``BackendCrashLooping`` comes from the pod states)."""
     groups = []
     for pod in sorted(pods, key=lambda p: p.metadata.name):
-        if pod.status.pod_ip and not pod.metadata.deletion_timestamp:
+        statuses = pod.status.container_statuses or []
+        started = bool(statuses) and all(s.started for s in statuses)
+        if pod.status.pod_ip and started and not pod.metadata.deletion_timestamp:
             labels = pod.metadata.labels or {}
             groups.append({"targets": [f"{pod.status.pod_ip}:{port}"],
                            "labels": {"pod": pod.metadata.name, "version": labels.get(VERSION_LABEL, "")}})
