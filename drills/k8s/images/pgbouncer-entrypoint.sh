@@ -1,7 +1,7 @@
 #!/bin/bash
 # Writes pgbouncer.ini and the auth file from the environment (DB_HOST, DB_PORT, DB_USER, DB_PASSWORD,
 # DB_NAME, LISTEN_PORT, AUTH_TYPE, ADMIN_USERS, POOL_MODE, DEFAULT_POOL_SIZE, MAX_CLIENT_CONN,
-# QUERY_WAIT_TIMEOUT), then runs PgBouncer in the foreground.
+# QUERY_WAIT_TIMEOUT, IDLE_TRANSACTION_TIMEOUT), then runs PgBouncer in the foreground.
 set -euo pipefail
 : "${DB_HOST:?}" "${DB_USER:?}" "${DB_PASSWORD:?}" "${DB_NAME:?}"
 dir=$(mktemp -d)
@@ -23,6 +23,7 @@ min_pool_size = 0
 reserve_pool_size = 0
 max_client_conn = ${MAX_CLIENT_CONN:-500}
 query_wait_timeout = ${QUERY_WAIT_TIMEOUT:-120}
+idle_transaction_timeout = ${IDLE_TRANSACTION_TIMEOUT:-0}
 server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 log_connections = 0
