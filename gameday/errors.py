@@ -11,9 +11,20 @@ from pydantic import ValidationError
 
 
 class GamedayError(Exception):
-    """A failure the user can act on; its message is the whole story (no traceback)."""
+    """A failure the user can act on; its message is the whole story (no traceback), on one line."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        return one_line(Exception.__str__(self))
+
+
+def one_line(text: str) -> str:
+    """Control characters (a YAML key with a newline, a tab in a value) shown escaped, so an error stays
+    one line whatever the input held."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class InputError(GamedayError):
@@ -45,7 +56,7 @@ class RunbookLookupError(RunbookError, KeyError):
         choices = f" (the runbook has {', '.join(known)})" if known else ""
         super().__init__(source or "runbook", what, f"no {what} {name!r}{choices}")
 
-    __str__ = Exception.__str__  # KeyError would quote the whole message
+    __str__ = GamedayError.__str__  # KeyError would quote the whole message
 
 
 class JournalError(InputError):

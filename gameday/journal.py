@@ -11,8 +11,10 @@ runbook seconds one such second stands for (drills compress time, the simulator 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import math
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -79,7 +81,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ts: datetime = Field(description="UTC timestamp of the event (wall or simulated clock)")
-    t: float = Field(description="seconds since the journal started, on the writer's clock")
+    t: float = Field(allow_inf_nan=False, description="seconds since the journal started, on the writer's clock")
     seq: int = Field(ge=0, description="position in the journal; ties in t keep their order")
     incident: str = Field(min_length=1, description="incident or drill id")
     type: EventType
@@ -106,7 +108,10 @@ class JournalWriter:
         tail is recomputed from the seed anyway.  Durable writers also take an exclusive ``flock`` per
         event and count lines other processes appended meanwhile, so several processes (the drill
         runner, ``gameday drill log``, ``gameday sandbox rollout``) can share one journal with unique,
-        file-ordered ``seq`` numbers.
+        file-ordered ``seq`` numbers.  A durable event is written whole or not at all: a write that fails
+        (disk full) is cut back off and raises :class:`JournalError`, and half a line left by a writer that
+        was killed mid-write is moved aside to ``<journal>.torn`` before the next event, so every line of
+        the journal stays parseable.
     clock:
         Returns "now" as a datetime; the simulator passes a simulated clock.
     """
@@ -127,11 +132,12 @@ class JournalWriter:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.start = start or self._existing_start() or self._clock()
         self._lock = threading.Lock()
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        #: The first write that failed (``None`` while all went well), for drills to notice and stop.
+        self.failure: JournalError | None = None
+        self._fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - closed in close(); read: _catch_up
         # Count up to the size we start from, not to whatever the file holds when we read it: a line another
         # writer appends in between is then counted once, by _catch_up, instead of never.
-        self._offset = os.fstat(self._fh.fileno()).st_size  # bytes of the file our _seq accounts for
-        self._seq = self._count_existing(self._offset)
+        self._seq, self._offset = self._count_existing(os.fstat(self._fh.fileno()).st_size)
 
     def _existing_start(self) -> datetime | None:
         """When appending to a journal another process started, keep its clock origin so ``t`` agrees."""
@@ -145,17 +151,21 @@ class JournalWriter:
         except (OSError, ValueError):
             return None
 
-    def _count_existing(self, size: int) -> int:
-        """Complete lines in the first ``size`` bytes (read in chunks: journals can be large)."""
-        lines = 0
+    def _count_existing(self, size: int) -> tuple[int, int]:
+        """Complete lines in the first ``size`` bytes, and the bytes they take (read in chunks: journals can
+        be large); a torn tail after them is not counted and is set aside by the next write."""
+        lines = complete = done = 0
         with open(self.path, "rb") as fh:
-            while size > 0:
-                chunk = fh.read(min(size, 1 << 20))
+            while done < size:
+                chunk = fh.read(min(size - done, 1 << 20))
                 if not chunk:
                     break
                 lines += chunk.count(b"\n")
-                size -= len(chunk)
-        return lines
+                last = chunk.rfind(b"\n")
+                if last >= 0:
+                    complete = done + last + 1
+                done += len(chunk)
+        return lines, complete
 
     def emit(
         self,
@@ -189,31 +199,59 @@ class JournalWriter:
                     data=data or {},
                 )
                 line = event.to_json() + "\n"
-                self._fh.write(line)
-                self._fh.flush()
                 if self.durable:
-                    os.fsync(fd)
+                    self._append_whole(fd, line.encode("utf-8"), event)
+                else:
+                    self._fh.write(line)
+                    self._fh.flush()
+                    self._offset += len(line.encode("utf-8"))
                 self._seq += 1
-                self._offset += len(line.encode("utf-8"))
             finally:
                 if self.durable:
                     fcntl.flock(fd, fcntl.LOCK_UN)
             return event
 
+    def _append_whole(self, fd: int, data: bytes, event: Event) -> None:
+        """Write and fsync the line, or cut the file back to where it was and raise (called under the flock)."""
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._offset)
+            error = JournalError(self.path, None, f"cannot append {event.type.value} (seq {event.seq}): "
+                                                  f"{exc.strerror or exc}; every earlier event is intact")
+            self.failure = self.failure or error
+            raise error from None
+        self._offset += len(data)
+
     def _catch_up(self, fd: int) -> None:
-        """Count the lines other processes appended since our last write (called under the flock)."""
+        """Count the lines other processes appended since our last write, and move aside half a line a
+        killed writer left at the end (called under the flock, so no live writer is mid-line)."""
         size = os.fstat(fd).st_size
-        if size > self._offset:
-            with open(self.path, "rb") as fh:
-                fh.seek(self._offset)
-                self._seq += fh.read(size - self._offset).count(b"\n")
-        self._offset = size
+        if size <= self._offset:
+            return
+        fresh = os.pread(fd, size - self._offset, self._offset)
+        complete = fresh.rfind(b"\n") + 1
+        if complete < len(fresh):
+            self._set_aside(fresh[complete:])
+            os.ftruncate(fd, self._offset + complete)
+        self._seq += fresh.count(b"\n", 0, complete)
+        self._offset += complete
+
+    def _set_aside(self, fragment: bytes) -> None:
+        """Keep a torn fragment (never a whole event: its writer died before finishing it) for forensics."""
+        with contextlib.suppress(OSError), open(f"{self.path}.torn", "ab") as fh:
+            fh.write(fragment + b"\n")
 
     def close(self) -> None:
         with self._lock:
             if not self._fh.closed:
-                self._fh.flush()
-                os.fsync(self._fh.fileno())
+                with contextlib.suppress(OSError):  # nothing is buffered for durable writers; a full disk
+                    self._fh.flush()                # must not turn closing into a second failure
+                    os.fsync(self._fh.fileno())
                 self._fh.close()
 
     def __enter__(self) -> JournalWriter:
@@ -239,7 +277,7 @@ def iter_events(path: str | Path) -> Iterator[Event]:
         is_last = number == len(lines)
         try:
             body = json.loads(line)
-            yield Event.model_validate(body)
+            event = Event.model_validate(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             if is_last and torn_tail:
                 return
@@ -249,6 +287,18 @@ def iter_events(path: str | Path) -> Iterator[Event]:
                 return
             err = from_validation_error(path, exc)
             raise JournalError(path, f"line {number}: {err.field}", err.problem) from None
+        if event.type is EventType.journal_started and not _valid_scale(event.data.get("time_scale")):
+            scale = event.data["time_scale"]
+            raise JournalError(path, f"line {number}: data.time_scale",
+                               f"must be a positive number (runbook seconds per second), not {scale!r}")
+        yield event
+
+
+def _valid_scale(value: object) -> bool:
+    """``time_scale`` converts every clock in the journal: absent/null (= 1) or a positive finite number."""
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def read_journal(path: str | Path) -> list[Event]:

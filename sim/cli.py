@@ -56,6 +56,19 @@ def _fmt(block: dict) -> str:
     return f"{block['mean']:.1f}{ci}"
 
 
+def _compiled(policy, runbook, path: Path):  # type: ignore[no-untyped-def]
+    """``compile_model`` with the policy file named in its errors (the model does not know its file)."""
+    from gameday.errors import InputError
+    from sim.model import compile_model
+
+    try:
+        return compile_model(policy, runbook)
+    except InputError as exc:
+        if exc.path is None:
+            raise InputError(path, exc.field, exc.problem) from None
+        raise
+
+
 def register(app: typer.Typer) -> None:
     from sim.sweep.cli import register as register_sweep
 
@@ -77,14 +90,13 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from gameday.runbook import load_runbook
-        from sim.model import compile_model
         from sim.policy import load_policy
         from sim.runner import Outcome, choose_engine, run, split
         from sim.stats import summarise
 
         pol = load_policy(str(policy))
         rb = load_runbook(runbook)
-        model = compile_model(pol, rb)
+        model = _compiled(pol, rb, policy)
         engine = choose_engine(engine, incidents, journal is not None)
         rows = []
         if journal is not None and engine == "simpy":
@@ -125,9 +137,12 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for sev, block in [*result["by_severity"].items(), ("all", result)]:
             mttr_c = block.get("compliance", {}).get("mttr")
-            met = f"{mttr_c['within']:.0%} ≤ {mttr_c['target_minutes']:g}" if mttr_c else "—"
+            met = "—"  # also when no incident of this severity resolved (a short run)
+            if mttr_c and mttr_c.get("within") is not None:
+                met = f"{mttr_c['within']:.0%} ≤ {mttr_c['target_minutes']:g}"
+            p95 = block["mttr"]["p95"]
             table.add_row(sev, str(block["mttr"]["count"]), _fmt(block["mttd"]), _fmt(block["mtta"]),
-                          _fmt(block["mttr"]), f"{block['mttr']['p95']:.0f}", met)
+                          _fmt(block["mttr"]), "—" if p95 is None else f"{p95:.0f}", met)
         console.print(table)
         util = result["utilisation"]["oncall"]
         console.print(f"On-call utilisation: {util:.1%}" if util is not None else "On-call: unlimited")
@@ -156,6 +171,8 @@ def register(app: typer.Typer) -> None:
             raise InputError(None, "--policy", f"give exactly two policies (got {len(policy)})")
         pa, pb = (load_policy(str(p)) for p in policy)
         rb = load_runbook(runbook)
+        for pol, path in ((pa, policy[0]), (pb, policy[1])):
+            _compiled(pol, rb, path)  # fail fast, naming the file
         with _progress(2 * incidents, incidents >= 100_000) as bar:
             result = run_compare(pa, pb, rb, incidents, seed, replications=replications, workers=workers,
                                  progress=_advance(bar, 2 * incidents), engine=engine)

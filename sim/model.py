@@ -87,6 +87,24 @@ class CompiledModel:
         return self.policy.responders.oncall
 
 
+#: Policy fields that may be given per severity (``{SEV-n: value, default: value}``); the kernel reads each
+#: for every severity that has arrivals.
+PER_SEVERITY_FIELDS = ("detection.alert_probability", "decisions.root_cause_probability",
+                       "decisions.rollback_probability", "decisions.recurrence_probability")
+
+
+def _check_per_severity(policy: Policy, severities: list[str]) -> None:
+    """A per-severity mapping must cover every severity that has arrivals (or have a ``default``)."""
+    for path in PER_SEVERITY_FIELDS:
+        value: object = policy
+        for part in path.split("."):
+            value = getattr(value, part)
+        if isinstance(value, dict) and "default" not in value:
+            missing = [s for s in severities if s not in value]
+            if missing:
+                raise InputError(None, path, f"no value for {', '.join(missing)} (give them or a 'default')")
+
+
 def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
     """Check the policy against the runbook and turn both into kernel tables."""
     known = [s.name for s in runbook.severities]
@@ -94,6 +112,7 @@ def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
         if sev not in known:
             raise InputError(None, f"arrivals_per_day.{sev}", f"the runbook has no {sev} (it has {', '.join(known)})")
     severities = [s for s in known if policy.arrivals_per_day.get(s, 0.0) > 0]
+    _check_per_severity(policy, severities)
     rates = np.array([policy.arrivals_per_day[s] / 1440.0 for s in severities])
     for abbr in policy.responders.roles:
         try:

@@ -34,10 +34,16 @@ class _Rollout(FaultActuator["Sandbox", PoolLeakParams | CrashloopParams]):
 
     def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
         wanted = undo.get("version") or HEALTHY_VERSION
-        if ctx.deployment().version == wanted:
-            return f"backend already runs {wanted}"
-        ctx.rollout(wanted, cause=f"revert {self.fault.value}")
-        return f"rolled backend back to {wanted}"
+        if ctx.deployment().version != wanted:
+            ctx.rollout(wanted, cause=f"revert {self.fault.value}")
+            return f"rolled backend back to {wanted}"
+        # The deployment says `wanted`, but a rollout cut short (a runner killed in the middle of its
+        # revert) leaves pods on the old version or stopped: finish it, or the fault stays.
+        behind = [r.name for r in ctx.replicas() if r.version != wanted or r.state != "Running"]
+        if behind:
+            ctx.restart()
+            return f"finished the rollout to {wanted} ({', '.join(behind)} were not on it)"
+        return f"backend already runs {wanted}"
 
 
 @LOCAL_FAULTS.register

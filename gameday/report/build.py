@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +75,39 @@ def build_report(
     weights: Path | None = None,
     date: str | None = None,
 ) -> list[Path]:
-    """Write report.html, report.md, timeline.png and drafts/*.md into ``out``; return what was written."""
+    """Write report.html, report.md, timeline.png and drafts/*.md into ``out``; return what was written.
+
+    Everything is written into a hidden staging folder (on the same file system) and moved into ``out``
+    only once the whole report exists, so a journal that fails half-way leaves no partial report behind.
+    """
+    out = Path(out)
+    existing = next(p for p in (out.parent, *out.parent.parents) if p.is_dir())
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=existing))
+    try:
+        staged = _build_report(journal=journal, timeline=timeline, out=out, into=staging, runbook=runbook,
+                               weights=weights, date=date)
+        written = []
+        for path in staged:
+            target = out / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            written.append(target)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_report(
+    *,
+    journal: Path | None = None,
+    timeline: Path | None = None,
+    out: Path,
+    into: Path,
+    runbook: Path | None = None,
+    weights: Path | None = None,
+    date: str | None = None,
+) -> list[Path]:
+    """The report for ``out`` (the page names files relative to it), written into ``into``."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from gameday.journal import journal_meta
@@ -86,11 +120,10 @@ def build_report(
     rb = resolve_runbook(runbook, meta if journal is not None else {}, source.parent)
     result = score_events(events, rb, load_weights(weights), journal=str(source), base_dir=source.parent,
                           weights_source=str(weights or DEFAULT_WEIGHTS))
-    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
     title = report_title(meta, result, source)
-    chart = render_chart(events, rb, out / "timeline.png", f"{title} — runbook clock")
+    chart = render_chart(events, rb, into / "timeline.png", f"{title} — runbook clock")
     written.append(chart)
 
     clock = RunbookClock(events)
@@ -103,7 +136,7 @@ def build_report(
             drafts = drafts_for(views[incident.incident], incident, rb, clock)
             for name, text in drafts.items():
                 rel = f"drafts/{_slug(incident.incident)}/{_slug(name)}.md"
-                path = out / rel
+                path = into / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
                 written.append(path)
@@ -131,7 +164,7 @@ def build_report(
         "skipped_drafts": max(0, len(result.incidents) - MAX_DRAFTED_INCIDENTS),
     }
     for name in ("report.html", "report.md"):
-        path = out / name
+        path = into / name
         path.write_text(env.get_template(f"{name}.j2").render(**context), encoding="utf-8")
         written.append(path)
     return written

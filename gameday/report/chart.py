@@ -8,8 +8,10 @@ when even that would take too many rows, events get numbers and a key beside the
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,8 +86,8 @@ def _window_note(samples: list[Event], key: str, scale: float) -> str:
     """``"each point: the last 30 s (30 runbook min)"`` from the sampler's record, else ``""``."""
     for event in samples:
         windows = event.data.get("windows_s")
-        if isinstance(windows, dict) and windows.get(key):
-            seconds = float(windows[key])
+        seconds = _number(windows.get(key)) if isinstance(windows, dict) else None
+        if seconds:
             return f"each point: last {seconds:g} s ({seconds * scale / 60:g} runbook min)"
     return ""
 
@@ -101,10 +103,10 @@ def build_chart(events: list[Event], runbook: Runbook, title: str) -> Chart:
     samples = [e for e in events if e.type is E.metric_sample]
     marks = [e for e in events if e.type in MARKS][:MAX_MARKS]
     series = {
-        "error rate (%)": ("error_rate", [(clock.minutes(e), 100 * float(e.data["error_rate"])) for e in samples
-                                          if e.data.get("error_rate") is not None]),
-        "p95 latency (s)": ("p95_seconds", [(clock.minutes(e), float(e.data["p95_seconds"])) for e in samples
-                                            if e.data.get("p95_seconds") is not None]),
+        "error rate (%)": ("error_rate", [(clock.minutes(e), 100 * v) for e in samples
+                                          if (v := _number(e.data.get("error_rate"))) is not None]),
+        "p95 latency (s)": ("p95_seconds", [(clock.minutes(e), v) for e in samples
+                                            if (v := _number(e.data.get("p95_seconds"))) is not None]),
         "pool in use": ("pool_in_use", [(clock.minutes(e), _pool(e)) for e in samples if _pool(e) is not None]),
     }
     series = {k: v for k, v in series.items() if v[1]}
@@ -201,22 +203,39 @@ def render_chart(events: list[Event], runbook: Runbook, out: Path, title: str) -
 
 
 def _time_axis(ax: Axes, clock: RunbookClock) -> None:
-    from datetime import timedelta
-
     from matplotlib.ticker import FuncFormatter
 
     top = ax.secondary_xaxis("top")
     origin = clock.origin.astimezone(clock.zone)
-    top.xaxis.set_major_formatter(FuncFormatter(lambda m, _: (origin + timedelta(minutes=m)).strftime("%H:%M")))
+    top.xaxis.set_major_formatter(FuncFormatter(lambda m, _: _clock_label(origin, m)))
     top.set_xlabel(f"runbook clock ({clock.zone_label})", fontsize=9)
     top.tick_params(labelsize=8)
 
 
+def _number(value: object) -> float | None:
+    """A finite number from a sample's field; anything else (a hand-edited journal) is a gap in the line."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _clock_label(origin: datetime, minutes: float) -> str:
+    """Wall-clock tick label; a tick the calendar cannot hold (year 9999 + m) stays unlabelled."""
+    try:
+        return (origin + timedelta(minutes=minutes)).strftime("%H:%M")
+    except (OverflowError, ValueError):
+        return ""
+
+
 def _pool(event: Event) -> float | None:
-    used, size = event.data.get("pool_in_use"), event.data.get("pool_size")
+    used, size = _number(event.data.get("pool_in_use")), _number(event.data.get("pool_size"))
     if used is None:
         return None
-    return 100.0 * float(used) / float(size) if size else float(used)
+    return 100.0 * used / size if size else used
 
 
 def _pool_unit(samples: list[Event]) -> str:

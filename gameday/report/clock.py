@@ -15,7 +15,7 @@ class RunbookClock:
         started = next((e for e in events if e.type is EventType.journal_started), events[0] if events else None)
         meta = started.data if started is not None and started.type is EventType.journal_started else {}
         self.scale = float(meta.get("time_scale", 1.0) or 1.0)
-        self.origin = (started.ts - timedelta(seconds=started.t)) if started is not None else datetime.now(UTC)
+        self.origin = _shifted(started.ts, -started.t) if started is not None else datetime.now(UTC)
         try:
             self.zone = ZoneInfo(str(meta.get("timezone") or "UTC"))
         except (KeyError, ValueError):
@@ -29,7 +29,7 @@ class RunbookClock:
 
     def at_minute(self, minutes: float) -> datetime:
         """The moment ``minutes`` runbook minutes after the journal started stands for."""
-        return (self.origin + timedelta(minutes=minutes)).astimezone(self.zone)
+        return _shifted(self.origin, minutes * 60.0).astimezone(self.zone)
 
     @property
     def zone_label(self) -> str:
@@ -40,3 +40,12 @@ class RunbookClock:
 
     def stamp(self, event: Event) -> str:
         return self.at(event).strftime("%Y-%m-%d %H:%M ") + self.zone_label
+
+
+def _shifted(moment: datetime, seconds: float) -> datetime:
+    """``moment + seconds``, held inside the calendar (a hand-edited journal may say year 9999)."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        edge = datetime.max - timedelta(days=2) if seconds > 0 else datetime.min + timedelta(days=2)
+        return edge.replace(tzinfo=UTC)  # two days inside, so any time zone can still show it

@@ -382,10 +382,10 @@ def _unbox(text: str) -> str:
 def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
     """Parse runbook markdown (mojibake and all) into the typed model."""
     reader = _Reader(text, source)
-    severities = reader.severities()
-    workflow = reader.workflow()
-    phases = reader.phases()
-    try:
+    try:  # every part is a closed model: a value out of range anywhere (SEV-0, ...) names the file
+        severities = reader.severities()
+        workflow = reader.workflow()
+        phases = reader.phases()
         return Runbook(
             title=reader.title(),
             source=source,
