@@ -126,8 +126,10 @@ def test_sigkill_anywhere_is_cleaned_up_by_the_next_start(chaos_sandbox: Sandbox
     tally: Counter[str] = Counter()
     landed: list[dict[str, Any]] = []
     for index, (window, fault) in enumerate(kill_plan(KILLS, SEED)):
+        began = time.monotonic()
         drill = start_drill(box, scenarios[fault], tmp_path / f"kill-{index:02d}-{fault}", seed=index)
         where = kill_in(window, fault, drill, box, rng)
+        killed = time.monotonic()
         left = box.pending()
         markers = box.markers()
         tally["kill points"] += 1
@@ -142,7 +144,10 @@ def test_sigkill_anywhere_is_cleaned_up_by_the_next_start(chaos_sandbox: Sandbox
         assert box.pending() == [], f"{context}: a fault is still recorded as injected"
         assert box.markers() == [], f"{context}: the dead drill's marker is still there"
         assert processes_mentioning(str(drill.out)) == [], f"{context}: the dead drill's Locust still runs"
+        recovered_at = time.monotonic()
         wait_steady(box)
+        where["seconds"] = {"to_kill": round(killed - began, 1), "recovery": round(recovered_at - killed, 1),
+                            "to_steady": round(time.monotonic() - recovered_at, 1)}
 
         journal = drill.journal
         if journal is not None and journal.exists():
