@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 from statistics import fmean
 
+from gameday.errors import JournalError, RunbookLookupError
 from gameday.journal import Event, EventType, journal_meta, read_journal
 from gameday.runbook import Runbook, load_runbook
 from gameday.scoring.checks import CHECKS, Context
@@ -105,7 +106,10 @@ def score_events(
 ) -> JournalScore:
     config = config or load_weights()
     views = split_incidents(events, base_dir or Path("."))
-    incidents = [score_incident(view, runbook, config) for view in views]
+    try:
+        incidents = [score_incident(view, runbook, config) for view in views]
+    except RunbookLookupError as exc:  # the journal names what the runbook lacks (a hand-edited SEV-9)
+        raise JournalError(journal or None, exc.field, f"{exc.problem} in {exc.path}") from None
     scores = [i.score for i in incidents if i.score is not None]
     values: dict[str, list[float]] = {}
     for incident in incidents:

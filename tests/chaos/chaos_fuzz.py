@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from gameday.errors import GamedayError
@@ -35,12 +35,18 @@ FIGURES_ENV = "GAMEDAY_CHAOS_FIGURES"
 
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
+#: Shrinking a failure can take many minutes on a big file: off in CI (the failing input is printed as
+#: found), on with GAMEDAY_FUZZ_SHRINK=1 for a minimal example.
+SHRINK = os.environ.get("GAMEDAY_FUZZ_SHRINK", "") not in ("", "0")
+
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
     derandomize=not RANDOM,
     database=None,
     suppress_health_check=list(HealthCheck),
+    phases=[Phase.explicit, Phase.generate, *([Phase.shrink] if SHRINK else [])],
+    print_blob=True,
 )
 
 # -- values of every type a YAML or JSON file can hold ---------------------------------------------------

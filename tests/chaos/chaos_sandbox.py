@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from gameday_testkit import require
 
 REPO = Path(__file__).resolve().parents[2]
 GAMEDAY = str(Path(sys.executable).with_name("gameday"))
@@ -96,8 +97,7 @@ class Sandbox:
 
 def sandbox_up(state: Path) -> Sandbox:
     missing = [tool for tool in ("pgbouncer", "prometheus", "prometheus-alertmanager") if not shutil.which(tool)]
-    if missing:
-        pytest.skip(f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
+    require(not missing, f"sandbox services not installed: {', '.join(missing)} (make system-deps)")
     done = None
     for offset in PORT_OFFSETS:
         env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "GAMEDAY_SANDBOX_PORT_OFFSET": str(offset),

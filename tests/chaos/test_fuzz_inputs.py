@@ -37,6 +37,11 @@ REPORT_SEMANTIC_SHARE = float(os.environ.get("GAMEDAY_FUZZ_REPORT_SEMANTIC", "0.
 SCENARIOS = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((REPO / "scenarios").glob("*.yaml"))]
 POLICIES = [yaml.safe_load(p.read_text(encoding="utf-8"))
             for p in sorted((REPO / "scenarios" / "policies").glob("*.yaml"))]  # fmt: skip
+SWEEPS = []
+for _sweep in sorted((REPO / "scenarios" / "sweeps").glob("*.yaml")):
+    _doc = yaml.safe_load(_sweep.read_text(encoding="utf-8"))
+    _doc["policy"] = str((_sweep.parent / _doc["policy"]).resolve())  # the fuzzed copy lives elsewhere
+    SWEEPS.append(_doc)
 RUNBOOKS = [(REPO / "runbooks" / "incident-response.md").read_text(encoding="utf-8")]
 SEED_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
 if SEED_RUNBOOK.exists():  # the team's real file, mojibake and all
@@ -52,11 +57,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cached_runbooks() -> Iterator[None]:
-    """Parse each runbook file once: the journal fuzz targets the journal, not the markdown parser (which
-    has its own fuzz test below), and a parse per input would cost minutes."""
+    """Parse each runbook file once: the journal and sweep fuzz target those files, not the markdown
+    parser (which has its own fuzz test below), and a parse per input would cost minutes."""
+    from gameday.runbook import load_runbook as original
     from gameday.scoring import engine
-
-    original = engine.load_runbook
+    from sim.sweep import plan
 
     @functools.lru_cache(maxsize=8)
     def load(path: str | None = None, _stamp: tuple[int, int] | None = None):  # type: ignore[no-untyped-def]
@@ -68,11 +73,11 @@ def cached_runbooks() -> Iterator[None]:
         stat = Path(path).stat()
         return load(str(path), (stat.st_mtime_ns, stat.st_size))
 
-    engine.load_runbook = cached
+    engine.load_runbook = plan.load_runbook = cached
     try:
         yield
     finally:
-        engine.load_runbook = original
+        engine.load_runbook = plan.load_runbook = original
 
 
 def cli_refuses(*args: str) -> str:
@@ -162,6 +167,27 @@ def test_fuzzed_runbooks_are_refused_in_one_line(workdir: Path) -> None:
 
     run()
     assert tally.counts["refused"] > 0, tally.counts
+    tally.record()
+
+
+def test_fuzzed_sweeps_are_refused_in_one_line(workdir: Path, cached_runbooks: None) -> None:
+    """What ``gameday sweep FILE`` checks before any work: the file, the base policy, every grid point."""
+    from sim.sweep.plan import make_plan
+    from sim.sweep.spec import load_sweep
+
+    tally, sample = Tally("sweep"), CliSample()
+    path = workdir / "sweep.yaml"
+
+    @FUZZ_SETTINGS
+    @given(damaged_yaml(SWEEPS))
+    def run(content: bytes) -> None:
+        path.write_bytes(content)
+        outcome = tally.check(path, lambda: make_plan(load_sweep(path)))
+        sample.maybe(outcome, path, "sweep", str(path), "--incidents", "10", "--replications", "1",
+                     "--out", str(workdir / "sweep-out.csv"))
+
+    run()
+    assert tally.counts["refused"] > tally.counts["inputs"] // 2, tally.counts
     tally.record()
 
 

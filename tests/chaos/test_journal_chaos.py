@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gameday_testkit import require
 
 from gameday.errors import JournalError
 from gameday.journal import EventType, JournalWriter, read_journal
@@ -107,10 +108,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
                           capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"cannot mount a tmpfs: {done.stderr}")
-        pytest.skip(f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
+    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
     try:
         yield mount
     finally:
