@@ -18,8 +18,9 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from drills.pids import pid_alive
 from drills.sandbox.paths import write_json_atomic
@@ -45,6 +46,8 @@ class ActiveDrill(BaseModel):
     started_at: datetime
     runner_pid: int
     load_pid: int | None = None
+    #: How another process reaches the same target (Kubernetes: context, kubeconfig, allowed contexts).
+    target_options: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def alive(self) -> bool:

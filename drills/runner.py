@@ -144,7 +144,7 @@ class DrillRunner:
                 drill_id=self.drill_id, incident=self.drill_id, journal=str(self.journal_path.resolve()),
                 out_dir=str(self.out.resolve()), target=self.options.target, target_key=self.target.key,
                 scenario=self.scenario.name, time_scale=self.time_scale, started_at=self.started,
-                runner_pid=os.getpid(),
+                runner_pid=os.getpid(), target_options=_reach(self.options.target_options),
             )  # fmt: skip
             markers.claim(self.active)  # a second drill on this target is refused here, naming the first
             try:
@@ -486,3 +486,11 @@ def _shown(value: Any) -> str:
 def run_drill(options: DrillOptions, console: Any = None) -> DrillSummary:
     """Validate, run and summarise one drill (the CLI's entry point)."""
     return DrillRunner(options, console).run()
+
+
+def _reach(options: dict[str, Any]) -> dict[str, Any]:
+    """The target options another process needs to act on the same target (war-room remediations)."""
+    reach = {k: v for k, v in options.items() if k in ("context", "kubeconfig", "allowed_contexts") and v}
+    if reach.get("kubeconfig"):
+        reach["kubeconfig"] = str(Path(reach["kubeconfig"]).resolve())
+    return reach

@@ -36,10 +36,9 @@ REMEDIATIONS = {
 }
 
 
-def default_target(name: str) -> Target:
-    if name != "local":
-        raise RequestRefused(409, f"remediation buttons act on the local sandbox; on {name} use `gameday cluster`")
-    return drill_link.make_target("local")
+def default_target(active: ActiveDrill) -> Target:
+    """The drill's own target, reached the way its runner reached it (a kube context is checked again)."""
+    return drill_link.make_target(active.target, **active.target_options)
 
 
 @dataclass
@@ -47,7 +46,7 @@ class Room:
     """One war room: its journal, and how to reach the target the drill runs on."""
 
     journal: Path
-    target_factory: Callable[[str], Target] = default_target
+    target_factory: Callable[[ActiveDrill], Target] = default_target
     _remediating: threading.Lock = field(default_factory=threading.Lock)
     _gm: threading.Lock = field(default_factory=threading.Lock)
 
@@ -150,7 +149,11 @@ class Room:
         if not self._remediating.acquire(blocking=False):
             raise RequestRefused(409, "another remediation is still running; wait for it to finish")
         try:
-            detail = self.target_factory(active.target).remediate(action, **params)
+            target = self.target_factory(active)
+            try:
+                detail = target.remediate(action, **params)
+            finally:
+                target.close()
             drill_link.log_action(active, kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
                                  else "backend", "via": "war room", **params}, r.actor)
         finally:
@@ -200,7 +203,11 @@ class Room:
             event = self._emit(active, EventType.fault_injected, r.actor, {
                 "fault": fault.type.value, "params": fault.params.model_dump(), "target": active.target,
                 "stage": r.index + 2, "stage_index": r.index})
-            record = self.target_factory(active.target).inject(fault, drill_id=active.drill_id)
+            target = self.target_factory(active)
+            try:
+                record = target.inject(fault, drill_id=active.drill_id)
+            finally:
+                target.close()
             self._emit(active, EventType.note, "runner", {"text": f"stage {r.index + 2} fault applied",
                                                           "record": record.id, "params": record.params})
             return event

@@ -47,10 +47,10 @@ def log_action(active: ActiveDrill, kind: str, detail: dict[str, Any], actor: st
     ResponderLog.of(active).action(kind, detail, actor)
 
 
-def make_target(name: str) -> Any:
+def make_target(name: str, **options: Any) -> Any:
     from drills.targets.factory import make_target as factory
 
-    return factory(name)
+    return factory(name, **options)
 
 
 def stop_runner(active: ActiveDrill) -> None:
