@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -28,6 +30,8 @@ from prometheus_client.registry import Collector
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 
 VERSION_LABEL = "app.kubernetes.io/version"
+#: Seconds between two lists of the namespace's pods and Deployments.
+REFRESH_S = 1.0
 
 
 def pod_families(pods: list[Any], namespace: str) -> Iterator[Any]:
@@ -80,6 +84,10 @@ def backend_targets(pods: list[Any], port: int) -> list[dict[str, Any]]:
 
 
 class ClusterCollector(Collector):
+    """Pod and Deployment lists refreshed by a background thread every ``REFRESH_S`` (a scrape never waits
+    for the API server, so a loaded node cannot make the exporter miss scrapes); PgBouncer at scrape time
+    (a refused connection is immediate: ``pgbouncer_up`` 0)."""
+
     def __init__(self, namespace: str, pgbouncer_dsn: str) -> None:
         from kubernetes import client, config
 
@@ -88,18 +96,28 @@ class ClusterCollector(Collector):
         self.core = client.CoreV1Api()
         self.apps = client.AppsV1Api()
         self.admin = PgBouncerAdmin(pgbouncer_dsn)
+        self.pods: list[Any] = []
+        self.deployments: list[Any] = []
+        self._listed = threading.Event()
+        threading.Thread(target=self._refresh_forever, name="lists", daemon=True).start()
+        self._listed.wait(10)
 
-    def collect(self) -> Iterator[Any]:
+    def _refresh_forever(self) -> None:
         from kubernetes.client.exceptions import ApiException
 
-        try:
-            pods = self.core.list_namespaced_pod(self.namespace, _request_timeout=5).items
-            deployments = self.apps.list_namespaced_deployment(self.namespace, _request_timeout=5).items
-        except (ApiException, OSError) as exc:  # no pod series this scrape; say why in the pod's log
-            print(f"cluster-exporter: cannot list the namespace: {exc}", file=sys.stderr, flush=True)
-        else:
-            yield from pod_families(pods, self.namespace)
-            yield from deployment_families(deployments, self.namespace)
+        while True:
+            try:
+                self.pods = self.core.list_namespaced_pod(self.namespace, _request_timeout=5).items
+                self.deployments = self.apps.list_namespaced_deployment(self.namespace, _request_timeout=5).items
+                self._listed.set()
+            except (ApiException, OSError) as exc:  # keep the last lists; say why in the pod's log
+                print(f"cluster-exporter: cannot list the namespace: {exc}", file=sys.stderr, flush=True)
+            time.sleep(REFRESH_S)
+
+    def collect(self) -> Iterator[Any]:
+        if self._listed.is_set():
+            yield from pod_families(self.pods, self.namespace)
+            yield from deployment_families(self.deployments, self.namespace)
         yield from pgbouncer_metrics(self.admin)
 
 
@@ -119,8 +137,9 @@ def make_app(collector: ClusterCollector, selector: str, backend_port: int) -> C
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") != "/sd/backend":
             return metrics(environ, start_response)
-        pods = collector.core.list_namespaced_pod(collector.namespace, label_selector=selector, _request_timeout=5)
-        body = json.dumps(backend_targets(pods.items, backend_port)).encode()
+        key, value = selector.split("=", 1)
+        pods = [p for p in collector.pods if (p.metadata.labels or {}).get(key) == value]
+        body = json.dumps(backend_targets(pods, backend_port)).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 

@@ -34,7 +34,8 @@ DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
 #: Scenario -> what the fault must visibly do to the real system before anyone fixes it.
 SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
     "connection-pool-leak": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
-    "crashloop": lambda samples: min(s["replicas_ready"] for s in samples) == 0,
+    # a rolling update of a release that never starts stalls after its first pod: one replica down
+    "crashloop": lambda samples: min(s["replicas_ready"] for s in samples) < 3,
     "pgbouncer-down": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.5,
     "slow-queries": lambda samples: max(s.get("p95_s") or 0 for s in samples) > 1.0,
     "error-burst": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
