@@ -37,7 +37,7 @@ SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
     # a rolling update of a release that never starts stalls after its first pod: one replica down
     "crashloop": lambda samples: min(s["replicas_ready"] for s in samples) < 3,
     "pgbouncer-down": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.5,
-    "slow-queries": lambda samples: max(s.get("p95_s") or 0 for s in samples) > 1.0,
+    "slow-queries": lambda samples: max(s.get("p95_seconds") or 0 for s in samples) > 1.0,
     "error-burst": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
 }
 
