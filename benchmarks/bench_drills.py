@@ -1,4 +1,5 @@
-"""How fast a drill's journal learns what happened, from one real short drill on a throwaway sandbox.
+"""How fast a drill's journal learns what happened, and whether compressed drills measure the system
+honestly, from real drills on throwaway sandboxes.
 
 Prints
 - fault: journal entry -> undo record persisted -> change applied (the entry is written *before* the change);
@@ -6,13 +7,19 @@ Prints
   from receipt to journal), and the fault -> first alert detection delay;
 - the metric sampler's cadence (target ~1 s between samples).
 
-The drill uses human responders driven from this script (``gameday sandbox rollout undo``, ``gameday drill
-log close``), so it takes about a minute.  Ports are offset (``GAMEDAY_BENCH_PORT_OFFSET``, default 8000)
-so a developer's sandbox can keep running.
+- MTTD of the pool-leak drill at time scales 10, 30 and 60 (``GAMEDAY_BENCH_SCALES``), in runbook minutes:
+  the detection chain and the fault's progression follow the scale (``drills/detection.py``), so the three
+  should agree within 2 runbook minutes.  Each scale gets a fresh sandbox; the drill is closed once the
+  alert is detected (the runner reverts the fault).
+
+The drills use human responders driven from this script (``gameday sandbox rollout undo``, ``gameday drill
+log close``), so the whole script takes a few minutes.  Ports are offset (``GAMEDAY_BENCH_PORT_OFFSET``,
+default 8000) so a developer's sandbox can keep running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import statistics
@@ -20,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -49,18 +57,88 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:8.1f} ms"
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp:
-        env = {**os.environ, "GAMEDAY_STATE_DIR": f"{tmp}/state", "GAMEDAY_SANDBOX_PORT_OFFSET": PORT_OFFSET,
-               "GAMEDAY_ACTOR": "bench"}
-        up = subprocess.run([GAMEDAY, "sandbox", "up"], env=env, capture_output=True, text=True)
-        if up.returncode != 0:
-            print(f"cannot start the sandbox: {up.stderr.strip()}")
-            return 1
-        try:
-            return _drill(env, Path(tmp) / "out")
-        finally:
-            subprocess.run([GAMEDAY, "sandbox", "down", "--purge"], env=env, capture_output=True)
+#: Time scales whose pool-leak MTTD is compared (runbook seconds per wall second).
+SCALES = [float(s) for s in os.environ.get("GAMEDAY_BENCH_SCALES", "10,30,60").split(",")]
+#: The three MTTDs must agree within this many runbook minutes.
+MTTD_SPREAD_MINUTES = 2.0
+
+
+@contextlib.contextmanager
+def sandbox(tmp: str) -> Iterator[dict[str, str]]:
+    """A fresh sandbox in ``tmp``: the environment every ``gameday`` call of the bench uses."""
+    env = {**os.environ, "GAMEDAY_STATE_DIR": f"{tmp}/state", "GAMEDAY_SANDBOX_PORT_OFFSET": PORT_OFFSET,
+           "GAMEDAY_ACTOR": "bench"}
+    up = subprocess.run([GAMEDAY, "sandbox", "up"], env=env, capture_output=True, text=True)
+    if up.returncode != 0:
+        raise SystemExit(f"cannot start the sandbox: {up.stderr.strip()}")
+    try:
+        yield env
+    finally:
+        subprocess.run([GAMEDAY, "sandbox", "down", "--purge"], env=env, capture_output=True)
+
+
+def main(argv: list[str]) -> int:
+    """Both parts, or only ``latency`` / ``mttd``."""
+    status = 0
+    if not argv or "latency" in argv:
+        with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as env:
+            status = _drill(env, Path(tmp) / "out")
+    if not argv or "mttd" in argv:
+        status = max(status, mttd_across_scales())
+    return status
+
+
+def mttd_across_scales() -> int:
+    """The pool-leak drill's MTTD (runbook minutes) at each scale, and whether they agree."""
+    print(f"pool-leak MTTD across time scales (runbook minutes; must agree within {MTTD_SPREAD_MINUTES:g})")
+    figures: dict[float, float] = {}
+    for scale in SCALES:
+        with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as env:
+            events = _detect_then_close(env, Path(tmp) / "out", scale)
+        injected = next(e for e in events if e.type is EventType.fault_injected)
+        detected = next(e for e in events if e.type is EventType.detected)
+        firing = next(e for e in events if e.type is EventType.alert_firing and e.t >= injected.t)
+        calibration = next(e.data["calibration"] for e in events if "calibration" in e.data)
+        minutes = (detected.t - injected.t) * scale / 60.0
+        figures[scale] = minutes
+        floored = f", floored: {', '.join(calibration['floored'])}" if calibration.get("floored") else ""
+        print(f"  time scale {scale:>5g}: MTTD {minutes:5.2f} runbook min ({detected.t - injected.t:6.2f} wall s, "
+              f"first alert {firing.data['alertname']}; scrape {calibration['scrape_interval_s']:g} s, window "
+              f"{calibration['rule_window_s']:g} s, for {calibration['alert_for_s']:g} s{floored})", flush=True)
+    spread = max(figures.values()) - min(figures.values())
+    verdict = "ok" if spread <= MTTD_SPREAD_MINUTES else "TOO FAR APART"
+    print(f"  spread {spread:.2f} runbook min ({verdict})")
+    return 0 if spread <= MTTD_SPREAD_MINUTES else 1
+
+
+def _detect_then_close(env: dict[str, str], out: Path, scale: float) -> list[Event]:
+    proc = subprocess.Popen(
+        [GAMEDAY, "drill", "run", str(SCENARIO), "--responder", "human", "--time-scale", f"{scale:g}",
+         "--seed", "1", "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        path = _journal(out, proc)
+        _wait(path, proc, EventType.detected)
+        subprocess.run([GAMEDAY, "drill", "log", "close"], env=env, capture_output=True, check=True)
+        proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(60)
+    return read_journal(path)
+
+
+def _journal(out: Path, proc: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list(out.glob("*/journal.jsonl"))
+        if found:
+            return found[0]
+        if proc.poll() is not None:
+            raise SystemExit(f"drill ended early:\n{proc.communicate()[0][-3000:]}")
+        time.sleep(0.2)
+    raise SystemExit("the drill never wrote its journal")
 
 
 def _drill(env: dict[str, str], out: Path) -> int:
@@ -69,10 +147,7 @@ def _drill(env: dict[str, str], out: Path) -> int:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not list(out.glob("*/journal.jsonl")) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        path = next(out.glob("*/journal.jsonl"))
+        path = _journal(out, proc)
         _wait(path, proc, EventType.alert_firing, count=2)
         subprocess.run([GAMEDAY, "sandbox", "rollout", "undo", "backend"], env=env, capture_output=True, check=True)
         _wait(path, proc, EventType.mitigated)
@@ -121,4 +196,4 @@ def report(events: list[Event]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

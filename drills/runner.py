@@ -27,6 +27,7 @@ import numpy as np
 
 from drills import active as markers
 from drills.active import ActiveDrill
+from drills.detection import DetectionChain
 from drills.narration import narrate
 from drills.recovery import DrillInterrupted, FaultLeftBehind, Interrupts, interrupts_as_exceptions, revert_all
 from drills.summary import LOAD_STATS, DrillFacts, DrillSummary, Outcome, print_summary
@@ -112,6 +113,7 @@ class DrillRunner:
             raise InputError(None, "--time-scale", "must be > 0")
         check_target(options.target, **options.target_options)  # a refused kube context: before any write
         self.time_scale = float(options.time_scale or self.scenario.time_scale)
+        self.detection = DetectionChain.from_policy(options.policy or DEFAULT_POLICY)
         self.responder_model: ResponderModel | None = None
         if options.responder == "autopilot":
             from sim.responder import ResponderModel
@@ -206,6 +208,10 @@ class DrillRunner:
         from drills.observers.replicas import ReplicaWatcher
         from drills.observers.webhook import AlertReceiver
 
+        calibration = self.target.calibrate(self.time_scale, self.detection)
+        self.journal.emit(EventType.note, "runner", {
+            "text": f"detection chain at time scale {self.time_scale:g}",
+            "detection_runbook_seconds": self.detection.model_dump(), "calibration": calibration})
         self.console.print("bringing the stack up / checking it ...")
         self.target.up()
         endpoints = self.target.endpoints()

@@ -7,6 +7,7 @@ pooler under supervisord.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from drills.faults.base import FaultActuator, FaultRegistry
@@ -21,6 +22,15 @@ if TYPE_CHECKING:
 
 LocalFault = FaultActuator["Sandbox", Any]
 LOCAL_FAULTS: FaultRegistry[LocalFault] = FaultRegistry("local")
+
+
+#: The pool leak's progression in runbook time, the same at every time scale: the leaking release is serving
+#: everywhere this long after the deploy starts (a rolling update; the sandbox's own rollout is faster, so the
+#: schedule, not how long a replica takes to start, decides), then each replica leaks one pooled connection
+#: this often (every search that hits a slow plan leaks; during the fault one does on this schedule and
+#: random slow plans are off, so the pools run dry in the same runbook minutes whatever the request rate).
+LEAK_AFTER_RUNBOOK_S = 180.0
+LEAK_EVERY_RUNBOOK_S = 15.0
 
 
 class _Rollout(FaultActuator["Sandbox", PoolLeakParams | CrashloopParams]):
@@ -48,7 +58,27 @@ class _Rollout(FaultActuator["Sandbox", PoolLeakParams | CrashloopParams]):
 
 @LOCAL_FAULTS.register
 class LocalPoolLeak(_Rollout):
+    """The 2026-01-24-001 release, leaking on the schedule of :data:`LEAK_AFTER_RUNBOOK_S` and
+    :data:`LEAK_EVERY_RUNBOOK_S` at the sandbox's time scale."""
+
     fault = FaultType.connection_pool_leak
+    KNOBS = ("slow_plan_fraction", "slow_plan_every_s", "slow_plan_from")
+
+    def prepare(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> dict[str, Any]:
+        current = _read_knobs(ctx)
+        return {**super().prepare(ctx, params), "knobs": {name: getattr(current, name) for name in self.KNOBS}}
+
+    def inject(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> None:
+        scale = ctx.cfg.time_scale
+        write_knobs(ctx.layout.knobs, slow_plan_fraction=0.0, slow_plan_every_s=LEAK_EVERY_RUNBOOK_S / scale,
+                    slow_plan_from=time.time() + LEAK_AFTER_RUNBOOK_S / scale)
+        super().inject(ctx, params)
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        done = super().revert(ctx, undo)
+        if undo.get("knobs"):
+            write_knobs(ctx.layout.knobs, **undo["knobs"])
+        return done
 
 
 @LOCAL_FAULTS.register
@@ -71,11 +101,15 @@ class LocalPgbouncerDown(FaultActuator["Sandbox", PgbouncerDownParams]):
         return "pgbouncer started"
 
 
+def _read_knobs(ctx: Sandbox) -> Knobs:
+    return Knobs.model_validate(read_json(ctx.layout.knobs, {}) or {})
+
+
 class _KnobFault(FaultActuator["Sandbox", Any]):
     """Write the fault's knobs into the sandbox's knob file; revert writes back the values read before."""
 
     def prepare(self, ctx: Sandbox, params: FaultParams) -> dict[str, Any]:
-        current = Knobs.model_validate(read_json(ctx.layout.knobs, {}) or {})
+        current = _read_knobs(ctx)
         return {name: getattr(current, name) for name in knob_names(self.fault)}
 
     def inject(self, ctx: Sandbox, params: FaultParams) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from drills.detection import DetectionChain
 from drills.k8s import guard
 from drills.k8s.endpoints import ALERTMANAGER_PORT, APP_PORT, PROMETHEUS_PORT, WEBHOOK_PORT, url
 from drills.k8s.faults import KUBE_FAULTS, KubeObject
@@ -118,6 +119,11 @@ class KubernetesTarget:
     def key(self) -> str:
         """One drill at a time per namespace of a kube context."""
         return f"kubernetes:{self.context}/{self.namespace}"
+
+    def calibrate(self, time_scale: float, detection: DetectionChain) -> dict[str, Any]:
+        """The cluster's Prometheus and rules are fixed (drills/k8s/manifests, ``python -m drills.k8s.rules``)."""
+        return {"scaled": False, "reason": "the cluster's scrape, evaluation and alert rules are fixed "
+                                           "(drills/k8s/manifests): detection runs on the wall clock there"}
 
     def close(self) -> None:
         self.stop_observers()

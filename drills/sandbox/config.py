@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from drills.detection import DetectionChain, WallDetection
 from drills.state import state_dir
 from gameday.errors import InputError
 
@@ -45,18 +46,19 @@ class SandboxConfig(BaseModel):
     app_pool_timeout_s: float = Field(default=1.0, gt=0, description="wait for a pool connection, then 503")
     pgbouncer_pool_size: int = Field(default=8, ge=1, description="server connections; small on purpose")
     pgbouncer_query_wait_timeout_s: int = Field(default=5, ge=1)
-    scrape_interval: str = "1s"
-    evaluation_interval: str = "1s"
-    alert_for: str = Field(default="5s", description="`for:` of every alert rule")
-    rule_window: str = Field(default="15s", description="rate() range of the alert rules (runbook: 1m)")
-    am_group_wait: str = "1s"
-    am_group_interval: str = "1s"
-    am_repeat_interval: str = "1s"
+    time_scale: float = Field(default=60.0, gt=0, description="runbook seconds per wall second of the detection "
+                                                                "chain (a drill sets its own)")
+    detection: DetectionChain = Field(default_factory=DetectionChain, description="the alert path, runbook time")
     backoff_base_s: float = Field(default=1.0, gt=0, description="CrashLoopBackOff: first delay, doubled")
     backoff_max_s: float = Field(default=16.0, gt=0)
     backoff_reset_s: float = Field(default=10.0, gt=0, description="running this long resets the back-off")
     rollout_wait_s: float = Field(default=15.0, gt=0, description="per replica, before moving on")
     seed: int = 7
+
+    @property
+    def wall(self) -> WallDetection:
+        """Scrape, evaluation, rule window, ``for`` and group wait in wall seconds at :attr:`time_scale`."""
+        return self.detection.at(self.time_scale)
 
     @property
     def home(self) -> Path:

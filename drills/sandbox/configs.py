@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from drills.detection import duration
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import Layout
 
@@ -28,8 +29,8 @@ P95_LATENCY = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_
 
 
 def windowed(expr: str, window: str) -> str:
-    """The same expression over a shorter range: drills compress time (one wall second stands for a
-    runbook minute), so a 1-minute window would make detection take an hour of runbook time."""
+    """The same expression over the alert window: the runbook's minute at the drill's time scale (a 1-minute
+    window at time scale 60 would make detection take an hour of runbook time)."""
     return expr.replace("[1m]", f"[{window}]")
 
 
@@ -93,10 +94,11 @@ def userlist() -> str:
 
 
 def prometheus_yml(cfg: SandboxConfig, layout: Layout) -> dict[str, Any]:
-    p = cfg.ports
+    p, wall = cfg.ports, cfg.wall
     return {
-        "global": {"scrape_interval": cfg.scrape_interval, "evaluation_interval": cfg.evaluation_interval,
-                   "scrape_timeout": cfg.scrape_interval},
+        "global": {"scrape_interval": duration(wall.scrape_interval_s),
+                   "evaluation_interval": duration(wall.evaluation_interval_s),
+                   "scrape_timeout": duration(wall.scrape_interval_s)},
         "rule_files": [str(layout.prometheus / "rules.yml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{p.alertmanager}"]}]}]},
         "scrape_configs": [
@@ -110,18 +112,26 @@ def prometheus_yml(cfg: SandboxConfig, layout: Layout) -> dict[str, Any]:
     }
 
 
-def alert_rules(cfg: SandboxConfig) -> dict[str, Any]:
+def sandbox_alert_rules(cfg: SandboxConfig) -> dict[str, Any]:
+    """The rules at the sandbox's time scale (rule window and ``for`` in wall time)."""
+    return alert_rules(duration(cfg.wall.rule_window_s), duration(cfg.wall.alert_for_s))
+
+
+def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
+    """Every alert over the ``window`` range with ``for: alert_for`` (Prometheus durations)."""
+
     def rule(name: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
-        return {"alert": name, "expr": expr, "for": cfg.alert_for, "labels": {"severity": severity},
+        return {"alert": name, "expr": expr, "for": alert_for, "labels": {"severity": severity},
                 "annotations": {"summary": summary, "runbook": "runbooks/incident-response.md"}}
 
-    w = cfg.rule_window
+    w = window
     return {"groups": [{"name": "hospital-erp-recording", "rules": [
         # the runbook's queries exactly as written, for dashboards, probes and the verification step
         {"record": "runbook:http_error_ratio:rate1m", "expr": RUNBOOK_ERROR_RATE},
         {"record": "runbook:http_request_duration_seconds:p95_1m", "expr": P95_LATENCY},
-        {"record": f"sandbox:http_error_ratio:rate{w}", "expr": windowed(RUNBOOK_ERROR_RATE, w)},
-        {"record": f"sandbox:http_request_duration_seconds:p95_{w}", "expr": windowed(P95_LATENCY, w)},
+        # the same over the alert rules' window (the runbook's minute at the drill's time scale)
+        {"record": "sandbox:http_error_ratio:rate_alert_window", "expr": windowed(RUNBOOK_ERROR_RATE, w)},
+        {"record": "sandbox:http_request_duration_seconds:p95_alert_window", "expr": windowed(P95_LATENCY, w)},
     ]}, {"name": "hospital-erp", "rules": [
         rule("HighErrorRate", f"{windowed(RUNBOOK_ERROR_RATE, w)} > 0.05", "critical",
              "More than 5% of requests fail (runbook: Check user impact)"),
@@ -135,16 +145,20 @@ def alert_rules(cfg: SandboxConfig) -> dict[str, Any]:
              " >= on (database) max by (database) (pgbouncer_databases_pool_size)",
              "warning", "PgBouncer pool {{ $labels.database }} has no free server connection"),
         rule("PgBouncerDown", "pgbouncer_up == 0", "critical", "PgBouncer does not answer"),
-        rule("BackendDown", 'up{job="backend"} == 0', "critical",
-             "Backend {{ $labels.pod }} cannot be scraped"),
+        # a pod being created or deleted (a rollout, a restart) is not down: like Kubernetes, count the pods
+        # that should serve
+        rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '
+             '(kube_pod_container_status_waiting_reason{container="backend",reason="ContainerCreating"} == 1 '
+             'or kube_pod_deletion_timestamp)',
+             "critical", "Backend {{ $labels.pod }} cannot be scraped"),
     ]}]}
 
 
 def alertmanager_yml(cfg: SandboxConfig) -> dict[str, Any]:
     return {
         "route": {"receiver": "drill-webhook", "group_by": ["alertname"],
-                  "group_wait": cfg.am_group_wait, "group_interval": cfg.am_group_interval,
-                  "repeat_interval": cfg.am_repeat_interval},
+                  "group_wait": duration(cfg.wall.group_wait_s), "group_interval": duration(cfg.wall.group_interval_s),
+                  "repeat_interval": duration(cfg.wall.repeat_interval_s)},
         "receivers": [{"name": "drill-webhook", "webhook_configs": [
             {"url": f"http://127.0.0.1:{cfg.ports.webhook}/alerts", "send_resolved": True}]}],
     }
@@ -264,7 +278,7 @@ def write_all(cfg: SandboxConfig, layout: Layout, replicas: int) -> dict[str, bo
     changed["prometheus.yml"] = write_if_changed(
         layout.prometheus / "prometheus.yml", yaml.safe_dump(prometheus_yml(cfg, layout), sort_keys=False))
     changed["rules.yml"] = write_if_changed(
-        layout.prometheus / "rules.yml", yaml.safe_dump(alert_rules(cfg), sort_keys=False, width=200))
+        layout.prometheus / "rules.yml", yaml.safe_dump(sandbox_alert_rules(cfg), sort_keys=False, width=200))
     write_if_changed(layout.prometheus / "targets" / "backend.json",
                      json.dumps(backend_targets(cfg, replicas), indent=2))
     changed["alertmanager.yml"] = write_if_changed(

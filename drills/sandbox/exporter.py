@@ -44,6 +44,8 @@ class SandboxCollector(Collector):
         ready = GaugeMetricFamily("kube_pod_status_ready", "pod ready", labels=["namespace", "pod", "condition"])
         running = GaugeMetricFamily("kube_pod_container_status_running", "container running",
                                     labels=["namespace", "pod", "container"])
+        deleting = GaugeMetricFamily("kube_pod_deletion_timestamp", "pod is being deleted (since, Unix time)",
+                                     labels=["namespace", "pod"])
         for path in sorted(self.layout.pods.glob("*.json")):
             try:
                 pod = json.loads(path.read_text(encoding="utf-8"))
@@ -51,13 +53,15 @@ class SandboxCollector(Collector):
                 continue
             name = pod["name"]
             restarts.add_metric(["sandbox", name, "backend"], pod.get("restarts", 0))
-            waiting.add_metric(["sandbox", name, "backend", "CrashLoopBackOff"],
-                               1.0 if pod.get("state") == "CrashLoopBackOff" else 0.0)
+            for reason in ("CrashLoopBackOff", "ContainerCreating"):
+                waiting.add_metric(["sandbox", name, "backend", reason], 1.0 if pod.get("state") == reason else 0.0)
             is_ready = bool(pod.get("ready"))
             ready.add_metric(["sandbox", name, "true"], 1.0 if is_ready else 0.0)
             ready.add_metric(["sandbox", name, "false"], 0.0 if is_ready else 1.0)
             running.add_metric(["sandbox", name, "backend"], 1.0 if pod.get("state") == "Running" else 0.0)
-        yield from (restarts, waiting, ready, running)
+            if pod.get("state") in ("Terminating", "Terminated"):
+                deleting.add_metric(["sandbox", name], path.stat().st_mtime)
+        yield from (restarts, waiting, ready, running, deleting)
 
     def _pgbouncer(self) -> Iterator[Any]:
         yield from pgbouncer_metrics(self.admin)

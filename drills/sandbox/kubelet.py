@@ -75,11 +75,12 @@ class Kubelet:
             if line.strip():
                 self.last_message = line.strip()[:300]
 
-    def _probe(self, client: httpx.Client) -> bool:
+    def _probe(self, client: httpx.Client) -> tuple[bool, bool]:
+        """``(answers, ready)``: the container answers HTTP at all; its readiness endpoint says 200."""
         try:
-            return client.get(f"http://127.0.0.1:{self.port}/ready").status_code == 200
+            return True, client.get(f"http://127.0.0.1:{self.port}/ready").status_code == 200
         except httpx.HTTPError:
-            return False
+            return False, False
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
@@ -91,11 +92,12 @@ class Kubelet:
                 started = time.monotonic()
                 self.publish("ContainerCreating", False)
                 assert self.child is not None
-                started_up = False
+                started_up = serving = False
                 while self.child.poll() is None and not self.stopping.is_set():
-                    ready = self._probe(client)
-                    started_up = started_up or ready
-                    self.publish("Running", ready)
+                    answers, ready = self._probe(client)
+                    started_up, serving = started_up or ready, serving or answers
+                    # still being created until the process serves (its start-up is no outage)
+                    self.publish("Running" if serving else "ContainerCreating", ready)
                     # a startup probe: often until first ready, so rollouts move on as soon as a pod serves
                     self.stopping.wait(PROBE_PERIOD_S if started_up else STARTUP_PROBE_PERIOD_S)
                 if self.stopping.is_set():
@@ -110,6 +112,7 @@ class Kubelet:
                       f"(restarts={self.restarts})", flush=True)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, self.cfg.backoff_max_s)
+        self.publish("Terminating", False)  # like a pod with a deletion timestamp: leaving, not down
         self._stop_container()
         self.publish("Terminated", False)
         return 0

@@ -236,7 +236,11 @@ class Sandbox:
         for i in range(dep.replicas):
             name = f"backend-{i}"
             self.supervisor.stop(name)
-            self.layout.pod_status(name).unlink(missing_ok=True)  # the old pod is gone
+            # the old pod is gone, the new one is being created (its kubelet takes over this file once it runs):
+            # like Kubernetes, a pod being created is not "down" (the BackendDown rule leaves it out)
+            write_json_atomic(self.layout.pod_status(name), {
+                "name": name, "state": "ContainerCreating", "ready": False, "restarts": 0, "version": dep.version,
+                "port": self.cfg.ports.backend_base + i})  # fmt: skip
             self.supervisor.start(name)
 
             def settled(name: str = name) -> bool:

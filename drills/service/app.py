@@ -94,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         kwargs={"prepare_threshold": None, "row_factory": dict_row, "connect_timeout": 3},
     )
     leaked: list[psycopg.AsyncConnection] = []
+    paced = {"last": 0.0}  # when (Unix time) a search last hit the slow plan on the knob's schedule
     metrics.pool_size.set(settings.pool_size)
 
     def _pool_stats() -> dict[str, int]:
@@ -196,7 +197,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/appointments")
     async def search_appointments(department: str = "radiology", limit: int = 20) -> dict[str, Any]:
         """The search whose occasional slow plan is cancelled by ``statement_timeout``."""
-        slow = rng.random() < knobs.get().slow_plan_fraction
+        k = knobs.get()
+        slow = rng.random() < k.slow_plan_fraction
+        now = time.time()  # wall clock: the schedule is shared by every replica through the knob file
+        if k.slow_plan_every_s > 0 and now >= k.slow_plan_from and now - paced["last"] >= k.slow_plan_every_s:
+            slow, paced["last"] = True, now  # a paced fault progression (drills/faults/local.py)
         sleep = f", pg_sleep({SLOW_PLAN_SECONDS})" if slow else _latency_sql()
         conn = await pool.getconn()
         try:

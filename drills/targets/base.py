@@ -18,6 +18,7 @@ from gameday.faults import FaultType
 from gameday.scenario import Fault
 
 if TYPE_CHECKING:
+    from drills.detection import DetectionChain
     from gameday.journal import JournalWriter
 
 
@@ -74,6 +75,11 @@ class Target(Protocol):
 
     def is_ready(self) -> bool:
         """All replicas ready and every service answering."""
+
+    def calibrate(self, time_scale: float, detection: DetectionChain) -> dict[str, Any]:
+        """Run the detection chain (scrape, evaluation, rule window, ``for``, group wait) and the faults'
+        progression at the drill's time scale; called before :meth:`up`.  Returns what was set, for the
+        journal (a target whose chain is fixed says so)."""
 
     def endpoints(self) -> Endpoints: ...
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drills.active import LOCAL_KEY
+from drills.detection import DetectionChain
 from drills.faults.local import LOCAL_FAULTS
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
@@ -38,6 +39,13 @@ class LocalTarget:
 
     def close(self) -> None:
         """Nothing to release: every call talks to the live processes afresh."""
+
+    def calibrate(self, time_scale: float, detection: DetectionChain) -> dict[str, Any]:
+        """The next :meth:`up` writes Prometheus and Alertmanager configs for this scale and reloads them;
+        the pool-leak fault paces its rollout and leak by it too."""
+        self.sandbox.cfg = self.config = self.config.model_copy(update={"time_scale": time_scale,
+                                                                       "detection": detection})
+        return {"scaled": True, **self.config.wall.model_dump()}
 
     def start_observers(self, journal: JournalWriter, alert_webhook_url: str | None = None) -> None:
         """The sandbox's Alertmanager posts to the runner's webhook itself; remediations journal themselves."""

@@ -4,6 +4,7 @@ Alertmanager, and reverts; the injection record is on disk before the change."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from gameday_testkit import wait_for
 from sandbox_helpers import SharedSandbox
 
-from drills.faults.local import LOCAL_FAULTS, LocalErrorBurst
+from drills.faults.local import LEAK_AFTER_RUNBOOK_S, LEAK_EVERY_RUNBOOK_S, LOCAL_FAULTS, LocalErrorBurst
 from drills.load.runner import LoadHandle, start_load
 from drills.sandbox.paths import read_json
 from gameday.errors import SafetyError
@@ -48,7 +49,13 @@ def test_pool_leak_fires_high_error_rate_and_rollback_restores_v122(quiet: Share
     target = quiet.target
     record = target.inject(Fault(type=FaultType.connection_pool_leak), drill_id="t-leak")  # type: ignore[attr-defined]
     assert [r.version for r in target.replicas()] == ["v1.2.3"] * 3  # type: ignore[attr-defined]
-    assert record.revert_state == {"version": "v1.2.2"}
+    # the leak progresses in runbook time (the shared sandbox runs at time scale 60): it starts
+    # LEAK_AFTER_RUNBOOK_S after the deploy, one connection per replica every LEAK_EVERY_RUNBOOK_S
+    assert record.revert_state == {"version": "v1.2.2", "knobs": {
+        "slow_plan_fraction": 0.05, "slow_plan_every_s": 0.0, "slow_plan_from": 0.0}}
+    knobs = read_json(target.sandbox.layout.knobs)  # type: ignore[attr-defined]
+    assert (knobs["slow_plan_fraction"], knobs["slow_plan_every_s"]) == (0.0, LEAK_EVERY_RUNBOOK_S / 60.0)
+    assert record.injected_at.timestamp() < knobs["slow_plan_from"] - LEAK_AFTER_RUNBOOK_S / 60.0 + 1.0
     wait_for(lambda: (quiet.query("sum(db_pool_leaked_connections)") or 0) >= 4, "connections to leak")
     wait_for(lambda: "HighErrorRate" in quiet.firing(), "HighErrorRate firing in Alertmanager")
     assert (quiet.query('sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))')
@@ -59,6 +66,8 @@ def test_pool_leak_fires_high_error_rate_and_rollback_restores_v122(quiet: Share
     assert target.rollout_history()[-3:] == ["v1.2.2", "v1.2.3", "v1.2.2"]  # type: ignore[attr-defined]
     target.revert(record)  # type: ignore[attr-defined]
     target.revert(record)  # safe twice  # type: ignore[attr-defined]
+    knobs = read_json(target.sandbox.layout.knobs)  # type: ignore[attr-defined]
+    assert (knobs["slow_plan_fraction"], knobs["slow_plan_every_s"], knobs["slow_plan_from"]) == (0.05, 0.0, 0.0)
     assert target.rollout_history()[-1] == "v1.2.2"  # type: ignore[attr-defined]
     assert len(target.rollout_history()) == 3  # type: ignore[attr-defined]  # no extra rollout by the revert
     assert target.pending_injections() == []  # type: ignore[attr-defined]
@@ -84,6 +93,21 @@ def test_crashloop_shows_backoff_with_growing_restarts(quiet: SharedSandbox) -> 
     wait_for(target.is_ready, "v1.2.2 to be ready again")  # type: ignore[attr-defined]
 
 
+def test_a_rollout_is_no_outage(quiet: SharedSandbox) -> None:
+    """Replicas being replaced are ContainerCreating, not down: BackendDown stays quiet through a rollout
+    even with `for:` at 2 runbook minutes = 2 wall seconds (longer than a replica takes to start)."""
+    target = quiet.target
+    started = time.monotonic()
+    target.remediate("restart")  # type: ignore[attr-defined]  # every replica replaced, one by one
+    wait_for(target.is_ready, "the sandbox to be ready after the rollout")  # type: ignore[attr-defined]
+    time.sleep(3.0)  # one more `for:` and evaluation: a pending BackendDown would have fired by now
+    window = int(time.monotonic() - started) + 2
+    fired = quiet.query(f'max_over_time(ALERTS{{alertname="BackendDown",alertstate="firing"}}[{window}s])')
+    assert fired is None, "BackendDown fired while replicas were only being replaced"
+    creating = quiet.query('count(kube_pod_container_status_waiting_reason{reason="ContainerCreating"})')
+    assert creating == 3, "the exporter reports the ContainerCreating reason for every pod"
+
+
 def test_pgbouncer_down_fails_requests_until_reverted(quiet: SharedSandbox, load: LoadHandle) -> None:
     target = quiet.target
     record = target.inject(Fault(type=FaultType.pgbouncer_down))  # type: ignore[attr-defined]
@@ -107,11 +131,11 @@ def test_slow_queries_push_p95_over_one_second(quiet: SharedSandbox, tmp_path: P
         assert wanted == {"query_latency_s": 1.2, "latency_fraction": 0.08}  # scenarios/slow-queries.yaml
         assert {k: knobs[k] for k in wanted} == wanted and record.params == wanted
         wait_for(lambda: "HighLatencyP95" in quiet.firing(), "HighLatencyP95 firing")
-        assert (quiet.query("sandbox:http_request_duration_seconds:p95_15s") or 0) > 1.0
+        assert (quiet.query("sandbox:http_request_duration_seconds:p95_alert_window") or 0) > 1.0
         assert "kill" not in record.revert_state
         assert record.revert_state == {"query_latency_s": 0.0, "latency_fraction": 1.0}
         quiet.target.revert(record)  # type: ignore[attr-defined]
-        wait_for(lambda: (quiet.query("sandbox:http_request_duration_seconds:p95_15s") or 9) < 1.0,
+        wait_for(lambda: (quiet.query("sandbox:http_request_duration_seconds:p95_alert_window") or 9) < 1.0,
                  "p95 back under 1 s")
     finally:
         handle.stop()
@@ -163,9 +187,9 @@ def test_record_is_persisted_before_the_change(quiet: SharedSandbox, monkeypatch
 
 def test_every_shipped_scenario_expects_alerts_the_sandbox_has() -> None:
     from drills.sandbox.config import SandboxConfig
-    from drills.sandbox.configs import alert_rules
+    from drills.sandbox.configs import sandbox_alert_rules
 
-    names = {r["alert"] for g in alert_rules(SandboxConfig(state_dir=Path("."))).values() for grp in g
+    names = {r["alert"] for g in sandbox_alert_rules(SandboxConfig(state_dir=Path("."))).values() for grp in g
              for r in grp["rules"] if "alert" in r}
     for path in sorted(SCENARIOS.glob("*.yaml")):
         scenario = load_model(path, Scenario)

@@ -58,17 +58,40 @@ def test_rules_keep_the_runbook_query_and_every_alert(rendered: Layout) -> None:
         'sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))')
     assert set(alerts) >= {"HighErrorRate", "HighLatencyP95", "BackendCrashLooping", "PgBouncerPoolSaturated",
                            "BackendDown"}
-    # the alert is the runbook's expression over the compressed window, with the 5 % threshold
+    # the alert is the runbook's expression over its minute at time scale 60 (held at four 0.5 s scrapes),
+    # with the 5 % threshold; `for` is the baseline policy's 2 minutes
     assert alerts["HighErrorRate"]["expr"] == (
-        'sum(rate(http_requests_total{status=~"5.."}[15s])) / sum(rate(http_requests_total[15s])) > 0.05')
-    assert all(a["for"] == "5s" for a in alerts.values())
+        'sum(rate(http_requests_total{status=~"5.."}[2s])) / sum(rate(http_requests_total[2s])) > 0.05')
+    assert all(a["for"] == "2s" for a in alerts.values())
 
 
-def test_alertmanager_posts_quickly_to_the_drill_webhook(rendered: Layout) -> None:
+def test_alertmanager_posts_to_the_drill_webhook_after_the_scaled_group_wait(rendered: Layout) -> None:
     am = yaml.safe_load((rendered.alertmanager / "alertmanager.yml").read_text())
-    assert am["route"]["group_wait"] == "1s" and am["route"]["group_interval"] == "1s"
+    assert am["route"]["group_wait"] == "500ms" and am["route"]["group_interval"] == "1s"
     hook = am["receivers"][0]["webhook_configs"][0]
     assert hook == {"url": "http://127.0.0.1:19095/alerts", "send_resolved": True}
+
+
+@pytest.mark.parametrize(("scale", "scrape", "window", "alert_for", "group_wait"), [
+    (10, "1500ms", "6s", "12s", "3s"),
+    (30, "500ms", "2s", "4s", "1s"),
+    (60, "500ms", "2s", "2s", "500ms"),
+])  # fmt: skip
+def test_the_detection_chain_follows_the_time_scale(tmp_path: Path, scale: float, scrape: str, window: str,
+                                                     alert_for: str, group_wait: str) -> None:
+    """Runbook durations (15 s scrape and evaluation, the runbook's 1 m window, `for: 2m`, 30 s group wait)
+    divided by the scale; half a second is the floor of an interval, four scrapes of a window."""
+    cfg = SandboxConfig(state_dir=tmp_path, time_scale=scale)
+    layout = Layout(cfg.home)
+    configs.write_all(cfg, layout, replicas=3)
+    prom = yaml.safe_load((layout.prometheus / "prometheus.yml").read_text())["global"]
+    assert (prom["scrape_interval"], prom["evaluation_interval"], prom["scrape_timeout"]) == (scrape, scrape, scrape)
+    rules = [r for g in yaml.safe_load((layout.prometheus / "rules.yml").read_text())["groups"] for r in g["rules"]]
+    assert all(r["for"] == alert_for for r in rules if "alert" in r)
+    error_rate = next(r for r in rules if r.get("alert") == "HighErrorRate")["expr"]
+    assert f"[{window}]" in error_rate and "[1m]" not in error_rate
+    am = yaml.safe_load((layout.alertmanager / "alertmanager.yml").read_text())["route"]
+    assert am["group_wait"] == group_wait
 
 
 def test_port_offset_moves_every_port() -> None:
