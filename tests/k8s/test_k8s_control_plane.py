@@ -66,8 +66,7 @@ def test_deployment_pods_become_running_and_ready(kube_api_client: Any, namespac
         lambda: (lambda d: d if (d.status.ready_replicas or 0) == 3 else None)(
             apps.read_namespaced_deployment("web", namespace)
         ),
-        60,
-        "deployment readyReplicas=3",
+        "deployment readyReplicas=3", timeout=60,
     )
     assert dep.status.available_replicas == 3
 
@@ -93,8 +92,7 @@ def test_crashloop_marked_pods_crash_loop(kube_api_client: Any, namespace: str) 
     assert all(c > 0 for c in first)
     grown = wait_for(
         lambda: (lambda c: c if c and max(c) > max(first) else None)(restart_counts()),
-        30,
-        "restartCount to grow",
+        "restartCount to grow", timeout=30,
     )
     assert max(grown) > max(first)
     assert ready_pods(core, namespace, "broken") == []

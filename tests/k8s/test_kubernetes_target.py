@@ -163,15 +163,13 @@ def test_fault_injects_and_reverts_to_the_original_object(target: KubernetesTarg
     if fault_type is FaultType.crashloop:
         crashing = wait_for(
             lambda: [r for r in target.replicas() if r.state == "CrashLoopBackOff" and r.restarts > 0],
-            60,
-            "a backend pod in CrashLoopBackOff",
+            "a backend pod in CrashLoopBackOff", timeout=60,
         )
         assert not any(r.ready for r in crashing)
     if fault_type is FaultType.pgbouncer_down:
         wait_for(
             lambda: not target.core.list_namespaced_pod(NAMESPACE, label_selector="app=pgbouncer").items,
-            60,
-            "pgbouncer pods gone",
+            "pgbouncer pods gone", timeout=60,
         )
 
     target.revert(record)
