@@ -43,8 +43,12 @@ def pod_families(pods: list[Any], namespace: str) -> Iterator[Any]:
     running = GaugeMetricFamily("kube_pod_container_status_running", "container running",
                                 labels=["namespace", "pod", "container"])
     ready = GaugeMetricFamily("kube_pod_status_ready", "pod ready", labels=["namespace", "pod", "condition"])
+    deleting = GaugeMetricFamily("kube_pod_deletion_timestamp", "unix time the pod's deletion was requested",
+                                 labels=["namespace", "pod"])
     for pod in pods:
         name = pod.metadata.name
+        if pod.metadata.deletion_timestamp is not None:
+            deleting.add_metric([namespace, name], pod.metadata.deletion_timestamp.timestamp())
         for status in pod.status.container_statuses or []:
             restarts.add_metric([namespace, name, status.name], float(status.restart_count or 0))
             state = status.state
@@ -54,7 +58,7 @@ def pod_families(pods: list[Any], namespace: str) -> Iterator[Any]:
         is_ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
         ready.add_metric([namespace, name, "true"], 1.0 if is_ready else 0.0)
         ready.add_metric([namespace, name, "false"], 0.0 if is_ready else 1.0)
-    yield from (restarts, waiting, running, ready)
+    yield from (restarts, waiting, running, ready, deleting)
 
 
 def deployment_families(deployments: list[Any], namespace: str) -> Iterator[Any]:
