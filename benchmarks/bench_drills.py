@@ -75,7 +75,9 @@ def sandbox(tmp: str) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        subprocess.run([GAMEDAY, "sandbox", "down", "--purge"], env=env, capture_output=True)
+        down = subprocess.run([GAMEDAY, "sandbox", "down", "--purge"], env=env, capture_output=True, text=True)
+        if down.returncode != 0:
+            print(f"the bench sandbox may still run ({env['GAMEDAY_STATE_DIR']}): {down.stderr.strip()}")
 
 
 def main(argv: list[str]) -> int:

@@ -61,7 +61,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     try:
         yield env
     finally:
-        subprocess.run([GAMEDAY, "sandbox", "down", "--purge"], env=env, capture_output=True, timeout=120)
+        down = subprocess.run([GAMEDAY, "sandbox", "down", "--purge"], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert down.returncode == 0, f"the test's sandbox may still run: {down.stderr[-2000:]}"
 
 
 def target_of(env: dict[str, str]) -> LocalTarget:
