@@ -73,6 +73,7 @@ from sim.simpy_plan import (
     Draws,
     Plan,
 )
+from sim.simpy_pool import OnCallPool
 from sim.streams import Streams
 
 INF = math.inf
@@ -129,7 +130,7 @@ class SimPyEngine:
         self.plan = Plan(model, draws)
         self.env = simpy.Environment()
         oncall = model.oncall
-        self.pool = None if oncall is None else simpy.Resource(self.env, capacity=oncall)
+        self.pool = None if oncall is None else OnCallPool(self.env, oncall)
         #: roles the policy staffs (IC, TL, CL): no head-count, so they never queue (their answers are delays)
         self.roles = set(model.policy.responders.roles)
         self.log: list[Row] | None = [] if journal else None
@@ -146,6 +147,7 @@ class SimPyEngine:
         business = model.runbook.escalation.business_severities
         self._business = {k for k, s in enumerate(model.severities) if s in business} if \
             model.runbook.escalation.business else set()
+        self._notes = sorted(model.runbook.escalation.business, key=lambda n: n.after_minutes)
 
     # -- processes -------------------------------------------------------------------------------------
 
@@ -206,10 +208,16 @@ class SimPyEngine:
             yield timeout(detect_gap[i])
             detected = detected_at[i] = env._now
             rollback = timeout(rb_after[i]) if auto[i] else None
+            notify = False
             if journal:
                 self._log_detected(i, sev)
-                if sev in business:  # notifications only write journal rows (Outcome derives them)
-                    process(self._notify(i))
+                # notifications only write journal rows (Outcome derives them); those due at detection are
+                # logged before the on-call is paged when there is a pool, after the first page without one
+                # (the rows of one instant keep the order they had when notifying was a process of its own)
+                notify = sev in business
+                if notify and request is not None:
+                    self._notify(i)
+                    notify = False
             base = i * rungs
             visits = [0] * n_nodes
             k = first_node
@@ -232,7 +240,7 @@ class SimPyEngine:
                             rounds = 1
                             yield timeout(b)
                         else:
-                            rounds = yield from acknowledge(i)
+                            rounds = yield from acknowledge(i, notify)
                         acknowledged = env._now
                         if journal:
                             log.append((acknowledged, names[i], E.acknowledged, "on-call", {}))
@@ -450,14 +458,17 @@ class SimPyEngine:
             out[i] = (assigned, acknowledged, declared, mitigated, closed, reviewed, wait, hold, rounds,
                       investigations, recurrences)
 
-        def acknowledge(i):
+        def acknowledge(i, notify):
             """Paging rounds of ``page_at_once`` people; nobody in any round -> the manager picks it up.
-            Returns the number of rounds paged."""
+            Returns the number of rounds paged.  ``notify``: log the business notifications after the first page."""
             rounds = 0
             for rnd, best in enumerate(round_best):
                 if journal:
                     log.append((env._now, names[i], E.paged, "pagerduty", {"who": "on-call", "level": 1,
                                                                           "round": rnd + 1}))
+                    if notify:
+                        self._notify(i)
+                        notify = False
                 rounds = rnd + 1
                 b = best[i]
                 if b < INF:
@@ -465,6 +476,8 @@ class SimPyEngine:
                     break
                 yield timeout(ack_timeout)
             else:
+                if notify:  # nobody was paged
+                    self._notify(i)
                 yield timeout(manager[i])
             return rounds
 
@@ -523,11 +536,21 @@ class SimPyEngine:
 
     # -- journal (only with journal=True) --------------------------------------------------------------
 
-    def _notify(self, i: int):
-        """Business escalation: notify each person once the outage has lasted their minutes."""
+    def _notify(self, i: int) -> None:
+        """Business escalation: notify each person once the outage has lasted their minutes.  Those due at
+        detection are logged on the spot (before the incident pages anyone); a process waits for the rest."""
+        env, log, notes = self.env, self.log, self._notes
+        t0 = env._now
+        for k, note in enumerate(notes):
+            if t0 + note.after_minutes - t0 > 0:
+                env.process(self._notify_later(i, t0, k))
+                return
+            log.append((t0, self.names[i], E.notified, "IC", {"who": note.who, "after_minutes": note.after_minutes}))
+
+    def _notify_later(self, i: int, t0: float, first: int):
         env, log = self.env, self.log
-        done, t0 = self._done(i), env.now
-        for note in sorted(self.model.runbook.escalation.business, key=lambda n: n.after_minutes):
+        done = self._done(i)
+        for note in self._notes[first:]:
             wait = t0 + note.after_minutes - env.now
             if wait > 0:
                 yield done | env.timeout(wait)
