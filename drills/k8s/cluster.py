@@ -214,7 +214,7 @@ class KindCluster:
         and app images), so it can run while ``make k8s-testenv`` compiles; returns no node image then.
         """
         from drills.k8s.build.apps import app_images, build_app_images
-        from drills.k8s.build.node import node_image, node_roots
+        from drills.k8s.build.node import node_image, prepare
 
         images = [i for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
 
@@ -222,7 +222,7 @@ class KindCluster:
             if self.node_image:
                 return self.node_image
             if prepare_only:
-                node_roots(self.progress)
+                prepare(self.progress)
                 return None
             return node_image(self.progress)
 

@@ -8,7 +8,8 @@
 #   NODE_IMAGE    tag to create, e.g. gameday/kind-node:v1.37.2-<key>
 #   K8S_VERSION   e.g. v1.37.2
 #   CP_BIN        kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
-#   NODE_BIN      kubelet, kubeadm, kube-proxy, coredns, pause
+#   NODE_BIN      kubelet, kubeadm, kube-proxy
+#   DNS_BIN       coredns, pause
 #   KIND_FILES    kind's images/base/files (from the kind module)
 #   CRICTL        crictl binary (kind asks it which images the node holds)
 #   ROOTFS_NODE   debootstrapped node root (read-only input: copied, never changed)
@@ -16,7 +17,7 @@
 #   WORK          scratch directory (emptied)
 #   HERE          this directory (tools/kind)
 set -euo pipefail
-: "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${KIND_FILES:?}" "${CRICTL:?}" "${ROOTFS_NODE:?}" \
+: "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${DNS_BIN:?}" "${KIND_FILES:?}" "${CRICTL:?}" "${ROOTFS_NODE:?}" \
   "${ROOTFS_PROXY:?}" "${WORK:?}" "${HERE:?}"
 build_ctr=gameday-node-build-$$
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -48,8 +49,8 @@ for name in kube-apiserver kube-controller-manager kube-scheduler; do
   component "$tag" '' "$CP_BIN/$name=/usr/local/bin/$name"
 done
 tag=$(tag_of etcd); images+=("$tag"); component "$tag" '' "$CP_BIN/etcd=/usr/local/bin/etcd"
-tag=$(tag_of coredns); images+=("$tag"); component "$tag" '["/coredns"]' "$NODE_BIN/coredns=/coredns"
-pause_tag=$(tag_of pause); images+=("$pause_tag"); component "$pause_tag" '["/pause"]' "$NODE_BIN/pause=/pause"
+tag=$(tag_of coredns); images+=("$tag"); component "$tag" '["/coredns"]' "$DNS_BIN/coredns=/coredns"
+pause_tag=$(tag_of pause); images+=("$pause_tag"); component "$pause_tag" '["/pause"]' "$DNS_BIN/pause=/pause"
 tag=$(tag_of kube-proxy); images+=("$tag")
 cp -a "$ROOTFS_PROXY" "$WORK/proxy"
 install -m 0755 "$NODE_BIN/kube-proxy" "$WORK/proxy/usr/local/bin/kube-proxy"

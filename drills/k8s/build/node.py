@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from drills.k8s.build import docker
@@ -105,43 +106,76 @@ def control_plane_bins(progress: Progress) -> Path:
     return Path(log.read_text(encoding="utf-8").strip().splitlines()[-1])
 
 
-def node_bins(progress: Progress) -> Path:
-    """kubelet, kubeadm, kube-proxy (the Kubernetes module, same go.mod as the test control plane),
-    CoreDNS (``tools/kind/coredns``) and pause (``gcc -static`` from the Kubernetes module's pause.c)."""
-    version = k8s_version()
-    key = digest(version, TESTENV / "go.mod", TESTENV / "go.sum", TOOLS / "coredns")
-    out = kind_cache() / "node-bin" / f"{version}-{key}"
-    names = ("kubelet", "kubeadm", "kube-proxy", "coredns", "pause")
+def _built(progress: Progress, what: str, out: Path, names: tuple[str, ...],
+           build: Callable[[Path], None]) -> Path:
+    """``out`` holding ``names``, built by ``build(partial_dir)`` unless cached; a half build never counts."""
     if all((out / n).exists() for n in names):
-        progress.cached("node binaries", str(out))
+        progress.cached(what, str(out))
         return out
-    log = logs() / "node-bin.log"
-    stage = out.with_name(out.name + ".partial")
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    build(partial)
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)
+    return out
+
+
+def kubernetes_node_bins(progress: Progress) -> Path:
+    """kubelet, kubeadm, kube-proxy from the Kubernetes module (the test control plane's go.mod, so the
+    Go build cache it filled is reused)."""
+    version = k8s_version()
+    out = kind_cache() / "node-bin" / f"{version}-{digest(version, TESTENV / 'go.mod', TESTENV / 'go.sum')}"
     major, minor = version.lstrip("v").split(".")[:2]
     ldflags = "-s -w"
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         ldflags += (f" -X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor}"
                     f" -X {pkg}.gitTreeState=clean")
-    with progress.stage("node binaries", f"kubelet, kubeadm, kube-proxy {version} (go build)"):
-        gomod = kind_cache() / "gomod" / version  # a copy: -mod=mod may touch go.mod, never the repo's
-        gomod.mkdir(parents=True, exist_ok=True)
-        for name in ("go.mod", "go.sum"):
-            shutil.copy2(TESTENV / name, gomod / name)
-        commands = [f"k8s.io/kubernetes/cmd/{name}" for name in ("kubelet", "kubeadm", "kube-proxy")]
-        run_logged([go_bin(), "build", "-p", "2", "-ldflags", ldflags, "-o", f"{stage}/", *commands],
-                   log, "building kubelet, kubeadm and kube-proxy", progress, env=GO_ENV, cwd=gomod)
-    with progress.stage("CoreDNS and pause"):
-        run_logged([go_bin(), "build", "-p", "2", "-ldflags", "-s -w", "-o", stage / "coredns", "."], log,
-                   "building CoreDNS", progress, env=GO_ENV, cwd=TOOLS / "coredns")
-        modcache = subprocess.run([go_bin(), "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip()
-        pause_c = Path(modcache) / f"k8s.io/kubernetes@{version}" / "build" / "pause" / "linux" / "pause.c"
-        run_logged(["gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=gameday", "-o", stage / "pause",
-                    pause_c], log, "compiling pause", progress)
-    shutil.rmtree(out, ignore_errors=True)
-    stage.rename(out)
-    return out
+
+    def build(into: Path) -> None:
+        with progress.stage("node binaries", f"kubelet, kubeadm, kube-proxy {version} (go build)"):
+            gomod = kind_cache() / "gomod" / version  # a copy: -mod=mod may touch go.mod, never the repo's
+            gomod.mkdir(parents=True, exist_ok=True)
+            for name in ("go.mod", "go.sum"):
+                shutil.copy2(TESTENV / name, gomod / name)
+            commands = [f"k8s.io/kubernetes/cmd/{name}" for name in ("kubelet", "kubeadm", "kube-proxy")]
+            run_logged([go_bin(), "build", "-p", "2", "-ldflags", ldflags, "-o", f"{into}/", *commands],
+                       logs() / "node-bin.log", "building kubelet, kubeadm and kube-proxy", progress, env=GO_ENV,
+                       cwd=gomod)
+
+    return _built(progress, "node binaries", out, ("kubelet", "kubeadm", "kube-proxy"), build)
+
+
+def dns_and_pause_bins(progress: Progress) -> Path:
+    """CoreDNS (``tools/kind/coredns``: the plugins kubeadm's Corefile names) and pause (``gcc -static`` of
+    the Kubernetes module's pause.c).  Needs no Kubernetes build, so it runs while the control plane compiles."""
+    version = k8s_version()
+    out = kind_cache() / "dns-bin" / f"{version}-{digest(version, TOOLS / 'coredns')}"
+
+    def build(into: Path) -> None:
+        log = logs() / "dns-bin.log"
+        with progress.stage("CoreDNS and pause"):
+            run_logged([go_bin(), "build", "-p", "2", "-ldflags", "-s -w", "-o", into / "coredns", "."], log,
+                       "building CoreDNS", progress, env=GO_ENV, cwd=TOOLS / "coredns")
+            found = subprocess.run([go_bin(), "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
+                                   capture_output=True, text=True, env={**os.environ, **GO_ENV}, cwd=kind_cache(),
+                                   timeout=1800)
+            if found.returncode != 0:
+                raise TargetError(f"go mod download k8s.io/kubernetes@{version} failed: {found.stderr[-300:]}")
+            pause_c = Path(json.loads(found.stdout)["Dir"]) / "build" / "pause" / "linux" / "pause.c"
+            run_logged(["gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=gameday", "-o", into / "pause",
+                        pause_c], log, "compiling pause", progress)
+
+    return _built(progress, "CoreDNS and pause", out, ("coredns", "pause"), build)
+
+
+def prepare(progress: Progress) -> None:
+    """Everything of the node image that needs no Kubernetes build (roots, kind, crictl, CoreDNS, pause):
+    mostly network and disk, so it overlaps the control plane's compile."""
+    node_roots(progress)
+    kind_binary(progress)
+    crictl_binary(progress)
+    dns_and_pause_bins(progress)
 
 
 def rootfs(progress: Progress, name: str, packages: str, requirements: Path | None = None) -> tuple[Path, str]:
@@ -174,10 +208,11 @@ def node_image(progress: Progress) -> str:
     version = k8s_version()
     (node_root, node_key), (proxy_root, proxy_key) = node_roots(progress)
     cp_bin = control_plane_bins(progress)
-    n_bin = node_bins(progress)
+    n_bin = kubernetes_node_bins(progress)
+    dns_bin = dns_and_pause_bins(progress)
     crictl = crictl_binary(progress)
     files = kind_base_files(progress)
-    key = digest(version, KIND_VERSION, CRICTL_VERSION, node_key, proxy_key, n_bin.name, str(cp_bin),
+    key = digest(version, KIND_VERSION, CRICTL_VERSION, node_key, proxy_key, n_bin.name, dns_bin.name, str(cp_bin),
                  TOOLS / "node-image.sh", TOOLS / "node")
     tag = f"{NODE_REPO}:{version}-{key}"
     if docker.has_image(tag):
@@ -185,6 +220,7 @@ def node_image(progress: Progress) -> str:
         return tag
     with progress.stage("node image", f"node image {tag}"):
         env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
+               "DNS_BIN": str(dns_bin),
                "KIND_FILES": str(files), "CRICTL": str(crictl), "ROOTFS_NODE": str(node_root),
                "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
         run_logged(["bash", TOOLS / "node-image.sh"], logs() / "node-image.log", "assembling the node image",
