@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -88,7 +89,7 @@ def host_cgroup_v1() -> bool:
     return not Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
-def kind_config(node_image: str, *, local_node: bool) -> dict[str, Any]:
+def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFAULT_CLUSTER) -> dict[str, Any]:
     """The cluster: one node, API server and every port mapping on 127.0.0.1, subnets out of 10/172.16/192.168.
 
     ``local_node``: our node image ships a bridge CNI instead of kindnetd (which cannot be built here).
@@ -112,7 +113,7 @@ def kind_config(node_image: str, *, local_node: bool) -> dict[str, Any]:
             "role": "control-plane",
             "image": node_image,
             "extraPortMappings": [{"containerPort": node_port, "hostPort": host_port, "listenAddress": "127.0.0.1"}
-                                  for host_port, node_port in endpoints.NODE_PORTS.items()],
+                                  for host_port, node_port in endpoints.ports_for_cluster(name).node_ports.items()],
         }],
         "kubeadmConfigPatches": [yaml.safe_dump(kubelet, sort_keys=False)],
     }  # fmt: skip
@@ -239,12 +240,30 @@ class KindCluster:
         if self.exists():
             self.progress.cached("create", f"kind cluster {self.name!r} exists")
             return
-        config = kind_config(node_image, local_node=self.node_image is None)
+        config = kind_config(node_image, local_node=self.node_image is None, name=self.name)
+        self.check_ports_free()
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         with self.progress.stage("create", f"create kind cluster {self.name!r} ({node_image})"):
             self._run([self.kind(), "create", "cluster", "--name", self.name, "--config", str(self.config_path),
                        "--wait", CREATE_WAIT, *self._kubeconfig_args()], "kind create cluster", timeout=900)
+
+    def check_ports_free(self) -> None:
+        """Refuse early, naming who holds a port: docker's own error comes after a minute of node start-up."""
+        for port in endpoints.ports_for_cluster(self.name).node_ports:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    continue
+                except OSError:
+                    pass
+            holder = docker.port_holder(port)
+            if holder and holder.endswith("-control-plane"):
+                other = holder.removesuffix("-control-plane")
+                hint = f"kind cluster {other!r} holds it: `gameday cluster down --name {other}`"
+            else:
+                hint = f"held by {holder!r}" if holder else "held by another process (`ss -ltnp`)"
+            raise TargetError(f"cannot create kind cluster {self.name!r}: 127.0.0.1:{port} is taken ({hint})")
 
     def restrict_dns(self, target: KubernetesTarget) -> None:
         """Replace the Corefile with one that answers cluster.local only, and restart CoreDNS if it changed."""

@@ -29,7 +29,7 @@ import yaml
 
 from drills.detection import DetectionChain
 from drills.k8s import guard
-from drills.k8s.endpoints import ALERTMANAGER_PORT, APP_PORT, PROMETHEUS_PORT, WEBHOOK_PORT, url
+from drills.k8s.endpoints import ports_for_context, url
 from drills.k8s.faults import KUBE_FAULTS, KubeObject
 from drills.k8s.objects import (
     BACKEND,
@@ -80,11 +80,12 @@ class KubernetesTarget:
         self.dry_run = dry_run
         self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
         self.manifests = manifests
+        ports = ports_for_context(self.context)
         self._endpoints = endpoints or Endpoints(
-            app_url=url(APP_PORT),
-            prometheus_url=url(PROMETHEUS_PORT),
-            alertmanager_url=url(ALERTMANAGER_PORT),
-            extra={"webhook_port": str(WEBHOOK_PORT)},
+            app_url=url(ports.app),
+            prometheus_url=url(ports.prometheus),
+            alertmanager_url=url(ports.alertmanager),
+            extra={"webhook_port": str(ports.webhook)},
         )
         self.printer = printer
         self._watch: Any = None

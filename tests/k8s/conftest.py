@@ -19,9 +19,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
-from gameday_testkit import require
+from gameday_testkit import require, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TESTENV_PY = REPO / "tools" / "k8s-testenv" / "k8s_testenv.py"
@@ -75,6 +76,26 @@ def k8s_control_plane() -> Iterator[object]:
         yield cp
     finally:
         cp.stop()
+
+
+@pytest.fixture(scope="module")
+def erp_stack(k8s_control_plane: Any) -> Iterator[Any]:
+    """The Hospital-ERP manifests applied server-side with kubectl, as a person would, and rolled out.
+
+    One per module, on a namespace of its own lifetime: it waits out an earlier module's namespace still
+    terminating (an apply into it meets that module's field managers and objects being deleted) and deletes
+    its own before the next module starts.
+    """
+    from drills.k8s.objects import BACKEND, NAMESPACE
+    from drills.k8s.target import MANIFESTS
+
+    cp = k8s_control_plane
+    wait_for(lambda: cp.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0,
+             "an earlier module's namespace to finish terminating", timeout=120)  # fmt: skip
+    cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
+    cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
+    yield cp
+    cp.kubectl("delete", "namespace", NAMESPACE, "--timeout=120s", check=False, timeout=150)
 
 
 @pytest.fixture(scope="session")

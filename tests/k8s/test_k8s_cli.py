@@ -47,17 +47,6 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def erp_stack(k8s_control_plane: Any) -> Iterator[Any]:
-    """The manifests applied server-side with kubectl (as in test_kubernetes_target) and rolled out."""
-    cp = k8s_control_plane
-    wait_for(lambda: cp.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0,
-             "an earlier module's namespace to finish terminating", timeout=120)  # fmt: skip
-    cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
-    cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
-    yield cp
-    # wait, so the next module's apply does not meet a terminating namespace
-    cp.kubectl("delete", "namespace", NAMESPACE, "--timeout=120s", check=False, timeout=150)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from drills.k8s.objects import (
     NAMESPACE,
     PGBOUNCER,
 )
-from drills.k8s.target import MANIFESTS, KubernetesTarget
+from drills.k8s.target import KubernetesTarget
 from drills.recovery import recover
 from gameday.errors import SafetyError
 from gameday.faults import CRASHLOOP_VERSION, FaultType
@@ -41,14 +41,6 @@ T = TypeVar("T")
 
 
 
-@pytest.fixture(scope="module")
-def erp_stack(k8s_control_plane: Any) -> Iterator[Any]:
-    """The manifests applied server-side with kubectl, as a person would, and rolled out."""
-    cp = k8s_control_plane
-    cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
-    cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
-    yield cp
-    cp.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from gameday_testkit import wait_for
 
 from drills.k8s.objects import BACKEND, NAMESPACE
-from drills.k8s.target import MANIFESTS, KubernetesTarget
+from drills.k8s.target import KubernetesTarget
 from drills.warroom import requests as rq
 from drills.warroom.actions import Room
 from drills.warroom.drill_link import announce, withdraw
@@ -25,19 +25,12 @@ pytestmark = pytest.mark.k8s
 CONTEXT = "kind-gameday-test"
 
 
-@pytest.fixture(scope="module")
-def stack(k8s_control_plane: Any) -> Iterator[Any]:
-    cp = k8s_control_plane
-    cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
-    cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
-    yield cp
-    cp.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
 
 
 @pytest.fixture
-def room(stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Room, KubernetesTarget]]:
+def room(erp_stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Room, KubernetesTarget]]:
     monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))
-    target = KubernetesTarget(CONTEXT, kubeconfig=stack.kubeconfig, kubectl=stack.bin("kubectl"))
+    target = KubernetesTarget(CONTEXT, kubeconfig=erp_stack.kubeconfig, kubectl=erp_stack.bin("kubectl"))
     target.wait_ready(120)
     started = datetime.now(UTC)
     journal = tmp_path / "out" / "d1" / "journal.jsonl"
@@ -46,7 +39,8 @@ def room(stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
                                                                        "target": "kubernetes", "drill_id": "d1"})
     active = announce(drill_id="d1", incident="d1", journal=str(journal), out_dir=str(journal.parent),
                       target="kubernetes", scenario="connection-pool-leak", time_scale=60.0, started_at=started,
-                      runner_pid=os.getpid(), target_options={"context": CONTEXT, "kubeconfig": str(stack.kubeconfig)})
+                      runner_pid=os.getpid(),
+                      target_options={"context": CONTEXT, "kubeconfig": str(erp_stack.kubeconfig)})
     try:
         yield Room(journal), target
     finally:

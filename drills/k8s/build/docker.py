@@ -45,6 +45,17 @@ def image_key(tag: str) -> str | None:
     return "" if value == "<no value>" else value
 
 
+def port_holder(port: int) -> str | None:
+    """The container that publishes host ``port``, if any (kind node containers are named <cluster>-control-plane)."""
+    cli = shutil.which("docker")
+    if cli is None:
+        return None
+    result = subprocess.run([cli, "ps", "-a", "--filter", f"publish={port}", "--format", "{{.Names}}"],
+                            capture_output=True, text=True, timeout=60)
+    names = result.stdout.split() if result.returncode == 0 else []
+    return names[0] if names else None
+
+
 def has_image(tag: str) -> bool:
     return image_key(tag) is not None
 
