@@ -490,14 +490,30 @@ class SimPyEngine:
                     yield is_done | timeout(wait)
                     if is_done.triggered:
                         return
-                process(page_rung(i, j))
+                page_rung(i, j)
 
         def page_rung(i, j):
-            """Page one rung: an unanswered page times out and is repeated (at most ``max_pages``)."""
+            """Page one rung.  In the common case, the first page answered, the rung joins after its ack
+            delay unless the incident is resolved first: one timed callback, no process (the ack is not a race
+            with a timeout).  Otherwise, and when journaling every page, the ``paging`` process runs."""
+            slot = i * rungs + j
+            page_at[slot] = env._now
+            if journal or fails[j][i]:
+                process(paging(i, j))
+                return
+            is_done = get_done(i)
+
+            def join(_event):
+                if not is_done.triggered:
+                    engaged[slot] = env._now
+
+            timeout(ladder_delay[j][i]).callbacks.append(join)
+
+        def paging(i, j):
+            """An unanswered page times out and is repeated (at most ``max_pages``)."""
             is_done = get_done(i)
             unanswered = fails[j][i]
             max_pages, page_timeout = rung_policy[j]
-            page_at[i * rungs + j] = env._now
             for page in range(max_pages):
                 if journal:
                     self._log_page(i, j, page)
