@@ -35,10 +35,10 @@ LOAD_PROCESS = b"locust"
 class DrillInterrupted(GamedayError):
     """The drill was stopped by a signal; faults were (or are being) reverted."""
 
-    def __init__(self, signum: int) -> None:
+    def __init__(self, signum: int, what: str = "drill interrupted") -> None:
         self.signum = signum
         self.exit_code = 128 + signum
-        super().__init__(f"drill interrupted by {signal.Signals(signum).name}; faults reverted")
+        super().__init__(f"{what} by {signal.Signals(signum).name}; faults reverted")
 
 
 class FaultLeftBehind(SafetyError):
@@ -58,12 +58,15 @@ class Interrupts:
         self.cleaning_up = False
 
     def handler(self, signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
         if self.received or self.cleaning_up:
             if not self.received:
                 self.received.append(signum)
-            print(f"gameday: {signal.Signals(signum).name}; still reverting faults", file=sys.stderr)
+            print(f"gameday: {name}: still reverting faults; the drill ends when that is done", file=sys.stderr)
             return
         self.received.append(signum)
+        print(f"gameday: {name}: ending the drill and reverting its faults (another Ctrl-C will not skip that)",
+              file=sys.stderr, flush=True)
         raise DrillInterrupted(signum)
 
 
@@ -183,16 +186,23 @@ def _kubernetes_target_if_allowed() -> Target | None:
 
 
 def recover_on_start() -> list[dict[str, Any]]:
-    """Revert faults left by a dead runner before any command runs; one stderr line per fault."""
+    """Revert faults left by a dead runner before any command runs; one stderr line per fault.
+
+    Ctrl-C or SIGTERM while it reverts waits for the revert (said on screen), then ends the command."""
     if os.environ.get(DISABLE_ENV):
         return []
     reverted: list[dict[str, Any]] = []
-    for target in _targets_to_check():
-        try:
-            reverted.extend(recover(target))
-        finally:
-            target.close()
-    _clear_dead_markers()
+    targets = _targets_to_check()
+    with interrupts_as_exceptions() as interrupts:
+        interrupts.cleaning_up = bool(targets)  # a signal now waits for the reverts instead of breaking in
+        for target in targets:
+            try:
+                reverted.extend(recover(target))
+            finally:
+                target.close()
+        _clear_dead_markers()
+    if interrupts.received:
+        raise DrillInterrupted(interrupts.received[0], "command interrupted")
     return reverted
 
 

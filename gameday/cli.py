@@ -149,6 +149,9 @@ def main() -> None:
     except GamedayError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C before a command took over the signal (start-up): no traceback
+        err.print("[bold red]interrupted[/]", highlight=False)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,9 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from drills.sandbox.paths import Layout
 from gameday.errors import TargetError
+
+#: How long a process may take to stop before supervisord's stop is called stuck (wall seconds).
+STOP_TIMEOUT_S = float(os.environ.get("GAMEDAY_STOP_TIMEOUT", "60"))
 
 
 class Supervisor:
@@ -78,12 +82,23 @@ class Supervisor:
         return {info["name"]: info for info in self._proxy().getAllProcessInfo()}
 
     def start(self, name: str, wait: bool = False) -> None:
+        self._settle(name)  # supervisord refuses to start a process that is still stopping
         if self.state(name) in ("RUNNING", "STARTING"):
             return
         self._quiet(self._proxy().startProcess, name, wait)
 
     def stop(self, name: str) -> None:
         self._quiet(self._proxy().stopProcess, name, True)
+        self._settle(name)  # "not running" also answers a stop that an interrupted caller started earlier
+
+    def _settle(self, name: str, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Wait while ``name`` is STOPPING: a caller interrupted mid-stop (Ctrl-C, a killed runner) leaves
+        supervisord finishing that stop on its own, and a start sent meanwhile is dropped."""
+        deadline = time.monotonic() + timeout
+        while self.state(name) == "STOPPING":
+            if time.monotonic() > deadline:
+                raise TargetError(f"{name} still stopping after {timeout:g} s (GAMEDAY_STOP_TIMEOUT)")
+            time.sleep(0.1)
 
     def restart(self, name: str) -> None:
         self.stop(name)

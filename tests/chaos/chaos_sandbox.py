@@ -34,6 +34,9 @@ UP_TIMEOUT_S = float(os.environ.get("GAMEDAY_CHAOS_UP_TIMEOUT", "240"))
 WAIT_S = float(os.environ.get("GAMEDAY_CHAOS_WAIT", "180"))
 SETTLE_S = float(os.environ.get("GAMEDAY_CHAOS_SETTLE", "90"))
 FIGURES_ENV = "GAMEDAY_CHAOS_FIGURES"
+#: Backend replicas of the chaos sandbox: two keep every rollout a rollout (one pod replaced while the
+#: other serves) at two thirds of the time three take.
+REPLICAS = int(os.environ.get("GAMEDAY_CHAOS_REPLICAS", "2"))
 ROLLOUT_FAULTS = ("connection-pool-leak", "crashloop")
 FAULTS = ("connection-pool-leak", "crashloop", "pgbouncer-down", "slow-queries", "error-burst")
 
@@ -104,12 +107,21 @@ def sandbox_up(state: Path) -> Sandbox:
                "GAMEDAY_ACTOR": "chaos", "GAMEDAY_STEADY_TIMEOUT": str(WAIT_S)}
         env.pop("GAMEDAY_NO_RECOVERY", None)
         env.pop("GAMEDAY_KUBE_CONTEXT", None)
-        done = subprocess.run([GAMEDAY, "sandbox", "up"], env=env, capture_output=True, text=True,
-                              timeout=UP_TIMEOUT_S)  # fmt: skip
+        done = subprocess.run([GAMEDAY, "sandbox", "up", "--replicas", str(REPLICAS)], env=env, capture_output=True,
+                              text=True, timeout=UP_TIMEOUT_S)  # fmt: skip
         if "ports already in use" not in done.stderr:
             break
     assert done is not None and done.returncode == 0, f"the chaos sandbox did not come up: {done and done.stderr}"
     return Sandbox(env=env, home=state / "sandbox", offset=offset)
+
+
+def deployment_cause(box: Sandbox) -> str:
+    """Why the backend's current revision exists: ``fault ...`` or ``revert ...`` while a fault's rollout or
+    its revert runs (``deployment.json`` is written before the pods are replaced)."""
+    try:
+        return json.loads((box.home / "deployment.json").read_text())["history"][-1]["cause"]
+    except (OSError, ValueError, KeyError, IndexError):
+        return ""
 
 
 # -- a drill under test ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fixtures of the chaos tests (tests/chaos): one sandbox per module for the ones that need it."""
+"""Fixtures of the chaos tests (tests/chaos): one sandbox for the session, shared by the tests that need one."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from chaos_sandbox import Sandbox, sandbox_up
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chaos_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """One fresh sandbox for a module of chaos tests (they leave it steady, or the test fails)."""
+    """One fresh sandbox for the chaos tests (each leaves it steady, or it fails)."""
     box = sandbox_up(tmp_path_factory.mktemp("chaos-state"))
     try:
         yield box
