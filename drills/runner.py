@@ -315,6 +315,7 @@ class DrillRunner:
             if self.autopilot is not None and self.autopilot.crashed:
                 self._stop("error", f"the autopilot crashed: {self.autopilot.error_text}")
                 break
+            self._check_observers()
             self._check_mitigation()
             now = time.monotonic()
             if now >= next_abort_check and self.scenario.abort_when:
@@ -393,10 +394,18 @@ class DrillRunner:
         if self.state.outcome is None:
             self.state.outcome, self.state.reason = outcome, reason
 
+    def _check_observers(self) -> None:
+        """End the drill (clean-up included) when it can no longer see what happens: an observer gave up
+        (the Kubernetes API refused the watch) or the journal cannot be written (disk full)."""
+        failure = self.target.observer_error() or self.journal.failure
+        if failure is not None:
+            raise failure
+
     def _sleep_watching(self, seconds: float) -> None:
         """Sleep while still narrating the journal (steady-state wait, blind delay)."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
+            self._check_observers()
             self._consume_journal()
             time.sleep(min(0.25, left))
 

@@ -476,7 +476,9 @@ class KubernetesTarget:
         self._watch = KubeWatch(self.api_client, self.namespace, journal, own_manager=FIELD_MANAGER)
         self._watch.start()
         if not self._watch.wait_ready(timeout):
-            raise TargetError("the Kubernetes watch did not start")
+            fatal = self._watch.fatal
+            self.stop_watch()
+            raise fatal or TargetError(f"the Kubernetes watch did not start within {timeout:g} s")
         return self._watch
 
     def stop_watch(self) -> None:
@@ -492,6 +494,10 @@ class KubernetesTarget:
         self.start_watch(journal)
         if alert_webhook_url and not self.dry_run:
             self._bridge = AlertBridge(self._endpoints.alertmanager_url, alert_webhook_url).start()
+
+    def observer_error(self) -> TargetError | None:
+        """The kubectl watch's fatal error (the API refused it: 401/403), if it stopped for good."""
+        return self._watch.fatal if self._watch is not None else None
 
     def stop_observers(self) -> None:
         self.stop_watch()

@@ -8,19 +8,47 @@ Pod deletions carry no manager, so a deleted pod counts as a responder's ``kubec
 when its ReplicaSet still wanted it (a controller scale-down lowers the ReplicaSet first).
 
 Four watches run on daemon threads: Deployments, ReplicaSets, Pods and Events of one namespace.
+
+Never miss a change, never report one twice: each watch resumes from the last ``resourceVersion`` it saw
+after a dropped connection or an API server restart; when the server no longer has that version (410
+Gone) it lists again and diffs the listing against its cache, so what changed while it was away is
+handled as the events it missed (a pod deleted meanwhile is still a ``kubectl delete pod``).  The cache
+is updated before an event is handled, so a change is never handled twice.  What no client can see: a
+pod created *and* deleted while the watch was cut off for longer than the API server keeps its history.
+Every outage is journaled (a ``note`` when it starts and when the watch is back); 401/403 ends the watch
+with :attr:`KubeWatch.fatal` set, which the target reports to the runner so the drill ends with that
+error instead of silently missing every responder action from then on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from gameday.errors import GamedayError, TargetError
 from gameday.journal import EventType, JournalWriter
 
+log = logging.getLogger(__name__)
+
 ACTOR = "kubectl"
+#: Seconds one watch request stays open (the server ends it; the watch resumes at once from where it was).
+WATCH_SECONDS = float(os.environ.get("GAMEDAY_KUBE_WATCH_SECONDS", "5"))
+#: Deadlines of the API requests (wall seconds): connecting, and a whole listing.
+CONNECT_S = float(os.environ.get("GAMEDAY_KUBE_CONNECT_TIMEOUT", "5"))
+LIST_TIMEOUT_S = float(os.environ.get("GAMEDAY_KUBE_LIST_TIMEOUT", "30"))
+#: Event types a handler sees: the API's, plus PRIME (the first listing, cached silently) and GONE (an
+#: object a re-list no longer finds: deleted while the watch was away).
+GONE = "GONE"
+DELETIONS = ("DELETED", GONE)
+#: Back-off between attempts while the API is unreachable (first, then doubled up to the max).
+RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 #: Event reasons worth a note in the journal (what ``kubectl get events`` would show a responder).
 NOTE_REASONS = frozenset({"BackOff", "Unhealthy", "FailedScheduling", "FailedCreate"})
@@ -38,6 +66,19 @@ def _latest_manager(obj: dict[str, Any]) -> str:
     newest = max(e.get("time") or "" for e in entries)
     managers = [e.get("manager", "") for e in entries if (e.get("time") or "") == newest]
     return next((m for m in managers if m.startswith("kubectl")), managers[-1])
+
+
+def _version(obj: dict[str, Any]) -> str:
+    return str(obj.get("metadata", {}).get("resourceVersion") or "")
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a failure: the API's status and reason, or the exception's type and first line."""
+    status = getattr(exc, "status", None)
+    if status:
+        return f"{status} {getattr(exc, 'reason', '') or ''}".strip()
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
 def _template(obj: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +158,7 @@ class KubeWatch:
         self.journal = journal
         self.own_manager = own_manager
         self.on_action = on_action
+        self.api_client = api_client
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
         self._stop = threading.Event()
@@ -124,6 +166,7 @@ class KubeWatch:
         self._deployments: dict[str, dict[str, Any]] = {}
         self._replicasets: dict[str, dict[str, Any]] = {}
         self._pods: dict[str, dict[str, Any]] = {}
+        self._events: dict[str, dict[str, Any]] = {}
         self._deleted_pods: set[str] = set()
         self._seen_events: set[str] = set()
         self._own_lock = threading.Lock()
@@ -131,70 +174,171 @@ class KubeWatch:
         self._lock = threading.Lock()
         self.ready = threading.Event()
         self._primed = 0
+        #: Set when the API refuses us (401/403): the watch has stopped and the drill must end.
+        self.fatal: TargetError | None = None
+        #: Outages survived (dropped connections, API server restarts, 410s), for tests and benchmarks.
+        self.recoveries: list[dict[str, Any]] = []
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        specs: list[tuple[str, Callable[..., Any], Callable[[str, dict[str, Any]], None]]] = [
-            ("deployments", self.apps.list_namespaced_deployment, self._on_deployment),
-            ("replicasets", self.apps.list_namespaced_replica_set, self._on_replicaset),
-            ("pods", self.core.list_namespaced_pod, self._on_pod),
-            ("events", self.core.list_namespaced_event, self._on_event),
+        specs: list[tuple[str, Callable[..., Any], Callable[[str, dict[str, Any]], None], dict[str, Any]]] = [
+            ("deployments", self.apps.list_namespaced_deployment, self._on_deployment, self._deployments),
+            ("replicasets", self.apps.list_namespaced_replica_set, self._on_replicaset, self._replicasets),
+            ("pods", self.core.list_namespaced_pod, self._on_pod, self._pods),
+            ("events", self.core.list_namespaced_event, self._on_event, self._events),
         ]
-        for name, lister, handler in specs:
+        for name, lister, handler, cache in specs:
             thread = threading.Thread(
-                target=self._run, args=(name, lister, handler), name=f"kubewatch-{name}", daemon=True
+                target=self._run, args=(name, lister, handler, cache), name=f"kubewatch-{name}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = WATCH_SECONDS + 2.0) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
-        """True once every watch has listed its resource (changes after this are journaled)."""
-        return self.ready.wait(timeout)
+        """True once every watch has listed its resource (changes after this are journaled); False on
+        timeout or as soon as the API refused a watch (then :attr:`fatal` says why)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(min(0.2, max(0.0, deadline - time.monotonic()))):
+            if self.fatal is not None or time.monotonic() >= deadline:
+                return False
+        return True
 
     # ---------------------------------------------------------------- machinery
-    def _run(self, name: str, lister: Callable[..., Any], handler: Callable[[str, dict[str, Any]], None]) -> None:
-        """List (to prime the cache silently), then watch from that resourceVersion; relist on 410."""
-        from kubernetes import watch
+    def _run(self, name: str, lister: Callable[..., Any], handler: Callable[[str, dict[str, Any]], None],
+             cache: dict[str, dict[str, Any]]) -> None:
+        """List once (priming the cache silently), then watch from there, resuming from the last
+        resourceVersion after any failure and listing again (diffing, not priming) only on 410."""
         from kubernetes.client.exceptions import ApiException
 
-        sanitize = self.apps.api_client.sanitize_for_serialization
+        version: str | None = None
         primed = False
+        outage: dict[str, Any] | None = None  # the failure being ridden out, if any
+        delay = RETRY_FIRST_S
         while not self._stop.is_set():
             try:
-                listing = lister(self.namespace)
-                for item in listing.items:
-                    handler("PRIME", sanitize(item))
-                if not primed:
-                    primed = True
-                    with self._lock:
-                        self._primed += 1
-                        if self._primed == 4:
-                            self.ready.set()
-                version = listing.metadata.resource_version
-                while not self._stop.is_set():
-                    stream = watch.Watch()
-                    for event in stream.stream(
-                        lister, self.namespace, resource_version=version, timeout_seconds=5,
-                        allow_watch_bookmarks=True,
-                    ):  # fmt: skip
-                        data = event.get("raw_object") or sanitize(event["object"])
-                        version = data.get("metadata", {}).get("resourceVersion") or version
-                        if event["type"] not in ("BOOKMARK", "ERROR"):
-                            handler(event["type"], data)
-                        if self._stop.is_set():
-                            stream.stop()
-                            break
+                if version is None:
+                    version = self._list(name, lister, handler, cache, prime=not primed)
+                    if not primed:
+                        primed = True
+                        self._mark_primed()
+                for kind, obj in self._stream(lister, version):
+                    if outage is not None:
+                        outage = self._recovered(name, outage)
+                        delay = RETRY_FIRST_S
+                    version = obj.get("metadata", {}).get("resourceVersion") or version
+                    if kind != "BOOKMARK":
+                        handler(kind, obj)
+                    if self._stop.is_set():
+                        return
+                if outage is not None:  # a stream that ended cleanly after a failure: we are back
+                    outage = self._recovered(name, outage)
+                    delay = RETRY_FIRST_S
             except ApiException as exc:
-                if exc.status != 410:
-                    time.sleep(1.0)
-            except Exception:  # a flaky connection must not kill the watch thread
-                time.sleep(1.0)
+                if exc.status in (401, 403):
+                    self._refused(name, exc)
+                    return
+                if exc.status == 410:  # the server forgot our version: list again and diff
+                    version = None
+                outage = self._failed(name, exc, outage, version)
+            except Exception as exc:  # dropped connection, API server restarting, a bug in a handler
+                outage = self._failed(name, exc, outage, version)
+            else:
+                continue
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    def _stream(self, lister: Callable[..., Any], version: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """One watch request from ``version`` (the server ends it after WATCH_SECONDS): (type, raw object)."""
+        from kubernetes import watch
+
+        stream = watch.Watch()
+        try:
+            for event in stream.stream(
+                lister, self.namespace, resource_version=version, timeout_seconds=int(WATCH_SECONDS),
+                allow_watch_bookmarks=True, _request_timeout=(CONNECT_S, WATCH_SECONDS + 10),
+            ):  # fmt: skip  (deserialize=False would turn the server's 410 into a KeyError in the client)
+                yield event["type"], event.get("raw_object") or {}
+        finally:
+            stream.stop()
+
+    def _list(self, name: str, lister: Callable[..., Any], handler: Callable[[str, dict[str, Any]], None],
+              cache: dict[str, dict[str, Any]], *, prime: bool) -> str:
+        """List the resource; the first time only fill the cache, later hand every difference to the
+        handler as the event it stands for.  Returns the listing's resourceVersion."""
+        response = lister(self.namespace, _preload_content=False, _request_timeout=(CONNECT_S, LIST_TIMEOUT_S))
+        listing = json.loads(response.data)
+        items = {item["metadata"]["name"]: item for item in listing.get("items") or []}
+        if prime:
+            for item in items.values():
+                handler("PRIME", item)
+            return str(listing["metadata"]["resourceVersion"])
+        with self._lock:
+            before = dict(cache)
+        changed = [obj for key, obj in items.items()
+                   if key in before and _version(before[key]) != _version(obj)]  # fmt: skip
+        gone = [obj for key, obj in before.items() if key not in items]
+        new = [obj for key, obj in items.items() if key not in before]
+        for obj in changed:
+            handler("MODIFIED", obj)
+        with self._lock:  # every deletion judged against the pods that were there before (not replacements)
+            for obj in gone:
+                cache.pop(obj["metadata"]["name"], None)
+        for obj in gone:
+            handler(GONE, obj)
+        for obj in new:
+            handler("ADDED", obj)
+        if changed or gone or new:
+            log.info("kubewatch %s: relisted, %d changed, %d gone, %d new while away", name, len(changed),
+                     len(gone), len(new))
+        return str(listing["metadata"]["resourceVersion"])
+
+    def _mark_primed(self) -> None:
+        with self._lock:
+            self._primed += 1
+            if self._primed == 4:
+                self.ready.set()
+
+    def _failed(self, name: str, exc: BaseException, outage: dict[str, Any] | None,
+                version: str | None) -> dict[str, Any]:
+        """Log every failure; journal the first of an outage (the recovery is journaled too)."""
+        what = _describe(exc)
+        log.warning("kubewatch %s: %s (resuming from %s)", name, what, version or "a new listing")
+        if outage is not None:
+            outage["attempts"] += 1
+            return outage
+        outage = {"watch": name, "error": what, "since": time.monotonic(), "attempts": 1}
+        self._note(f"kubernetes watch of {name} interrupted: {what}; retrying from resourceVersion "
+                   f"{version or '(a new listing)'}", watch=name, error=what)
+        return outage
+
+    def _recovered(self, name: str, outage: dict[str, Any]) -> None:
+        seconds = round(time.monotonic() - outage["since"], 2)
+        self.recoveries.append({"watch": name, "error": outage["error"], "seconds": seconds,
+                                "attempts": outage["attempts"]})  # fmt: skip
+        self._note(f"kubernetes watch of {name} is back after {seconds:g} s ({outage['attempts']} failed "
+                   "attempts); changes made meanwhile were caught up", watch=name, seconds=seconds)
+        return None
+
+    def _refused(self, name: str, exc: Any) -> None:
+        what = _describe(exc)
+        self.fatal = TargetError(f"the Kubernetes API refused the watch of {name} in {self.namespace} ({what}): "
+                                 "responder actions can no longer be seen; check the kube context's credentials "
+                                 "and RBAC")  # fmt: skip
+        log.error("kubewatch %s: %s", name, self.fatal)
+        self._note(str(self.fatal), watch=name, error=what)
+
+    def _note(self, text: str, **data: Any) -> None:
+        try:
+            self.journal.emit(EventType.note, "kubewatch", {"text": text, **data})
+        except GamedayError as exc:  # the journal itself failing is the runner's to report
+            log.error("kubewatch: cannot journal %r: %s", text, exc)
 
     def _emit(self, data: dict[str, Any]) -> None:
         self.journal.emit(EventType.action, ACTOR, data)
@@ -206,7 +350,7 @@ class KubeWatch:
         name = obj["metadata"]["name"]
         with self._lock:
             old = self._deployments.get(name)
-            if kind == "DELETED":
+            if kind in DELETIONS:
                 self._deployments.pop(name, None)
                 return
             self._deployments[name] = obj
@@ -256,7 +400,7 @@ class KubeWatch:
         name = obj["metadata"]["name"]
         with self._lock:
             old = self._replicasets.get(name)
-            if kind == "DELETED":
+            if kind in DELETIONS:
                 self._replicasets.pop(name, None)
                 return
             self._replicasets[name] = obj
@@ -276,30 +420,37 @@ class KubeWatch:
         name = meta["name"]
         with self._lock:
             self._pods[name] = obj
-            if kind == "DELETED":
+            if kind in DELETIONS:
                 self._pods.pop(name, None)
         if kind == "PRIME":
             return
-        if not meta.get("deletionTimestamp") and kind != "DELETED":
+        if not meta.get("deletionTimestamp") and kind not in DELETIONS:
             return
         with self._lock:
             if name in self._deleted_pods:
                 return
             self._deleted_pods.add(name)
         owner = next((o for o in meta.get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
-        if owner is None or self._wanted_by_replicaset(owner["name"], name):
+        if owner is None or self._wanted_by_replicaset(owner["name"], name, _version(obj), relisted=kind == GONE):
             self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
 
-    def _wanted_by_replicaset(self, rs_name: str, pod_name: str) -> bool:
-        """Did the ReplicaSet still want this pod? Then someone else deleted it."""
-        from kubernetes.client.exceptions import ApiException
+    def _wanted_by_replicaset(self, rs_name: str, pod_name: str, version: str, *, relisted: bool) -> bool:
+        """Did the ReplicaSet still want this pod when it was deleted?  Then someone else deleted it.
 
-        try:
-            rs = self.apps.read_namespaced_replica_set(rs_name, self.namespace)
-        except ApiException:
-            return False  # the ReplicaSet itself is gone: garbage collection, not a responder
-        if rs.metadata.deletion_timestamp:
-            return False
+        Judged on the ReplicaSet as it was at the deletion's resourceVersion (an exact read; a watch that
+        resumes after an outage handles old events, and the ReplicaSet may have been scaled since) and on
+        the pods cached before the deletion (replacements come later in the stream).  A pod found gone
+        by a re-list has no deletion version (the ReplicaSet may have been scaled to 0 since): a pod the
+        ReplicaSet controller reports having deleted (``SuccessfulDelete``) is its, one whose ReplicaSet is
+        gone is the garbage collector's, any other is a responder's.
+        """
+        if relisted:
+            rs = self._replicaset_now(rs_name)
+            gone = rs is None or bool(rs.get("metadata", {}).get("deletionTimestamp"))
+            return not gone and pod_name not in self._controller_deletions()
+        rs = self._replicaset_at(rs_name, version)
+        if rs is None or rs.get("metadata", {}).get("deletionTimestamp"):
+            return False  # the ReplicaSet itself is gone or going: garbage collection, not a responder
         with self._lock:
             siblings = [
                 p for p in self._pods.values()
@@ -307,10 +458,66 @@ class KubeWatch:
                 and not p["metadata"].get("deletionTimestamp")
                 and any(o.get("name") == rs_name for o in p["metadata"].get("ownerReferences") or [])
             ]  # fmt: skip
-        return len(siblings) < (rs.spec.replicas or 0)
+        return len(siblings) < (rs.get("spec", {}).get("replicas") or 0)
+
+    def _replicaset_at(self, name: str, version: str) -> dict[str, Any] | None:
+        """The ReplicaSet as of ``version`` (None: it did not exist then); now, if that is compacted away."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            response = self.apps.list_namespaced_replica_set(
+                self.namespace, resource_version=version, resource_version_match="Exact",
+                field_selector=f"metadata.name={name}", _preload_content=False, _request_timeout=(CONNECT_S, 10),
+            )  # fmt: skip
+        except ApiException as exc:
+            if exc.status in (401, 403):
+                raise
+            return self._replicaset_now(name)  # 410: that version is compacted
+        except Exception:
+            return self._replicaset_now(name)
+        items = json.loads(response.data).get("items") or []
+        return items[0] if items else None
+
+    def _replicaset_now(self, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self.api_client.sanitize_for_serialization(
+                self.apps.read_namespaced_replica_set(name, self.namespace, _request_timeout=(CONNECT_S, 10)))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            if exc.status in (401, 403):
+                raise
+        except Exception:  # the API went away meanwhile: judge by what the ReplicaSet watch last saw
+            pass
+        return self._cached_replicaset(name)
+
+    def _controller_deletions(self) -> set[str]:
+        """Pods the ReplicaSet controller says it deleted (its ``SuccessfulDelete`` events)."""
+        try:
+            response = self.core.list_namespaced_event(
+                self.namespace, field_selector="reason=SuccessfulDelete", _preload_content=False,
+                _request_timeout=(CONNECT_S, 10),
+            )  # fmt: skip
+            events = json.loads(response.data).get("items") or []
+        except Exception:
+            with self._lock:
+                events = [e for e in self._events.values() if e.get("reason") == "SuccessfulDelete"]
+        found = (re.search(r"Deleted pod: (\S+)", str(e.get("message", ""))) for e in events)
+        return {match.group(1) for match in found if match}  # also "(combined from similar events): ..."
+
+    def _cached_replicaset(self, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._replicasets.get(name)
 
     def _on_event(self, kind: str, obj: dict[str, Any]) -> None:
-        if kind in ("PRIME", "DELETED"):
+        with self._lock:  # cached like the others, so a relist hands over only events not seen before
+            if kind in DELETIONS:
+                self._events.pop(obj["metadata"]["name"], None)
+            else:
+                self._events[obj["metadata"]["name"]] = obj
+        if kind == "PRIME" or kind in DELETIONS:
             return
         reason = obj.get("reason") or ""
         involved = obj.get("involvedObject") or {}

@@ -19,6 +19,7 @@ from gameday.scenario import Fault
 
 if TYPE_CHECKING:
     from drills.detection import DetectionChain
+    from gameday.errors import GamedayError
     from gameday.journal import JournalWriter
 
 
@@ -109,6 +110,10 @@ class Target(Protocol):
 
     def stop_observers(self) -> None:
         """Stop what :meth:`start_observers` started; safe when nothing runs."""
+
+    def observer_error(self) -> GamedayError | None:
+        """Why an observer gave up for good (Kubernetes: the API refused the watch, 401/403), else ``None``;
+        the runner ends the drill with it rather than go on blind."""
 
     def close(self) -> None:
         """Release clients and connections; the target object is not used afterwards."""

@@ -53,6 +53,9 @@ class LocalTarget:
     def stop_observers(self) -> None:
         """Nothing was started."""
 
+    def observer_error(self) -> None:
+        """No observer of its own that could give up."""
+
     # -- lifecycle -------------------------------------------------------------------------------------
     def up(self) -> None:
         self.sandbox.up()

@@ -176,6 +176,22 @@ class TestControlPlane:
         if self._own_workdir and not self.keep_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def restart_apiserver(self, down_seconds: float = 0.0, timeout: float = 120.0) -> None:
+        """Stop kube-apiserver (SIGTERM), leave it down ``down_seconds``, start it again on the same port
+        and wait until it is ready.  Clients see dropped connections and a fresh watch cache (an old
+        resourceVersion may be answered with 410 Gone); etcd, and so every object, stays."""
+        proc = next(p for p in self._procs if p.name == "kube-apiserver")
+        proc.popen.send_signal(signal.SIGTERM)
+        try:
+            proc.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.popen.kill()
+            proc.popen.wait(timeout=10)
+        self._procs.remove(proc)
+        time.sleep(down_seconds)
+        self._start_apiserver()
+        self._wait_http(f"{self.server}/readyz", "kube-apiserver", time.monotonic() + timeout)
+
     def __enter__(self) -> TestControlPlane:
         self.start()
         return self
@@ -185,7 +201,7 @@ class TestControlPlane:
 
     # ---------------------------------------------------------------- helpers
     def kubectl(
-        self, *args: str, context: str = TEST_CONTEXT, check: bool = True, timeout: float = 120.0
+        self, *args: str, context: str = TEST_CONTEXT, check: bool = True, timeout: float = 360.0
     ) -> subprocess.CompletedProcess[str]:
         """Run the built kubectl against this control plane."""
         cmd = [self.bin("kubectl"), "--kubeconfig", str(self.kubeconfig), "--context", context, *args]
