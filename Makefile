@@ -9,7 +9,7 @@ APT_STAMP := /var/tmp/gameday-apt-$(shell echo "$(APT_PACKAGES)" | md5sum | cut 
 OUT ?= out
 
 .PHONY: setup system-deps venv k8s-testenv docker-up docker-down kind-build kind-clean demo test test-fast lint \
-        bench e2e-kind clean
+        bench chaos e2e-kind clean
 #: prints how long each stage of `make test` takes (CI keeps the log)
 STAGE := tools/stage.sh
 
@@ -64,6 +64,9 @@ lint: venv
 
 bench: setup ## speed figures: simulator and sandbox drills
 	$(BIN)/python benchmarks/run_all.py
+
+chaos: setup ## reliability figures: kill -9 anywhere, dying dependencies, many writers, fuzzed input (benchmarks/bench_chaos.py)
+	$(BIN)/python benchmarks/run_all.py bench_chaos
 
 e2e-kind: kind-build ## game days on a real kind cluster: every scenario, autopilot and kubectl responders
 	@status=0; $(STAGE) e2e-kind $(BIN)/pytest -q -m kind tests/kind || status=$$?; \

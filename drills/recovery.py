@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from drills import active as markers
 from drills.pids import cmdline_contains, pid_alive, stop_process
-from gameday.errors import GamedayError, SafetyError
+from gameday.errors import GamedayError, JournalError, SafetyError
 from gameday.journal import EventType, JournalWriter
 
 if TYPE_CHECKING:
@@ -106,7 +106,10 @@ def revert_all(
             failures.append(f"{record.fault.value} ({record.id}): {exc}")
         outcomes.append(outcome)
         if journal is not None:
-            journal.emit(EventType.fault_reverted, actor, outcome)
+            try:
+                journal.emit(EventType.fault_reverted, actor, outcome)
+            except JournalError:  # a full disk: the revert itself is done; the caller has journal.failure
+                outcome["journaled"] = False
     if failures:
         raise FaultLeftBehind(failures, outcomes)
     return outcomes

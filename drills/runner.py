@@ -32,7 +32,7 @@ from drills.narration import narrate
 from drills.recovery import DrillInterrupted, FaultLeftBehind, Interrupts, interrupts_as_exceptions, revert_all
 from drills.summary import LOAD_STATS, DrillFacts, DrillSummary, Outcome, print_summary
 from drills.targets.factory import check_target, make_target
-from gameday.errors import GamedayError, InputError, TargetError
+from gameday.errors import GamedayError, InputError, JournalError, TargetError
 from gameday.files import load_model
 from gameday.journal import Event, EventType, JournalWriter, read_journal
 from gameday.runbook import load_runbook
@@ -65,6 +65,9 @@ MITIGATION_SAMPLES = 3
 #: A Prometheus that does not answer the abort probes for this long (wall seconds) ends the drill; shorter
 #: gaps (a slow query while a rollout loads the machine) are noted and the drill goes on.
 PROMETHEUS_GRACE_S = float(os.environ.get("GAMEDAY_PROMETHEUS_GRACE", "60"))
+#: Seconds between checks that Alertmanager still answers once the fault is in (its outage is noted: alerts
+#: cannot reach the drill meanwhile, but responders can still work and close it).
+ALERTMANAGER_CHECK_S = 5.0
 #: How long the autopilot may take to wind down (it files the post-incident review it starts at close).
 AUTOPILOT_STOP_S = 30.0
 
@@ -124,7 +127,9 @@ class DrillRunner:
         self.out = Path(options.out_dir) / self.drill_id
         self.journal_path = self.out / "journal.jsonl"
         self.state = DrillState()
-        self._prometheus_since: float | None = None  # monotonic start of an outage of the abort probes
+        self._prometheus_since: float | None = None  # monotonic start of an outage of Prometheus
+        self._alertmanager_since: float | None = None  # ... and of Alertmanager
+        self._next_alertmanager_check = 0.0
         self.records: list[InjectionRecord] = []
         self.reverted: list[dict[str, Any]] = []
         self.revert_error: GamedayError | None = None
@@ -318,6 +323,7 @@ class DrillRunner:
             self._check_observers()
             self._check_mitigation()
             now = time.monotonic()
+            self._check_dependencies(now)
             if now >= next_abort_check and self.scenario.abort_when:
                 next_abort_check = now + 2.0
                 for probe in self.scenario.abort_when:
@@ -326,7 +332,7 @@ class DrillRunner:
                     except TargetError as exc:
                         self._prometheus_failed(now, exc)
                         break
-                    self._prometheus_since = None
+                    self._prometheus_back(now)
                     if result.holds:
                         self.journal.emit(EventType.aborted, "runner", {"reason": "abort condition",
                                                                       "probe": result.as_dict()})
@@ -338,15 +344,49 @@ class DrillRunner:
                 self._stop("timeout", f"not closed within {self.scenario.timeout_minutes:g} runbook minutes")
             time.sleep(0.25)
 
+    def _check_dependencies(self, now: float) -> None:
+        """Prometheus (the sampler got no reading at all) and Alertmanager (its readiness, every few seconds)
+        going away mid-drill: each outage is noted when it starts and ends; Prometheus past its grace
+        period ends the drill, since nothing can be measured any more."""
+        from drills.observers.alertmanager import ready
+
+        outage = self.sampler.outage
+        if outage is not None:
+            self._prometheus_failed(now, outage)
+        elif not self.scenario.abort_when:  # otherwise the abort probes say when it is back
+            self._prometheus_back(now)
+        if now < self._next_alertmanager_check:
+            return
+        self._next_alertmanager_check = now + ALERTMANAGER_CHECK_S
+        url = self.target.endpoints().alertmanager_url
+        if not ready(url):
+            if self._alertmanager_since is None:
+                self._alertmanager_since = now
+                self._say(f"Alertmanager at {url} does not answer: alerts cannot reach the drill until it is "
+                          "back; the drill goes on (responders can still act and close it)")
+        elif self._alertmanager_since is not None:
+            self._say(f"Alertmanager answers again after {now - self._alertmanager_since:.0f} s")
+            self._alertmanager_since = None
+
     def _prometheus_failed(self, now: float, exc: TargetError) -> None:
-        """One failed abort-probe query: noted once per outage; past the grace period the drill ends."""
+        """A Prometheus outage (abort probes or samples): noted once; past the grace period the drill ends."""
         since = self._prometheus_since
         if since is None:
             self._prometheus_since = now
-            text = f"abort probes: {exc}; retrying for up to {PROMETHEUS_GRACE_S:g} s (GAMEDAY_PROMETHEUS_GRACE)"
-            self.journal.emit(EventType.note, "runner", {"text": text})
+            self._say(f"{exc}; the drill ends if it does not answer within {PROMETHEUS_GRACE_S:g} s "
+                      "(GAMEDAY_PROMETHEUS_GRACE)")
         elif now - since > PROMETHEUS_GRACE_S:
             self._stop("error", f"{exc} for {now - since:.0f} s (GAMEDAY_PROMETHEUS_GRACE={PROMETHEUS_GRACE_S:g})")
+
+    def _prometheus_back(self, now: float) -> None:
+        if self._prometheus_since is not None:
+            self._say(f"Prometheus answers again after {now - self._prometheus_since:.0f} s")
+            self._prometheus_since = None
+
+    def _say(self, text: str) -> None:
+        """A note in the journal and a line on screen: what the drill noticed about its own tools."""
+        self.journal.emit(EventType.note, "runner", {"text": text})
+        self.console.print(f"[yellow]{text}[/]", highlight=False, soft_wrap=True)
 
     def _consume_journal(self) -> None:
         if self.tail is None:
@@ -460,7 +500,8 @@ class DrillRunner:
         self._consume_journal()
         markers.release(self.active)  # nobody journals into a drill that has ended
         outcome: Outcome = self.state.outcome or "error"
-        self.journal.emit(EventType.drill_ended, "runner", {"outcome": outcome, "reason": self.state.reason})
+        with contextlib.suppress(JournalError):  # a full disk: the failure is what the drill ends with
+            self.journal.emit(EventType.drill_ended, "runner", {"outcome": outcome, "reason": self.state.reason})
         self.journal.close()
         try:
             pending: list[str] | None = [r.id for r in self.target.pending_injections()]
@@ -473,7 +514,11 @@ class DrillRunner:
             load=self.load_stats, started_at=self.started, faults_reverted=self.reverted, pending_after=pending,
         )  # fmt: skip
         summary = DrillSummary.build(facts, read_journal(self.journal_path))
-        (self.out / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        try:
+            (self.out / "summary.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:  # the journal's disk is full: the summary is printed below, not saved
+            (self.out / "summary.json").unlink(missing_ok=True)
+            self.console.print(f"[yellow]summary not saved: {self.out / 'summary.json'}: {exc.strerror}[/]")
         print_summary(summary, self.console)
         return summary
 

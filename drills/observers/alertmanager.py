@@ -19,3 +19,11 @@ def active_alerts(url: str, timeout: float = 3.0) -> list[str]:
     except httpx.HTTPError as exc:
         raise TargetError(f"Alertmanager at {url} did not answer: {exc}") from None
     return sorted({str(alert.get("labels", {}).get("alertname", "?")) for alert in response.json()})
+
+
+def ready(url: str, timeout: float = 2.0) -> bool:
+    """Whether Alertmanager answers its readiness check (the drill notes when it stops and starts again)."""
+    try:
+        return httpx.get(f"{url.rstrip('/')}/-/ready", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+from gameday.errors import JournalError
+
 log = logging.getLogger(__name__)
 
 
@@ -29,6 +31,8 @@ class Periodic(threading.Thread):
         while not self.stopped.is_set():
             try:
                 self.tick()
+            except JournalError:  # the journal cannot be written (disk full): the runner ends the drill on it
+                log.debug("%s: journal write refused", self.name)
             except Exception:  # an observer outlives a bad sample; the cause is logged
                 log.exception("%s: tick failed", self.name)
             next_beat += self.interval

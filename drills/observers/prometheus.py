@@ -163,15 +163,21 @@ class MetricSampler(Periodic):
         self._latest: dict[str, Any] = {}
         self._latest_at: datetime | None = None
         self._windows = queries.windows()
+        #: Why the last sample had no reading at all (Prometheus did not answer any query); ``None`` once
+        #: one query answers again.  The runner notes the outage and ends the drill past its grace period.
+        self.outage: TargetError | None = None
 
     def sample(self) -> dict[str, Any]:
         """One reading of every query; a failing query reads as ``None`` rather than losing the sample."""
         values: dict[str, Any] = {}
+        failures: list[TargetError] = []
         for name, promql in self.queries.__dict__.items():
             try:
                 values[name] = self.prom.query(promql)
-            except TargetError:
+            except TargetError as exc:
                 values[name] = None
+                failures.append(exc)
+        self.outage = failures[0] if failures and len(failures) == len(values) else None
         if self.extras is not None:
             values.update(self.extras())
         return values

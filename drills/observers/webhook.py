@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from gameday.errors import TargetError
+from gameday.errors import JournalError, TargetError
 from gameday.journal import Event, EventType, JournalWriter
 
 
@@ -66,7 +66,12 @@ class AlertReceiver:
                     self.send_response(400)
                     self.end_headers()
                     return
-                receiver.receive(alerts, payload.get("receiver"), received)
+                try:
+                    receiver.receive(alerts, payload.get("receiver"), received)
+                except JournalError:  # disk full: Alertmanager retries; the runner ends the drill on it
+                    self.send_response(503)
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.end_headers()
 

@@ -174,14 +174,16 @@ class Drill:
         raise AssertionError(f"{what} did not happen within {timeout:g} s (GAMEDAY_CHAOS_WAIT)")
 
 
-def start_drill(box: Sandbox, scenario: Path, out: Path, *extra: str, seed: int = 0) -> Drill:
+def start_drill(box: Sandbox, scenario: Path, out: Path, *extra: str, seed: int = 0,
+                env: dict[str, str] | None = None) -> Drill:
+    """``gameday drill run`` as a user starts it (``env``: more environment, e.g. a shorter deadline)."""
     out.mkdir(parents=True, exist_ok=True)
     log = out.parent / f"{out.name}.log"
     with open(log, "w", encoding="utf-8") as fh:
         proc = subprocess.Popen(
             [GAMEDAY, "drill", "run", str(scenario), "--target", "local", "--out", str(out), "--responder", "human",
              "--time-scale", "120", "--seed", str(seed), *extra],
-            env=box.env, stdout=fh, stderr=subprocess.STDOUT, text=True,
+            env={**box.env, **(env or {})}, stdout=fh, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
     return Drill(proc=proc, out=out, log=log)
 
