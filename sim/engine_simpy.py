@@ -15,10 +15,12 @@ What SimPy adds is the dynamics, written the idiomatic way:
 - IC/TL/CL (the policy's roles) and the SME have no head-count in the policy, so they never queue: their
   answers are delays (the ack draw, plus a wait when the person is unreachable), not resources -- an
   unlimited resource only added request and release events that change nothing;
-- the technical ladder is a process that waits ``done | env.timeout(after)`` per rung ("unresolved after
-  X min"), then pages the rung: ``done | env.timeout(timeout_minutes)`` per unanswered page, and the
-  answered page's ack delay before the rung is engaged (an answering person is not cut off by the
-  timeout, as in the kernel);
+- the technical ladder waits ``after`` minutes per rung ("unresolved after X min"), then pages the rung:
+  ``timeout_minutes`` per unanswered page, and the answered page's ack delay before the rung is engaged
+  (an answering person is not cut off by the timeout, as in the kernel); each wait ends early when the
+  incident is resolved.  Without a journal the waits are timed callbacks that check the resolution; with
+  one they are processes waiting ``done | env.timeout(...)``, which keeps the order of rows logged at one
+  instant (both decide the same: tests/sim/test_simpy_journal_paths.py);
 - the stability watch's recurrence is an interrupt carrying a :class:`Recurrence` cause that sends the
   incident back along the workflow's "not stable" edge (to investigation);
 - business notifications are timed processes (``done | env.timeout(after)``), and, when journaling,
@@ -245,7 +247,10 @@ class SimPyEngine:
                         if journal:
                             log.append((acknowledged, names[i], E.acknowledged, "on-call", {}))
                         if climbs[sev]:
-                            process(ladder(i, sev))
+                            if journal:  # rungs paged at once log after this step's rows, as in their own process
+                                process(ladder(i, sev))
+                            else:
+                                climb(i, ladder_plan[sev], 0, env._now)
                     while k >= 0:
                         code = codes[k]
                         if held:
@@ -481,8 +486,51 @@ class SimPyEngine:
                 yield timeout(manager[i])
             return rounds
 
+        def climb(i, plan, r, t_ack):
+            """Page the ladder's rungs from ``r`` on that are due: each rung is paged once the incident is
+            unresolved for its minutes after acknowledgement.  The wait for the next rung is a timed callback
+            that pages it unless the incident is resolved by then: what waiting ``done | timeout`` in a process
+            decides, without the process and condition events (no journal: nothing is logged)."""
+            while r < len(plan):
+                offset, j = plan[r]
+                wait = t_ack + offset - env._now
+                if wait > 0:
+                    def due(_event, r=r, j=j):
+                        if resolved_at[i] != resolved_at[i]:  # NaN: still unresolved
+                            page(i, j, 0)
+                            climb(i, plan, r + 1, t_ack)
+
+                    timeout(wait).callbacks.append(due)
+                    return
+                page(i, j, 0)
+                r += 1
+
+        def page(i, j, p):
+            """Page ``p`` of rung ``j``: the answered page engages the rung after its ack delay (an answering
+            person is not cut off by the page timeout); an unanswered one is repeated after the timeout, at
+            most ``max_pages`` times.  Either stops when the incident is resolved first."""
+            slot = i * rungs + j
+            if p == 0:
+                page_at[slot] = env._now
+            if p == fails[j][i]:
+                def join(_event):
+                    if resolved_at[i] != resolved_at[i]:
+                        engaged[slot] = env._now
+
+                timeout(ladder_delay[j][i]).callbacks.append(join)
+                return
+            max_pages, page_timeout = rung_policy[j]
+            if p + 1 < max_pages:
+                def again(_event):
+                    if resolved_at[i] != resolved_at[i]:
+                        page(i, j, p + 1)
+
+                timeout(page_timeout).callbacks.append(again)
+
         def ladder(i, sev):
-            """Walk the technical ladder: each rung is paged once the incident is unresolved for its minutes."""
+            """With a journal, the ladder and each paged rung are processes waiting ``done | timeout``: the
+            rows logged at one instant keep the order they have always had (the ``climb`` callbacks give the
+            same times and counts, which the tests check)."""
             is_done, t_ack = get_done(i), env._now
             for offset, j in ladder_plan[sev]:
                 wait = t_ack + offset - env._now
@@ -490,34 +538,17 @@ class SimPyEngine:
                     yield is_done | timeout(wait)
                     if is_done.triggered:
                         return
-                page_rung(i, j)
-
-        def page_rung(i, j):
-            """Page one rung.  In the common case, the first page answered, the rung joins after its ack
-            delay unless the incident is resolved first: one timed callback, no process (the ack is not a race
-            with a timeout).  Otherwise, and when journaling every page, the ``paging`` process runs."""
-            slot = i * rungs + j
-            page_at[slot] = env._now
-            if journal or fails[j][i]:
+                page_at[i * rungs + j] = env._now
                 process(paging(i, j))
-                return
-            is_done = get_done(i)
-
-            def join(_event):
-                if not is_done.triggered:
-                    engaged[slot] = env._now
-
-            timeout(ladder_delay[j][i]).callbacks.append(join)
 
         def paging(i, j):
-            """An unanswered page times out and is repeated (at most ``max_pages``)."""
+            """With a journal: an unanswered page times out and is repeated (at most ``max_pages``)."""
             is_done = get_done(i)
             unanswered = fails[j][i]
             max_pages, page_timeout = rung_policy[j]
-            for page in range(max_pages):
-                if journal:
-                    self._log_page(i, j, page)
-                if page == unanswered:  # this page is answered: the rung joins after its ack delay
+            for p in range(max_pages):
+                self._log_page(i, j, p)
+                if p == unanswered:  # this page is answered: the rung joins after its ack delay
                     yield is_done | timeout(ladder_delay[j][i])
                     if not is_done.triggered:
                         engaged[i * rungs + j] = env._now
