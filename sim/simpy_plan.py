@@ -2,7 +2,7 @@
 
 - **routing**: per workflow node its code (an int compared on every visit), its successor, its Yes/No
   targets, whether the on-call is needed for it, and the threshold of a generic decision;
-- **draws**: every random number an incident can read, as Python lists (one float per incident) per
+- **draws**: every random number an incident can read, as float arrays (one value per incident) per
   (node, visit) column, made from the kernel's uniforms (:class:`sim.streams.Streams`) by the same
   ``ppf``/helper code in vectorised numpy blocks: visit 0 of every column up front, later visits (the
   investigation loop, recurrences) as a block for all incidents the first time any incident needs them.
@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -30,42 +31,49 @@ CODES = {"severity": SEVERITY, "declare": DECLARE, "ticket": TICKET, "assign": A
 FREE = frozenset({ZERO, GENERIC, ASSIGN, MONITOR, STABLE, CLOSE, REVIEW, DECISION, RESOLVED})
 
 
+def column(values: np.ndarray) -> array:
+    """One float per incident as an ``array('d')``: the same doubles as ``tolist()`` gives, made by one copy
+    instead of a float object each, and no container for the garbage collector to scan (a run makes
+    ~150 columns of n values; scanning them cost more than reading a value from an array)."""
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
+
 class Draws:
-    """The kernel's uniforms and quantiles as Python lists, one per (purpose, visit) column, cached."""
+    """The kernel's uniforms and quantiles as float arrays, one per (purpose, visit) column, cached."""
 
     __slots__ = ("_cache", "n", "streams")
 
     def __init__(self, streams: Streams) -> None:
         self.streams = streams
         self.n = streams.n
-        self._cache: dict[tuple, list[float]] = {}
+        self._cache: dict[tuple, Sequence[float]] = {}
 
-    def u(self, activity: str, purpose: str, visit: int) -> list[float]:
+    def u(self, activity: str, purpose: str, visit: int) -> Sequence[float]:
         key = (activity, purpose, visit)
         col = self._cache.get(key)
         if col is None:
-            col = self._cache[key] = self.streams.u(activity, purpose).col(visit).tolist()
+            col = self._cache[key] = column(self.streams.u(activity, purpose).col(visit))
         return col
 
-    def q(self, dist, activity: str, purpose: str, visit: int) -> list[float]:
+    def q(self, dist, activity: str, purpose: str, visit: int) -> Sequence[float]:
         """``dist.ppf`` of the column (vectorised once for all incidents)."""
         key = (id(dist), activity, purpose, visit)
         col = self._cache.get(key)
         if col is None:
-            col = self._cache[key] = dist.ppf(self.streams.u(activity, purpose).col(visit)).tolist()
+            col = self._cache[key] = column(dist.ppf(self.streams.u(activity, purpose).col(visit)))
         return col
 
-    def role(self, role, activity: str, name: str, visit: int) -> list[float]:
+    def role(self, role, activity: str, name: str, visit: int) -> Sequence[float]:
         """:func:`sim.kernel._role_delays` for every incident at this visit."""
         key = ("role", id(role), activity, name, visit)
         col = self._cache.get(key)
         if col is None:
             idx = np.arange(self.n)
-            col = self._cache[key] = _role_delays(role, self.streams, activity, name, idx, visit).tolist()
+            col = self._cache[key] = column(_role_delays(role, self.streams, activity, name, idx, visit))
         return col
 
 
-Maker = Callable[[int], list[float]]
+Maker = Callable[[int], Sequence[float]]
 
 
 class Table:
@@ -77,9 +85,9 @@ class Table:
 
     def __init__(self, makers: list[Maker | None]) -> None:
         self.make = makers
-        self.cols: list[list[list[float]] | None] = [None if m is None else [m(0)] for m in makers]
+        self.cols: list[list[Sequence[float]] | None] = [None if m is None else [m(0)] for m in makers]
 
-    def grow(self, k: int, v: int) -> list[float]:
+    def grow(self, k: int, v: int) -> Sequence[float]:
         cols, make = self.cols[k], self.make[k]
         while len(cols) <= v:
             cols.append(make(len(cols)))
@@ -98,7 +106,7 @@ class Plan:
         self.no: list[int] = []
         self.free: list[bool] = []
         self.logged: list[bool] = []
-        self.other_p: list[float] = []
+        self.other_p: Sequence[float] = []
         self.labels = list(model.labels)
         self.ids = list(model.node_ids)
         main: list[Maker | None] = [None] * n_nodes
