@@ -34,6 +34,7 @@ as the kernel counts them.  Clocks are minutes.
 from __future__ import annotations
 
 import math
+from array import array
 from contextlib import nullcontext
 
 import numpy as np
@@ -74,6 +75,7 @@ from sim.simpy_plan import (
     WAR_ROOM,
     Draws,
     Plan,
+    column,
 )
 from sim.simpy_pool import OnCallPool
 from sim.streams import Streams
@@ -102,7 +104,7 @@ class Recurrence:
 class SimPyEngine:
     """One replication of ``n`` incidents as SimPy processes; deterministic in (model, n, seed, r, salt).
 
-    Per-incident state lives in flat lists indexed by incident (what other processes of the incident
+    Per-incident state lives in flat arrays and lists indexed by incident (what other processes of the incident
     read: detection and resolution times, the ``done`` event, ladder pages and engagements) or in the
     incident process's locals (the rest, stored once in ``out`` when it ends): no object per incident."""
 
@@ -115,20 +117,20 @@ class SimPyEngine:
         self._draws = draws = Draws(streams)
         arrival, sev = _arrivals(model, streams, n)
         ttd, via_alert = _detection(model, streams, sev)
-        self.arrival = arrival.tolist()
+        self.arrival = column(arrival)  # float columns as array('d') (sim.simpy_plan.column)
         self.sev = sev.tolist()
-        self.detect_gap = ttd.tolist()
+        self.detect_gap = column(ttd)
         self.via_alert = via_alert
         best, manager = page_round_draws(model, streams, n)
-        self._round_best = [b.tolist() for b in best]
-        self._manager = manager.tolist()
+        self._round_best = [column(b) for b in best]
+        self._manager = column(manager)
         fails, delays = ladder_draws(model, streams, n)
         self._fails = fails.T.tolist()
         self._fails_by_incident = fails
-        self._ladder_delay = delays.T.tolist()
+        self._ladder_delay = [column(d) for d in delays.T]
         auto, rb_after = auto_rollback_draws(model, streams, sev)
         self._auto = auto.tolist()
-        self._rb_after = rb_after.tolist()
+        self._rb_after = column(rb_after)
         self.plan = Plan(model, draws)
         self.env = simpy.Environment()
         oncall = model.oncall
@@ -138,12 +140,14 @@ class SimPyEngine:
         self.log: list[Row] | None = [] if journal else None
         self.names = [f"sim-{replication}-{i:06d}" for i in range(n)] if journal else None
         rungs = len(model.ladder)
-        self.detected = [NAN] * n
-        self.resolved = [NAN] * n
+        # float state as array('d'): collected by one copy (numpy reads the buffer), nothing for the GC to scan
+        self.detected = array("d", [NAN]) * n
+        self.resolved = array("d", [NAN]) * n
         self.done: list[simpy.Event | None] = [None] * n
-        self.page_at = [INF] * (n * rungs)  # incident i, rung j at i * rungs + j
-        self.engaged = [INF] * (n * rungs)
-        self.out: list[tuple | None] = [None] * n
+        self.page_at = array("d", [INF]) * (n * rungs)  # incident i, rung j at i * rungs + j
+        self.engaged = array("d", [INF]) * (n * rungs)
+        #: incident i's results (the _OUT fields) at [i * len(_OUT), (i + 1) * len(_OUT)), written once when it ends
+        self.out = [NAN] * (n * len(_OUT))
         self.events = 0
         self._decl_roles = list(model.runbook.declaration_roles)
         business = model.runbook.escalation.business_severities
@@ -168,6 +172,7 @@ class SimPyEngine:
         auto, rb_after = self._auto, self._rb_after
         round_best, manager = self._round_best, self._manager
         round1 = round_best[0] if round_best else [INF] * self.n
+        n_out = len(_OUT)
         ack_timeout = model.policy.responders.ack_timeout_minutes
         fails, ladder_delay = self._fails, self._ladder_delay
         rung_policy = [(r.policy.max_pages, r.policy.timeout_minutes) for r in model.ladder]
@@ -460,8 +465,9 @@ class SimPyEngine:
             if resolved != resolved:  # the workflow ended without a resolution step (ticket path)
                 resolved_at[i] = env._now
                 resolve(i)
-            out[i] = (assigned, acknowledged, declared, mitigated, closed, reviewed, wait, hold, rounds,
-                      investigations, recurrences)
+            o = i * n_out
+            out[o:o + n_out] = (assigned, acknowledged, declared, mitigated, closed, reviewed, wait, hold, rounds,
+                                investigations, recurrences)
 
         def acknowledge(i, notify):
             """Paging rounds of ``page_at_once`` people; nobody in any round -> the manager picks it up.
@@ -700,11 +706,11 @@ class SimPyEngine:
 
     def _replication(self) -> Replication:
         model, n, rungs = self.model, self.n, len(self.model.ladder)
-        out = np.array(self.out, dtype=float).reshape(n, len(_OUT))
+        out = np.fromiter(self.out, dtype=float, count=len(self.out)).reshape(n, len(_OUT))
         col = {name: out[:, c] for c, name in enumerate(_OUT)}
         detected, resolved = np.array(self.detected), np.array(self.resolved)
-        page_at = np.array(self.page_at, dtype=float).reshape(n, rungs)
-        engaged = np.array(self.engaged, dtype=float).reshape(n, rungs)
+        page_at = np.array(self.page_at).reshape(n, rungs)
+        engaged = np.array(self.engaged).reshape(n, rungs)
         before = resolved[:, None]
         return Replication(
             severity=np.asarray(self.sev, dtype=np.int64),
