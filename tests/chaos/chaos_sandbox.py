@@ -175,10 +175,11 @@ class Drill:
 
 
 def start_drill(box: Sandbox, scenario: Path, out: Path, *extra: str, seed: int = 0,
-                env: dict[str, str] | None = None) -> Drill:
-    """``gameday drill run`` as a user starts it (``env``: more environment, e.g. a shorter deadline)."""
+                env: dict[str, str] | None = None, log: Path | None = None) -> Drill:
+    """``gameday drill run`` as a user starts it (``env``: more environment, e.g. a shorter deadline; ``log``:
+    where its terminal output goes, default next to ``out``)."""
     out.mkdir(parents=True, exist_ok=True)
-    log = out.parent / f"{out.name}.log"
+    log = log or out.parent / f"{out.name}.log"
     with open(log, "w", encoding="utf-8") as fh:
         proc = subprocess.Popen(
             [GAMEDAY, "drill", "run", str(scenario), "--target", "local", "--out", str(out), "--responder", "human",
