@@ -5,7 +5,9 @@ Prints
 - fault: journal entry -> undo record persisted -> change applied (the entry is written *before* the change);
 - per alert: Prometheus' ``startsAt`` -> Alertmanager's webhook arriving -> the journal line (target <= 1 s
   from receipt to journal), and the fault -> first alert detection delay;
-- the metric sampler's cadence (target ~1 s between samples).
+- the metric sampler's cadence (target ~1 s between samples);
+- a backend replica's start-up: ``rollout restart`` of every replica on an idle sandbox, wall seconds (a
+  rollout replaces the replicas one after another, so this is what the pool leak's rollout waits for).
 
 - MTTD of the pool-leak drill at time scales 10, 30 and 60 (``GAMEDAY_BENCH_SCALES``), in runbook minutes
   as the scorer defines it: the detection chain and the fault's progression follow the scale
@@ -87,8 +89,11 @@ def sandbox(tmp: str) -> Iterator[dict[str, str]]:
 
 
 def main(argv: list[str]) -> int:
-    """``latency`` and ``mttd`` (the default), or the parts named; ``chain`` only when named."""
+    """``startup``, ``latency`` and ``mttd`` (the default), or the parts named; ``chain`` only when named."""
     status = 0
+    if not argv or "startup" in argv:
+        with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as env:
+            replica_startup(Path(env["GAMEDAY_STATE_DIR"]) / "sandbox")
     if not argv or "latency" in argv:
         with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as env:
             status = _drill(env, Path(tmp) / "out")
@@ -97,6 +102,30 @@ def main(argv: list[str]) -> int:
     if "chain" in argv:  # the detection chain alone (a knob fault: no rollout, no progression)
         status = max(status, mttd_across_scales(REPO / "scenarios" / "error-burst.yaml"))
     return status
+
+
+#: ``rollout restart`` runs timed for the start-up figure.
+STARTUP_ROUNDS = 3
+
+
+def replica_startup(home: Path) -> None:
+    """Wall seconds for ``rollout restart`` (every replica replaced in turn, each until it serves)."""
+    from drills.sandbox.kubelet import load_config
+    from drills.sandbox.stack import Sandbox
+
+    box = Sandbox(load_config(home))
+    replicas = box.deployment().replicas
+    rounds = []
+    for _ in range(STARTUP_ROUNDS):
+        started = time.monotonic()
+        box.restart()
+        rounds.append(time.monotonic() - started)
+        if not all(r.ready for r in box.replicas()):
+            raise SystemExit(f"a replica was not ready after the restart: {box.replicas()}")
+    median = statistics.median(rounds)
+    print(f"replica start-up: rollout restart of {replicas} replicas {median:.2f} wall s median of {len(rounds)} "
+          f"({median / replicas:.2f} s per replica; runs {', '.join(f'{r:.2f}' for r in rounds)}; "
+          f"load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def mttd_across_scales(scenario: Path) -> int:

@@ -235,22 +235,33 @@ class Sandbox:
             return  # sandbox down: the next `up` starts pods from the deployment as it now stands
         for i in range(dep.replicas):
             name = f"backend-{i}"
-            self.supervisor.stop(name)
-            # the old pod is gone, the new one is being created (its kubelet takes over this file once it runs):
-            # like Kubernetes, a pod being created is not "down" (the BackendDown rule leaves it out)
-            write_json_atomic(self.layout.pod_status(name), {
-                "name": name, "state": "ContainerCreating", "ready": False, "restarts": 0, "version": dep.version,
-                "port": self.cfg.ports.backend_base + i})  # fmt: skip
-            self.supervisor.start(name)
+            old_uid = self.pod_detail(name).get("uid")
+            if not self._replace_through_kubelet(name):
+                self.supervisor.stop(name)
+                # the old pod is gone, the new one is being created (its kubelet takes over this file once it
+                # runs): like Kubernetes, a pod being created is not "down" (the BackendDown rule leaves it out)
+                write_json_atomic(self.layout.pod_status(name), {
+                    "name": name, "state": "ContainerCreating", "ready": False, "restarts": 0,
+                    "version": dep.version, "port": self.cfg.ports.backend_base + i})  # fmt: skip
+                self.supervisor.start(name)
 
-            def settled(name: str = name) -> bool:
+            def settled(name: str = name, old_uid: str | None = old_uid) -> bool:
                 pod = self.pod_detail(name)
-                return pod.get("version") == dep.version and (
+                return pod.get("uid") not in (None, old_uid) and pod.get("version") == dep.version and (
                     (pod.get("state") == "Running" and pod.get("ready")) or pod.get("restarts", 0) > 0)
 
             # like maxUnavailable=100%: a stuck pod does not block the rest of the rollout
             with contextlib.suppress(TargetError):
-                wait_until(settled, self.cfg.rollout_wait_s, f"{name} to run {dep.version}")
+                wait_until(settled, self.cfg.rollout_wait_s, f"{name} to run {dep.version}", period=0.05)
+
+    def _replace_through_kubelet(self, name: str) -> bool:
+        """A new pod from the running kubelet (SIGHUP), which already has the backend loaded: seconds faster
+        than a new kubelet process.  Only a kubelet that has published its state (its handlers are set) is
+        asked; otherwise the caller restarts the program."""
+        pid = self.supervisor.states().get(name, {}).get("pid")
+        if not pid or self.pod_detail(name).get("kubelet_pid") != pid:
+            return False
+        return self.supervisor.signal(name, "HUP")
 
     # -- services --------------------------------------------------------------------------------------
     def stop_service(self, name: str) -> None:

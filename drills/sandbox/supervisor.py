@@ -100,6 +100,17 @@ class Supervisor:
                 raise TargetError(f"{name} still stopping after {timeout:g} s (GAMEDAY_STOP_TIMEOUT)")
             time.sleep(0.1)
 
+    def signal(self, name: str, signame: str) -> bool:
+        """Send ``signame`` (e.g. ``"HUP"``) to a running program (``supervisorctl signal``); False when it
+        does not run."""
+        try:
+            self._proxy().signalProcess(name, signame)
+        except xmlrpc.client.Fault as fault:
+            if any(word in fault.faultString for word in ("NOT_RUNNING", "BAD_NAME")):
+                return False
+            raise TargetError(f"supervisord: {fault.faultString}") from None
+        return True
+
     def restart(self, name: str) -> None:
         self.stop(name)
         self._quiet(self._proxy().startProcess, name, False)
