@@ -161,7 +161,7 @@ class SimPyEngine:
         """The engine's process functions, as closures over this run's tables: every table, draw column
         and SimPy callable is a cell variable, so the per-event code does no attribute or dict lookups.
         The clock is read as ``env._now`` (SimPy's own attribute; the ``now`` property costs a call per read):
-        inlined for performance."""
+        inlined for performance.  Returns ``arrivals``: ``arrivals(0)`` schedules the first incident."""
         env, model, plan, log = self.env, self.model, self.plan, self.log
         journal = log is not None
         timeout, process = env.timeout, env.process
@@ -172,7 +172,7 @@ class SimPyEngine:
         auto, rb_after = self._auto, self._rb_after
         round_best, manager = self._round_best, self._manager
         round1 = round_best[0] if round_best else [INF] * self.n
-        n_out = len(_OUT)
+        n_out, n_incidents = len(_OUT), self.n
         ack_timeout = model.policy.responders.ack_timeout_minutes
         fails, ladder_delay = self._fails, self._ladder_delay
         rung_policy = [(r.policy.max_pages, r.policy.timeout_minutes) for r in model.ladder]
@@ -197,13 +197,21 @@ class SimPyEngine:
         get_done, resolve = self._done, self._resolve
         null = _NULL
 
-        def source():
-            """Poisson arrivals (the kernel's merged stream), one incident process each."""
-            for i, at in enumerate(arrival):
-                gap = at - env._now
+        def arrivals(i):
+            """Poisson arrivals (the kernel's merged stream), one incident process each, from incident ``i``
+            on: those due now start at once, and a timed callback starts the next one when it arrives (the
+            waits a source process would make, without resuming a process for each)."""
+            while i < n_incidents:
+                gap = arrival[i] - env._now
                 if gap > 0:
-                    yield timeout(gap)
+                    timeout(gap).callbacks.append(lambda _event, i=i: arrive(i))
+                    return
                 process(incident(i))
+                i += 1
+
+        def arrive(i):
+            process(incident(i))
+            arrivals(i + 1)
 
         def incident(i):
             """One incident: detection, then the workflow walked node by node.  Each stretch that needs the
@@ -569,7 +577,7 @@ class SimPyEngine:
             if watching[i]:
                 proc.interrupt(Recurrence(env._now, watch))
 
-        return source
+        return arrivals
 
     # -- shared per-incident events --------------------------------------------------------------------
 
@@ -698,7 +706,7 @@ class SimPyEngine:
 
     def run(self) -> Replication:
         env = self.env
-        env.process(self._processes()())
+        self._processes()(0)  # the first arrival
         env.run()
         # every event SimPy processed: its event-id counter counts scheduled events, and the queue is empty
         self.events = next(env._eid) - len(env._queue)

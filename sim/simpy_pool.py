@@ -39,6 +39,17 @@ class PoolRequest(Request):
         self.usage_since = env._now
         resource.users.append(self)
 
+    def __exit__(self, exc_type, exc_value, traceback) -> None:  # type: ignore[no-untyped-def]
+        """Leaving the ``with`` block normally with nobody queued: the request was granted, so there is
+        nothing to cancel and no one to serve -- free the responder directly (SimPy's path otherwise)."""
+        resource = self.resource
+        if exc_type is None and not resource.put_queue:
+            users = resource.users
+            if self in users:  # else already released
+                users.remove(self)
+            return None
+        return super().__exit__(exc_type, exc_value, traceback)
+
 
 class OnCallPool(simpy.Resource):
     """FIFO pool of ``capacity`` on-call responders (see the module docstring for what is settled on the spot)."""
