@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import simpy
+from simpy.core import BoundClass
 from simpy.events import Event
 from simpy.resources.resource import Request
 
@@ -26,7 +27,7 @@ class PoolRequest(Request):
     """A request for one responder: granted on creation (processed) when one is free and none queued."""
 
     def __init__(self, resource: OnCallPool) -> None:
-        if resource.put_queue or len(resource.users) >= resource.capacity:
+        if resource.put_queue or len(resource.users) >= resource._capacity:
             super().__init__(resource)  # SimPy's own queueing
             return
         env = resource._env
@@ -60,8 +61,8 @@ class OnCallPool(simpy.Resource):
         settled._ok, settled._value, settled.callbacks = True, None, None
         self._settled = settled
 
-    def request(self) -> PoolRequest:  # type: ignore[override]
-        return PoolRequest(self)
+    #: ``pool.request()`` makes a :class:`PoolRequest` (bound the way SimPy binds its own request class)
+    request = BoundClass(PoolRequest)  # type: ignore[assignment]
 
     def release(self, request: Request) -> Any:  # type: ignore[override]
         """Free the request's responder; with someone queued, SimPy's ``Release`` event serves the next in line."""
