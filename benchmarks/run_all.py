@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: Run only when named: `make chaos` (tens of minutes of kills and fuzzing).
+ON_REQUEST = {"bench_chaos"}
 
 
 def main(argv: list[str]) -> int:
@@ -20,6 +22,8 @@ def main(argv: list[str]) -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if wanted:
         scripts = [s for s in scripts if s.stem in wanted or str(s) in wanted or s.name in wanted]
+    else:
+        scripts = [s for s in scripts if s.stem not in ON_REQUEST]
     failed: list[str] = []
     for script in scripts:
         print(f"=== {script.name}", flush=True)
