@@ -35,12 +35,24 @@ stage kind-prepare "$BIN/gameday" cluster build --prepare || { wait "$testenv"; 
 wait "$testenv" || { tail -n 20 "$LOGS/k8s-testenv.log"; exit 1; }
 stage kind-build "$BIN/gameday" cluster build || exit 1
 
-stage pytest-kind "$BIN/pytest" -q -p no:cacheprovider tests/kind >"$LOGS/pytest-kind.log" 2>&1 &
+# Three suites side by side; all mostly wait on wall clocks (alerts, rollouts, kills and recoveries):
+#   kind  - drills on the real kind cluster;
+#   chaos - kill -9 anywhere, dying dependencies, signals, fuzzing (tests/chaos, kills on the test control plane);
+#   main  - everything else.
+CHAOS=(tests/chaos tests/k8s/test_kill_anywhere_k8s.py)
+PYTEST=("$BIN/pytest" -q -p no:cacheprovider --durations=12)
+stage pytest-kind "${PYTEST[@]}" tests/kind >"$LOGS/pytest-kind.log" 2>&1 &
 kind=$!
-stage pytest "$BIN/pytest" -q --ignore=tests/kind
+stage pytest-chaos "${PYTEST[@]}" "${CHAOS[@]}" >"$LOGS/pytest-chaos.log" 2>&1 &
+chaos=$!
+stage pytest "${PYTEST[@]}" --ignore=tests/kind "${CHAOS[@]/#/--ignore=}"
 status=$?
+wait "$chaos"
+chaos_status=$?
 wait "$kind"
 kind_status=$?
-echo "---- tests/kind (ran beside the rest; full log $LOGS/pytest-kind.log)"
-tail -n 60 "$LOGS/pytest-kind.log"
-(( status == 0 && kind_status == 0 ))
+for suite in chaos kind; do
+  echo "---- tests/$suite (ran beside the rest; full log $LOGS/pytest-$suite.log)"
+  tail -n 60 "$LOGS/pytest-$suite.log"
+done
+(( status == 0 && chaos_status == 0 && kind_status == 0 ))
