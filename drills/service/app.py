@@ -94,7 +94,10 @@ def create_app(settings: Settings) -> FastAPI:
         kwargs={"prepare_threshold": None, "row_factory": dict_row, "connect_timeout": 3},
     )
     leaked: list[psycopg.AsyncConnection] = []
-    paced = {"last": 0.0}  # when (Unix time) a search last hit the slow plan on the knob's schedule
+    # the last slot of the knob's schedule (slot n: from + n * every) in which a search hit the slow plan;
+    # slots, not "every since the last one", so a search that comes late in its slot does not push the rest of
+    # the schedule back (at a high time scale a slot is a fraction of a second, close to the gap between searches)
+    paced = {"slot": -1}
     metrics.pool_size.set(settings.pool_size)
 
     def _pool_stats() -> dict[str, int]:
@@ -200,8 +203,10 @@ def create_app(settings: Settings) -> FastAPI:
         k = knobs.get()
         slow = rng.random() < k.slow_plan_fraction
         now = time.time()  # wall clock: the schedule is shared by every replica through the knob file
-        if k.slow_plan_every_s > 0 and now >= k.slow_plan_from and now - paced["last"] >= k.slow_plan_every_s:
-            slow, paced["last"] = True, now  # a paced fault progression (drills/faults/local.py)
+        if k.slow_plan_every_s > 0 and now >= k.slow_plan_from:  # a paced fault progression (drills/faults/local.py)
+            slot = int((now - k.slow_plan_from) // k.slow_plan_every_s)
+            if slot > paced["slot"]:
+                slow, paced["slot"] = True, slot
         sleep = f", pg_sleep({SLOW_PLAN_SECONDS})" if slow else _latency_sql()
         conn = await pool.getconn()
         try:

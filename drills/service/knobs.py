@@ -18,8 +18,9 @@ class Knobs(BaseModel):
     query_latency_s: float = Field(default=0.0, ge=0, description="pg_sleep added to affected queries")
     latency_fraction: float = Field(default=1.0, ge=0, le=1, description="share of queries slowed")
     slow_plan_fraction: float = Field(default=0.05, ge=0, le=1, description="searches that hit the timeout")
-    slow_plan_every_s: float = Field(default=0.0, ge=0, description="and one search at least this often (wall "
-                                                                     "seconds; 0 = never): a paced fault progression")
+    slow_plan_every_s: float = Field(default=0.0, ge=0, description="and one search in each slot this long "
+                                                                     "(wall seconds; 0 = never): a paced fault "
+                                                                     "progression")
     slow_plan_from: float = Field(default=0.0, ge=0, description="... from this Unix time on (0 = at once)")
     upstream_error_fraction: float = Field(default=0.0, ge=0, le=1)
 
