@@ -99,7 +99,7 @@ def drill_figures(cluster: KindCluster, kubeconfig: Path, out: Path) -> None:
         if alert is None:
             print(f"  {scenario:<22} no alert; {rps} req/s")
             continue
-        lag_s = _receipt_lag(alert.ts.timestamp(), alert.data.get("startsAt"))
+        lag_s = _receipt_lag(alert.ts.timestamp(), alert.data.get("starts_at") or alert.data.get("startsAt"))
         wall = alert.t - injected.t
         print(f"  {scenario:<22} {wall:5.1f} s = {wall * 120 / 60:5.1f} runbook min ({alert.data['alertname']}) | "
               f"{lag_s} | {float(rps or 0):.0f} req/s")
