@@ -110,7 +110,13 @@ def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path
     proc = subprocess.Popen(
         [GAMEDAY, "drill", "run", str(REPO / "scenarios" / "slow-queries.yaml"), "--target", "kubernetes",
          "--context", cluster.context, "--kubeconfig", str(kubeconfig), "--responder", "human", "--out",
-         str(out / "human")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+         str(out / "human")], env=env, stdout=(out / "human.log").open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+
+    def running() -> None:
+        if proc.poll() is not None:
+            tail = (out / "human.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the human drill ended (exit {proc.returncode}) before the kubectl rounds:\n{tail}")
+
     try:
         journal = _wait_for(lambda: next(iter((out / "human").glob("*/journal.jsonl")), None), 120)
         _wait_for(lambda: any(e.type is EventType.fault_injected for e in read_journal(journal)), 300)
@@ -120,8 +126,8 @@ def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path
             start = time.monotonic()
             subprocess.run([*target.kubectl_argv(), "-n", target.namespace, "scale", "deployment/hospital-erp-backend",
                             f"--replicas={4 if round_ % 2 == 0 else 3}"], check=True, capture_output=True)
-            _wait_for(lambda n=seen: sum(1 for e in read_journal(journal) if e.type is EventType.action) > n, 30,
-                      period=0.02)  # fmt: skip
+            _wait_for(lambda n=seen: running() or sum(1 for e in read_journal(journal)
+                                                      if e.type is EventType.action) > n, 30, period=0.02)  # fmt: skip
             lags.append(time.monotonic() - start)
             time.sleep(1)
         q = statistics.quantiles(lags, n=20)

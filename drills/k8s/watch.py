@@ -68,6 +68,18 @@ def _latest_manager(obj: dict[str, Any]) -> str:
     return next((m for m in managers if m.startswith("kubectl")), managers[-1])
 
 
+def _replicas_owner(obj: dict[str, Any]) -> str:
+    """The field manager that set ``spec.replicas`` last.
+
+    ``kubectl scale`` writes through the ``scale`` subresource, whose ``managedFields`` entry carries no
+    time, so :func:`_latest_manager` cannot see it; ownership of the field names it instead.
+    """
+    owners = [e.get("manager", "") for e in obj.get("metadata", {}).get("managedFields") or []
+              if e.get("subresource") != "status"
+              and "f:replicas" in ((e.get("fieldsV1") or {}).get("f:spec") or {})]  # fmt: skip
+    return next((m for m in owners if m.startswith("kubectl")), owners[-1] if owners else "")
+
+
 def _version(obj: dict[str, Any]) -> str:
     return str(obj.get("metadata", {}).get("resourceVersion") or "")
 
@@ -363,6 +375,9 @@ class KubeWatch:
             if (name, generation) in self._own_generations:
                 return
         manager = _latest_manager(obj)
+        if not manager.startswith("kubectl") and (old.get("spec") or {}).get("replicas") != (
+                obj.get("spec") or {}).get("replicas"):
+            manager = _replicas_owner(obj)
         if not manager.startswith("kubectl"):
             return
         action = classify_deployment_change(old, obj, manager, self._older_templates(old, obj))

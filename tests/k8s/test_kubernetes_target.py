@@ -468,3 +468,27 @@ def test_start_observers_journals_kubectl_actions_and_cluster_alerts(
         receiver.stop()
         journal.close()
         erp_stack.kubectl("scale", f"deployment/{PGBOUNCER}", "--replicas=1", "-n", NAMESPACE)
+
+
+def test_a_kubectl_scale_right_after_our_own_write_is_journaled(
+    erp_stack: Any, target: KubernetesTarget, tmp_path: Path
+) -> None:
+    """`kubectl scale` writes through the scale subresource; when gameday wrote the Deployment last (apply, a
+    fault's annotation), that subresource write is the only sign of the person — it must not be missed."""
+    journal = JournalWriter(tmp_path / "drill.jsonl", "d-scale")
+    target.start_watch(journal)
+    try:
+        # a fault's rollout: gameday is now the newest manager of the Deployment's own fields
+        record = target.inject(Fault(type=FaultType.connection_pool_leak))
+        erp_stack.kubectl("scale", f"deployment/{BACKEND}", "--replicas=4", "-n", NAMESPACE)
+        scale = wait_for(lambda: [e for e in read_journal(journal.path) if e.type is EventType.action],
+                         "the scale in the journal", timeout=20)  # fmt: skip
+        assert [(e.actor, e.data["kind"], e.data["replicas"]) for e in scale] == [("kubectl", "scale", 4)]
+    finally:
+        target.stop_watch()
+        journal.close()
+        for pending in target.pending_injections():
+            target.revert(pending)
+        erp_stack.kubectl("scale", f"deployment/{BACKEND}", "--replicas=3", "-n", NAMESPACE)
+        target.wait_ready(90)
+    assert record.id
