@@ -108,9 +108,14 @@ class Sweep(_Closed):
     @classmethod
     def _relative(cls, value: str | None, info: ValidationInfo) -> str | None:
         base = (info.context or {}).get("base_dir")
-        if value is None or base is None or Path(value).is_absolute():
+        if value is None:
             return value
-        return str(Path(base) / value)
+        resolved = value if base is None or Path(value).is_absolute() else str(Path(base) / value)
+        # a file that is not there is this sweep file's mistake: say so here, naming the field (the loader's
+        # own error would name only the missing file)
+        if (info.context or {}).get("check", True) and not Path(resolved).is_file():
+            raise ValueError(f"no such file: {resolved!r}")
+        return resolved
 
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Sweep:
