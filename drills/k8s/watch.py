@@ -41,6 +41,8 @@ ACTOR = "kubectl"
 #: Seconds one watch request stays open (the server ends it; the watch resumes at once from where it was).
 WATCH_SECONDS = float(os.environ.get("GAMEDAY_KUBE_WATCH_SECONDS", "5"))
 #: Deadlines of the API requests (wall seconds): connecting, and a whole listing.
+#: How long a deletion the counts attribute to the ReplicaSet controller waits for its SuccessfulDelete event.
+CONTROLLER_EVENT_GRACE_S = float(os.environ.get("GAMEDAY_KUBE_CONTROLLER_EVENT_GRACE", "1.2"))
 CONNECT_S = float(os.environ.get("GAMEDAY_KUBE_CONNECT_TIMEOUT", "5"))
 LIST_TIMEOUT_S = float(os.environ.get("GAMEDAY_KUBE_LIST_TIMEOUT", "30"))
 #: Event types a handler sees: the API's, plus PRIME (the first listing, cached silently) and GONE (an
@@ -448,6 +450,24 @@ class KubeWatch:
         owner = next((o for o in meta.get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
         if owner is None or self._wanted_by_replicaset(owner["name"], name, _version(obj), relisted=kind == GONE):
             self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
+        elif kind != GONE:
+            # The counts say the controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet
+            # looks the same when a person deletes one of its pods first — the controller then deletes none.
+            # Its SuccessfulDelete event tells them apart; without one soon, the deletion was a person's.
+            judge = threading.Thread(target=self._unless_controller_deleted, args=(name,), daemon=True,
+                                     name=f"watch-delete-{name}")  # fmt: skip
+            self._threads.append(judge)  # stop() waits for the verdict: no action lost at the drill's end
+            judge.start()
+
+    def _unless_controller_deleted(self, name: str) -> None:
+        deadline = time.monotonic() + CONTROLLER_EVENT_GRACE_S
+        while True:
+            if name in self._controller_deletions():
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.25)
+        self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
 
     def _wanted_by_replicaset(self, rs_name: str, pod_name: str, version: str, *, relisted: bool) -> bool:
         """Did the ReplicaSet still want this pod when it was deleted?  Then someone else deleted it.
