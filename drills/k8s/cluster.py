@@ -252,6 +252,8 @@ class KindCluster:
         """Refuse early, naming who holds a port: docker's own error comes after a minute of node start-up."""
         for port in endpoints.ports_for_cluster(self.name).node_ports:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                # as docker-proxy binds: connections of a cluster just deleted linger in TIME_WAIT
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind(("127.0.0.1", port))
                     continue
