@@ -13,9 +13,12 @@ Every timeout here is multiplied by ``$GAMEDAY_TEST_TIMEOUT_SCALE`` (default 1) 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -70,3 +73,16 @@ def never(condition: Callable[[], object], what: str, window: float = 2.0, *, pe
         if time.monotonic() >= deadline:
             return
         time.sleep(period)
+
+
+@contextlib.contextmanager
+def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (e.g. ``4m``) mounted at ``mount`` for a disk-full test; root only (CI runs as root)."""
+    mount.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -9,7 +9,6 @@ wait that gives up names its deadline.  Each test brings the sandbox back to ste
 from __future__ import annotations
 
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from chaos_sandbox import (
     strict_journal,
     wait_steady,
 )
-from gameday_testkit import require
+from gameday_testkit import small_tmpfs
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -157,16 +156,9 @@ def test_the_webhook_port_taken_refuses_the_drill_before_any_fault(chaos_sandbox
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs for the drill's output (root only; CI runs as root)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
-    try:
+    """A 4 MiB tmpfs for the drill's output."""
+    with small_tmpfs(tmp_path / "small", "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_the_journal_disk_full_ends_the_drill_and_reverts(

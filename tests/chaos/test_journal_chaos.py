@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gameday_testkit import require
+from gameday_testkit import small_tmpfs
 
 from gameday.errors import JournalError
 from gameday.journal import EventType, JournalWriter, read_journal
@@ -103,16 +103,9 @@ def test_writers_killed_mid_line_lose_nothing_they_reported(tmp_path: Path) -> N
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 256 KiB tmpfs the test fills up (root only; CI runs as root)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
-    try:
+    """A 256 KiB tmpfs the test fills up."""
+    with small_tmpfs(tmp_path / "tiny", "256k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_refuses_the_event_whole_and_keeps_every_earlier_one(tiny_disk: Path) -> None:
