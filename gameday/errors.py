@@ -75,7 +75,8 @@ def from_validation_error(path: str | Path | None, exc: ValidationError) -> Inpu
     """Turn pydantic's multi-line report into one line naming the first bad field."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first.get("loc", ())) or None
-    problem = first.get("msg", "invalid value")
+    # a validator's own ValueError reads "Value error, <its message>": the message is the problem
+    problem = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     extra = len(exc.errors()) - 1
     if extra:
         problem = f"{problem} (and {extra} more problem{'s' if extra > 1 else ''})"
