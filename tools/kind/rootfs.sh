@@ -9,7 +9,8 @@
 #     REQUIREMENTS  optional pip requirements file, installed into /opt/venv inside the root
 #   DEBIAN_MIRROR   default: the first URIs: line of /etc/apt/sources.list.d/debian.sources
 #   DEBIAN_SUITE    default: bookworm
-#   DEB_CACHE       .deb cache shared by every build (default $GAMEDAY_CACHE/kind/debcache)
+#   DEB_CACHE       .deb cache shared by every build (default $GAMEDAY_CACHE/kind/debcache); each build works on
+#                   its own hard-linked copy, so builds may run side by side
 set -euo pipefail
 
 dest=$1 packages=$2 requirements=${3:-}
@@ -18,16 +19,31 @@ mirror=${DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.
 mirror=${mirror:-http://deb.debian.org/debian}
 deb_cache=${DEB_CACHE:-${GAMEDAY_CACHE:-/var/cache/gameday}/kind/debcache}
 partial="$dest.partial"
+debs="$dest.debs"
 
 command -v debootstrap >/dev/null || { echo "rootfs.sh: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
 mkdir -p "$deb_cache"
-rm -rf "$partial"
+rm -rf "$partial" "$debs"
 cleanup() {
   for m in proc sys dev/pts dev; do umount -l "$partial/$m" 2>/dev/null || true; done
+  rm -rf "$debs"
 }
 trap cleanup EXIT
 
-debootstrap --variant=minbase --include="$packages" --cache-dir="$deb_cache" "$suite" "$partial" "$mirror"
+# debootstrap downloads straight into its cache dir, so two builds sharing one dir read each other's
+# half-written .debs and fail validation.  Each build gets its own dir of hard links (a .deb's name carries
+# its version: same name, same bytes), and hands what it downloaded back by atomic renames.
+shopt -s nullglob
+mkdir -p "$debs"
+find "$deb_cache" -maxdepth 1 -name '*.deb' -exec cp -l -t "$debs" {} + 2>/dev/null \
+  || find "$deb_cache" -maxdepth 1 -name '*.deb' -exec cp -t "$debs" {} +
+debootstrap --variant=minbase --include="$packages" --cache-dir="$debs" "$suite" "$partial" "$mirror"
+for deb in "$debs"/*.deb; do
+  name=${deb##*/}
+  [[ -e "$deb_cache/$name" ]] && continue
+  ln -f "$deb" "$deb_cache/.$name.$$" 2>/dev/null || cp "$deb" "$deb_cache/.$name.$$"
+  mv -f "$deb_cache/.$name.$$" "$deb_cache/$name"
+done
 
 if [[ -n "$requirements" ]]; then
   # pip inside the chroot uses the host's network, resolver and CA bundle (a machine may reach PyPI through
