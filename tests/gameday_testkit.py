@@ -7,6 +7,7 @@
 - :func:`wait_for`: poll until a condition holds, or fail naming what never happened.
 - :func:`never`: the negative check: a condition stays false for a whole window (not one look after a
   fixed sleep, which passes whenever the machine is slow).
+- :func:`stand_in_drill`: a drill in progress, with its war room, whose runner is the test itself.
 
 Every timeout here is multiplied by ``$GAMEDAY_TEST_TIMEOUT_SCALE`` (default 1) for slow, shared machines.
 """
@@ -17,9 +18,11 @@ import contextlib
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -86,3 +89,49 @@ def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@dataclass
+class StandInDrill:
+    """A drill whose runner is this test: its journal, its active-drill marker, and a war room on it."""
+
+    journal: Path
+    drill_id: str
+    server: Any  # drills.warroom.server.WarRoomServer
+    active: Any  # drills.warroom.drill_link.ActiveDrill
+
+
+@contextlib.contextmanager
+def stand_in_drill(tmp_path: Path, name: str, fault: str, *, scenario: dict[str, Any] | None = None,
+                   opening: Iterable[tuple[str, str, dict[str, Any]]] = ()) -> Iterator[StandInDrill]:
+    """A drill in progress without a target: the runner's opening events (``journal_started``,
+    ``fault_injected``, then ``opening`` as (type, actor, data)), the marker that ``gameday drill log`` and
+    the war room look for (under ``$GAMEDAY_STATE_DIR``, which the caller sets), and a war room serving it.
+    For tests of the people's side (war room, many writers), where a real fault would only add waiting."""
+    from drills.warroom.drill_link import announce, withdraw
+    from drills.warroom.server import start_war_room
+    from gameday.journal import EventType, JournalWriter
+    from gameday.runbook import load_runbook
+
+    started = datetime.now(UTC)
+    drill_id = f"{name}-{started:%Y%m%dT%H%M%SZ}-s0"
+    out = tmp_path / "out" / drill_id
+    journal = out / "journal.jsonl"
+    runbook = load_runbook()
+    opened: dict[str, Any] = {"source": "drill", "time_scale": 60.0, "runbook": runbook.source, "target": "local",
+                              "responder": "human", "drill_id": drill_id}
+    if scenario is not None:
+        opened["scenario"] = scenario
+    with JournalWriter(journal, drill_id, start=started) as writer:
+        writer.emit(EventType.journal_started, "runner", at=started, data=opened)
+        writer.emit(EventType.fault_injected, "runner", {"fault": fault, "params": {}})
+        for event_type, actor, data in opening:
+            writer.emit(EventType(event_type), actor, data)
+    active = announce(drill_id=drill_id, incident=drill_id, journal=str(journal.resolve()), out_dir=str(out.resolve()),
+                      target="local", scenario=name, time_scale=60.0, started_at=started, runner_pid=os.getpid())
+    server = start_war_room(journal, runbook=runbook)
+    try:
+        yield StandInDrill(journal=journal, drill_id=drill_id, server=server, active=active)
+    finally:
+        server.stop()
+        withdraw(active)

@@ -14,11 +14,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chaos_sandbox import GAMEDAY, REPO, record_figures, strict_journal
+from gameday_testkit import stand_in_drill
 
 WRITERS_PER_PATH = 8
 EVENTS_PER_WRITER = int(os.environ.get("GAMEDAY_CHAOS_WRITER_EVENTS", "15"))
@@ -52,30 +53,8 @@ print(json.dumps(answers))
 """
 
 
-def test_sixteen_writers_through_drill_log_and_the_war_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from drills.warroom.drill_link import announce, withdraw
-    from drills.warroom.server import start_war_room
-    from gameday.journal import EventType, JournalWriter
-    from gameday.runbook import load_runbook
-
-    state = tmp_path / "state"
-    env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "PYTHONPATH": str(REPO), "GAMEDAY_NO_RECOVERY": "1"}
-    started = datetime.now(UTC)
-    drill_id = f"many-writers-{started:%Y%m%dT%H%M%SZ}-s0"
-    out = tmp_path / "out" / drill_id
-    journal = out / "journal.jsonl"
-    runbook = load_runbook()
-    with JournalWriter(journal, drill_id, start=started) as writer:
-        writer.emit(EventType.journal_started, "runner", at=started, data={
-            "source": "drill", "time_scale": 60.0, "runbook": runbook.source, "target": "local",
-            "responder": "human", "drill_id": drill_id})  # fmt: skip
-        writer.emit(EventType.fault_injected, "runner", {"fault": "slow-queries", "params": {}})
-    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(state))  # the marker, where the writers and the war room look
-    active = announce(drill_id=drill_id, incident=drill_id, journal=str(journal.resolve()), out_dir=str(out.resolve()),
-                      target="local", scenario="slow-queries", time_scale=60.0, started_at=started,
-                      runner_pid=os.getpid())  # fmt: skip
-    server = start_war_room(journal, runbook=runbook)
-    go = tmp_path / "go"
+def run_writers(go: Path, env: dict[str, str], server: Any) -> dict[str, list[int]]:
+    """Start every writer, let them all go at once, and return each war-room writer's answered ``seq``s."""
     procs: list[tuple[str, subprocess.Popen[str]]] = []
     try:
         for w in range(WRITERS_PER_PATH):
@@ -100,13 +79,21 @@ def test_sixteen_writers_through_drill_log_and_the_war_room(tmp_path: Path, monk
         for proc in commands:
             _, stderr = proc.communicate(timeout=300)
             assert proc.returncode == 0, stderr[-2000:]
+        return answered
     finally:
         for _, proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        server.stop()
-        withdraw(active)
+
+
+def test_sixteen_writers_through_drill_log_and_the_war_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    env = {**os.environ, "GAMEDAY_STATE_DIR": str(state), "PYTHONPATH": str(REPO), "GAMEDAY_NO_RECOVERY": "1"}
+    monkeypatch.setenv("GAMEDAY_STATE_DIR", str(state))  # the marker, where the writers and the war room look
+    with stand_in_drill(tmp_path, "many-writers", "slow-queries") as drill:
+        answered = run_writers(tmp_path / "go", env, drill.server)
+    journal = drill.journal
 
     events = strict_journal(journal)  # every line parses; seq is 0, 1, 2, ... in file order
     texts = Counter(e["data"]["text"] for e in events if e["type"] == "hypothesis")
