@@ -131,7 +131,7 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
         path = _journal(out, proc)
         _wait(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied", 300)
         lags: list[float] = []
-        pod = kind.target.replicas()[0].name
+        pod = _settled_pod(kind, proc)
         for argv, kind_name in [(["delete", "pod", pod, "--wait=false"], "restart"), *KUBECTL_ACTIONS]:
             before = read_journal(path)[-1].seq
             kind.kubectl("-n", "hospital-erp-system", *argv)
@@ -153,6 +153,20 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
             proc.wait(120)
     assert proc.returncode in (0, 1), output[-3000:]
     assert_nothing_left(kind)
+
+
+def _settled_pod(kind: Kind, proc: subprocess.Popen[str], timeout: float = 300) -> str:
+    """A backend pod once the fault's rollout is over (three pods, one version, none terminating), as a person
+    would pick one from ``kubectl get pods``: deleting a pod the rollout is already deleting changes nothing.
+    (Not "all ready": the leaking release's pods go unready as their pools run dry.)"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pods = kind.target.replicas()
+        if len(pods) == 3 and len({p.version for p in pods}) == 1 and all(p.state != "Terminating" for p in pods):
+            return pods[0].name
+        assert proc.poll() is None, f"the drill exited early: {proc.communicate()[0][-3000:]}"
+        time.sleep(0.5)
+    raise AssertionError(f"the fault's rollout did not settle within {timeout:g} s: {kind.target.replicas()}")
 
 
 def _journal(out: Path, proc: subprocess.Popen[str]) -> Path:
