@@ -53,7 +53,7 @@ kind-clean: ## delete the kind clusters the tests create (if a daemon answers)
 demo: setup ## the main job: an autopilot game day on the local sandbox, scored and reported
 	$(BIN)/gameday demo --out $(OUT)/demo
 
-test: setup ## the whole test suite as CI runs it (kind suite included; starts Docker where none runs): tools/test.sh
+test: ## the whole test suite as CI runs it (sets up the machine, kind suite included; starts Docker where none runs): tools/test.sh
 	@GO="$(GO)" tools/test.sh
 
 test-fast: venv ## pure-logic tests only (no services)

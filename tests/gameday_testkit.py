@@ -103,9 +103,10 @@ class StandInDrill:
 
 @contextlib.contextmanager
 def stand_in_drill(tmp_path: Path, name: str, fault: str, *, scenario: dict[str, Any] | None = None,
-                   opening: Iterable[tuple[str, str, dict[str, Any]]] = ()) -> Iterator[StandInDrill]:
+                   opening: Callable[[str], Iterable[tuple[str, str, dict[str, Any]]]] | None = None,
+                   ) -> Iterator[StandInDrill]:
     """A drill in progress without a target: the runner's opening events (``journal_started``,
-    ``fault_injected``, then ``opening`` as (type, actor, data)), the marker that ``gameday drill log`` and
+    ``fault_injected``, then ``opening(drill_id)`` as (type, actor, data)), the marker that ``gameday drill log`` and
     the war room look for (under ``$GAMEDAY_STATE_DIR``, which the caller sets), and a war room serving it.
     For tests of the people's side (war room, many writers), where a real fault would only add waiting."""
     from drills.warroom.drill_link import announce, withdraw
@@ -125,7 +126,7 @@ def stand_in_drill(tmp_path: Path, name: str, fault: str, *, scenario: dict[str,
     with JournalWriter(journal, drill_id, start=started) as writer:
         writer.emit(EventType.journal_started, "runner", at=started, data=opened)
         writer.emit(EventType.fault_injected, "runner", {"fault": fault, "params": {}})
-        for event_type, actor, data in opening:
+        for event_type, actor, data in opening(drill_id) if opening else ():
             writer.emit(EventType(event_type), actor, data)
     active = announce(drill_id=drill_id, incident=drill_id, journal=str(journal.resolve()), out_dir=str(out.resolve()),
                       target="local", scenario=name, time_scale=60.0, started_at=started, runner_pid=os.getpid())

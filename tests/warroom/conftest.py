@@ -27,8 +27,11 @@ def live_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveR
     monkeypatch.setenv("GAMEDAY_STATE_DIR", str(tmp_path / "state"))
     scenario = load_model(SCENARIO, Scenario)
     fault = scenario.fault.type.value
-    opening = [("note", "runner", {"text": f"fault {fault} applied"}),
-               ("war_room_created", "alice", {"channel": "#incident"})]
+
+    def opening(drill_id: str) -> list[tuple[str, str, dict[str, str]]]:
+        return [("note", "runner", {"text": f"fault {fault} applied"}),
+                ("war_room_created", "alice", {"channel": f"#incident-{drill_id}"})]  # blind drills hide the id
+
     with stand_in_drill(tmp_path, scenario.name, fault, scenario=scenario.model_dump(mode="json"),
                         opening=opening) as drill:
         yield LiveRoom(journal=drill.journal, server=drill.server, drill_id=drill.drill_id, active=drill.active)
