@@ -354,6 +354,10 @@ class Autopilot:
                 "firing": self.view.firing(),
             })
             if last is None:
+                # Nothing left to try.  A blip that failed the stability watch (a pod briefly unready) is over
+                # when the checks pass again: verify anew rather than investigate until the drill times out.
+                if self.view.health()[0] and (yield from self._verify_and_watch()):
+                    return
                 continue
             # The model's "fix" mixes rollback and hotfix times; we know which one we are doing.
             yield from self.step("rollback" if remediation_for(last)[0] == "rollout_undo" else "fix")
@@ -362,13 +366,17 @@ class Autopilot:
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
             if not (yield from self.wait_for(lambda at=fixed_at: self.view.health(since=at)[0], limit)):
                 continue  # Issue Resolved? -> No: back to Investigate & Diagnose
-            yield from self.step("verify")
-            healthy, checks = self.view.health()
-            if not healthy:
-                continue
-            self.emit(EventType.verified, {"checks": checks, "criteria": self.runbook.verification.checklist})
-            if (yield from self._stability_watch()):
+            if (yield from self._verify_and_watch()):
                 return
+
+    def _verify_and_watch(self) -> Generator[Any, Any, bool]:
+        """Verify Resolution, then the stability watch; False sends us back to investigation."""
+        yield from self.step("verify")
+        healthy, checks = self.view.health()
+        if not healthy:
+            return False
+        self.emit(EventType.verified, {"checks": checks, "criteria": self.runbook.verification.checklist})
+        return (yield from self._stability_watch())
 
     def _remediate(self, name: str) -> Generator[Any, Any, None]:
         """Take the real action in a worker thread: a rollout takes wall seconds, and the status-update and

@@ -1,0 +1,87 @@
+"""A blip during the stability watch (a pod briefly unready on a busy machine) sends the autopilot back to
+investigation; once the checks pass again it verifies anew and closes, even with no remediation left to try
+(a second rollback would roll forward to the bad release).  Before, it investigated until the drill timed out.
+
+Pure logic, as in test_autopilot_errors.py: small stand-ins for the target and the view, the real runbook,
+policy, scenario and journal on a fast clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drills.autopilot import Autopilot
+from gameday.files import load_model
+from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.runbook import load_runbook
+from gameday.scenario import Scenario
+from sim.responder import ResponderModel
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RollbackTarget:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def remediate(self, action: str, **params: Any) -> str:
+        self.calls.append(action)
+        return "rolled back"
+
+
+class BlipDuringTheFirstWatch:
+    """Broken until the rollback; then healthy, except (with ``blip``) from the first stability watch until
+    the autopilot has said it is not stable, as a pod that goes unready for a moment would be."""
+
+    def __init__(self, target: RollbackTarget, journal: Path, blip: bool) -> None:
+        self.target, self.journal, self.blip = target, journal, blip
+
+    def firing(self) -> list[str]:
+        return [] if self.target.calls else ["BackendCrashLooping"]
+
+    def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
+        if not self.target.calls:
+            return False, {"error_rate": 1.0, "replicas_ready": False}
+        notes = [e.data.get("text", "") for e in read_journal(self.journal) if e.type is EventType.note]
+        watching = any(n.startswith("stability watch") for n in notes)
+        ok = not (self.blip and watching and "not stable; back to investigation" not in notes)
+        return ok, {"error_rate": 0.0, "replicas_ready": ok}
+
+
+def run(tmp_path: Path, blip: bool) -> tuple[Autopilot, RollbackTarget, list[Any]]:
+    scenario = load_model(ROOT / "scenarios" / "crashloop.yaml", Scenario)
+    model = ResponderModel.from_files(ROOT / "scenarios" / "policies" / "baseline.yaml")
+    journal = JournalWriter(tmp_path / "journal.jsonl", "d1")
+    target = RollbackTarget()
+    autopilot = Autopilot(runbook=load_runbook(), scenario=scenario, model=model,
+                          target=target, journal=journal,  # type: ignore[arg-type]
+                          view=BlipDuringTheFirstWatch(target, journal.path, blip),  # type: ignore[arg-type]
+                          time_scale=600_000.0, rng=np.random.default_rng(7))  # fmt: skip
+    autopilot.start()
+    autopilot._thread.join(60)
+    finished = not autopilot._thread.is_alive()
+    autopilot.stop()
+    journal.close()
+    assert finished, "the autopilot never closed the incident"
+    return autopilot, target, read_journal(journal.path)
+
+
+def test_a_blip_during_the_stability_watch_is_verified_anew_and_closed(tmp_path: Path) -> None:
+    autopilot, target, events = run(tmp_path, blip=True)
+    types = [e.type for e in events]
+    notes = [e.data.get("text") for e in events if e.type is EventType.note]
+    assert "not stable; back to investigation" in notes
+    assert types.count(EventType.verified) == 2
+    assert autopilot.resolved and autopilot.error is None
+    assert types.index(EventType.closed) > len(types) - 1 - types[::-1].index(EventType.verified)
+    assert target.calls == ["rollout_undo"]  # never a second undo (that would roll forward to the bad release)
+
+
+def test_without_a_blip_it_verifies_once(tmp_path: Path) -> None:
+    autopilot, target, events = run(tmp_path, blip=False)
+    assert [e.type for e in events].count(EventType.verified) == 1
+    assert autopilot.resolved and target.calls == ["rollout_undo"]
