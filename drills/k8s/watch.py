@@ -41,10 +41,10 @@ ACTOR = "kubectl"
 #: Seconds one watch request stays open (the server ends it; the watch resumes at once from where it was).
 WATCH_SECONDS = float(os.environ.get("GAMEDAY_KUBE_WATCH_SECONDS", "5"))
 #: Deadlines of the API requests (wall seconds): connecting, and a whole listing.
-#: How long a deletion the counts attribute to the ReplicaSet controller waits for its SuccessfulDelete event.
-CONTROLLER_EVENT_GRACE_S = float(os.environ.get("GAMEDAY_KUBE_CONTROLLER_EVENT_GRACE", "1.2"))
 CONNECT_S = float(os.environ.get("GAMEDAY_KUBE_CONNECT_TIMEOUT", "5"))
 LIST_TIMEOUT_S = float(os.environ.get("GAMEDAY_KUBE_LIST_TIMEOUT", "30"))
+#: How long a deletion the counts attribute to the ReplicaSet controller waits for its SuccessfulDelete event.
+CONTROLLER_EVENT_GRACE_S = float(os.environ.get("GAMEDAY_KUBE_CONTROLLER_EVENT_GRACE", "1.2"))
 #: Event types a handler sees: the API's, plus PRIME (the first listing, cached silently) and GONE (an
 #: object a re-list no longer finds: deleted while the watch was away).
 GONE = "GONE"
@@ -449,7 +449,7 @@ class KubeWatch:
             self._deleted_pods.add(name)
         owner = next((o for o in meta.get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
         if owner is None or self._wanted_by_replicaset(owner["name"], name, _version(obj), relisted=kind == GONE):
-            self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
+            self._person_deleted(name)
         elif kind != GONE:
             # The counts say the controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet
             # looks the same when a person deletes one of its pods first — the controller then deletes none.
@@ -459,6 +459,9 @@ class KubeWatch:
             self._threads.append(judge)  # stop() waits for the verdict: no action lost at the drill's end
             judge.start()
 
+    def _person_deleted(self, name: str) -> None:
+        self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
+
     def _unless_controller_deleted(self, name: str) -> None:
         deadline = time.monotonic() + CONTROLLER_EVENT_GRACE_S
         while True:
@@ -467,7 +470,7 @@ class KubeWatch:
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.25)
-        self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
+        self._person_deleted(name)
 
     def _wanted_by_replicaset(self, rs_name: str, pod_name: str, version: str, *, relisted: bool) -> bool:
         """Did the ReplicaSet still want this pod when it was deleted?  Then someone else deleted it.
