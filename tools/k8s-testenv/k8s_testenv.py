@@ -18,6 +18,7 @@ or from a shell::
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -62,11 +63,12 @@ def _mod_version(gomod: Path, module: str) -> str | None:
 
 
 def cache_bin_dir() -> Path:
-    """Where build.sh puts the binaries for the versions pinned in the go.mod files."""
+    """Where build.sh puts the binaries for the versions pinned in go.mod."""
     k8s = _mod_version(HERE / "go.mod", "k8s.io/kubernetes")
-    kwok = _mod_version(HERE / "kwok" / "go.mod", "sigs.k8s.io/kwok")
+    kwok = _mod_version(HERE / "go.mod", "sigs.k8s.io/kwok")
+    graph = hashlib.sha256((HERE / "go.mod").read_bytes() + (HERE / "go.sum").read_bytes()).hexdigest()[:12]
     root = Path(os.environ.get("GAMEDAY_CACHE", "/var/cache/gameday"))
-    return root / "k8s-testenv" / f"{k8s}-{kwok}" / "bin"
+    return root / "k8s-testenv" / f"{k8s}-{kwok}-{graph}" / "bin"
 
 
 def find_bin_dir() -> Path | None:

@@ -8,16 +8,15 @@
 #   NODE_IMAGE    tag to create, e.g. gameday/kind-node:v1.37.2-<key>
 #   K8S_VERSION   e.g. v1.37.2
 #   CP_BIN        kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd
-#   NODE_BIN      kubelet, kubeadm, kube-proxy
-#   DNS_BIN       coredns, pause
+#   NODE_BIN      kubelet, kubeadm, kube-proxy, coredns, crictl (kind asks crictl which images the node holds)
+#   PAUSE_BIN     pause
 #   KIND_FILES    kind's images/base/files (from the kind module)
-#   CRICTL        crictl binary (kind asks it which images the node holds)
 #   ROOTFS_NODE   debootstrapped node root (read-only input: copied, never changed)
 #   ROOTFS_PROXY  debootstrapped root with iptables for the kube-proxy image
 #   WORK          scratch directory (emptied)
 #   HERE          this directory (tools/kind)
 set -euo pipefail
-: "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${DNS_BIN:?}" "${KIND_FILES:?}" "${CRICTL:?}" "${ROOTFS_NODE:?}" \
+: "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${PAUSE_BIN:?}" "${KIND_FILES:?}" "${ROOTFS_NODE:?}" \
   "${ROOTFS_PROXY:?}" "${WORK:?}" "${HERE:?}"
 build_ctr=gameday-node-build-$$
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -49,8 +48,8 @@ for name in kube-apiserver kube-controller-manager kube-scheduler; do
   component "$tag" '' "$CP_BIN/$name=/usr/local/bin/$name"
 done
 tag=$(tag_of etcd); images+=("$tag"); component "$tag" '' "$CP_BIN/etcd=/usr/local/bin/etcd"
-tag=$(tag_of coredns); images+=("$tag"); component "$tag" '["/coredns"]' "$DNS_BIN/coredns=/coredns"
-pause_tag=$(tag_of pause); images+=("$pause_tag"); component "$pause_tag" '["/pause"]' "$DNS_BIN/pause=/pause"
+tag=$(tag_of coredns); images+=("$tag"); component "$tag" '["/coredns"]' "$NODE_BIN/coredns=/coredns"
+pause_tag=$(tag_of pause); images+=("$pause_tag"); component "$pause_tag" '["/pause"]' "$PAUSE_BIN/pause=/pause"
 tag=$(tag_of kube-proxy); images+=("$tag")
 cp -a "$ROOTFS_PROXY" "$WORK/proxy"
 install -m 0755 "$NODE_BIN/kube-proxy" "$WORK/proxy/usr/local/bin/kube-proxy"
@@ -90,7 +89,7 @@ ln -sf /usr/lib/systemd/systemd "$R/sbin/init"
 chroot "$R" systemctl enable kubelet.service containerd.service undo-mount-hacks.service >/dev/null 2>&1
 chroot "$R" systemctl mask systemd-binfmt.service >/dev/null 2>&1
 install -m 0755 "$NODE_BIN/kubelet" "$NODE_BIN/kubeadm" "$CP_BIN/kubectl" "$R/usr/bin/"
-install -m 0755 "$CRICTL" "$R/usr/local/bin/crictl"
+install -m 0755 "$NODE_BIN/crictl" "$R/usr/local/bin/crictl"
 printf '%s' "$K8S_VERSION" > "$R/kind/version"
 rm -f "$R/etc/machine-id"; : > "$R/etc/machine-id"
 

@@ -18,8 +18,6 @@ from pathlib import Path
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress, run_logged
 from drills.k8s.build.versions import (
-    CRICTL_PACKAGE,
-    CRICTL_VERSION,
     DEBIAN_SUITE,
     KIND_MODULE,
     KIND_VERSION,
@@ -28,12 +26,15 @@ from drills.k8s.build.versions import (
     PROXY_PACKAGES,
     TESTENV,
     TOOLS,
+    crictl_version,
     digest,
     k8s_version,
     kind_cache,
 )
 from gameday.errors import TargetError
 
+#: What ``kubernetes_node_bins`` builds into the node image.
+NODE_BINARIES = ("kubelet", "kubeadm", "kube-proxy", "crictl", "coredns")
 GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-trimpath -mod=mod -buildvcs=false", "GOTOOLCHAIN": "local"}
 
 
@@ -61,22 +62,6 @@ def kind_binary(progress: Progress) -> Path:
         run_logged([go_bin(), "install", f"{KIND_MODULE}@{KIND_VERSION}"], logs() / "kind.log", "building kind",
                    progress, env={**GO_ENV, "GOBIN": str(gobin)}, cwd=kind_cache())
         (gobin / "kind").replace(path)
-        shutil.rmtree(gobin, ignore_errors=True)
-    return path
-
-
-def crictl_binary(progress: Progress) -> Path:
-    """crictl ``CRICTL_VERSION`` from its Go module, cached by version (``kind load`` needs it in the node)."""
-    path = kind_cache() / "bin" / f"crictl-{CRICTL_VERSION}"
-    if path.exists():
-        progress.cached("crictl", str(path))
-        return path
-    with progress.stage("crictl", f"crictl {CRICTL_VERSION} (go install)"):
-        gobin = path.parent / ".gobin-crictl"
-        shutil.rmtree(gobin, ignore_errors=True)
-        run_logged([go_bin(), "install", f"{CRICTL_PACKAGE}@{CRICTL_VERSION}"], logs() / "crictl.log",
-                   "building crictl", progress, env={**GO_ENV, "GOBIN": str(gobin)}, cwd=kind_cache())
-        (gobin / "crictl").replace(path)
         shutil.rmtree(gobin, ignore_errors=True)
     return path
 
@@ -122,41 +107,42 @@ def _built(progress: Progress, what: str, out: Path, names: tuple[str, ...],
 
 
 def kubernetes_node_bins(progress: Progress) -> Path:
-    """kubelet, kubeadm, kube-proxy from the Kubernetes module (the test control plane's go.mod, so the
-    Go build cache it filled is reused)."""
+    """kubelet, kubeadm, kube-proxy, crictl and CoreDNS, in one ``go build`` of the test control plane's
+    module (``tools/k8s-testenv``): the Kubernetes libraries its compile put in the Go build cache are reused,
+    so after it only what these binaries alone import compiles."""
     version = k8s_version()
-    out = kind_cache() / "node-bin" / f"{version}-{digest(version, TESTENV / 'go.mod', TESTENV / 'go.sum')}"
+    sources = (TESTENV / "go.mod", TESTENV / "go.sum", TESTENV / "coredns")
+    out = kind_cache() / "node-bin" / f"{version}-{digest(version, *sources)}"
     major, minor = version.lstrip("v").split(".")[:2]
-    ldflags = "-s -w"
+    ldflags = f"-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version={crictl_version()}"
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         ldflags += (f" -X {pkg}.gitVersion={version} -X {pkg}.gitMajor={major} -X {pkg}.gitMinor={minor}"
                     f" -X {pkg}.gitTreeState=clean")
 
     def build(into: Path) -> None:
-        with progress.stage("node binaries", f"kubelet, kubeadm, kube-proxy {version} (go build)"):
-            gomod = kind_cache() / "gomod" / version  # a copy: -mod=mod may touch go.mod, never the repo's
-            gomod.mkdir(parents=True, exist_ok=True)
-            for name in ("go.mod", "go.sum"):
-                shutil.copy2(TESTENV / name, gomod / name)
+        with progress.stage("node binaries", f"kubelet, kubeadm, kube-proxy {version}, crictl, CoreDNS (go build)"):
+            module = kind_cache() / "gomod" / version  # a copy: -mod=mod may touch go.mod, never the repo's
+            shutil.rmtree(module, ignore_errors=True)
+            module.mkdir(parents=True)
+            for source in sources:
+                copy = shutil.copytree if source.is_dir() else shutil.copy2
+                copy(source, module / source.name)
             commands = [f"k8s.io/kubernetes/cmd/{name}" for name in ("kubelet", "kubeadm", "kube-proxy")]
-            run_logged([go_bin(), "build", "-p", "2", "-ldflags", ldflags, "-o", f"{into}/", *commands],
-                       logs() / "node-bin.log", "building kubelet, kubeadm and kube-proxy", progress, env=GO_ENV,
-                       cwd=gomod)
+            run_logged([go_bin(), "build", "-p", "2", "-ldflags", ldflags, "-o", f"{into}/", *commands,
+                        "sigs.k8s.io/cri-tools/cmd/crictl", "./coredns"],
+                       logs() / "node-bin.log", "building the node binaries", progress, env=GO_ENV, cwd=module)
 
-    return _built(progress, "node binaries", out, ("kubelet", "kubeadm", "kube-proxy"), build)
+    return _built(progress, "node binaries", out, NODE_BINARIES, build)
 
 
-def dns_and_pause_bins(progress: Progress) -> Path:
-    """CoreDNS (``tools/kind/coredns``: the plugins kubeadm's Corefile names) and pause (``gcc -static`` of
-    the Kubernetes module's pause.c).  Needs no Kubernetes build, so it runs while the control plane compiles."""
+def pause_bin(progress: Progress) -> Path:
+    """pause: ``gcc -static`` of the Kubernetes module's pause.c.  Needs no Go build, so it runs while the
+    control plane compiles."""
     version = k8s_version()
-    out = kind_cache() / "dns-bin" / f"{version}-{digest(version, TOOLS / 'coredns')}"
+    out = kind_cache() / "pause-bin" / version
 
     def build(into: Path) -> None:
-        log = logs() / "dns-bin.log"
-        with progress.stage("CoreDNS and pause"):
-            run_logged([go_bin(), "build", "-p", "2", "-ldflags", "-s -w", "-o", into / "coredns", "."], log,
-                       "building CoreDNS", progress, env=GO_ENV, cwd=TOOLS / "coredns")
+        with progress.stage("pause"):
             found = subprocess.run([go_bin(), "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
                                    capture_output=True, text=True, env={**os.environ, **GO_ENV}, cwd=kind_cache(),
                                    timeout=1800)
@@ -164,18 +150,17 @@ def dns_and_pause_bins(progress: Progress) -> Path:
                 raise TargetError(f"go mod download k8s.io/kubernetes@{version} failed: {found.stderr[-300:]}")
             pause_c = Path(json.loads(found.stdout)["Dir"]) / "build" / "pause" / "linux" / "pause.c"
             run_logged(["gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=gameday", "-o", into / "pause",
-                        pause_c], log, "compiling pause", progress)
+                        pause_c], logs() / "pause.log", "compiling pause", progress)
 
-    return _built(progress, "CoreDNS and pause", out, ("coredns", "pause"), build)
+    return _built(progress, "pause", out, ("pause",), build)
 
 
 def prepare(progress: Progress) -> None:
-    """Everything of the node image that needs no Kubernetes build (roots, kind, crictl, CoreDNS, pause):
-    mostly network and disk, so it overlaps the control plane's compile."""
+    """Everything of the node image that needs no Kubernetes build (roots, kind, pause): mostly network and
+    disk, so it overlaps the control plane's compile."""
     node_roots(progress)
     kind_binary(progress)
-    crictl_binary(progress)
-    dns_and_pause_bins(progress)
+    pause_bin(progress)
 
 
 def rootfs(progress: Progress, name: str, packages: str, requirements: Path | None = None) -> tuple[Path, str]:
@@ -209,10 +194,9 @@ def node_image(progress: Progress) -> str:
     (node_root, node_key), (proxy_root, proxy_key) = node_roots(progress)
     cp_bin = control_plane_bins(progress)
     n_bin = kubernetes_node_bins(progress)
-    dns_bin = dns_and_pause_bins(progress)
-    crictl = crictl_binary(progress)
+    pause = pause_bin(progress)
     files = kind_base_files(progress)
-    key = digest(version, KIND_VERSION, CRICTL_VERSION, node_key, proxy_key, n_bin.name, dns_bin.name, str(cp_bin),
+    key = digest(version, KIND_VERSION, node_key, proxy_key, n_bin.name, str(cp_bin),
                  TOOLS / "node-image.sh", TOOLS / "node")
     tag = f"{NODE_REPO}:{version}-{key}"
     if docker.has_image(tag):
@@ -220,8 +204,7 @@ def node_image(progress: Progress) -> str:
         return tag
     with progress.stage("node image", f"node image {tag}"):
         env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
-               "DNS_BIN": str(dns_bin),
-               "KIND_FILES": str(files), "CRICTL": str(crictl), "ROOTFS_NODE": str(node_root),
+               "PAUSE_BIN": str(pause), "KIND_FILES": str(files), "ROOTFS_NODE": str(node_root),
                "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
         run_logged(["bash", TOOLS / "node-image.sh"], logs() / "node-image.log", "assembling the node image",
                    progress, env=env)

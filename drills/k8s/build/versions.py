@@ -13,9 +13,6 @@ IMAGES = Path(__file__).resolve().parents[1] / "images"
 
 KIND_VERSION = "v0.33.0"
 KIND_MODULE = "sigs.k8s.io/kind"
-#: crictl in the node, as kind's base image has it (kind asks it which images a node already holds).
-CRICTL_VERSION = "v1.36.0"
-CRICTL_PACKAGE = "sigs.k8s.io/cri-tools/cmd/crictl"
 DEBIAN_SUITE = "bookworm"
 
 NODE_REPO = "gameday/kind-node"
@@ -64,10 +61,16 @@ def k8s_version() -> str:
     return go_mod_version(TESTENV / "go.mod", "k8s.io/kubernetes")
 
 
+def crictl_version() -> str:
+    """crictl in the node, as kind's base image has it (kind asks it which images a node already holds)."""
+    return go_mod_version(TESTENV / "go.mod", "sigs.k8s.io/cri-tools")
+
+
 def testenv_bin_dir() -> Path:
     """Where ``tools/k8s-testenv/build.sh`` puts the control-plane binaries (kubectl among them)."""
-    kwok = go_mod_version(TESTENV / "kwok" / "go.mod", "sigs.k8s.io/kwok")
-    return cache_root() / "k8s-testenv" / f"{k8s_version()}-{kwok}" / "bin"
+    kwok = go_mod_version(TESTENV / "go.mod", "sigs.k8s.io/kwok")
+    graph = hashlib.sha256((TESTENV / "go.mod").read_bytes() + (TESTENV / "go.sum").read_bytes()).hexdigest()[:12]
+    return cache_root() / "k8s-testenv" / f"{k8s_version()}-{kwok}-{graph}" / "bin"
 
 
 def digest(*parts: str | Path) -> str:
