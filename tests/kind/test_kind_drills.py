@@ -190,4 +190,16 @@ def _wait(path: Path, proc: subprocess.Popen[str], match: Callable[[Event], bool
         if proc.poll() is not None:
             raise AssertionError(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}")
         time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout:g} s")
+    raise AssertionError(f"{what}: not within {timeout:g} s\n{_post_mortem(path, proc)}")
+
+
+def _post_mortem(path: Path, proc: subprocess.Popen[str]) -> str:
+    """The journal's last events and the drill's own output (it is stopped for that): what a timeout needs."""
+    tail = [f"  {e.seq} {e.type.value} {e.actor} {json.dumps(e.data)[:200]}" for e in read_journal(path)[-20:]]
+    proc.send_signal(signal.SIGTERM)
+    try:
+        output = proc.communicate(timeout=120)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output = proc.communicate()[0]
+    return "journal tail:\n" + "\n".join(tail) + f"\ndrill output (last 4000 characters):\n{output[-4000:]}"
