@@ -5,12 +5,14 @@
 - per fault, directly on the cluster: inject (API) and revert (API + back to ready) times;
 - per scenario, an autopilot drill: fault -> first alert in the journal (wall s and runbook min), the
   journal's lag behind Alertmanager, Locust requests/s through the gateway's NodePort;
-- kubectl action -> journal lag (p50, p95) over repeated ``kubectl scale`` by a "person".
+- kubectl action -> journal lag (p50, p95) over repeated ``kubectl scale`` and ``kubectl delete pod`` by a
+  "person" (``GAMEDAY_BENCH_KIND_ONLY=kubectl`` measures only that, on a fresh cluster).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -120,19 +122,27 @@ def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path
     try:
         journal = _wait_for(lambda: next(iter((out / "human").glob("*/journal.jsonl")), None), 120)
         _wait_for(lambda: any(e.type is EventType.fault_injected for e in read_journal(journal)), 300)
-        lags = []
-        for round_ in range(KUBECTL_ROUNDS):
-            seen = sum(1 for e in read_journal(journal) if e.type is EventType.action)
+        lags: dict[str, list[float]] = {"scale": [], "delete pod": []}
+
+        def measure(what: str, argv: list[str], match: Callable[[dict], bool]) -> None:
+            seen = read_journal(journal)[-1].seq
             start = time.monotonic()
-            subprocess.run([*target.kubectl_argv(), "-n", target.namespace, "scale", "deployment/hospital-erp-backend",
-                            f"--replicas={4 if round_ % 2 == 0 else 3}"], check=True, capture_output=True)
-            _wait_for(lambda n=seen: running() or sum(1 for e in read_journal(journal)
-                                                      if e.type is EventType.action) > n, 30, period=0.02)  # fmt: skip
-            lags.append(time.monotonic() - start)
+            subprocess.run([*target.kubectl_argv(), "-n", target.namespace, *argv], check=True, capture_output=True)
+            _wait_for(lambda: running() or any(e.seq > seen and e.type is EventType.action and match(e.data)
+                                               for e in read_journal(journal)), 30, period=0.02)  # fmt: skip
+            lags[what].append(time.monotonic() - start)
             time.sleep(1)
-        q = statistics.quantiles(lags, n=20)
-        print(f"kubectl scale -> journal action: p50 {statistics.median(lags):.2f} s, p95 {q[18]:.2f} s, "
-              f"max {max(lags):.2f} s over {len(lags)} commands (incl. kubectl's own start-up)")
+
+        for round_ in range(KUBECTL_ROUNDS):
+            measure("scale", ["scale", "deployment/hospital-erp-backend", f"--replicas={4 if round_ % 2 == 0 else 3}"],
+                    lambda data: data.get("kind") == "scale")
+            pod = _standing_pod(target)  # picked after the scale: its controller may have deleted another
+            measure("delete pod", ["delete", "pod", pod, "--wait=false"],
+                    lambda data, name=pod: data.get("target") == f"pod/{name}")
+        for what, measured in lags.items():
+            p95 = statistics.quantiles(measured, n=20, method="inclusive")[18]
+            print(f"kubectl {what} -> journal action: p50 {statistics.median(measured):.2f} s, p95 {p95:.2f} s, "
+                  f"max {max(measured):.2f} s over {len(measured)} commands (incl. kubectl's own start-up)")
         subprocess.run([GAMEDAY, "drill", "log", "close"], env=env, capture_output=True, timeout=60)
         proc.wait(300)
     finally:
@@ -141,9 +151,12 @@ def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path
             proc.wait(300)
 
 
-def _env(cluster: KindCluster, kubeconfig: Path, out: Path) -> dict[str, str]:
-    import os
+def _standing_pod(target: KubernetesTarget) -> str:
+    """A backend pod nobody is deleting yet (deleting one already on its way out changes nothing)."""
+    return _wait_for(lambda: next((p.name for p in target.replicas() if p.state != "Terminating"), None), 60)
 
+
+def _env(cluster: KindCluster, kubeconfig: Path, out: Path) -> dict[str, str]:
     state = out / "state"
     state.mkdir(parents=True, exist_ok=True)
     return {**os.environ, "KUBECONFIG": str(kubeconfig), "GAMEDAY_KUBE_CONTEXT": cluster.context,
@@ -179,8 +192,9 @@ def main() -> int:
         kubeconfig = Path(tmp) / "kubeconfig"
         cluster, target = warm_up(kubeconfig)
         try:
-            fault_times(target)
-            drill_figures(cluster, kubeconfig, Path(tmp))
+            if os.environ.get("GAMEDAY_BENCH_KIND_ONLY") != "kubectl":
+                fault_times(target)
+                drill_figures(cluster, kubeconfig, Path(tmp))
             kubectl_lag(cluster, target, kubeconfig, Path(tmp))
         finally:
             target.close()

@@ -43,8 +43,10 @@ WATCH_SECONDS = float(os.environ.get("GAMEDAY_KUBE_WATCH_SECONDS", "5"))
 #: Deadlines of the API requests (wall seconds): connecting, and a whole listing.
 CONNECT_S = float(os.environ.get("GAMEDAY_KUBE_CONNECT_TIMEOUT", "5"))
 LIST_TIMEOUT_S = float(os.environ.get("GAMEDAY_KUBE_LIST_TIMEOUT", "30"))
-#: How long a deletion the counts attribute to the ReplicaSet controller waits for its SuccessfulDelete event.
-CONTROLLER_EVENT_GRACE_S = float(os.environ.get("GAMEDAY_KUBE_CONTROLLER_EVENT_GRACE", "1.2"))
+#: How long a deletion the counts attribute to the ReplicaSet controller waits for its SuccessfulDelete event
+#: (the controller manager records events asynchronously: on a busy machine they came 1-2 s after the deletion,
+#: and a shorter wait journaled the controller's rollout as a person's ``kubectl delete pod``).
+CONTROLLER_EVENT_GRACE_S = float(os.environ.get("GAMEDAY_KUBE_CONTROLLER_EVENT_GRACE", "5"))
 #: Event types a handler sees: the API's, plus PRIME (the first listing, cached silently) and GONE (an
 #: object a re-list no longer finds: deleted while the watch was away).
 GONE = "GONE"
@@ -80,6 +82,12 @@ def _replicas_owner(obj: dict[str, Any]) -> str:
               if e.get("subresource") != "status"
               and "f:replicas" in ((e.get("fieldsV1") or {}).get("f:spec") or {})]  # fmt: skip
     return next((m for m in owners if m.startswith("kubectl")), owners[-1] if owners else "")
+
+
+def _deleted_pods(events: list[dict[str, Any]]) -> set[str]:
+    """Pod names in SuccessfulDelete events' messages (also "(combined from similar events): Deleted pod: X")."""
+    found = (re.search(r"Deleted pod: (\S+)", str(e.get("message", ""))) for e in events)
+    return {match.group(1) for match in found if match}
 
 
 def _version(obj: dict[str, Any]) -> str:
@@ -463,14 +471,16 @@ class KubeWatch:
         self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
 
     def _unless_controller_deleted(self, name: str) -> None:
+        """The controller's if its SuccessfulDelete event names the pod within the grace: looked for in the
+        events watch's cache meanwhile (no request), then once in the API's own list (that watch may lag or be
+        cut off); else a person's."""
         deadline = time.monotonic() + CONTROLLER_EVENT_GRACE_S
-        while True:
-            if name in self._controller_deletions():
+        while time.monotonic() < deadline:
+            if name in self._cached_controller_deletions():
                 return
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.25)
-        self._person_deleted(name)
+            time.sleep(0.1)
+        if name not in self._controller_deletions():
+            self._person_deleted(name)
 
     def _wanted_by_replicaset(self, rs_name: str, pod_name: str, version: str, *, relisted: bool) -> bool:
         """Did the ReplicaSet still want this pod when it was deleted?  Then someone else deleted it.
@@ -532,7 +542,7 @@ class KubeWatch:
         return self._cached_replicaset(name)
 
     def _controller_deletions(self) -> set[str]:
-        """Pods the ReplicaSet controller says it deleted (its ``SuccessfulDelete`` events)."""
+        """Pods the ReplicaSet controller says it deleted (its ``SuccessfulDelete`` events), as the API lists them."""
         try:
             response = self.core.list_namespaced_event(
                 self.namespace, field_selector="reason=SuccessfulDelete", _preload_content=False,
@@ -540,10 +550,13 @@ class KubeWatch:
             )  # fmt: skip
             events = json.loads(response.data).get("items") or []
         except Exception:
-            with self._lock:
-                events = [e for e in self._events.values() if e.get("reason") == "SuccessfulDelete"]
-        found = (re.search(r"Deleted pod: (\S+)", str(e.get("message", ""))) for e in events)
-        return {match.group(1) for match in found if match}  # also "(combined from similar events): ..."
+            return self._cached_controller_deletions()
+        return _deleted_pods(events)
+
+    def _cached_controller_deletions(self) -> set[str]:
+        with self._lock:
+            events = [e for e in self._events.values() if e.get("reason") == "SuccessfulDelete"]
+        return _deleted_pods(events)
 
     def _cached_replicaset(self, name: str) -> dict[str, Any] | None:
         with self._lock:

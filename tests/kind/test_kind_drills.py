@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import GAMEDAY, REPO, Kind
 
+from drills.k8s.objects import BACKEND
 from gameday.files import load_model
 from gameday.journal import Event, EventType, read_journal
 from gameday.runbook import load_runbook
@@ -129,9 +130,10 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
     proc = drill(kind, out, "connection-pool-leak", "--responder", "human", "--time-scale", "60")
     try:
         path = _journal(out, proc)
-        _wait(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied", 300)
+        applied = _wait(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied",
+                        300)
         lags: list[float] = []
-        pod = _settled_pod(kind, proc)
+        pod = _settled_pod(kind, proc, applied.data["params"]["version"])
         for argv, kind_name in [(["delete", "pod", pod, "--wait=false"], "restart"), *KUBECTL_ACTIONS]:
             before = read_journal(path)[-1].seq
             kind.kubectl("-n", "hospital-erp-system", *argv)
@@ -155,18 +157,23 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
     assert_nothing_left(kind)
 
 
-def _settled_pod(kind: Kind, proc: subprocess.Popen[str], timeout: float = 300) -> str:
-    """A backend pod once the fault's rollout is over (three pods, one version, none terminating), as a person
-    would pick one from ``kubectl get pods``: deleting a pod the rollout is already deleting changes nothing.
-    (Not "all ready": the leaking release's pods go unready as their pools run dry.)"""
+def _settled_pod(kind: Kind, proc: subprocess.Popen[str], version: str, timeout: float = 300) -> str:
+    """A backend pod once the fault's rollout is over (as many pods as the Deployment wants, all of the fault's
+    ``version``, none terminating), as a person would pick one from ``kubectl get pods``.  Picked earlier, it may
+    be one the rollout is deleting at that moment: the person's delete then changes nothing (rightly not
+    journaled), or the rollout's deletion follows the person's.  (Not "all ready": the leaking release's pods go
+    unready as their pools run dry.)"""
+    target = kind.target
+    wanted = target.apps.read_namespaced_deployment(BACKEND, target.namespace).spec.replicas
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pods = kind.target.replicas()
-        if len(pods) == 3 and len({p.version for p in pods}) == 1 and all(p.state != "Terminating" for p in pods):
+        pods = target.replicas()
+        if len(pods) == wanted and all(p.version == version and p.state != "Terminating" for p in pods):
             return pods[0].name
         assert proc.poll() is None, f"the drill exited early: {proc.communicate()[0][-3000:]}"
         time.sleep(0.5)
-    raise AssertionError(f"the fault's rollout did not settle within {timeout:g} s: {kind.target.replicas()}")
+    raise AssertionError(f"the fault's rollout to {version} did not settle within {timeout:g} s: "
+                         f"{target.replicas()}")
 
 
 def _journal(out: Path, proc: subprocess.Popen[str]) -> Path:
