@@ -62,7 +62,7 @@ test-fast: venv ## pure-logic tests only (no services)
 lint: venv
 	$(BIN)/ruff check .
 
-bench: setup ## speed figures: simulator and sandbox drills
+bench: setup ## speed figures: simulator, sweeps, sandbox drills, war room, kind (bench_kind needs a Docker daemon: make docker-up)
 	$(BIN)/python benchmarks/run_all.py
 
 chaos: setup ## reliability figures: kill -9 anywhere, dying dependencies, many writers, fuzzed input (benchmarks/bench_chaos.py)
