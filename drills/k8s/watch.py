@@ -471,15 +471,23 @@ class KubeWatch:
         self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
 
     def _unless_controller_deleted(self, name: str) -> None:
-        """The controller's if its SuccessfulDelete event names the pod within the grace: looked for in the
-        events watch's cache meanwhile (no request), then once in the API's own list (that watch may lag or be
-        cut off); else a person's."""
+        """The controller's if its SuccessfulDelete event names the pod within the grace, else a person's.
+
+        Looked for in the events watch's cache meanwhile (no request), then in the API's own list (that watch
+        may lag).  A verdict needs that list: while the API cannot be reached it is asked again (the cache,
+        caught up once the watch is back, may answer first) for up to LIST_TIMEOUT_S; still unreachable, the
+        deletion is journaled as a person's rather than lost."""
         deadline = time.monotonic() + CONTROLLER_EVENT_GRACE_S
         while time.monotonic() < deadline:
             if name in self._cached_controller_deletions():
                 return
             time.sleep(0.1)
-        if name not in self._controller_deletions():
+        give_up = time.monotonic() + LIST_TIMEOUT_S
+        while (listed := self._listed_controller_deletions()) is None and time.monotonic() < give_up:
+            if name in self._cached_controller_deletions():
+                return
+            time.sleep(0.5)
+        if listed is None or name not in listed:
             self._person_deleted(name)
 
     def _wanted_by_replicaset(self, rs_name: str, pod_name: str, version: str, *, relisted: bool) -> bool:
@@ -542,16 +550,21 @@ class KubeWatch:
         return self._cached_replicaset(name)
 
     def _controller_deletions(self) -> set[str]:
-        """Pods the ReplicaSet controller says it deleted (its ``SuccessfulDelete`` events), as the API lists them."""
+        """Pods the ReplicaSet controller says it deleted (its ``SuccessfulDelete`` events): as the API lists
+        them, or as the events watch last saw them when the API cannot be reached."""
+        listed = self._listed_controller_deletions()
+        return self._cached_controller_deletions() if listed is None else listed
+
+    def _listed_controller_deletions(self) -> set[str] | None:
+        """As the API lists them now; None when it cannot be reached."""
         try:
             response = self.core.list_namespaced_event(
                 self.namespace, field_selector="reason=SuccessfulDelete", _preload_content=False,
                 _request_timeout=(CONNECT_S, 10),
             )  # fmt: skip
-            events = json.loads(response.data).get("items") or []
         except Exception:
-            return self._cached_controller_deletions()
-        return _deleted_pods(events)
+            return None
+        return _deleted_pods(json.loads(response.data).get("items") or [])
 
     def _cached_controller_deletions(self) -> set[str]:
         with self._lock:
