@@ -58,6 +58,12 @@ def _skip_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
+def k8s_testenv_module() -> ModuleType:
+    """The same module for tests of its pure logic (cache paths): nothing needs to be built."""
+    return testenv
+
+
+@pytest.fixture(scope="session")
 def k8s_testenv() -> ModuleType:
     """The tools/k8s-testenv/k8s_testenv.py module, for tests that start their own control plane."""
     reason = _skip_reason()

@@ -7,36 +7,25 @@ for binaries where none were put.  The key covers go.mod and go.sum: a bumped li
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from drills.k8s.build import versions
 
 TESTENV = Path(__file__).resolve().parents[2] / "tools" / "k8s-testenv"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
-
-
-def _k8s_testenv_cache_bin_dir() -> Path:
-    spec = importlib.util.spec_from_file_location("k8s_testenv_for_key", TESTENV / "k8s_testenv.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module.cache_bin_dir()
 
 
 def test_build_sh_finds_the_binaries_where_both_python_readers_look(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, k8s_testenv_module: ModuleType) -> None:
     monkeypatch.setenv("GAMEDAY_CACHE", str(tmp_path))
     bin_dir = versions.testenv_bin_dir()
-    assert _k8s_testenv_cache_bin_dir() == bin_dir
+    assert k8s_testenv_module.cache_bin_dir() == bin_dir
     bin_dir.mkdir(parents=True)
-    for name in BINARIES:
+    for name in k8s_testenv_module.BINARIES:
         (bin_dir / name).write_text("#!/bin/sh\n")
         (bin_dir / name).chmod(0o755)
     # no Go at all: a build.sh that looked elsewhere would try to compile and fail
