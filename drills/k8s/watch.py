@@ -189,6 +189,9 @@ class KubeWatch:
         self._replicasets: dict[str, dict[str, Any]] = {}
         self._pods: dict[str, dict[str, Any]] = {}
         self._events: dict[str, dict[str, Any]] = {}
+        #: Pods the controller's SuccessfulDelete events named, parsed once as the events arrive (a pending
+        #: verdict asks this ten times a second; scanning every cached event each time slowed the watches).
+        self._seen_controller_deletions: set[str] = set()
         self._deleted_pods: set[str] = set()
         self._seen_events: set[str] = set()
         self._own_lock = threading.Lock()
@@ -568,8 +571,7 @@ class KubeWatch:
 
     def _cached_controller_deletions(self) -> set[str]:
         with self._lock:
-            events = [e for e in self._events.values() if e.get("reason") == "SuccessfulDelete"]
-        return _deleted_pods(events)
+            return set(self._seen_controller_deletions)
 
     def _cached_replicaset(self, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -581,6 +583,8 @@ class KubeWatch:
                 self._events.pop(obj["metadata"]["name"], None)
             else:
                 self._events[obj["metadata"]["name"]] = obj
+                if obj.get("reason") == "SuccessfulDelete":
+                    self._seen_controller_deletions |= _deleted_pods([obj])
         if kind == "PRIME" or kind in DELETIONS:
             return
         reason = obj.get("reason") or ""
