@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -49,7 +50,13 @@ def record_figures(**figures: Any) -> None:
             fh.write(json.dumps(figures, default=str) + "\n")
 
 
-def short_scenario(fault: str, folder: Path) -> Path:
+#: A steady-state probe that never holds: the drill is certainly still waiting for steady state when a test
+#: interrupts that wait (the shipped probes can hold at the first look when a previous test's traffic is
+#: still in their window).
+NEVER_STEADY = {"name": "never steady (test)", "promql": "vector(0)", "op": ">", "threshold": 1}
+
+
+def short_scenario(fault: str, folder: Path, never_steady: bool = False) -> Path:
     """The shipped scenario for ``fault``, made quick to reach: a short blind delay, light load and 10 s
     windows in the steady-state probes (so a previous drill's errors leave the window sooner)."""
     spec = yaml.safe_load((REPO / "scenarios" / f"{fault}.yaml").read_text(encoding="utf-8"))
@@ -57,6 +64,8 @@ def short_scenario(fault: str, folder: Path) -> Path:
     spec["load"] = {"shape": "steady", "users": 8, "spawn_rate": 8}
     for probe in spec.get("steady_state", []):
         probe["promql"] = probe["promql"].replace("[30s]", "[10s]")
+    if never_steady:
+        spec["steady_state"] = [*spec.get("steady_state", []), NEVER_STEADY]
     spec["abort_when"] = []
     path = folder / f"chaos-{fault}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
@@ -186,7 +195,33 @@ def start_drill(box: Sandbox, scenario: Path, out: Path, *extra: str, seed: int 
              "--time-scale", "120", "--seed", str(seed), *extra],
             env={**box.env, **(env or {})}, stdout=fh, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
-    return Drill(proc=proc, out=out, log=log)
+    drill = Drill(proc=proc, out=out, log=log)
+    _STARTED.append(drill)
+    return drill
+
+
+#: Drills started by the running test; ``end_leftover_drills`` ends those a failed test left running.
+_STARTED: list[Drill] = []
+
+
+def end_leftover_drills() -> list[str]:
+    """End every drill the test left running (it failed before it ended it): SIGTERM, so the runner reverts its
+    fault as on any interruption, then SIGKILL after ``WAIT_S`` (the next drill's start-up recovery reverts
+    then).  Without this, one failed test's drill holds the target and every later test is refused with
+    "already running".  Returns the logs' names of the drills it had to end."""
+    ended = []
+    while _STARTED:
+        drill = _STARTED.pop()
+        if drill.proc.poll() is not None:
+            continue
+        ended.append(drill.log.name if drill.log else str(drill.out))
+        drill.proc.send_signal(signal.SIGTERM)
+        try:
+            drill.proc.wait(WAIT_S)
+        except subprocess.TimeoutExpired:
+            drill.proc.kill()
+            drill.proc.wait(30)
+    return ended
 
 
 # -- "nothing left behind" ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from chaos_sandbox import Sandbox, sandbox_up
+from chaos_sandbox import Sandbox, end_leftover_drills, sandbox_up
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +16,10 @@ def chaos_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
         yield box
     finally:
         box.gameday("sandbox", "down", "--purge", timeout=180)
+
+
+@pytest.fixture(autouse=True)
+def _no_drill_outlives_its_test() -> Iterator[None]:
+    """A test that fails while its drill runs must not leave that drill holding the shared sandbox."""
+    yield
+    end_leftover_drills()
