@@ -2,8 +2,8 @@
 
 kube-state-metrics cannot be built here (its Go module is not served), and the alert rules need pod
 states under its names; PgBouncer's pool metrics come from its admin console under pgbouncer_exporter's
-names.  One small process, like the sandbox's exporter, reading the namespace's pods with the official
-``kubernetes`` client at scrape time (the scrape interval is a second or so; one list call each).
+names.  One small process, like the sandbox's exporter, watching the namespace's pods and Deployments with
+the official ``kubernetes`` client.
 It runs as its own Deployment so that ``pgbouncer_up`` drops to 0 when PgBouncer is scaled away.
 
 It also serves Prometheus' HTTP service discovery of the backend pods (``/sd/backend``: every pod with an
@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -28,10 +26,9 @@ from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFam
 from prometheus_client.registry import Collector
 
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
+from drills.k8s.informer import WatchedList
 
 VERSION_LABEL = "app.kubernetes.io/version"
-#: Seconds between two lists of the namespace's pods and Deployments.
-REFRESH_S = 1.0
 
 
 def pod_families(pods: list[Any], namespace: str) -> Iterator[Any]:
@@ -88,40 +85,35 @@ def backend_targets(pods: list[Any], port: int) -> list[dict[str, Any]]:
 
 
 class ClusterCollector(Collector):
-    """Pod and Deployment lists refreshed by a background thread every ``REFRESH_S`` (a scrape never waits
-    for the API server, so a loaded node cannot make the exporter miss scrapes); PgBouncer at scrape time
-    (a refused connection is immediate: ``pgbouncer_up`` 0)."""
+    """The namespace's pods and Deployments as watches keep them (drills/k8s/informer.py: a scrape never waits
+    for the API server, so a loaded node cannot make the exporter miss scrapes, and a state change is there at
+    the next scrape); PgBouncer at scrape time (a refused connection is immediate: ``pgbouncer_up`` 0)."""
 
-    def __init__(self, namespace: str, pgbouncer_dsn: str) -> None:
+    def __init__(self, namespace: str, pgbouncer_dsn: str, api: Any = None) -> None:
         from kubernetes import client, config
 
-        config.load_incluster_config()
+        if api is None:
+            config.load_incluster_config()
         self.namespace = namespace
-        self.core = client.CoreV1Api()
-        self.apps = client.AppsV1Api()
         self.admin = PgBouncerAdmin(pgbouncer_dsn)
-        self.pods: list[Any] = []
-        self.deployments: list[Any] = []
-        self._listed = threading.Event()
-        threading.Thread(target=self._refresh_forever, name="lists", daemon=True).start()
-        self._listed.wait(10)
+        self.watched_pods = WatchedList(client.CoreV1Api(api).list_namespaced_pod, namespace, what="pods").start()
+        self.watched_deployments = WatchedList(client.AppsV1Api(api).list_namespaced_deployment, namespace,
+                                               what="deployments").start()  # fmt: skip
+        self.watched_pods.wait_listed(10)
+        self.watched_deployments.wait_listed(10)
 
-    def _refresh_forever(self) -> None:
-        from kubernetes.client.exceptions import ApiException
+    @property
+    def pods(self) -> list[Any]:
+        return self.watched_pods.items()
 
-        while True:
-            try:
-                self.pods = self.core.list_namespaced_pod(self.namespace, _request_timeout=5).items
-                self.deployments = self.apps.list_namespaced_deployment(self.namespace, _request_timeout=5).items
-                self._listed.set()
-            except (ApiException, OSError) as exc:  # keep the last lists; say why in the pod's log
-                print(f"cluster-exporter: cannot list the namespace: {exc}", file=sys.stderr, flush=True)
-            time.sleep(REFRESH_S)
+    def stop(self) -> None:
+        self.watched_pods.stop()
+        self.watched_deployments.stop()
 
     def collect(self) -> Iterator[Any]:
-        if self._listed.is_set():
-            yield from pod_families(self.pods, self.namespace)
-            yield from deployment_families(self.deployments, self.namespace)
+        if self.watched_pods.wait_listed(0) and self.watched_deployments.wait_listed(0):
+            yield from pod_families(self.watched_pods.items(), self.namespace)
+            yield from deployment_families(self.watched_deployments.items(), self.namespace)
         yield from pgbouncer_metrics(self.admin)
 
 

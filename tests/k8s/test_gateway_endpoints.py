@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from gameday_testkit import wait_for
 
-from drills.k8s import gateway
+from drills.k8s import informer
 from drills.k8s.gateway import SliceEndpoints
 
 pytestmark = pytest.mark.k8s
@@ -42,7 +42,7 @@ def discovery(kube_api_client: Any) -> Any:
 
 @pytest.fixture
 def endpoints(kube_api_client: Any, namespace: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SliceEndpoints]:
-    monkeypatch.setattr(gateway, "WATCH_TIMEOUT_S", 2)  # the server ends each watch soon: re-opening is tested too
+    monkeypatch.setattr(informer, "WATCH_TIMEOUT_S", 2)  # the server ends each watch soon: re-opening is tested too
     seen = SliceEndpoints(namespace, SERVICE, 8080, api=kube_api_client)
     try:
         yield seen
@@ -78,7 +78,7 @@ def test_a_change_after_the_server_ended_the_watch_still_arrives(
         discovery: Any, namespace: str, endpoints: SliceEndpoints) -> None:
     discovery.create_namespaced_endpoint_slice(namespace, _slice("backend-a", {"198.18.0.31": (True, False)}))
     wait_for(lambda: _picks(endpoints) == {"http://198.18.0.31:8080"}, "the ready pod")
-    time.sleep(gateway.WATCH_TIMEOUT_S + 1)  # the server has ended the first watch by now
+    time.sleep(informer.WATCH_TIMEOUT_S + 1)  # the server has ended the first watch by now
     discovery.patch_namespaced_endpoint_slice("backend-a", namespace, _slice("backend-a", {
         "198.18.0.31": (True, False), "198.18.0.32": (True, False)}))
     wait_for(lambda: _picks(endpoints) == {"http://198.18.0.31:8080", "http://198.18.0.32:8080"},
