@@ -48,4 +48,3 @@ def test_every_project_module_the_images_import_is_shipped_in_them() -> None:
             if path is not None and path not in shipped:
                 missing.setdefault(module, []).append(str(source.relative_to(REPO)))
     assert not missing, f"imported by the app images but not in APP_SOURCES (drills/k8s/build/apps.py): {missing}"
-
