@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from gameday.errors import GamedayError
 from gameday.terminal import make_console
+
+if TYPE_CHECKING:
+    from gameday.runbook import Runbook
 
 app = typer.Typer(
     name="gameday",
@@ -66,6 +69,24 @@ def runbook_show(
     console.print(
         f"Stability watch {runbook.stability_minutes:g} min; review within {runbook.postmortem_within_hours:g} h"
     )
+    _print_world(runbook)
+
+
+def _print_world(runbook: Runbook) -> None:
+    """Where the runbook's commands act (gameday.runbook.world), and which facts it left to the defaults."""
+    w = runbook.world
+    console.print(f"World ({len(runbook.commands)} commands):", highlight=False)
+    console.print(f"  namespace   {w.namespace}", highlight=False)
+    console.print(f"  deployment  deployment/{w.backend_deployment} (-l {w.selector})", highlight=False)
+    console.print(f"  monitoring  svc/{w.prometheus_service}:{w.prometheus_port}, svc/{w.alertmanager_service}:"
+                  f"{w.alertmanager_port} in {w.monitoring_namespace}", highlight=False)
+    console.print(f"  prometheus  {w.prometheus_url}", highlight=False)
+    console.print(f"  grafana     {w.grafana_url}", highlight=False)
+    console.print(f"  health      {w.health_url}", highlight=False)
+    if w.defaults:
+        console.print(f"  defaults (the runbook does not name them): {', '.join(w.defaults)}", highlight=False)
+    else:
+        console.print("  defaults: none (the runbook names every fact)", highlight=False)
 
 
 def _minutes(value: float | None, text: str) -> str:

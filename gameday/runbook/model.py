@@ -18,6 +18,8 @@ from gameday.runbook.classify import (
     node_role,
     user_facing_only,
 )
+from gameday.runbook.commands import RunbookCommand
+from gameday.runbook.world import World, derive_world
 
 
 class _Closed(BaseModel):
@@ -206,6 +208,9 @@ class Runbook(_Closed):
     postmortem_within_hours: float
     external_notification_minutes: float | None = None
     templates: dict[str, str] = Field(default_factory=dict)
+    commands: list[RunbookCommand] = Field(default_factory=list, description="every command of its shell blocks")
+    world: World = Field(default_factory=lambda: derive_world([]),
+                         description="the namespace, Deployment, services and hosts its commands name")
 
     @computed_field(description="roles a declaration must name (the declaration template's, e.g. IC, TL)")
     @property

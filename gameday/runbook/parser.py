@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from gameday.errors import RunbookError, from_validation_error
 from gameday.runbook import durations
+from gameday.runbook.commands import extract_commands
 from gameday.runbook.markdown import Section, Table, parse_sections, repair
 from gameday.runbook.mermaid import MermaidError, parse_flowchart
 from gameday.runbook.model import (
@@ -31,6 +32,7 @@ from gameday.runbook.model import (
     Workflow,
     severity_names,
 )
+from gameday.runbook.world import derive_world
 
 DEFAULT_RUNBOOK = Path(__file__).resolve().parents[2] / "runbooks" / "incident-response.md"
 
@@ -386,6 +388,7 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
         severities = reader.severities()
         workflow = reader.workflow()
         phases = reader.phases()
+        commands = extract_commands(reader.root)
         return Runbook(
             title=reader.title(),
             source=source,
@@ -403,6 +406,8 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
             postmortem_within_hours=reader.postmortem_hours(phases),
             external_notification_minutes=reader.external_notification_minutes(),
             templates=reader.templates(),
+            commands=commands,
+            world=derive_world(commands, source),
         )
     except ValidationError as exc:
         raise from_validation_error(source, exc) from None
