@@ -75,18 +75,20 @@ def runbook_show(
 def _print_world(runbook: Runbook) -> None:
     """Where the runbook's commands act (gameday.runbook.world), and which facts it left to the defaults."""
     w = runbook.world
-    console.print(f"World ({len(runbook.commands)} commands):", highlight=False)
-    console.print(f"  namespace   {w.namespace}", highlight=False)
-    console.print(f"  deployment  deployment/{w.backend_deployment} (-l {w.selector})", highlight=False)
-    console.print(f"  monitoring  svc/{w.prometheus_service}:{w.prometheus_port}, svc/{w.alertmanager_service}:"
-                  f"{w.alertmanager_port} in {w.monitoring_namespace}", highlight=False)
-    console.print(f"  prometheus  {w.prometheus_url}", highlight=False)
-    console.print(f"  grafana     {w.grafana_url}", highlight=False)
-    console.print(f"  health      {w.health_url}", highlight=False)
-    if w.defaults:
-        console.print(f"  defaults (the runbook does not name them): {', '.join(w.defaults)}", highlight=False)
-    else:
-        console.print("  defaults: none (the runbook names every fact)", highlight=False)
+    lines = [
+        f"World ({len(runbook.commands)} commands):",
+        f"  namespace   {w.namespace}",
+        f"  deployment  deployment/{w.backend_deployment} (-l {w.selector})",
+        f"  monitoring  svc/{w.prometheus_service}:{w.prometheus_port}, "
+        f"svc/{w.alertmanager_service}:{w.alertmanager_port} in {w.monitoring_namespace}",
+        f"  prometheus  {w.prometheus_url}",
+        f"  grafana     {w.grafana_url}",
+        f"  health      {w.health_url}",
+        f"  defaults (the runbook does not name them): {', '.join(w.defaults)}" if w.defaults
+        else "  defaults: none (the runbook names every fact)",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def _minutes(value: float | None, text: str) -> str:
