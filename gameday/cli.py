@@ -36,6 +36,16 @@ app.add_typer(journal_app, name="journal")
 
 console = make_console()
 
+
+def runbook_group(app: typer.Typer) -> typer.Typer:
+    """The ``gameday runbook`` group of ``app``, for plug-ins that add ``runbook`` sub-commands (the drills'
+    ``runbook commands``) from their ``gameday.commands`` entry point."""
+    for info in app.registered_groups:
+        if info.name == "runbook" and info.typer_instance is not None:
+            return info.typer_instance
+    raise LookupError("this gameday app has no runbook command group")
+
+
 @runbook_app.command("show")
 def runbook_show(
     path: Annotated[Path | None, typer.Argument(help="runbook markdown; default: the shipped one")] = None,

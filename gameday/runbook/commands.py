@@ -107,6 +107,24 @@ def split(text: str) -> list[str]:
     return words
 
 
+_VALUE_FLAGS = {"-n", "--namespace", "-l", "--selector", "-o", "--output", "-c", "--container", "--context",
+                "--kubeconfig", "--sort-by", "--tail", "--since"}
+
+
+def positional(args: list[str]) -> list[str]:
+    """kubectl's positional words (verb, resource, name): flags and the values they take left out."""
+    out: list[str] = []
+    skip = False
+    for word in args:
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in _VALUE_FLAGS
+        else:
+            out.append(word)
+    return out
+
+
 def classify(text: str, words: list[str] | None = None) -> Tool:
     """The tool a command line runs: its first word (PromQL has none of its own)."""
     words = split(text) if words is None else words
@@ -137,7 +155,7 @@ def is_promql(text: str) -> bool:
 
 
 def _kubectl_long_running(words: list[str]) -> bool:
-    verbs = [w for w in words[1:] if not w.startswith("-")]
+    verbs = positional(words[1:])
     if "port-forward" in verbs[:1]:
         return True
     if any(w in ("-w", "--watch", "--watch-only") or w.startswith("--watch=") for w in words):

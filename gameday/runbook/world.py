@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gameday.errors import RunbookError
-from gameday.runbook.commands import RunbookCommand, Tool, split
+from gameday.runbook.commands import RunbookCommand, Tool, positional, split
 
 DEFAULT_NAMESPACE = "hospital-erp-system"
 DEFAULT_BACKEND_DEPLOYMENT = "backend"
@@ -253,24 +253,6 @@ def _selector(words: list[str]) -> str | None:
     return None
 
 
-_VALUE_FLAGS = {"-n", "--namespace", "-l", "--selector", "-o", "--output", "-c", "--container", "--context",
-                "--kubeconfig", "--sort-by", "--tail", "--since"}
-
-
-def _positional(args: list[str]) -> list[str]:
-    """kubectl's positional words (verb, resource, name): flags and the values they take left out."""
-    out: list[str] = []
-    skip = False
-    for word in args:
-        if skip:
-            skip = False
-        elif word.startswith("-"):
-            skip = word in _VALUE_FLAGS
-        else:
-            out.append(word)
-    return out
-
-
 def _monitoring(facts: _Facts, cmd: RunbookCommand) -> None:
     """``kubectl port-forward -n monitoring svc/prometheus-operated 9090:9090`` (Alertmanager alike)."""
     words = split(cmd.text)
@@ -298,7 +280,7 @@ def _app(facts: _Facts, cmd: RunbookCommand, monitoring_ns: str) -> None:
     """Namespace, Deployment and selector of kubectl commands on the application's pods."""
     words = split(cmd.text)
     args = words[1:]
-    verbs = _positional(args)
+    verbs = positional(args)
     if "port-forward" in verbs[:1]:
         return
     deployment = None
