@@ -148,6 +148,14 @@ def up(
         bool, typer.Option("--pull", help="where a registry is reachable: upstream PostgreSQL, PgBouncer, "
                                           "Prometheus and Alertmanager images instead of building them")
     ] = False,
+    hosts: Annotated[
+        bool, typer.Option("--hosts/--no-hosts", help="map the runbook's hostnames to 127.0.0.1 in /etc/hosts "
+                                                      "(a marked block; $GAMEDAY_HOSTS_FILE overrides the file)")
+    ] = True,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="add the cluster's CA to the system trust store, so plain curl "
+                                           "accepts https://<runbook host>/ (root; `down` removes it)")
+    ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait for ready workloads")] = 600.0,
 ) -> None:
     """Build what is missing (kind, node image, app images; cached), create the kind cluster, load the images,
@@ -171,6 +179,7 @@ def up(
         for step in cluster.plan():
             typer.echo(f"[dry-run] {step}")
         return
+    _front_preflight(hosts, trust)  # gameday HTTPS front: refuse before a long build, not after it
     target = cluster.up(timeout=timeout, allowed_contexts=allow or None, printer=typer.echo)
     try:
         endpoints = target.endpoints()
@@ -179,6 +188,48 @@ def up(
     times = ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in cluster.progress.times.items() if seconds >= 1)
     typer.echo(f"cluster {cluster.context} ready: app {endpoints.app_url}, prometheus {endpoints.prometheus_url}, "
                f"alertmanager {endpoints.alertmanager_url}" + (f" ({times})" if times else ""))  # fmt: skip
+    for line in cluster.publish(hosts=hosts, trust=trust):  # gameday HTTPS front: /etc/hosts, the CA
+        typer.echo(line)
+
+
+# -- gameday HTTPS front: the runbook's URLs on this machine (drills/k8s/front.py, hosts.py, tls.py) ----------
+
+
+def _front_preflight(hosts: bool, trust: bool) -> None:
+    """What `up --trust` / the hosts block need, checked before anything is built (one line, exit 2)."""
+    from drills.k8s import hosts as etc_hosts
+    from gameday.errors import TargetError
+
+    if hosts and (problem := etc_hosts.writable_problem()):
+        raise TargetError(f"{problem}: run as root, or `gameday cluster up --no-hosts` and add the lines of "
+                          f"`gameday cluster hosts` to {etc_hosts.hosts_file()} yourself")
+    if trust and os.geteuid() != 0:
+        raise TargetError("--trust adds the cluster's CA to the system trust store and needs root; without it "
+                          "`cluster up` prints the CA's path and the `curl --cacert` form")
+
+
+def _front_world() -> object:
+    """The runbook model's world where it provides one (drills.k8s.objects.default_world), else the team
+    runbook's names (front.RunbookHosts)."""
+    try:
+        from drills.k8s.objects import default_world
+    except ImportError:
+        from drills.k8s.front import RunbookHosts
+
+        return RunbookHosts()
+    return default_world()
+
+
+@cluster_app.command("hosts")
+def hosts_block(
+    name: Annotated[str, typer.Option("--name", help="kind cluster name (context kind-NAME)")] = DEFAULT_NAME,
+) -> None:
+    """Print the /etc/hosts block `cluster up` writes: the runbook's hostnames on 127.0.0.1, where the kind
+    cluster's HTTPS front listens (port 443)."""
+    from drills.k8s.front import hostnames
+    from drills.k8s.hosts import hosts_block as block
+
+    typer.echo(block(name, hostnames(_front_world())), nl=False)
 
 
 @cluster_app.command("build")
@@ -247,6 +298,7 @@ def down(
         return
     require_tools("docker")
     if not cluster.exists():
+        cluster.unpublish()  # gameday HTTPS front: a stale /etc/hosts block or trusted CA goes anyway
         typer.echo(f"no kind cluster named {name!r}; nothing to do")
         return
     cluster.delete()

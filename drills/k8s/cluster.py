@@ -144,10 +144,17 @@ class KindCluster:
     echo: Callable[[str], None] = field(default=lambda _line: None)
     node_image: str | None = None
     pull: bool = False
+    #: gameday HTTPS front: the runbook world whose hostnames it serves (drills/k8s/front.py WorldLike; default
+    #: the target's world once there is a target, else the team runbook's names, front.RunbookHosts)
+    world: Any = None
     progress: Progress = field(init=False)
 
     def __post_init__(self) -> None:
         self.progress = Progress(echo=self.echo, prefix=f"cluster {self.name}")
+        if self.world is None:  # gameday HTTPS front
+            from drills.k8s.front import RunbookHosts
+
+            self.world = RunbookHosts()
 
     @property
     def context(self) -> str:
@@ -201,6 +208,11 @@ class KindCluster:
             Step("load the app images into the node", (kind, "load", "docker-image", "--name", self.name, *tags)),
             Step("server-side apply the manifests and wait until ready",
                  ("kubectl", "--context", self.context, "apply", "--server-side", "-k", str(MANIFESTS))),
+            # gameday HTTPS front: the runbook's URLs on 127.0.0.1:443
+            Step("CA and certificate for the runbook's hostnames unless valid ones are cached",
+                 ("openssl", "x509", "-req", "-out", str(self.config_path.with_name("tls") / "server.crt"))),
+            Step("apply the TLS Secret and the HTTPS front, wait until ready",
+                 ("kubectl", "--context", self.context, "apply", "--server-side", "-f", "-")),
         ]  # fmt: skip
 
     # ---------------------------------------------------------------- doing it
@@ -257,6 +269,9 @@ class KindCluster:
                 try:
                     probe.bind(("127.0.0.1", port))
                     continue
+                except PermissionError:  # gameday HTTPS front: 443 is privileged, docker (root) binds it
+                    if docker.port_holder(port) is None:
+                        continue
                 except OSError:
                     pass
             holder = docker.port_holder(port)
@@ -291,10 +306,79 @@ class KindCluster:
 
     def delete(self) -> None:
         if not self.exists():
+            self.unpublish()  # gameday HTTPS front: a stale /etc/hosts block, a trusted CA
             return
         with self.progress.stage("delete", f"delete kind cluster {self.name!r}"):
             self._run([self.kind(), "delete", "cluster", "--name", self.name, *self._kubeconfig_args()],
                       "kind delete cluster", timeout=300)
+        self.unpublish()  # gameday HTTPS front
+
+    # ---------------------------------------------------------------- gameday HTTPS front (the runbook's URLs)
+    def tls(self) -> Any:
+        """This cluster's CA and the front's certificate for the world's hostnames (cached while valid)."""
+        from drills.k8s.front import hostnames
+        from drills.k8s.tls import ensure_tls
+
+        return ensure_tls(self.name, hostnames(self.world))
+
+    def front(self, target: KubernetesTarget, timeout: float = 180.0) -> None:
+        """Apply the TLS Secret and the front (Deployment + NodePort Service) and wait for it.  Skipped while
+        the app image does not ship drills/k8s/front.py (APP_SOURCES): its pod could not start."""
+        from drills.k8s.build.apps import APP_SOURCES
+        from drills.k8s.front import NAME, front_objects
+        from drills.k8s.tls import tls_secret
+
+        self.world = getattr(target, "world", None) or self.world
+        if "drills/k8s/front.py" not in APP_SOURCES:
+            self.echo(f"cluster {self.name}: HTTPS front skipped (drills/k8s/front.py is not in APP_SOURCES)")
+            return
+        docs = [tls_secret(self.tls(), self.world.namespace), *front_objects(self.world)]
+        with self.progress.stage("front", "HTTPS front for the runbook's URLs"):
+            argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts",
+                    "--field-manager=gameday", "-f", "-"]
+            result = subprocess.run(argv, input=yaml.safe_dump_all(docs, sort_keys=False), capture_output=True,
+                                    text=True, timeout=120)
+            if result.returncode != 0:
+                raise TargetError(f"apply the HTTPS front failed: {result.stderr.strip()[-300:]}")
+            self._run([*target.kubectl_argv(), "-n", self.world.namespace, "rollout", "status",
+                       f"deployment/{NAME}", f"--timeout={timeout:.0f}s"], "HTTPS front rollout", timeout=timeout + 20)
+
+    def publish(self, hosts: bool = True, trust: bool = False) -> list[str]:
+        """Host side of the runbook's URLs: the /etc/hosts block and (``trust``) the CA in the system trust
+        store; without ``trust`` the lines say where the CA is and the ``curl --cacert`` form."""
+        from drills.k8s import hosts as etc_hosts
+        from drills.k8s import tls as tls_mod
+        from drills.k8s.front import hostnames, runbook_urls
+
+        lines: list[str] = []
+        names = hostnames(self.world)
+        if hosts:
+            changed = etc_hosts.write_hosts(self.name, names)
+            lines.append(f"{etc_hosts.hosts_file()}: {' '.join(names)} -> 127.0.0.1"
+                         + ("" if changed else " (already there)"))
+        files = self.tls()
+        health = runbook_urls(self.world)["health"]
+        if trust:
+            anchor = tls_mod.trust(files.ca_cert, self.name)
+            lines.append(f"CA trusted system-wide ({anchor}): curl -I {health}")
+        else:
+            lines.append(f"CA {files.ca_cert} (not trusted; `gameday cluster up --trust` trusts it): "
+                         f"{tls_mod.curl_hint(files, health)}")
+        return lines
+
+    def unpublish(self) -> list[str]:
+        """Undo :meth:`publish`: the /etc/hosts block and the trusted CA, each only when present."""
+        from drills.k8s import hosts as etc_hosts
+        from drills.k8s import tls as tls_mod
+
+        lines = []
+        if etc_hosts.remove_hosts(self.name):
+            lines.append(f"{etc_hosts.hosts_file()}: the '# BEGIN gameday {self.name}' block removed")
+        if tls_mod.untrust(self.name):
+            lines.append(f"the CA of {self.name} removed from the system trust store")
+        for line in lines:
+            self.echo(f"cluster {self.name}: {line}")
+        return lines
 
     def target(self, **kwargs: Any) -> KubernetesTarget:
         """The drill target for this cluster (kubeconfig as kind wrote it)."""
@@ -317,6 +401,7 @@ class KindCluster:
             with self.progress.stage("apply", f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
                 target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
+            self.front(target)  # gameday HTTPS front
         except BaseException:
             target.close()
             raise

@@ -21,6 +21,10 @@ SERVICE_SUBNET = "100.64.0.0/16"
 
 #: NodePorts of the manifests (drills/k8s/manifests): backend gateway, Prometheus, Alertmanager.
 APP_NODE_PORT, PROMETHEUS_NODE_PORT, ALERTMANAGER_NODE_PORT = 30080, 30090, 30093
+#: gameday HTTPS front (drills/k8s/front.py): its NodePort on 127.0.0.1:443 for *every* cluster, because the
+#: runbook's URLs (https://api.<domain>/health, ...) name no port; so only one cluster at a time serves them
+#: (``check_ports_free`` names the one that holds 443).
+HTTPS_NODE_PORT, HTTPS_PORT = 30443, 443
 _BLOCK = 20  # ports per cluster: 17080-17099 for the default one, then 17100-17119, ...
 _BLOCKS = 9  # other clusters' blocks: 17100-17279 (no sandbox port or test offset lands there)
 
@@ -33,12 +37,13 @@ class ClusterPorts:
     prometheus: int
     alertmanager: int
     webhook: int
+    https: int = HTTPS_PORT  # gameday HTTPS front: the same for every cluster (see HTTPS_NODE_PORT)
 
     @property
     def node_ports(self) -> dict[int, int]:
         """host port -> NodePort, as kind's ``extraPortMappings`` want them."""
         return {self.app: APP_NODE_PORT, self.prometheus: PROMETHEUS_NODE_PORT,
-                self.alertmanager: ALERTMANAGER_NODE_PORT}  # fmt: skip
+                self.alertmanager: ALERTMANAGER_NODE_PORT, self.https: HTTPS_NODE_PORT}  # fmt: skip
 
 
 def ports_for_cluster(name: str) -> ClusterPorts:
