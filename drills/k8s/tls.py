@@ -293,9 +293,19 @@ def untrust(cluster: str, anchors: Path = ANCHORS) -> bool:
     if os.geteuid() != 0:
         raise TargetError(f"removing the cluster's CA from the trust store needs root: run `sudo rm {dest} && "
                           f"sudo update-ca-certificates --fresh`")
+    _unlink_links(dest)
     dest.unlink()
     _update_store(f"removing {dest.name}")
     return True
+
+
+def _unlink_links(anchor: Path, certs: Path = Path("/etc/ssl/certs")) -> None:
+    """update-ca-certificates rebuilds the bundle but leaves the anchor's links (``<name>.pem`` and its
+    ``<hash>.0``) dangling: remove them, and only them."""
+    pem = certs / (anchor.stem + ".pem")
+    for link in [pem, *certs.glob("*.[0-9]")]:
+        if link.is_symlink() and os.readlink(link) in (str(anchor), pem.name, str(pem)):
+            link.unlink()
 
 
 def trusted(cluster: str, anchors: Path = ANCHORS) -> bool:
