@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from drills.faults.local import LEAK_AFTER_RUNBOOK_S
+from drills.faults.knobs import LEAK_AFTER_RUNBOOK_S
 from gameday.journal import Event, EventType, read_journal
 from gameday.metrics import incident_metrics
 

@@ -134,7 +134,7 @@ def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path
             time.sleep(1)
 
         for round_ in range(KUBECTL_ROUNDS):
-            measure("scale", ["scale", "deployment/hospital-erp-backend", f"--replicas={4 if round_ % 2 == 0 else 3}"],
+            measure("scale", ["scale", f"deployment/{target.backend}", f"--replicas={4 if round_ % 2 == 0 else 3}"],
                     lambda data: data.get("kind") == "scale")
             pod = _standing_pod(target)  # picked after the scale: its controller may have deleted another
             measure("delete pod", ["delete", "pod", pod, "--wait=false"],

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from drills import active as markers
 from drills.pids import cmdline_contains, pid_alive, stop_process
+from drills.targets.base import SetupChange
 from gameday.errors import GamedayError, JournalError, SafetyError
 from gameday.journal import EventType, JournalWriter
 
@@ -107,7 +108,10 @@ def revert_all(
         outcomes.append(outcome)
         if journal is not None:
             try:
-                journal.emit(EventType.fault_reverted, actor, outcome)
+                if isinstance(record.fault, SetupChange):  # not a fault: what the drill set up for itself
+                    journal.emit(EventType.note, actor, {"text": f"{record.fault.value} restored", **outcome})
+                else:
+                    journal.emit(EventType.fault_reverted, actor, outcome)
             except JournalError:  # a full disk: the revert itself is done; the caller has journal.failure
                 outcome["journaled"] = False
     if failures:

@@ -70,6 +70,9 @@ PROMETHEUS_GRACE_S = float(os.environ.get("GAMEDAY_PROMETHEUS_GRACE", "60"))
 ALERTMANAGER_CHECK_S = 5.0
 #: How long the autopilot may take to wind down (it files the post-incident review it starts at close).
 AUTOPILOT_STOP_S = 30.0
+#: The drill clock's resolution (wall seconds): the autopilot and the runner act on ticks of at most this, and
+#: a person's kubectl action reaches the journal within it; scoring allows it when it compares two durations.
+CLOCK_RESOLUTION_S = 0.5  # = drills.autopilot.POLL_WALL_S (imported lazily: it pulls in the simulator)
 
 
 @dataclass
@@ -145,7 +148,10 @@ class DrillRunner:
 
     def run(self) -> DrillSummary:
         """Run the drill; returns the summary (also written to ``summary.json``)."""
-        self.target: Target = make_target(self.options.target, **self.options.target_options)
+        options = dict(self.options.target_options)
+        if self.options.target == "kubernetes":  # the cluster carries the names the drill's runbook uses
+            options["world"] = self.runbook.world
+        self.target: Target = make_target(self.options.target, **options)
         try:
             self.active = ActiveDrill(
                 drill_id=self.drill_id, incident=self.drill_id, journal=str(self.journal_path.resolve()),
@@ -166,6 +172,7 @@ class DrillRunner:
         self.journal.emit(EventType.journal_started, "runner", at=self.started, data={
             "source": "drill",
             "time_scale": self.time_scale,
+            "clock_resolution_s": CLOCK_RESOLUTION_S,
             "runbook": self.runbook.source,
             "scenario": self.scenario.model_dump(mode="json"),
             "scenario_path": str(self.options.scenario_path),
@@ -213,7 +220,8 @@ class DrillRunner:
         from drills.observers.replicas import ReplicaWatcher
         from drills.observers.webhook import AlertReceiver
 
-        calibration = self.target.calibrate(self.time_scale, self.detection)
+        resources.callback(self._restore_calibration)  # registered first: undone last, after the faults
+        calibration = self.target.calibrate(self.time_scale, self.detection, drill_id=self.drill_id)
         self.journal.emit(EventType.note, "runner", {
             "text": f"detection chain at time scale {self.time_scale:g}",
             "detection_runbook_seconds": self.detection.model_dump(), "calibration": calibration})
@@ -273,6 +281,12 @@ class DrillRunner:
         if self.autopilot is not None:
             resources.callback(self.autopilot.stop, AUTOPILOT_STOP_S)
         self._watch()
+
+    def _restore_calibration(self) -> None:
+        """The target's detection settings back as they were before the drill (journaled when they change)."""
+        restored = self.target.restore_calibration()
+        if restored:
+            self.journal.emit(EventType.note, "runner", {"text": "detection settings restored", **restored})
 
     # -- phases --------------------------------------------------------------------------------------------
 

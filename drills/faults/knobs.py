@@ -17,6 +17,23 @@ if any(_missing.values()):
     raise TypeError(f"fault parameters without a knob of the same name: {_missing}")
 
 
+#: The pool leak's progression in runbook time, the same at every time scale and on every target: the leaking
+#: release is serving everywhere this long after the deploy starts (a rolling update; the schedule, not how
+#: long a replica takes to start, decides), then each replica leaks one pooled connection this often (every
+#: search that hits a slow plan leaks; during the fault one does on this schedule and random slow plans are
+#: off, so the pools run dry in the same runbook minutes whatever the request rate).
+LEAK_AFTER_RUNBOOK_S = 180.0
+LEAK_EVERY_RUNBOOK_S = 15.0
+#: The knobs that pace it (restored when the fault is reverted).
+LEAK_KNOBS = ("slow_plan_fraction", "slow_plan_every_s", "slow_plan_from")
+
+
+def leak_pacing(time_scale: float, now: float) -> dict[str, float]:
+    """The knob values of the pool leak's schedule at ``time_scale``, starting at Unix time ``now``."""
+    return {"slow_plan_fraction": 0.0, "slow_plan_every_s": LEAK_EVERY_RUNBOOK_S / time_scale,
+            "slow_plan_from": now + LEAK_AFTER_RUNBOOK_S / time_scale}
+
+
 def knob_names(fault_type: FaultType) -> tuple[str, ...]:
     return tuple(CATALOGUE[fault_type].params.model_fields)
 

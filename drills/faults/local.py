@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from drills.faults.base import FaultActuator, FaultRegistry
-from drills.faults.knobs import knob_names, knob_values
+from drills.faults.knobs import LEAK_KNOBS, knob_names, knob_values, leak_pacing
 from drills.sandbox.config import HEALTHY_VERSION
 from drills.sandbox.paths import read_json
 from drills.service.knobs import Knobs, write_knobs
@@ -22,15 +22,6 @@ if TYPE_CHECKING:
 
 LocalFault = FaultActuator["Sandbox", Any]
 LOCAL_FAULTS: FaultRegistry[LocalFault] = FaultRegistry("local")
-
-
-#: The pool leak's progression in runbook time, the same at every time scale: the leaking release is serving
-#: everywhere this long after the deploy starts (a rolling update; the sandbox's own rollout is faster, so the
-#: schedule, not how long a replica takes to start, decides), then each replica leaks one pooled connection
-#: this often (every search that hits a slow plan leaks; during the fault one does on this schedule and
-#: random slow plans are off, so the pools run dry in the same runbook minutes whatever the request rate).
-LEAK_AFTER_RUNBOOK_S = 180.0
-LEAK_EVERY_RUNBOOK_S = 15.0
 
 
 class _Rollout(FaultActuator["Sandbox", PoolLeakParams | CrashloopParams]):
@@ -58,20 +49,17 @@ class _Rollout(FaultActuator["Sandbox", PoolLeakParams | CrashloopParams]):
 
 @LOCAL_FAULTS.register
 class LocalPoolLeak(_Rollout):
-    """The 2026-01-24-001 release, leaking on the schedule of :data:`LEAK_AFTER_RUNBOOK_S` and
-    :data:`LEAK_EVERY_RUNBOOK_S` at the sandbox's time scale."""
+    """The 2026-01-24-001 release, leaking on the schedule of :func:`drills.faults.knobs.leak_pacing` at the
+    sandbox's time scale."""
 
     fault = FaultType.connection_pool_leak
-    KNOBS = ("slow_plan_fraction", "slow_plan_every_s", "slow_plan_from")
 
     def prepare(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> dict[str, Any]:
         current = _read_knobs(ctx)
-        return {**super().prepare(ctx, params), "knobs": {name: getattr(current, name) for name in self.KNOBS}}
+        return {**super().prepare(ctx, params), "knobs": {name: getattr(current, name) for name in LEAK_KNOBS}}
 
     def inject(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> None:
-        scale = ctx.cfg.time_scale
-        write_knobs(ctx.layout.knobs, slow_plan_fraction=0.0, slow_plan_every_s=LEAK_EVERY_RUNBOOK_S / scale,
-                    slow_plan_from=time.time() + LEAK_AFTER_RUNBOOK_S / scale)
+        write_knobs(ctx.layout.knobs, **leak_pacing(ctx.cfg.time_scale, time.time()))
         super().inject(ctx, params)
 
     def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -40,12 +41,20 @@ def _webhook_alert(raw: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 class AlertBridge:
-    """Polls Alertmanager every ``interval`` seconds on a daemon thread; ``start()`` / ``stop()``."""
+    """Polls Alertmanager every ``interval`` seconds on a daemon thread; ``start()`` / ``stop()``.
 
-    def __init__(self, alertmanager_url: str, webhook_url: str, interval: float = 1.0) -> None:
+    The API lists an alert as soon as Prometheus sends it, before Alertmanager's own ``group_wait``; so that a
+    drill detects as on the sandbox (where Alertmanager itself notifies), a new group (by ``alertname``, as the
+    route groups) is posted once it has waited ``group_wait`` seconds.
+    """
+
+    def __init__(self, alertmanager_url: str, webhook_url: str, interval: float = 1.0,
+                 group_wait: float = 0.0) -> None:
         self.alertmanager_url = _loopback_only(alertmanager_url)
         self.webhook_url = _loopback_only(webhook_url)
         self.interval = interval
+        self.group_wait = group_wait
+        self._groups: dict[str, float] = {}  # alertname -> when the group was first seen (monotonic)
         self._firing: dict[str, dict[str, Any]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,8 +83,13 @@ class AlertBridge:
         """One poll: post the alerts that started or resolved since the last one; returns them."""
         url = f"{self.alertmanager_url}/api/v2/alerts?active=true&silenced=false&inhibited=false"
         with urllib.request.urlopen(url, timeout=5) as resp:
-            current = {a["fingerprint"]: a for a in json.loads(resp.read()) if a.get("fingerprint")}
+            listed = {a["fingerprint"]: a for a in json.loads(resp.read()) if a.get("fingerprint")}
         self.polls += 1
+        now = time.monotonic()
+        names = {str((a.get("labels") or {}).get("alertname", "")) for a in listed.values()}
+        self._groups = {name: self._groups.get(name, now) for name in names}  # a group ends with its last alert
+        current = {fp: a for fp, a in listed.items()
+                   if now - self._groups[str((a.get("labels") or {}).get("alertname", ""))] >= self.group_wait}
         changes = [_webhook_alert(a, "firing") for fp, a in current.items() if fp not in self._firing]
         changes += [_webhook_alert(a, "resolved") for fp, a in self._firing.items() if fp not in current]
         if changes:

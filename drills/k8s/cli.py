@@ -20,6 +20,7 @@ import typer
 
 if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
+    from gameday.runbook.world import World
 
 cluster_app = typer.Typer(help="The Hospital-ERP stack on Kubernetes (a local kind cluster by default).",
                           no_args_is_help=True)  # fmt: skip
@@ -43,6 +44,9 @@ AllowOpt = Annotated[
 ]  # fmt: skip
 NamespaceOpt = Annotated[
     str | None, typer.Option("--namespace", help="the drill's namespace (default: hospital-erp-system)")
+]
+RunbookOpt = Annotated[
+    Path | None, typer.Option("--runbook", help="the runbook whose names the stack carries (default: the shipped one)")
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print every change instead of making it")]
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="who acts (journaled); default $GAMEDAY_ACTOR/$USER")]
@@ -85,21 +89,23 @@ def _target(
     allow: list[str] | None,
     namespace: str | None = None,
     dry_run: bool = False,
+    world: World | None = None,
 ) -> KubernetesTarget:
     """The guarded target: the allowlist is checked from the kubeconfig file before a client exists."""
     from drills.k8s.target import KubernetesTarget
 
     return KubernetesTarget.with_options(
         _default_context(context), kubeconfig=kubeconfig, allowed_contexts=allow or None, namespace=namespace,
-        dry_run=dry_run, printer=typer.echo,
+        dry_run=dry_run, printer=typer.echo, world=world,
     )  # fmt: skip
 
 
 def _deployment(name: str) -> str:
-    from drills.k8s.target import BACKEND, PGBOUNCER
+    from drills.k8s.objects import PGBOUNCER, default_world
     from gameday.errors import InputError
 
-    names = {"backend": BACKEND, BACKEND: BACKEND, "pgbouncer": PGBOUNCER, PGBOUNCER: PGBOUNCER}
+    backend = default_world().backend_deployment  # the runbook's name; "backend" always means it
+    names = {"backend": backend, backend: backend, "pgbouncer": PGBOUNCER}
     if name not in names:
         raise InputError(None, "deployment", f"unknown deployment {name!r}; expected backend or pgbouncer")
     return names[name]
@@ -157,14 +163,18 @@ def up(
                                            "accepts https://<runbook host>/ (root; `down` removes it)")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait for ready workloads")] = 600.0,
+    runbook: RunbookOpt = None,
 ) -> None:
     """Build what is missing (kind, node image, app images; cached), create the kind cluster, load the images,
-    apply the manifests, wait until ready.  Needs a running Docker daemon (on CI: `make docker-up`)."""
+    apply the stack with the runbook's names, wait until ready.  Needs a running Docker daemon (on CI:
+    `make docker-up`)."""
     from drills.k8s import guard
     from drills.k8s.cluster import KindCluster
+    from gameday.runbook import load_runbook
 
+    world = load_runbook(runbook).world
     if context is not None:  # an existing cluster: the target's own (guarded, dry-run aware) apply
-        target = _target(kubeconfig, context, allow, dry_run=dry_run)
+        target = _target(kubeconfig, context, allow, dry_run=dry_run, world=world)
         try:
             with _api_errors(target.context):
                 target.apply(timeout=timeout)
@@ -180,7 +190,7 @@ def up(
             typer.echo(f"[dry-run] {step}")
         return
     _front_preflight(hosts, trust)  # gameday HTTPS front: refuse before a long build, not after it
-    target = cluster.up(timeout=timeout, allowed_contexts=allow or None, printer=typer.echo)
+    target = cluster.up(timeout=timeout, allowed_contexts=allow or None, printer=typer.echo, world=world)
     try:
         endpoints = target.endpoints()
     finally:
@@ -359,10 +369,10 @@ def rollout_history(
     namespace: NamespaceOpt = None,
 ) -> None:
     """Backend versions by revision, oldest first (`kubectl rollout history`)."""
-    from drills.k8s.target import BACKEND
+    from drills.k8s.objects import default_world
     from gameday.errors import InputError
 
-    if _deployment(deployment) != BACKEND:
+    if _deployment(deployment) != default_world().backend_deployment:
         raise InputError(None, "deployment", "rollout history is kept for the backend only")
     target = _target(kubeconfig, context, allow, namespace)
     try:

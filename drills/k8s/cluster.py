@@ -26,7 +26,7 @@ from drills.k8s import endpoints
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
-from drills.k8s.target import MANIFESTS, KubernetesTarget
+from drills.k8s.target import KubernetesTarget
 from gameday.errors import TargetError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,8 +206,8 @@ class KindCluster:
             Step("CoreDNS: answer cluster.local only",
                  ("kubectl", "-n", "kube-system", "patch", "configmap/coredns", "--patch-file", "<Corefile>")),
             Step("load the app images into the node", (kind, "load", "docker-image", "--name", self.name, *tags)),
-            Step("server-side apply the manifests and wait until ready",
-                 ("kubectl", "--context", self.context, "apply", "--server-side", "-k", str(MANIFESTS))),
+            Step("server-side apply the stack rendered from the runbook (drills/k8s/stack.py) and wait until ready",
+                 ("kubectl", "--context", self.context, "apply", "--server-side", "-f", "-")),
             # gameday HTTPS front: the runbook's URLs on 127.0.0.1:443
             Step("CA and certificate for the runbook's hostnames unless valid ones are cached",
                  ("openssl", "x509", "-req", "-out", str(self.config_path.with_name("tls") / "server.crt"))),
@@ -398,7 +398,7 @@ class KindCluster:
         try:
             self.restrict_dns(target)
             self.load(tags)
-            with self.progress.stage("apply", f"apply {MANIFESTS.relative_to(REPO)} and wait until ready"):
+            with self.progress.stage("apply", "apply the stack with the runbook's names and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
                 target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
             self.front(target)  # gameday HTTPS front

@@ -147,7 +147,7 @@ def main() -> int:
     collector = ClusterCollector(namespace, os.environ["PGBOUNCER_DSN"])
     REGISTRY.register(collector)
     port = int(os.environ.get("PORT", "9100"))
-    app = make_app(collector, os.environ.get("BACKEND_SELECTOR", "app=hospital-erp-backend"),
+    app = make_app(collector, os.environ["BACKEND_SELECTOR"],
                    int(os.environ.get("BACKEND_PORT", "8080")))
     server = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     print(f"cluster-exporter: namespace {namespace}, listening on :{port}", flush=True)

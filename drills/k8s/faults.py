@@ -12,13 +12,13 @@ annotation is still this record's.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from drills.faults.base import FaultActuator, FaultRegistry
-from drills.faults.knobs import knob_values
+from drills.faults.knobs import LEAK_KNOBS, knob_values, leak_pacing
 from drills.k8s.objects import (
-    BACKEND,
     CRASHLOOP_ANNOTATION,
     IMAGE_REPO,
     INJECTION_ANNOTATION,
@@ -31,6 +31,7 @@ from gameday.faults import CrashloopParams, FaultParams, FaultType, PgbouncerDow
 
 if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
+    from gameday.runbook.world import World
 
 ANNOTATION_PATH = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
 
@@ -60,14 +61,19 @@ KUBE_FAULTS: FaultRegistry[KubeFault] = FaultRegistry("kubernetes")
 
 class _KubeFault(FaultActuator[KubeObject, Any]):
     kind: ClassVar[str] = "Deployment"
-    name: ClassVar[str] = BACKEND
+    #: the object's name when it is gameday's own; ``None`` = the runbook's backend Deployment
+    name: ClassVar[str | None] = None
+
+    def object_name(self, world: World) -> str:
+        """The object this fault changes in the runbook's world."""
+        return self.name or world.backend_deployment
 
     def restore_ops(self, obj: KubeObject, undo: dict[str, Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
         obj.restore(self.restore_ops(obj, undo), f"revert {self.fault.value}")
-        return f"{self.kind.lower()}/{self.name} restored"
+        return f"{self.kind.lower()}/{obj.name} restored"
 
 
 class _WorkloadFault(_KubeFault):
@@ -87,7 +93,7 @@ class _Rollout(_WorkloadFault):
     marks_crashloop: ClassVar[bool] = False
 
     def describe(self, params: PoolLeakParams | CrashloopParams) -> str:
-        return f"deployment/{self.name} to {IMAGE_REPO}:{params.version}: {self.spec.summary}"
+        return f"to {IMAGE_REPO}:{params.version}: {self.spec.summary}"
 
     def inject(self, obj: KubeObject, params: PoolLeakParams | CrashloopParams) -> None:
         template = self.template(obj.body["spec"]["template"], params.version)
@@ -98,7 +104,7 @@ class _Rollout(_WorkloadFault):
         new = copy.deepcopy(template)
         container = next((c for c in new["spec"]["containers"] if c["name"] == "backend"), None)
         if container is None:
-            raise TargetError(f"deployment/{BACKEND} has no container named 'backend'; manifests changed?")
+            raise TargetError("the backend's pod template has no container named 'backend'; manifests changed?")
         container["image"] = f"{IMAGE_REPO}:{version}"
         container["env"] = [e for e in container.get("env") or [] if e.get("name") != "APP_VERSION"]
         container["env"].append({"name": "APP_VERSION", "value": version})
@@ -111,7 +117,25 @@ class _Rollout(_WorkloadFault):
 
 @KUBE_FAULTS.register
 class KubePoolLeak(_Rollout):
+    """The leaking release, paced like the sandbox's (:func:`drills.faults.knobs.leak_pacing`) at the drill's
+    time scale through the knobs ConfigMap, so it keeps to runbook time whatever the request rate."""
+
     fault = FaultType.connection_pool_leak
+
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        knobs = obj.target.knobs()
+        return {**super().prepare(obj, params), "knobs": {k: knobs[k] for k in LEAK_KNOBS if k in knobs}}
+
+    def inject(self, obj: KubeObject, params: PoolLeakParams) -> None:
+        obj.target.set_knobs("pace the pool leak", **leak_pacing(obj.target.time_scale, time.time()))
+        super().inject(obj, params)
+
+    def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
+        done = super().revert(obj, undo)
+        if "knobs" in undo:  # the pacing knobs as they were (absent = the default)
+            obj.target.set_knobs("stop pacing the pool leak", drop=[k for k in LEAK_KNOBS if k not in undo["knobs"]],
+                                 **undo["knobs"])
+        return done
 
 
 @KUBE_FAULTS.register
@@ -126,7 +150,7 @@ class KubePgbouncerDown(_WorkloadFault):
     name = PGBOUNCER
 
     def describe(self, params: PgbouncerDownParams) -> str:
-        return f"scale deployment/{self.name} to 0"
+        return "scale to 0"
 
     def inject(self, obj: KubeObject, params: PgbouncerDownParams) -> None:
         obj.patch([{"op": "replace", "path": "/spec/replicas", "value": 0}], f"inject {self.fault.value}")
@@ -139,7 +163,7 @@ class _KnobFault(_KubeFault):
     name = KNOBS_CONFIGMAP
 
     def describe(self, params: FaultParams) -> str:
-        return f"configmap/{self.name} knobs {knob_values(params)}: {self.spec.summary}"
+        return f"knobs {knob_values(params)}: {self.spec.summary}"
 
     def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
         return {"data": obj.body.get("data") or {}}

@@ -63,7 +63,7 @@ def main() -> int:
 
     from drills.service.gateway import create_app
 
-    endpoints = SliceEndpoints(os.environ["POD_NAMESPACE"], os.environ.get("BACKEND_SERVICE", "hospital-erp-backend"),
+    endpoints = SliceEndpoints(os.environ["POD_NAMESPACE"], os.environ["BACKEND_SERVICE"],
                                int(os.environ.get("BACKEND_PORT", "8080")))
     port = int(os.environ.get("PORT", "8080"))
     print(f"gateway: {endpoints.service} pods on :{endpoints.port}, listening on :{port}", flush=True)

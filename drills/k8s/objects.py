@@ -5,8 +5,13 @@ A leaf module: the target, its fault actuators, the status view and the CLI all 
 
 from __future__ import annotations
 
-NAMESPACE = "hospital-erp-system"
-BACKEND = "hospital-erp-backend"
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gameday.runbook.world import World
+
+#: gameday's own objects (the runbook does not name them); the backend's names are the runbook's (World).
 PGBOUNCER = "pgbouncer"
 IMAGE_REPO = "gameday/hospital-erp-backend"
 #: The runtime fault knobs (drills/service/knobs.py) the backend and eligibility pods read from a mounted file.
@@ -21,3 +26,11 @@ CRASHLOOP_ANNOTATION = "gameday.io/crashloop"
 VERSION_LABEL = "app.kubernetes.io/version"
 #: Our field manager: the kubectl watch tells our changes from responders' by it.
 FIELD_MANAGER = "gameday"
+
+
+@functools.cache
+def default_world() -> World:
+    """The world of the shipped runbook: what ``gameday cluster up`` deploys unless given another runbook."""
+    from gameday.runbook import load_runbook
+
+    return load_runbook().world

@@ -27,28 +27,29 @@ from typing import Any
 
 import yaml
 
-from drills.detection import DetectionChain
+from drills.detection import DetectionChain, WallDetection
 from drills.k8s import guard
 from drills.k8s.endpoints import ports_for_context, url
 from drills.k8s.faults import KUBE_FAULTS, KubeObject
 from drills.k8s.objects import (
-    BACKEND,
     FIELD_MANAGER,
     IMAGE_KEYS_ANNOTATION,
     INJECTION_ANNOTATION,
     KNOBS_CONFIGMAP,
     KNOBS_KEY,
-    NAMESPACE,
     PGBOUNCER,
     VERSION_LABEL,
+    default_world,
 )
+from drills.k8s.stack import MANIFESTS, alertmanager_address
 from drills.k8s.status import pod_state
-from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
+from drills.targets.base import Endpoints, InjectionRecord, ReplicaState, SetupChange
 from gameday.errors import InputError, SafetyError, TargetError
 from gameday.journal import JournalWriter
+from gameday.runbook.world import World
 from gameday.scenario import Fault
 
-MANIFESTS = Path(__file__).resolve().parent / "manifests"
+__all__ = ["MANIFESTS", "KubernetesTarget"]
 CONTEXT_ENV = guard.CONTEXT_ENV
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
 
@@ -63,7 +64,8 @@ class KubernetesTarget:
         context: str | None = None,
         *,
         kubeconfig: str | Path | None = None,
-        namespace: str = NAMESPACE,
+        namespace: str | None = None,
+        world: World | None = None,
         allowed_contexts: Sequence[str] | None = None,
         dry_run: bool = False,
         kubectl: str | None = None,
@@ -76,7 +78,16 @@ class KubernetesTarget:
         self.context = guard.resolve_context(self.kubeconfig, context)
         self.allowed = guard.allowed_patterns(allowed_contexts)
         guard.check_context(self.context, self.allowed)
-        self.namespace = namespace
+        # the runbook's names (namespace, Deployment, selector, monitoring); ``namespace`` moves the app's
+        self.world = world or default_world()
+        if namespace and namespace != self.world.namespace:
+            self.world = self.world.model_copy(update={"namespace": namespace})
+        self.namespace = self.world.namespace
+        self.backend = self.world.backend_deployment
+        #: runbook seconds per wall second of the drill on this target (faults pace themselves by it)
+        self.time_scale = 1.0
+        self._calibration: InjectionRecord | None = None
+        self._wall: WallDetection | None = None
         self.dry_run = dry_run
         self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
         self.manifests = manifests
@@ -112,7 +123,7 @@ class KubernetesTarget:
         """What the CLI builds: ``context`` or ``$GAMEDAY_KUBE_CONTEXT``, ``$GAMEDAY_KUBE_NAMESPACE``; options
         left as ``None`` (an unset ``--kubeconfig`` / ``--allow-context``) fall back to their defaults."""
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        kwargs.setdefault("namespace", os.environ.get(NAMESPACE_ENV) or NAMESPACE)
+        kwargs.setdefault("namespace", os.environ.get(NAMESPACE_ENV) or None)
         context = guard.preflight(context, kwargs.get("kubeconfig"), kwargs.get("allowed_contexts"))
         return cls(context, **kwargs)
 
@@ -121,10 +132,36 @@ class KubernetesTarget:
         """One drill at a time per namespace of a kube context."""
         return f"kubernetes:{self.context}/{self.namespace}"
 
-    def calibrate(self, time_scale: float, detection: DetectionChain) -> dict[str, Any]:
-        """The cluster's Prometheus and rules are fixed (drills/k8s/manifests, ``python -m drills.k8s.rules``)."""
-        return {"scaled": False, "reason": "the cluster's scrape, evaluation and alert rules are fixed "
-                                           "(drills/k8s/manifests): detection runs on the wall clock there"}
+    @property
+    def namespaces(self) -> tuple[str, str]:
+        """The drill's namespaces: the application's and the monitoring one; nothing else is touched."""
+        return self.namespace, self.world.monitoring_namespace
+
+    @property
+    def alertmanager_address(self) -> str:
+        return alertmanager_address(self.world)
+
+    def calibrate(self, time_scale: float, detection: DetectionChain, drill_id: str | None = None) -> dict[str, Any]:
+        """The cluster's Prometheus and Alertmanager at the drill's time scale (recorded, reloaded and verified:
+        :mod:`drills.k8s.calibration`); the pool leak paces itself by the same scale."""
+        from drills.k8s.calibration import ClusterDetection
+
+        self.time_scale = time_scale
+        wall = self._wall = detection.at(time_scale)
+        started = time.monotonic()
+        self._calibration = ClusterDetection(self).apply(wall, drill_id)
+        return {"scaled": True, **wall.model_dump(), "record": self._calibration.id if self._calibration else None,
+                "reload_seconds": round(time.monotonic() - started, 3)}
+
+    def restore_calibration(self) -> dict[str, Any] | None:
+        """The detection settings as they were before :meth:`calibrate` (also done by the next start after a
+        runner was killed: the record is on the Prometheus ConfigMap)."""
+        record, self._calibration = self._calibration, None
+        if record is None:
+            return None
+        started = time.monotonic()
+        self.revert(record)
+        return {"record": record.id, "reload_seconds": round(time.monotonic() - started, 3)}
 
     def close(self) -> None:
         self.stop_observers()
@@ -141,22 +178,31 @@ class KubernetesTarget:
             return None
         return send()
 
-    def _read(self, kind: str, name: str) -> Any:
+    def _read(self, kind: str, name: str, namespace: str | None = None) -> Any:
         from kubernetes.client.exceptions import ApiException
 
+        namespace = self._own(namespace)
         try:
             if kind == "Deployment":
-                return self.apps.read_namespaced_deployment(name, self.namespace)
+                return self.apps.read_namespaced_deployment(name, namespace)
             if kind == "StatefulSet":
-                return self.apps.read_namespaced_stateful_set(name, self.namespace)
+                return self.apps.read_namespaced_stateful_set(name, namespace)
             if kind == "ConfigMap":
-                return self.core.read_namespaced_config_map(name, self.namespace)
+                return self.core.read_namespaced_config_map(name, namespace)
         except ApiException as exc:
-            raise TargetError(f"cannot read {kind} {self.namespace}/{name}: {exc.status} {exc.reason}") from None
+            raise TargetError(f"cannot read {kind} {namespace}/{name}: {exc.status} {exc.reason}") from None
         raise TargetError(f"unsupported kind {kind}")
 
-    def _patch(self, kind: str, name: str, body: Any, what: str) -> Any:
-        """Patch an object of the drill's namespace; a list body is a JSON patch, a dict a merge patch."""
+    def _own(self, namespace: str | None) -> str:
+        """``namespace`` (default: the application's) when it is one of the drill's, else a SafetyError."""
+        namespace = namespace or self.namespace
+        if namespace not in self.namespaces:
+            guard.check_namespace(namespace, self.namespace, "an object")
+        return namespace
+
+    def _patch(self, kind: str, name: str, body: Any, what: str, namespace: str | None = None) -> Any:
+        """Patch an object of the drill's namespaces; a list body is a JSON patch, a dict a merge patch."""
+        namespace = self._own(namespace)
         fn = {
             "Deployment": self.apps.patch_namespaced_deployment,
             "StatefulSet": self.apps.patch_namespaced_stateful_set,
@@ -165,13 +211,14 @@ class KubernetesTarget:
 
         def send() -> Any:
             if self._watch is None or kind == "ConfigMap":  # the watch follows workloads only
-                return fn(name, self.namespace, body, field_manager=FIELD_MANAGER)
+                return fn(name, namespace, body, field_manager=FIELD_MANAGER)
             with self._watch.own_change(name) as register:
-                result = fn(name, self.namespace, body, field_manager=FIELD_MANAGER)
+                result = fn(name, namespace, body, field_manager=FIELD_MANAGER)
                 register(result)
                 return result
 
-        return self._change(f"patch {kind.lower()}/{name} ({what})", body, send)
+        where = "" if namespace == self.namespace else f" in {namespace}"
+        return self._change(f"patch {kind.lower()}/{name}{where} ({what})", body, send)
 
     def kubectl_argv(self) -> list[str]:
         """``kubectl`` pinned to this target's kubeconfig and (allowed) context."""
@@ -193,13 +240,16 @@ class KubernetesTarget:
     # ---------------------------------------------------------------- Target: lifecycle
     def render_manifests(self, images: dict[str, str] | None = None,
                          image_keys: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """``kubectl kustomize`` (local, no request) and check every object belongs to our namespace.
+        """The stack rendered from the runbook's world (:mod:`drills.k8s.stack`, no request); every object
+        must belong to one of the drill's namespaces.
 
         ``images`` replaces container images by name (``--pull``: upstream images for the data services).
         ``image_keys`` (tag -> build key of a locally built image) go into the pod template's annotation
         ``gameday.io/image-keys``, so pods are replaced when an image was rebuilt under the same tag.
         """
-        docs = [d for d in yaml.safe_load_all(self._kubectl("kustomize", str(self.manifests))) if d]
+        from drills.k8s.stack import render
+
+        docs = render(self.world)
         for doc in docs:
             template = doc.get("spec", {}).get("template", {})
             containers = template.get("spec", {}).get("containers") or []
@@ -211,10 +261,9 @@ class KubernetesTarget:
                 annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
                 annotations[IMAGE_KEYS_ANNOTATION] = ",".join(keys)
             meta = doc.get("metadata", {})
-            if doc.get("kind") == "Namespace":
-                guard.check_namespace(meta.get("name"), self.namespace, f"namespace {meta.get('name')}")
-            else:
-                guard.check_namespace(meta.get("namespace"), self.namespace, f"{doc.get('kind')}/{meta.get('name')}")
+            namespace = meta.get("name") if doc.get("kind") == "Namespace" else meta.get("namespace")
+            if namespace not in self.namespaces:
+                guard.check_namespace(namespace, self.namespace, f"{doc.get('kind')}/{meta.get('name')}")
         return docs
 
     def up(self, timeout: float = 300.0) -> None:
@@ -223,12 +272,13 @@ class KubernetesTarget:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self.apps.read_namespaced_deployment(BACKEND, self.namespace)
+            self.apps.read_namespaced_deployment(self.backend, self.namespace)
         except ApiException as exc:
             if exc.status != 404:
-                raise TargetError(f"cannot read deployment/{BACKEND}: {exc.status} {exc.reason}") from None
-            raise TargetError(f"the Hospital-ERP stack is not deployed in {self.namespace} on {self.context}: "
-                              f"run `gameday cluster up` first") from None
+                raise TargetError(f"cannot read deployment/{self.backend}: {exc.status} {exc.reason}") from None
+            raise TargetError(f"the Hospital-ERP stack of this runbook (deployment/{self.backend}) is not deployed "
+                              f"in {self.namespace} on {self.context}: run `gameday cluster up` with the same "
+                              f"runbook first") from None
         if not self.dry_run:
             self.wait_ready(timeout)
 
@@ -262,22 +312,23 @@ class KubernetesTarget:
         raise TargetError(f"hospital-erp stack in {self.namespace} not ready after {timeout:.0f}s")
 
     def down(self) -> None:
-        """Revert pending faults, then delete the drill's namespace (and only it)."""
+        """Revert pending faults, then delete the drill's namespaces (and only them)."""
         for record in self.pending_injections():
             self.revert(record)
-        self._change(f"delete namespace {self.namespace}", {}, lambda: self.core.delete_namespace(self.namespace))
+        for namespace in self.namespaces:
+            self._change(f"delete namespace {namespace}", {},
+                         lambda namespace=namespace: self.core.delete_namespace(namespace))
 
     def is_ready(self) -> bool:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            workloads = [
-                *self.apps.list_namespaced_deployment(self.namespace).items,
-                *self.apps.list_namespaced_stateful_set(self.namespace).items,
-            ]
+            workloads = [w for namespace in self.namespaces for w in (
+                *self.apps.list_namespaced_deployment(namespace).items,
+                *self.apps.list_namespaced_stateful_set(namespace).items)]
         except ApiException:
             return False
-        if not any(w.metadata.name == BACKEND for w in workloads):
+        if not any(w.metadata.name == self.backend for w in workloads):
             return False
         for w in workloads:
             want = w.spec.replicas if w.spec.replicas is not None else 1
@@ -299,7 +350,7 @@ class KubernetesTarget:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            pods = self.core.list_namespaced_pod(self.namespace, label_selector=f"app={BACKEND}").items
+            pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.world.selector).items
         except ApiException as exc:
             raise TargetError(f"cannot list pods: {exc.status} {exc.reason}") from None
         out = []
@@ -315,7 +366,7 @@ class KubernetesTarget:
         return [version for _, version, _ in self._revisions()]
 
     def _revisions(self) -> list[tuple[int, str, Any]]:
-        dep = self._read("Deployment", BACKEND)
+        dep = self._read("Deployment", self.backend)
         rss = self.apps.list_namespaced_replica_set(self.namespace).items
         out = []
         for rs in rss:
@@ -332,21 +383,24 @@ class KubernetesTarget:
         obj = self._read("ConfigMap", KNOBS_CONFIGMAP)
         return json.loads((obj.data or {}).get(KNOBS_KEY) or "{}")
 
-    def set_knobs(self, what: str, **values: float) -> None:
-        """Merge ``values`` into the knobs the pods read (a fault's, or a responder's fix)."""
-        body = {"data": {KNOBS_KEY: json.dumps({**self.knobs(), **values}, sort_keys=True)}}
+    def set_knobs(self, what: str, drop: Sequence[str] = (), **values: float) -> None:
+        """Merge ``values`` into the knobs the pods read (a fault's, or a responder's fix); ``drop`` puts
+        knobs back to their defaults."""
+        knobs = {k: v for k, v in {**self.knobs(), **values}.items() if k not in drop}
+        body = {"data": {KNOBS_KEY: json.dumps(knobs, sort_keys=True)}}
         self._patch("ConfigMap", KNOBS_CONFIGMAP, body, what)
 
     def _object(self, kind: str, name: str) -> KubeObject:
         return KubeObject(self, kind, name, self._sanitize(self._read(kind, name)))
 
     def describe(self, fault: Fault) -> str:
-        return KUBE_FAULTS[fault.type].describe(fault.params)
+        actuator = KUBE_FAULTS[fault.type]
+        return f"{actuator.kind.lower()}/{actuator.object_name(self.world)} {actuator.describe(fault.params)}"
 
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Write the undo state into the object's annotation, then make the change."""
         actuator = KUBE_FAULTS[fault.type]
-        obj = self._object(actuator.kind, actuator.name)
+        obj = self._object(actuator.kind, actuator.object_name(self.world))
         existing = (obj.body["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if existing:
             raise SafetyError(f"{obj.kind.lower()}/{obj.name} already carries a pending fault: {existing[:200]}")
@@ -378,8 +432,14 @@ class KubernetesTarget:
     def revert(self, record: InjectionRecord) -> None:
         """Put the object back as recorded and drop the annotation; a no-op the second time."""
         state = record.revert_state
-        if state.get("namespace") != self.namespace:
+        if state.get("namespace") not in self.namespaces:
             guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
+        if record.fault is SetupChange.detection:
+            from drills.k8s.calibration import ClusterDetection
+
+            ClusterDetection(self).restore(record)
+            record.reverted_at = record.reverted_at or datetime.now(UTC)
+            return
         obj = self._object(state["kind"], state["name"])
         current = self._load_record(obj.body)
         if current is None or current.id != record.id:
@@ -392,16 +452,17 @@ class KubernetesTarget:
         """Records still on objects of the drill's namespace: faults injected and never reverted."""
         from kubernetes.client.exceptions import ApiException
 
-        try:
-            objects = [
-                *self.apps.list_namespaced_deployment(self.namespace).items,
-                *self.apps.list_namespaced_stateful_set(self.namespace).items,
-                *self.core.list_namespaced_config_map(self.namespace).items,
-            ]
-        except ApiException as exc:
-            if exc.status == 404:
-                return []
-            raise TargetError(f"cannot list workloads: {exc.status} {exc.reason}") from None
+        objects: list[Any] = []
+        for namespace in self.namespaces:
+            try:
+                objects += [
+                    *self.apps.list_namespaced_deployment(namespace).items,
+                    *self.apps.list_namespaced_stateful_set(namespace).items,
+                    *self.core.list_namespaced_config_map(namespace).items,
+                ]
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise TargetError(f"cannot list workloads in {namespace}: {exc.status} {exc.reason}") from None
         records = []
         for obj in objects:
             record = self._load_record(self._sanitize(obj))
@@ -418,7 +479,7 @@ class KubernetesTarget:
         """A responder's fix through the API: rollouts and scaling like kubectl, knob changes for the
         runtime faults (``kill_slow_queries``, ``failover_upstream``), ``restart_pgbouncer``."""
         action = action.replace("-", "_")
-        name = str(params.get("deployment", BACKEND))
+        name = str(params.get("deployment", self.backend))
         if action in ("rollout_undo", "rollback"):
             return self._rollout_undo(name, params.get("to_revision"))
         if action == "restart":
@@ -451,7 +512,7 @@ class KubernetesTarget:
 
     def _rollout_undo(self, name: str, to_revision: int | None) -> str:
         """What ``kubectl rollout undo`` does: copy an older ReplicaSet's template into the Deployment."""
-        revisions = self._revisions() if name == BACKEND else []
+        revisions = self._revisions() if name == self.backend else []
         if len(revisions) < 2:
             raise TargetError(f"deployment/{name} has no previous revision to roll back to")
         if to_revision is None:
@@ -490,10 +551,15 @@ class KubernetesTarget:
         """What a drill runner needs besides the Target protocol: the kubectl watch and, when the
         runner has an Alertmanager webhook receiver, the bridge from the in-cluster Alertmanager to it."""
         from drills.k8s.alerts import AlertBridge
+        from drills.k8s.monitoring import resting as monitoring_resting
 
         self.start_watch(journal)
         if alert_webhook_url and not self.dry_run:
-            self._bridge = AlertBridge(self._endpoints.alertmanager_url, alert_webhook_url).start()
+            wall = self._wall or monitoring_resting()
+            # polled a few times per group wait, so the bridge adds little to the detection chain
+            self._bridge = AlertBridge(self._endpoints.alertmanager_url, alert_webhook_url,
+                                       interval=min(1.0, max(0.1, wall.group_wait_s / 4)),
+                                       group_wait=wall.group_wait_s).start()
 
     def observer_error(self) -> TargetError | None:
         """The kubectl watch's fatal error (the API refused it: 401/403), if it stopped for good."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +45,12 @@ class ReplicaState:
     version: str
 
 
+class SetupChange(StrEnum):
+    """What a drill changes on a target besides its fault, recorded and undone the way a fault is."""
+
+    detection = "detection-settings"  # the cluster's scrape/evaluation/rule/grouping settings at the time scale
+
+
 class InjectionRecord(BaseModel):
     """What was injected and everything needed to undo it; persisted before the change is made."""
 
@@ -51,7 +58,7 @@ class InjectionRecord(BaseModel):
 
     id: str
     target: str
-    fault: FaultType
+    fault: FaultType | SetupChange
     params: dict[str, Any] = Field(default_factory=dict)
     revert_state: dict[str, Any] = Field(default_factory=dict, description="target-specific undo data")
     drill_id: str | None = None
@@ -77,10 +84,14 @@ class Target(Protocol):
     def is_ready(self) -> bool:
         """All replicas ready and every service answering."""
 
-    def calibrate(self, time_scale: float, detection: DetectionChain) -> dict[str, Any]:
+    def calibrate(self, time_scale: float, detection: DetectionChain, drill_id: str | None = None) -> dict[str, Any]:
         """Run the detection chain (scrape, evaluation, rule window, ``for``, group wait) and the faults'
         progression at the drill's time scale; called before :meth:`up`.  Returns what was set, for the
-        journal (a target whose chain is fixed says so)."""
+        journal: the wall-clock values and the settings held at a floor."""
+
+    def restore_calibration(self) -> dict[str, Any] | None:
+        """Put back the settings :meth:`calibrate` changed, when they outlive the drill (Kubernetes: the
+        cluster's own; the sandbox is recalibrated by every drill); says what was done, or ``None``."""
 
     def endpoints(self) -> Endpoints: ...
 

@@ -40,12 +40,15 @@ class LocalTarget:
     def close(self) -> None:
         """Nothing to release: every call talks to the live processes afresh."""
 
-    def calibrate(self, time_scale: float, detection: DetectionChain) -> dict[str, Any]:
+    def calibrate(self, time_scale: float, detection: DetectionChain, drill_id: str | None = None) -> dict[str, Any]:
         """The next :meth:`up` writes Prometheus and Alertmanager configs for this scale and reloads them;
         the pool-leak fault paces its rollout and leak by it too."""
         self.sandbox.cfg = self.config = self.config.model_copy(update={"time_scale": time_scale,
                                                                        "detection": detection})
         return {"scaled": True, **self.config.wall.model_dump()}
+
+    def restore_calibration(self) -> None:
+        """Nothing outlives the drill that matters: the sandbox is the drills' own, recalibrated by each one."""
 
     def start_observers(self, journal: JournalWriter, alert_webhook_url: str | None = None) -> None:
         """The sandbox's Alertmanager posts to the runner's webhook itself; remediations journal themselves."""

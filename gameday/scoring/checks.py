@@ -69,6 +69,15 @@ def _fmt(minutes: float) -> str:
     return f"{minutes:.1f} min"
 
 
+def _slack(ctx: Context) -> tuple[float, str]:
+    """How far two of the journal's moments can be off: the drill clock's resolution in runbook minutes (at
+    time scale 120 a wall second is two runbook minutes), and the words that say so in a check's text."""
+    slack = ctx.view.resolution_minutes
+    if slack <= 0:
+        return 0.0, ""
+    return slack, f" (± {_fmt(slack)}: the clock's resolution at time scale {ctx.view.time_scale:g})"
+
+
 def _declares(ctx: Context) -> bool:
     """Does the runbook send this severity down the 'Declare Incident' branch?"""
     declared = ctx.runbook.declared_severities()
@@ -112,7 +121,8 @@ def declared_in_time(ctx: Context) -> CheckResult:
     response = ctx.runbook.severity(ctx.severity).response_minutes
     if response is None:
         return _na(cid, title, "—", f"{ctx.severity} has no response clock in the runbook")
-    expected = f"≤ {response:g} min after detection ({ctx.severity})"
+    slack, said = _slack(ctx)
+    expected = f"≤ {response:g} min after detection ({ctx.severity}){said}"
     detected = ctx.view.detection()
     if detected is None:
         detected = ctx.view.start()
@@ -125,7 +135,7 @@ def declared_in_time(ctx: Context) -> CheckResult:
         return _na(cid, title, expected, "no detection time recorded")
     delay = declared - detected
     return _result(
-        cid, title, delay <= response, expected, f"{_fmt(delay)} after detection",
+        cid, title, delay <= response + slack, expected, f"{_fmt(delay)} after detection",
         f"Declared {_fmt(delay)} after detection, inside the {response:g} min response time.",
         f"Declared {_fmt(delay)} after detection; {ctx.severity} must be declared within {response:g} min.",
     )
@@ -199,7 +209,8 @@ def status_updates(ctx: Context) -> CheckResult:
     interval = ctx.runbook.severity(ctx.severity).update_interval_minutes
     if interval is None:
         return _na(cid, title, "—", f"{ctx.severity} has no update interval in the runbook")
-    expected = f"an update at least every {interval:g} min ({ctx.severity})"
+    slack, said = _slack(ctx)
+    expected = f"an update at least every {interval:g} min ({ctx.severity}){said}"
     view = ctx.view
     begin = view.at(E.severity_declared)
     if begin is None:
@@ -212,7 +223,7 @@ def status_updates(ctx: Context) -> CheckResult:
         return _na(cid, title, expected, "the timeline does not record status updates")
     points = [begin, *updates, end]
     gaps = [b - a for a, b in pairwise(points)]
-    limit = interval * (1 + ctx.config.update_grace_fraction)
+    limit = interval * (1 + ctx.config.update_grace_fraction) + slack
     late = [g for g in gaps if g > limit]
     missed = sum(math.ceil(g / interval) - 1 for g in late)
     observed = f"{len(updates)} update(s) over {_fmt(end - begin)}, longest gap {_fmt(max(gaps))}"
@@ -368,7 +379,8 @@ def stability_watch(ctx: Context) -> CheckResult:
     the runbook resolves an incident only once it has been stable that long."""
     cid, title = "stability_watch", "Stability watch before resolving"
     need = ctx.runbook.stability_minutes
-    expected = f"≥ {need:g} min from restored (verified) to resolved, no alert during the watch"
+    slack, said = _slack(ctx)
+    expected = f"≥ {need:g} min from restored (verified) to resolved{said}, no alert during the watch"
     view = ctx.view
     if ctx.severity is not None and not _declares(ctx):
         return _na(cid, title, expected, f"{ctx.severity} takes the ticket branch of the workflow (no watch)")
@@ -384,10 +396,11 @@ def stability_watch(ctx: Context) -> CheckResult:
     watched = resolved - start
     alerts = [view.minutes(e) for e in view.all(E.alert_firing) if start < view.minutes(e) < resolved]
     observed = f"watched {_fmt(watched)}" + (f", {len(alerts)} alert(s) fired during it" if alerts else "")
-    ok = watched >= need - 1e-6 and not alerts
+    short = watched < need - slack - 1e-6
+    ok = not short and not alerts
     bad = (
-        f"Resolved after {_fmt(watched)} of watching; the runbook asks for {need:g} min of stability first."
-        if watched < need - 1e-6
+        f"Resolved after {_fmt(watched)} of watching; the runbook asks for {need:g} min of stability first{said}."
+        if short
         else "An alert fired during the stability watch; go back to investigation, not to close."
     )
     return _result(cid, title, ok, expected, observed,

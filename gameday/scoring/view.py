@@ -34,6 +34,12 @@ class IncidentView:
         return float(self.meta.get("time_scale", 1.0) or 1.0)
 
     @property
+    def resolution_minutes(self) -> float:
+        """The clock's resolution in runbook minutes: a drill's tick (``clock_resolution_s`` wall seconds in
+        ``journal_started``) at its time scale; 0 for clocks that are exact (a simulation)."""
+        return float(self.meta.get("clock_resolution_s", 0.0) or 0.0) * self.time_scale / 60.0
+
+    @property
     def source(self) -> str:
         return str(self.meta.get("source", "unknown"))
 

@@ -13,7 +13,8 @@ import pytest
 from gameday_testkit import wait_for
 from sandbox_helpers import SharedSandbox
 
-from drills.faults.local import LEAK_AFTER_RUNBOOK_S, LEAK_EVERY_RUNBOOK_S, LOCAL_FAULTS, LocalErrorBurst
+from drills.faults.knobs import LEAK_AFTER_RUNBOOK_S, LEAK_EVERY_RUNBOOK_S
+from drills.faults.local import LOCAL_FAULTS, LocalErrorBurst
 from drills.load.runner import LoadHandle, start_load
 from drills.sandbox.paths import read_json
 from gameday.errors import SafetyError

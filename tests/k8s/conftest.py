@@ -92,16 +92,22 @@ def erp_stack(k8s_control_plane: Any) -> Iterator[Any]:
     terminating (an apply into it meets that module's field managers and objects being deleted) and deletes
     its own before the next module starts.
     """
-    from drills.k8s.objects import BACKEND, NAMESPACE
-    from drills.k8s.target import MANIFESTS
+    import yaml
 
+    from drills.k8s.objects import default_world
+    from drills.k8s.stack import render
+
+    world = default_world()
+    namespaces = (world.namespace, world.monitoring_namespace)
     cp = k8s_control_plane
-    wait_for(lambda: cp.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0,
-             "an earlier module's namespace to finish terminating", timeout=120)  # fmt: skip
-    cp.kubectl("apply", "--server-side", "-k", str(MANIFESTS))
-    cp.kubectl("rollout", "status", f"deployment/{BACKEND}", "-n", NAMESPACE, "--timeout=120s")
+    wait_for(lambda: all(cp.kubectl("get", "namespace", ns, check=False).returncode != 0 for ns in namespaces),
+             "an earlier module's namespaces to finish terminating", timeout=120)  # fmt: skip
+    rendered = cp.workdir / "erp-stack.yaml"
+    rendered.write_text(yaml.safe_dump_all(render(world), sort_keys=False), encoding="utf-8")
+    cp.kubectl("apply", "--server-side", "-f", str(rendered))
+    cp.kubectl("rollout", "status", f"deployment/{world.backend_deployment}", "-n", world.namespace, "--timeout=120s")
     yield cp
-    cp.kubectl("delete", "namespace", NAMESPACE, "--timeout=120s", check=False, timeout=150)
+    cp.kubectl("delete", "namespace", *namespaces, "--timeout=120s", check=False, timeout=150)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from drills.k8s import informer
 from drills.k8s.exporter import ClusterCollector
-from drills.k8s.objects import BACKEND, NAMESPACE
+from drills.k8s.objects import default_world
+
+WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
+BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
 
 pytestmark = pytest.mark.k8s
 

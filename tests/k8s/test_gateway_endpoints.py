@@ -13,10 +13,11 @@ from gameday_testkit import wait_for
 
 from drills.k8s import informer
 from drills.k8s.gateway import SliceEndpoints
+from drills.k8s.objects import default_world
 
 pytestmark = pytest.mark.k8s
 
-SERVICE = "hospital-erp-backend"
+SERVICE = default_world().backend_deployment  # the backend's Service carries the Deployment's name
 
 
 def _slice(name: str, endpoints: dict[str, tuple[bool, bool]]) -> Any:

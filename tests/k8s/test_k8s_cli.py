@@ -18,10 +18,14 @@ import pytest
 from gameday_testkit import never, wait_for
 
 from drills.active import ActiveDrill, claim
-from drills.k8s.target import BACKEND, MANIFESTS, NAMESPACE, KubernetesTarget
+from drills.k8s.objects import default_world
+from drills.k8s.target import KubernetesTarget
 from gameday.faults import FaultType
 from gameday.journal import EventType, JournalWriter, read_journal
 from gameday.scenario import Fault
+
+WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
+BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
 
 pytestmark = pytest.mark.k8s
 REPO = Path(__file__).resolve().parents[2]
@@ -301,7 +305,7 @@ def test_up_dry_run_prints_the_build_create_load_apply_plan_and_runs_none(tmp_pa
         "create cluster --name drill-test --config",
         "configmap/coredns",
         "load docker-image --name drill-test gameday/hospital-erp-backend:v1.2.2",
-        f"kubectl --context kind-drill-test apply --server-side -k {MANIFESTS}",
+        "kubectl --context kind-drill-test apply --server-side -f -",
     ]
     position = -1
     for fragment in expected:  # each step once, in this order

@@ -28,9 +28,11 @@ from typing import Any
 import pytest
 
 from drills.k8s.faults import KUBE_FAULTS
-from drills.k8s.objects import INJECTION_ANNOTATION, NAMESPACE
+from drills.k8s.objects import INJECTION_ANNOTATION, default_world
 from drills.k8s.target import KubernetesTarget
 from gameday.faults import FaultType
+
+NAMESPACE = default_world().namespace
 
 pytestmark = pytest.mark.k8s
 REPO = Path(__file__).resolve().parents[2]

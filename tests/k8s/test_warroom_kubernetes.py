@@ -13,13 +13,16 @@ from typing import Any
 import pytest
 from gameday_testkit import wait_for
 
-from drills.k8s.objects import BACKEND, NAMESPACE
+from drills.k8s.objects import default_world
 from drills.k8s.target import KubernetesTarget
 from drills.warroom import requests as rq
 from drills.warroom.actions import Room
 from drills.warroom.drill_link import announce, withdraw
 from gameday.journal import EventType, JournalWriter, read_journal
 from gameday.scenario import Fault, FaultType
+
+WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
+BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
 
 pytestmark = pytest.mark.k8s
 CONTEXT = "kind-gameday-test"

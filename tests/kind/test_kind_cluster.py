@@ -13,7 +13,10 @@ from conftest import Kind
 
 from drills.k8s import endpoints
 from drills.k8s.cluster import CLUSTER_ONLY_COREFILE
-from drills.k8s.target import BACKEND, NAMESPACE
+from drills.k8s.objects import default_world
+
+WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
+BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
 
 pytestmark = pytest.mark.kind
 
@@ -53,7 +56,7 @@ def test_coredns_answers_cluster_local_only(kind: Kind) -> None:
     assert corefile == CLUSTER_ONLY_COREFILE and "forward" not in corefile
     pod = kind.target.core.list_namespaced_pod(NAMESPACE, label_selector=f"app={BACKEND}").items[0].metadata.name
     probe = ("import socket\n"
-             "print(socket.gethostbyname('postgres.hospital-erp-system.svc.cluster.local'))\n"
+             f"print(socket.gethostbyname('postgres.{NAMESPACE}.svc.cluster.local'))\n"
              "try:\n    socket.gethostbyname('deb.debian.org')\n    print('outside-resolved')\n"
              "except OSError:\n    print('outside-refused')\n")
     out = kind.kubectl("exec", "-n", NAMESPACE, pod, "--", "python", "-c", probe).stdout.split()

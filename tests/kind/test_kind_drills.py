@@ -20,11 +20,14 @@ from pathlib import Path
 import pytest
 from conftest import GAMEDAY, REPO, Kind
 
-from drills.k8s.objects import BACKEND
+from drills.k8s.objects import default_world
 from gameday.files import load_model
 from gameday.journal import Event, EventType, read_journal
 from gameday.runbook import load_runbook
 from gameday.scenario import Scenario
+
+WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
+BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
 
 pytestmark = [pytest.mark.kind, pytest.mark.slow]
 
@@ -118,10 +121,10 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
 
 #: kubectl commands a person types during a drill -> the action kind the watch journals.
 KUBECTL_ACTIONS: list[tuple[list[str], str]] = [
-    (["rollout", "undo", "deployment/hospital-erp-backend"], "rollback"),
-    (["scale", "deployment/hospital-erp-backend", "--replicas=4"], "scale"),
-    (["rollout", "restart", "deployment/hospital-erp-backend"], "restart"),
-    (["scale", "deployment/hospital-erp-backend", "--replicas=3"], "scale"),
+    (["rollout", "undo", f"deployment/{BACKEND}"], "rollback"),
+    (["scale", f"deployment/{BACKEND}", "--replicas=4"], "scale"),
+    (["rollout", "restart", f"deployment/{BACKEND}"], "restart"),
+    (["scale", f"deployment/{BACKEND}", "--replicas=3"], "scale"),
 ]
 
 
@@ -136,7 +139,7 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
         pod = _settled_pod(kind, proc, applied.data["params"]["version"])
         for argv, kind_name in [(["delete", "pod", pod, "--wait=false"], "restart"), *KUBECTL_ACTIONS]:
             before = read_journal(path)[-1].seq
-            kind.kubectl("-n", "hospital-erp-system", *argv)
+            kind.kubectl("-n", NAMESPACE, *argv)
             start = time.monotonic()  # the change is in the API server once kubectl returns
             event = _wait(path, proc, lambda e, after=before: e.seq > after and e.type is EventType.action
                           and e.actor == "kubectl", f"kubectl {' '.join(argv)} in the journal", 10)

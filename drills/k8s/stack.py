@@ -1,0 +1,69 @@
+"""The Hospital-ERP stack as Kubernetes objects, rendered from the runbook's world.
+
+Why rendered: in a game day people type the commands of their own runbook, so the stack must carry the
+names those commands use (``deployment/backend`` with ``app=backend`` in ``hospital-erp-system``,
+``svc/prometheus-operated`` in ``monitoring``, ...).  Those names are facts of the runbook model
+(:class:`gameday.runbook.world.World`); the templates in ``manifests/`` name none of them, and a runbook that
+names ``deployment/api -n payments`` gets that stack.  The application's objects go into the world's
+namespace, Prometheus and Alertmanager into its monitoring namespace, their configuration at the resting
+time scale (:mod:`drills.k8s.monitoring`).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from drills.detection import WallDetection
+from drills.k8s import monitoring
+from drills.k8s.endpoints import ALERTMANAGER_NODE_PORT, APP_NODE_PORT, PROMETHEUS_NODE_PORT
+from drills.k8s.objects import VERSION_LABEL
+from drills.sandbox.config import HEALTHY_VERSION
+from gameday.runbook.world import World
+
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+#: Templates whose objects live in the application's namespace / in the monitoring namespace.
+APP_TEMPLATES = ("postgres", "pgbouncer", "backend", "gateway", "eligibility", "cluster-exporter")
+MONITORING_TEMPLATES = ("prometheus", "alertmanager")
+PART_OF = {"app.kubernetes.io/part-of": "hospital-erp"}
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(MANIFESTS), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, autoescape=False)
+
+
+def alertmanager_address(world: World) -> str:
+    """Where Prometheus sends alerts: the Alertmanager Service beside it."""
+    return f"{world.alertmanager_service}:{world.alertmanager_port}"
+
+
+def _docs(template: str, world: World) -> list[dict[str, Any]]:
+    text = _environment().get_template(f"{template}.yaml.j2").render(
+        world=world,
+        backend_pod_labels={**world.backend_labels, VERSION_LABEL: HEALTHY_VERSION},
+        node_ports={"app": APP_NODE_PORT, "prometheus": PROMETHEUS_NODE_PORT, "alertmanager": ALERTMANAGER_NODE_PORT},
+    )
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def render(world: World, detection: WallDetection | None = None) -> list[dict[str, Any]]:
+    """Every object of the stack, namespaced, with the monitoring configuration at ``detection``
+    (default: the resting time scale)."""
+    docs = _docs("namespace", world)
+    for names, namespace in ((APP_TEMPLATES, world.namespace), (MONITORING_TEMPLATES, world.monitoring_namespace)):
+        for name in names:
+            for doc in _docs(name, world):
+                doc.setdefault("metadata", {})["namespace"] = namespace
+                docs.append(doc)
+    docs += monitoring.config_maps(detection or monitoring.resting(), world.monitoring_namespace, world.namespace,
+                                   alertmanager_address(world))
+    for doc in docs:
+        labels = doc.setdefault("metadata", {}).setdefault("labels", {})
+        labels.update(PART_OF)
+    return docs
