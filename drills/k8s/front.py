@@ -112,6 +112,53 @@ def runbook_urls(world: WorldLike) -> dict[str, str]:
             "health": f"https://{world.api_host}{world.health_path}"}  # fmt: skip
 
 
+def runbook_urls_answer(world: WorldLike, cafile: str | None = None, port: int | None = None,
+                        timeout: float = 10.0) -> dict[str, str]:  # fmt: skip
+    """What is wrong with each runbook URL ("" where it answers as the runbook expects): the health check's
+    HEAD is 200, /alerts ends (redirects followed) on Prometheus' alerts page, the dashboard page and its
+    query API answer.  TLS is verified against the system store (``cafile``: that CA only); ``port`` is for
+    tests (the runbook's URLs have none).  For the end-to-end check on kind (tests/kind)."""
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
+
+    context = ssl.create_default_context(cafile=cafile)
+
+    def fetch(url: str, method: str = "GET", hops: int = 5) -> tuple[int, str, str]:
+        parts = urlsplit(url)
+        conn = http.client.HTTPSConnection(parts.hostname or "", port or parts.port or 443, timeout=timeout,
+                                           context=context)
+        try:
+            conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""))
+            response = conn.getresponse()
+            body = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        location = response.getheader("location")
+        if response.status in (301, 302, 303, 307, 308) and location and hops:
+            return fetch(location if "://" in location else f"https://{parts.netloc}{location}", method, hops - 1)
+        return response.status, url, body
+
+    urls = runbook_urls(world)
+    checks = {
+        "health": lambda: fetch(urls["health"], "HEAD")[0] == 200 or "HEAD is not 200",
+        "alerts": lambda: (lambda r: (r[0] == 200 and "alert" in r[2].lower()) or f"{r[0]} at {r[1]}")(
+            fetch(urls["alerts"])),
+        "dashboard": lambda: (lambda r: (r[0] == 200 and "dashboard-config" in r[2]) or f"{r[0]} at {r[1]}")(
+            fetch(urls["dashboard"])),
+        "dashboard query": lambda: (lambda r: (r[0] == 200 and '"success"' in r[2]) or f"{r[0]}: {r[2][:120]}")(
+            fetch(f"https://{world.grafana_host}/api/v1/query_range?query=vector(1)&start=0&end=60&step=15")),
+    }
+    found: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            verdict = check()
+        except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+            verdict = f"{type(exc).__name__}: {exc}"
+        found[name] = "" if verdict is True else str(verdict)
+    return found
+
+
 # -- configuration ----------------------------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ from drills.k8s.front import (
     front_objects,
     hostnames,
     runbook_urls,
+    runbook_urls_answer,
 )
 from drills.k8s.tls import TlsFiles, ensure_tls, tls_secret
 
@@ -120,9 +121,8 @@ def gateway() -> Iterator[str]:
         seen.append("health")
         return {"status": "healthy"}
 
-    with Server(backend) as api:
-        with Server(gateway_app(lambda: f"http://127.0.0.1:{api.port}")) as gw:
-            yield f"http://127.0.0.1:{gw.port}"
+    with Server(backend) as api, Server(gateway_app(lambda: f"http://127.0.0.1:{api.port}")) as gw:
+        yield f"http://127.0.0.1:{gw.port}"
 
 
 @pytest.fixture(scope="module")
@@ -222,10 +222,9 @@ def test_dashboard_page_its_files_and_its_query_proxy(tls: TlsFiles, front: int)
 
 
 def test_an_unknown_host_is_refused_with_one_line(tls: TlsFiles, front: int) -> None:
-    with _client(tls, front) as client:
-        # a name the certificate does not hold fails the handshake ...
-        with pytest.raises(httpx.ConnectError, match="(?i)certificate|hostname"):
-            client.get(f"https://other.hospital-erp.example.com:{front}/")
+    # a name the certificate does not hold fails the handshake ...
+    with _client(tls, front) as client, pytest.raises(httpx.ConnectError, match=r"(?i)certificate|hostname"):
+        client.get(f"https://other.hospital-erp.example.com:{front}/")
     # ... and a Host header the front does not serve (the TLS name being a valid one) is 421
     result = _curl(tls, front, "-H", "Host: elsewhere.example.org", "-w", "\n%{http_code}",
                    f"https://{API}:{front}/health")
@@ -270,3 +269,17 @@ def test_the_front_ships_in_the_tools_image_with_what_it_imports() -> None:
     """front.py and the dashboard import nothing of gameday (the image has no gameday package)."""
     for path in [Path(dashboard.__file__), Path(dashboard.__file__).parents[1] / "front.py"]:
         assert "from gameday" not in path.read_text() and "import gameday" not in path.read_text()
+
+
+def test_runbook_urls_answer_tells_what_answers(tls: TlsFiles, front: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper tests/kind uses; here the names resolve through a stand-in resolver to this front."""
+    real = socket.getaddrinfo
+
+    def loopback(host: str, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host in hostnames(WORLD) else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback)
+    assert runbook_urls_answer(WORLD, cafile=str(tls.ca_cert), port=front) == {
+        "health": "", "alerts": "", "dashboard": "", "dashboard query": ""}
+    wrong = runbook_urls_answer(WORLD, port=front)  # the system store does not know the test CA
+    assert all("CERTIFICATE_VERIFY_FAILED" in v for v in wrong.values()), wrong
