@@ -55,6 +55,9 @@ DELETIONS = ("DELETED", GONE)
 #: Back-off between attempts while the API is unreachable (first, then doubled up to the max).
 RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+#: Pods a person deletes within this long of each other are one action (``kubectl delete pods --all``, the
+#: runbook's emergency step, deletes them one request at a time within a fraction of a second).
+DELETE_BATCH_S = float(os.environ.get("GAMEDAY_KUBE_DELETE_BATCH", "0.3"))
 #: Event reasons worth a note in the journal (what ``kubectl get events`` would show a responder).
 NOTE_REASONS = frozenset({"BackOff", "Unhealthy", "FailedScheduling", "FailedCreate"})
 
@@ -214,6 +217,8 @@ class KubeWatch:
         #: verdict asks this ten times a second; scanning every cached event each time slowed the watches).
         self._seen_controller_deletions: set[str] = set()
         self._deleted_pods: set[str] = set()
+        self._batch: list[str] = []  # a person's pod deletions not yet journaled (DELETE_BATCH_S)
+        self._batch_lock = threading.Lock()
         self._seen_events: set[str] = set()
         self._own_lock = threading.Lock()
         self._own_generations: set[tuple[str, int]] = set()
@@ -242,9 +247,10 @@ class KubeWatch:
 
     def stop(self, timeout: float = WATCH_SECONDS + 2.0) -> None:
         self._stop.set()
-        for thread in self._threads:
+        for thread in list(self._threads):
             thread.join(timeout)
         self._threads.clear()
+        self._flush_deletions()  # a batch still open at the drill's end is journaled, not lost
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """True once every watch has listed its resource (changes after this are journaled); False on
@@ -490,7 +496,35 @@ class KubeWatch:
             judge.start()
 
     def _person_deleted(self, name: str) -> None:
-        self._emit({"kind": "restart", "target": f"pod/{name}", "detail": "pod deleted", "manager": ACTOR})
+        """Journaled once no other deletion follows within DELETE_BATCH_S: one person's command, one action."""
+        with self._batch_lock:
+            self._batch.append(name)
+            opened = len(self._batch) == 1
+        if opened:
+            timer = threading.Thread(target=self._close_batch, name="watch-delete-batch", daemon=True)
+            self._threads.append(timer)
+            timer.start()
+
+    def _close_batch(self) -> None:
+        seen = 0
+        while True:
+            time.sleep(DELETE_BATCH_S)
+            with self._batch_lock:
+                if len(self._batch) == seen:
+                    break
+                seen = len(self._batch)
+        self._flush_deletions()
+
+    def _flush_deletions(self) -> None:
+        with self._batch_lock:
+            names, self._batch = sorted(self._batch), []
+        if not names:
+            return
+        if len(names) == 1:
+            self._emit({"kind": "restart", "target": f"pod/{names[0]}", "detail": "pod deleted", "manager": ACTOR})
+            return
+        self._emit({"kind": "restart", "target": f"pods in {self.namespace}", "pods": names,
+                    "detail": f"{len(names)} pods deleted", "manager": ACTOR})  # fmt: skip
 
     def _unless_controller_deleted(self, name: str) -> None:
         """The controller's if its SuccessfulDelete event names the pod within the grace, else a person's.
