@@ -282,21 +282,23 @@ class KindCluster:
                 hint = f"held by {holder!r}" if holder else "held by another process (`ss -ltnp`)"
             raise TargetError(f"cannot create kind cluster {self.name!r}: 127.0.0.1:{port} is taken ({hint})")
 
-    def restrict_dns(self, target: KubernetesTarget) -> None:
-        """Replace the Corefile with one that answers cluster.local only, and restart CoreDNS if it changed."""
+    def restrict_dns(self, target: KubernetesTarget) -> list[str] | None:
+        """Replace the Corefile with one that answers cluster.local only and restart CoreDNS if it changed;
+        returns the command that waits for that rollout (run it later: the old pods answer meanwhile, so the
+        images load and the stack starts beside it), or ``None`` when nothing changed."""
         from datetime import UTC, datetime
 
         core, apps = target.core, target.apps
         current = core.read_namespaced_config_map("coredns", "kube-system")
         if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE:
-            return
+            return None
         with self.progress.stage("CoreDNS", "CoreDNS: cluster.local only"):
             core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": CLUSTER_ONLY_COREFILE}})
             stamp = datetime.now(UTC).isoformat()
             apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": {"metadata": {
                 "annotations": {"gameday.io/corefile": stamp}}}}})  # fmt: skip
-            self._run([*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
-                       "--timeout=180s"], "CoreDNS rollout", timeout=200)
+        return [*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
+                "--timeout=180s"]
 
     def load(self, tags: Sequence[str]) -> None:
         """``kind load docker-image`` in one call: one ``docker save``, shared layers sent once."""
@@ -321,27 +323,18 @@ class KindCluster:
 
         return ensure_tls(self.name, hostnames(self.world))
 
-    def front(self, target: KubernetesTarget, timeout: float = 180.0) -> None:
-        """Apply the TLS Secret and the front (Deployment + NodePort Service) and wait for it.  Skipped while
-        the app image does not ship drills/k8s/front.py (APP_SOURCES): its pod could not start."""
+    def front(self, target: KubernetesTarget) -> list[dict[str, Any]]:
+        """The TLS Secret and the front (Deployment + NodePort Service), applied with the stack.  None while the
+        app image does not ship drills/k8s/front.py (APP_SOURCES): its pod could not start."""
         from drills.k8s.build.apps import APP_SOURCES
-        from drills.k8s.front import NAME, front_objects
+        from drills.k8s.front import front_objects
         from drills.k8s.tls import tls_secret
 
-        self.world = getattr(target, "world", None) or self.world
+        self.world = target.world
         if "drills/k8s/front.py" not in APP_SOURCES:
             self.echo(f"cluster {self.name}: HTTPS front skipped (drills/k8s/front.py is not in APP_SOURCES)")
-            return
-        docs = [tls_secret(self.tls(), self.world.namespace), *front_objects(self.world)]
-        with self.progress.stage("front", "HTTPS front for the runbook's URLs"):
-            argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts",
-                    "--field-manager=gameday", "-f", "-"]
-            result = subprocess.run(argv, input=yaml.safe_dump_all(docs, sort_keys=False), capture_output=True,
-                                    text=True, timeout=120)
-            if result.returncode != 0:
-                raise TargetError(f"apply the HTTPS front failed: {result.stderr.strip()[-300:]}")
-            self._run([*target.kubectl_argv(), "-n", self.world.namespace, "rollout", "status",
-                       f"deployment/{NAME}", f"--timeout={timeout:.0f}s"], "HTTPS front rollout", timeout=timeout + 20)
+            return []
+        return [tls_secret(self.tls(), self.world.namespace), *front_objects(self.world)]
 
     def publish(self, hosts: bool = True, trust: bool = False) -> list[str]:
         """Host side of the runbook's URLs: the /etc/hosts block and (``trust``) the CA in the system trust
@@ -396,12 +389,14 @@ class KindCluster:
         self.create(node_image)
         target = self.target(**target_kwargs)
         try:
-            self.restrict_dns(target)
+            dns_rollout = self.restrict_dns(target)
             self.load(tags)
             with self.progress.stage("apply", "apply the stack with the runbook's names and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
-                target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys)
-            self.front(target)  # gameday HTTPS front
+                target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys,
+                             extra=self.front(target))
+            if dns_rollout is not None:
+                self._run(dns_rollout, "CoreDNS rollout", timeout=200)
         except BaseException:
             target.close()
             raise

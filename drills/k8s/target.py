@@ -238,8 +238,8 @@ class KubernetesTarget:
         return result.stdout
 
     # ---------------------------------------------------------------- Target: lifecycle
-    def render_manifests(self, images: dict[str, str] | None = None,
-                         image_keys: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    def render_manifests(self, images: dict[str, str] | None = None, image_keys: dict[str, str] | None = None,
+                         extra: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
         """The stack rendered from the runbook's world (:mod:`drills.k8s.stack`, no request); every object
         must belong to one of the drill's namespaces.
 
@@ -249,7 +249,7 @@ class KubernetesTarget:
         """
         from drills.k8s.stack import render
 
-        docs = render(self.world)
+        docs = [*render(self.world), *extra]
         for doc in docs:
             template = doc.get("spec", {}).get("template", {})
             containers = template.get("spec", {}).get("containers") or []
@@ -283,9 +283,10 @@ class KubernetesTarget:
             self.wait_ready(timeout)
 
     def apply(self, timeout: float = 300.0, images: dict[str, str] | None = None,
-              image_keys: dict[str, str] | None = None) -> None:
-        """Server-side apply the manifests, then wait until every workload is ready (idempotent)."""
-        docs = self.render_manifests(images, image_keys)
+              image_keys: dict[str, str] | None = None, extra: Sequence[dict[str, Any]] = ()) -> None:
+        """Server-side apply the stack (and ``extra`` objects of the drill's namespaces, e.g. the HTTPS front),
+        then wait until every workload is ready (idempotent)."""
+        docs = self.render_manifests(images, image_keys, extra)
         rendered = yaml.safe_dump_all(docs, sort_keys=False)
         self._change(
             "apply --server-side",

@@ -90,7 +90,7 @@ def create_app(journal: Path, runbook: Runbook, access: Access, room: Room | Non
         return templates.TemplateResponse(request, "room.html.j2", {
             "role": role,
             "csrf": access.csrf_for(token),
-            "config": _page_config(runbook, role),
+            "config": _page_config(runbook, role, feed.card()),
         })
 
     @app.get("/api/state")
@@ -208,10 +208,12 @@ def create_app(journal: Path, runbook: Runbook, access: Access, room: Room | Non
     return app
 
 
-def _page_config(runbook: Runbook, role: str) -> dict[str, Any]:
-    """What the page's forms offer, from the runbook (severities, roles, channels, ladder)."""
+def _page_config(runbook: Runbook, role: str, card: dict[str, Any]) -> dict[str, Any]:
+    """What the page's forms offer, from the runbook (severities, roles, channels, ladder), and the runbook's
+    command card for the drill's target (text only: the page sets it with textContent)."""
     return {
         "role": role,
+        "card": card,
         "severities": [{"level": s.level, "name": s.name, "label": s.label, "definition": s.definition,
                         "channels": s.update_channels} for s in runbook.severities],
         "roles": [{"abbreviation": r.abbreviation, "name": r.name} for r in runbook.roles],

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from drills.observers.journal_tail import JournalTail
+from drills.warroom.card import command_card, drill_target
 from drills.warroom.redact import Redactor
 from drills.warroom.view import RoomView, Viewer, revealed, sample_row, timeline_item
 from gameday.journal import Event, EventType, journal_meta
@@ -40,6 +41,7 @@ class JournalFeed:
         self._tail = JournalTail(journal)
         self._changed: asyncio.Condition | None = None
         self._cache: dict[tuple[int, bool], Rendered] = {}
+        self._cards: dict[str, dict[str, Any]] = {}
         self.redactor = Redactor()
         self.refresh()
 
@@ -108,6 +110,13 @@ class JournalFeed:
         self._cache = {k: v for k, v in self._cache.items() if k[0] == self.version}
         self._cache[key] = rendered
         return rendered
+
+    def card(self) -> dict[str, Any]:
+        """The runbook's command card for the drill's target (the same for every viewer)."""
+        target = drill_target(journal_meta(self.events))
+        if target not in self._cards:
+            self._cards[target] = command_card(self.runbook, target)
+        return self._cards[target]
 
     def panels(self, game_master: bool) -> dict[str, Any]:
         return RoomView(list(self.events), self.runbook, self.viewer(game_master)).panels(self.now_t())

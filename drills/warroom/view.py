@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drills.warroom.card import current_phase
 from drills.warroom.redact import NO_REDACTION, Redactor
 from gameday.journal import Event, EventType, journal_meta
 from gameday.runbook.model import DeclarationStep, Runbook
@@ -335,6 +336,7 @@ class RoomView:
             "hints": self.hints(),
             "reveal": self.reveal(),
             "game_master": self.game_master(),
+            "commands": current_phase(self.events, self.runbook, self.meta),
         }
 
 

@@ -78,6 +78,7 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
     if not reuse and cluster.exists():  # a cluster an earlier, killed session left behind
         cluster.delete()
     target = cluster.up(timeout=UP_TIMEOUT_S)
+    cluster.publish(hosts=True, trust=True)  # the runbook's URLs answer as written (plain curl, system trust)
     state = home / "state"
     state.mkdir()
     try:

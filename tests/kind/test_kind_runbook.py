@@ -62,13 +62,13 @@ def shell(kind: Kind, text: str, timeout: float = 60.0) -> subprocess.CompletedP
 
 def url_answers(url: str) -> tuple[int, str]:
     """What ``open URL`` shows: the page, fetched with the system's trust store (no --insecure)."""
-    with urllib.request.urlopen(url, timeout=15) as resp:  # noqa: S310 (https to the runbook's own hosts)
+    with urllib.request.urlopen(url, timeout=15) as resp:
         return resp.status, resp.read().decode(errors="replace")
 
 
 def prometheus_value(port: int, query: str) -> float | None:
     qs = urllib.parse.urlencode({"query": query})
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query?{qs}", timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query?{qs}", timeout=10) as resp:
         body = json.loads(resp.read())
     assert body["status"] == "success", body
     result = body["data"]["result"]

@@ -7,7 +7,8 @@
   const config = JSON.parse(document.getElementById("room-config").textContent);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const isGM = config.role === "gm";
-  const state = { items: new Map(), samples: [], panels: null, nowT: 0, receivedAt: 0, closedLoaded: false };
+  const state = { items: new Map(), samples: [], panels: null, nowT: 0, receivedAt: 0, closedLoaded: false,
+    commandsKey: null };
   // When each alert row first became visible (ms since epoch), keyed by journal seq: tests and the
   // benchmark compare it with the webhook's receipt time.
   window.__warroom = { alertSeen: {}, timelineSeen: {}, messages: 0 };
@@ -105,6 +106,7 @@
     if (!button) return;
     if (button.dataset.act) act(button.dataset.act, button);
     if (button.dataset.fill) fill(button.dataset.fill);
+    if (button.dataset.copy !== undefined) copyCommand(button);
   });
 
   async function fill(name) {
@@ -239,6 +241,88 @@
     renderLadder(p.ladder);
   }
 
+  // -- the runbook's commands, for the drill's target ------------------------------------------------------
+  // The card comes with the page (it depends only on the runbook and the target); the feed says which
+  // phase the incident is in, and that phase's steps' commands come first.
+  const card = config.card || { target: "kubernetes", rows: [] };
+  const where = card.target === "local" ? "the sandbox" : "Kubernetes";
+  $("commands-target").textContent = `(on ${where})`;
+
+  function commandRow(row) {
+    const li = el("li", null, { class: "cmd", "data-step": row.step || "", "data-line": row.line, "data-tool": row.tool });
+    const said = el("div", null, { class: "line runbook" });
+    said.appendChild(el("span", "runbook", { class: "label" }));
+    said.appendChild(el("code", row.command, { class: "runbook" }));
+    li.appendChild(said);
+    const typed = el("div", null, { class: "line type" });
+    typed.appendChild(el("span", "type", { class: "label" }));
+    if (row.do === null || row.do === undefined) {
+      typed.appendChild(el("span", `none on ${where}`, { class: "muted none" }));
+    } else {
+      if (row.do === row.command) typed.appendChild(el("span", "as written", { class: "muted same" }));
+      else typed.appendChild(el("code", row.do, { class: "type" }));
+      typed.appendChild(el("button", "Copy", { class: "copy", "data-copy": "", title: "copy what to type" }));
+    }
+    li.appendChild(typed);
+    if (row.note) li.appendChild(el("div", row.note, { class: "note" }));
+    return li;
+  }
+
+  function commandGroups(parent, rows, headings) {
+    let section = null; let ul = null;
+    for (const row of rows) {
+      if (row.section !== section || !ul) {
+        section = row.section;
+        if (headings) parent.appendChild(el("h4", section));
+        ul = el("ul"); parent.appendChild(ul);
+      }
+      ul.appendChild(commandRow(row));
+    }
+  }
+
+  function renderCommands(c) {
+    const phase = c && c.phase;
+    const key = phase ? String(phase.number) : "none";
+    if (state.commandsKey === key) return; // keep what is open or selected while the phase stays
+    state.commandsKey = key;
+    const box = $("commands"); clear(box);
+    if (card.error) box.appendChild(el("p", `no command card: ${card.error}`, { class: "muted" }));
+    const steps = new Set(phase ? phase.steps : []);
+    const current = el("div", null, { class: "cmd-phase", "data-phase": phase ? phase.number : "" });
+    current.appendChild(el("h3", phase ? phase.title : "Commands"));
+    const now = card.rows.filter((r) => r.step && steps.has(r.step));
+    if (!now.length) current.appendChild(el("p", "no command in this phase's steps", { class: "muted" }));
+    commandGroups(current, now, true);
+    box.appendChild(current);
+    const always = card.rows.filter((r) => !r.step);
+    const other = card.rows.filter((r) => r.step && !steps.has(r.step));
+    const sections = [...new Set(always.map((r) => r.section))];
+    for (const [rows, title, name, headings] of [[always, sections.join(", "), "always", sections.length > 1],
+      [other, "Other phases", "other", true]]) {
+      if (!rows.length) continue;
+      const details = el("details", null, { class: `cmd-${name}` });
+      details.appendChild(el("summary", `${title} (${rows.length})`));
+      commandGroups(details, rows, headings);
+      box.appendChild(details);
+    }
+  }
+
+  async function copyCommand(button) {
+    const row = button.closest("li.cmd");
+    const code = row.querySelector("code.type") || row.querySelector("code.runbook");
+    const shown = button.textContent;
+    try {
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error("no clipboard here");
+      await navigator.clipboard.writeText(code.textContent);
+      button.textContent = "copied";
+    } catch (err) { // plain http on the LAN, or permission refused: select it for Ctrl+C
+      const range = document.createRange(); range.selectNodeContents(code);
+      const selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
+      button.textContent = "selected: Ctrl+C";
+    }
+    setTimeout(() => { button.textContent = shown; }, 2000);
+  }
+
   // -- charts (canvas, no library) -------------------------------------------------------------------
   const F = { seq: 0, t: 1, error_rate: 2, p95: 3, in_use: 4, waiting: 5, size: 6, ready: 7, desired: 8 };
   function drawChart(canvas, series, threshold) {
@@ -312,6 +396,7 @@
     if (snapshot && !message.samples.length) renderCharts();
     const p = message.panels; state.panels = p;
     renderStatus(p); renderAlerts(p.alerts); renderRoles(p.roles); renderChecklists(p.checklists);
+    renderCommands(p.commands);
     renderHints(p.hints); renderReveal(p.reveal); renderGM(p.game_master); renderCountdown();
     window.__warroom.messages += 1;
     if (p.status.phase !== "running") showAfterClose();
