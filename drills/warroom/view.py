@@ -1,7 +1,8 @@
 """What the war room shows, computed from the journal alone (reload the page: the same picture).
 
 Pure functions of (events, runbook, who is looking, now): timeline items, alerts with their values, chart
-samples, roles, the status-update countdown, the escalation ladder and the runbook's checklists.  Times
+samples, roles, the status-update countdown, the escalation ladder, the runbook's checklists and the
+runbook phase the incident is in (whose steps' commands the page shows first).  Times
 are ``t`` (wall seconds since the journal started, like the journal); the page turns them into countdowns.
 """
 
