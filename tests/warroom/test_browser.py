@@ -148,6 +148,16 @@ def test_a_team_runs_a_game_day_in_the_war_room(sandbox_env: dict[str, str], tmp
                 pages[who] = page
             ic, tl, gm = pages["alice"], pages["bob"], pages["gm"]
 
+            # the runbook's commands for this target (the sandbox): Phase 1's steps first, with what to type
+            phase = ic.locator("#commands .cmd-phase")
+            expect(phase).to_have_attribute("data-phase", "1")
+            expect(ic.locator("#commands-target")).to_have_text("(on the sandbox)")
+            pods = phase.locator("li.cmd", has=ic.locator("code.runbook", has_text=re.compile(
+                r"^kubectl get pods -n hospital-erp-system$")))
+            expect(pods.locator("code.type")).to_have_text("gameday sandbox status")
+            expect(ic.locator("#commands details.cmd-always")).not_to_have_attribute("open", "")
+            expect(gm.locator("#commands .cmd-phase li.cmd")).to_have_count(phase.locator("li.cmd").count())
+
             # blind drill: before the fault is revealed, no responder page names it
             drill.wait(lambda: drill.first(of(EventType.fault_injected)), "the fault injection")
             assert SECRET not in ic.content().lower() and "connection pool leak" not in ic.content().lower()
@@ -171,6 +181,9 @@ def test_a_team_runs_a_game_day_in_the_war_room(sandbox_env: dict[str, str], tmp
             ic.select_option("#declare-level", "1")
             ic.click('button[data-act="declare"]')
             expect(ic.locator("#severity")).to_have_text("SEV-1")
+            expect(tl.locator("#commands .cmd-phase")).to_have_attribute("data-phase", "2")
+            expect(tl.locator("#commands .cmd-phase li.cmd[data-step='2.1']").first).to_be_visible()
+            expect(tl.locator("#commands .cmd-phase")).to_contain_text("gameday sandbox status")
             for role, person in (("IC", "alice"), ("TL", "bob")):
                 ic.select_option("#assign-role", role)
                 ic.fill("#assign-person", person)
@@ -193,6 +206,8 @@ def test_a_team_runs_a_game_day_in_the_war_room(sandbox_env: dict[str, str], tmp
             expect(tl.locator("#message")).to_contain_text("action journaled", timeout=120_000)
             drill.wait(lambda: drill.first(of(EventType.mitigated)), "mitigated after the rollback")
             expect(ic.locator("#mitigated")).to_be_visible(timeout=10_000)
+            expect(ic.locator("#commands .cmd-phase")).to_have_attribute("data-phase", "3")
+            expect(ic.locator("#commands .cmd-phase")).to_contain_text("gameday sandbox rollout undo backend")
             ic.screenshot(path=str(shots / "2-mitigated.png"), full_page=True)
 
             gm.click('button[data-act="reveal"]')
