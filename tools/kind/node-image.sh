@@ -15,6 +15,7 @@
 #   ROOTFS_PROXY  debootstrapped root with iptables for the kube-proxy image
 #   WORK          scratch directory (emptied)
 #   HERE          this directory (tools/kind)
+#   PRELOAD_IMAGES  optional: more locally built images to preload, space-separated (gameday/metrics-server)
 set -euo pipefail
 : "${NODE_IMAGE:?}" "${K8S_VERSION:?}" "${CP_BIN:?}" "${NODE_BIN:?}" "${PAUSE_BIN:?}" "${KIND_FILES:?}" "${ROOTFS_NODE:?}" \
   "${ROOTFS_PROXY:?}" "${WORK:?}" "${HERE:?}"
@@ -56,6 +57,9 @@ install -m 0755 "$NODE_BIN/kube-proxy" "$WORK/proxy/usr/local/bin/kube-proxy"
 tar -C "$WORK/proxy" -c . | docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]' - "$tag" >/dev/null
 rm -rf "$WORK/proxy"
+# more images built here (metrics-server for kubectl top), preloaded with these: no `kind load` at up time
+read -ra preload <<< "${PRELOAD_IMAGES:-}"
+images+=("${preload[@]}")
 docker save -o "$WORK/control-plane.tar" "${images[@]}"
 echo "node-image.sh: control-plane images ${images[*]}"
 

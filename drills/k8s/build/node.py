@@ -196,8 +196,12 @@ def node_image(progress: Progress) -> str:
     n_bin = kubernetes_node_bins(progress)
     pause = pause_bin(progress)
     files = kind_base_files(progress)
+    # metrics-server (kubectl top): preloaded with the control-plane images, so `up` needs no `kind load` of it
+    from drills.k8s.build.metrics_server import metrics_server_image
+
+    metrics_tag, metrics_key = metrics_server_image(progress)
     key = digest(version, KIND_VERSION, node_key, proxy_key, n_bin.name, str(cp_bin),
-                 TOOLS / "node-image.sh", TOOLS / "node")
+                 TOOLS / "node-image.sh", TOOLS / "node", metrics_key)
     tag = f"{NODE_REPO}:{version}-{key}"
     if docker.has_image(tag):
         progress.cached("node image", tag)
@@ -205,7 +209,8 @@ def node_image(progress: Progress) -> str:
     with progress.stage("node image", f"node image {tag}"):
         env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
                "PAUSE_BIN": str(pause), "KIND_FILES": str(files), "ROOTFS_NODE": str(node_root),
-               "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS)}
+               "ROOTFS_PROXY": str(proxy_root), "WORK": str(kind_cache() / "work" / "node"), "HERE": str(TOOLS),
+               "PRELOAD_IMAGES": metrics_tag}
         run_logged(["bash", TOOLS / "node-image.sh"], logs() / "node-image.log", "assembling the node image",
                    progress, env=env)
     docker.prune(NODE_REPO, tag)
