@@ -206,12 +206,11 @@ class KindCluster:
             Step("CoreDNS: answer cluster.local only",
                  ("kubectl", "-n", "kube-system", "patch", "configmap/coredns", "--patch-file", "<Corefile>")),
             Step("load the app images into the node", (kind, "load", "docker-image", "--name", self.name, *tags)),
-            Step("server-side apply the stack rendered from the runbook (drills/k8s/stack.py) and wait until ready",
-                 ("kubectl", "--context", self.context, "apply", "--server-side", "-f", "-")),
             # gameday HTTPS front: the runbook's URLs on 127.0.0.1:443
             Step("CA and certificate for the runbook's hostnames unless valid ones are cached",
                  ("openssl", "x509", "-req", "-out", str(self.config_path.with_name("tls") / "server.crt"))),
-            Step("apply the TLS Secret and the HTTPS front, wait until ready",
+            Step("server-side apply the stack rendered from the runbook (drills/k8s/stack.py), the HTTPS front and "
+                 "its TLS Secret, and wait until ready",
                  ("kubectl", "--context", self.context, "apply", "--server-side", "-f", "-")),
         ]  # fmt: skip
 

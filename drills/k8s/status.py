@@ -82,15 +82,22 @@ def cluster_status(target: KubernetesTarget) -> dict[str, Any]:
             out["namespace_exists"] = False
             return out
         raise TargetError(f"cannot read namespace {ns} on {target.context}: {exc.status} {exc.reason}") from None
-    try:
-        deployments = target.apps.list_namespaced_deployment(ns).items
-        statefulsets = target.apps.list_namespaced_stateful_set(ns).items
-        pods = target.core.list_namespaced_pod(ns).items
-    except ApiException as exc:
-        raise TargetError(f"cannot list workloads in {ns} on {target.context}: {exc.status} {exc.reason}") from None
-    workloads = [_workload("Deployment", d) for d in deployments] + [_workload("StatefulSet", s) for s in statefulsets]
-    out["workloads"] = sorted(workloads, key=lambda w: (w["kind"], w["name"]))
-    out["pods"] = [_pod(p) for p in sorted(pods, key=lambda p: p.metadata.name)]
+    workloads: list[dict[str, Any]] = []
+    pods: list[dict[str, Any]] = []
+    for namespace in target.namespaces:  # the application's, then the monitoring one
+        try:
+            found = [("Deployment", d) for d in target.apps.list_namespaced_deployment(namespace).items]
+            found += [("StatefulSet", s) for s in target.apps.list_namespaced_stateful_set(namespace).items]
+            listed = target.core.list_namespaced_pod(namespace).items
+        except ApiException as exc:
+            if exc.status == 404 and namespace != ns:
+                continue
+            raise TargetError(f"cannot list workloads in {namespace} on {target.context}: {exc.status} "
+                              f"{exc.reason}") from None
+        workloads += [{**_workload(kind, obj), "namespace": namespace} for kind, obj in found]
+        pods += [{**_pod(p), "namespace": namespace} for p in sorted(listed, key=lambda p: p.metadata.name)]
+    out["workloads"] = sorted(workloads, key=lambda w: (w["namespace"] != ns, w["kind"], w["name"]))
+    out["pods"] = pods
     out["pending_injections"] = [
         {
             "id": r.id,
@@ -117,6 +124,8 @@ def render(status: dict[str, Any]) -> list[str]:
     lines.append(f"{'WORKLOAD':<36}{'READY':<8}{'UP-TO-DATE':<12}{'VERSION':<10}IMAGES")
     for w in status["workloads"]:
         name = f"{w['kind'].lower()}/{w['name']}"
+        if w.get("namespace", status["namespace"]) != status["namespace"]:
+            name += f" ({w['namespace']})"
         lines.append(f"{name:<36}{w['ready']}/{w['desired']:<6}{w['updated']:<12}{w['version']:<10}"
                      f"{', '.join(w['images'])}")  # fmt: skip
     lines.append("")

@@ -80,8 +80,8 @@ class KubernetesTarget:
         guard.check_context(self.context, self.allowed)
         # the runbook's names (namespace, Deployment, selector, monitoring); ``namespace`` moves the app's
         self.world = world or default_world()
-        if namespace and namespace != self.world.namespace:
-            self.world = self.world.model_copy(update={"namespace": namespace})
+        if namespace and namespace != self.world.namespace:  # the whole stack in that one namespace
+            self.world = self.world.model_copy(update={"namespace": namespace, "monitoring_namespace": namespace})
         self.namespace = self.world.namespace
         self.backend = self.world.backend_deployment
         #: runbook seconds per wall second of the drill on this target (faults pace themselves by it)
@@ -133,9 +133,9 @@ class KubernetesTarget:
         return f"kubernetes:{self.context}/{self.namespace}"
 
     @property
-    def namespaces(self) -> tuple[str, str]:
+    def namespaces(self) -> tuple[str, ...]:
         """The drill's namespaces: the application's and the monitoring one; nothing else is touched."""
-        return self.namespace, self.world.monitoring_namespace
+        return tuple(dict.fromkeys((self.namespace, self.world.monitoring_namespace)))  # type: ignore[return-value]
 
     @property
     def alertmanager_address(self) -> str:
@@ -552,15 +552,15 @@ class KubernetesTarget:
         """What a drill runner needs besides the Target protocol: the kubectl watch and, when the
         runner has an Alertmanager webhook receiver, the bridge from the in-cluster Alertmanager to it."""
         from drills.k8s.alerts import AlertBridge
-        from drills.k8s.monitoring import resting as monitoring_resting
 
         self.start_watch(journal)
         if alert_webhook_url and not self.dry_run:
-            wall = self._wall or monitoring_resting()
-            # polled a few times per group wait, so the bridge adds little to the detection chain
+            # the calibrated chain's group wait (none before a calibration), polled a few times per group wait
+            # so the bridge adds little to the detection chain
+            wait = self._wall.group_wait_s if self._wall else 0.0
             self._bridge = AlertBridge(self._endpoints.alertmanager_url, alert_webhook_url,
-                                       interval=min(1.0, max(0.1, wall.group_wait_s / 4)),
-                                       group_wait=wall.group_wait_s).start()
+                                       interval=min(1.0, max(0.1, wait / 4)) if wait else 1.0,
+                                       group_wait=wait).start()
 
     def observer_error(self) -> TargetError | None:
         """The kubectl watch's fatal error (the API refused it: 401/403), if it stopped for good."""

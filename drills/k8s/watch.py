@@ -247,9 +247,8 @@ class KubeWatch:
 
     def stop(self, timeout: float = WATCH_SECONDS + 2.0) -> None:
         self._stop.set()
-        for thread in list(self._threads):
-            thread.join(timeout)
-        self._threads.clear()
+        while self._threads:  # verdicts and deletion batches started meanwhile are waited for too
+            self._threads.pop().join(timeout)
         self._flush_deletions()  # a batch still open at the drill's end is journaled, not lost
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
@@ -500,15 +499,14 @@ class KubeWatch:
         with self._batch_lock:
             self._batch.append(name)
             opened = len(self._batch) == 1
-        if opened:
+        if opened and not self._stop.is_set():  # once stopping, stop() journals what is left
             timer = threading.Thread(target=self._close_batch, name="watch-delete-batch", daemon=True)
             self._threads.append(timer)
             timer.start()
 
     def _close_batch(self) -> None:
         seen = 0
-        while True:
-            time.sleep(DELETE_BATCH_S)
+        while not self._stop.wait(DELETE_BATCH_S):
             with self._batch_lock:
                 if len(self._batch) == seen:
                     break

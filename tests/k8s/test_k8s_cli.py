@@ -207,7 +207,7 @@ def test_drill_run_options_reach_the_guard_and_the_target(erp_stack: Any, tmp_pa
     target.printer = printed.append
     before = backend_image(target)
     target.inject(Fault(type=FaultType.connection_pool_leak))
-    assert len(printed) == 2 and backend_image(target) == before and target.pending_injections() == []
+    assert len(printed) == 3 and backend_image(target) == before and target.pending_injections() == []
     target.close()
 
 

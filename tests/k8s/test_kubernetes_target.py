@@ -87,9 +87,12 @@ def test_manifests_apply_and_backend_rolls_out_to_three_ready_pods(target: Kuber
     assert container.image == "gameday/hospital-erp-backend:v1.2.2"
     assert container.readiness_probe.http_get.path == "/ready"
     assert container.liveness_probe.http_get.path == "/health"
-    for kind, name in (("statefulset", "postgres"), ("deployment", PGBOUNCER), ("deployment", "prometheus"),
-                       ("deployment", "alertmanager")):  # fmt: skip
-        assert target._kubectl("get", kind, name, "-n", NAMESPACE, "-o", "name").strip()
+    monitoring = WORLD.monitoring_namespace
+    for kind, name, namespace in (("statefulset", "postgres", NAMESPACE), ("deployment", PGBOUNCER, NAMESPACE),
+                                  ("deployment", "prometheus", monitoring), ("deployment", "alertmanager", monitoring),
+                                  ("service", WORLD.prometheus_service, monitoring),
+                                  ("service", WORLD.alertmanager_service, monitoring)):  # fmt: skip
+        assert target._kubectl("get", kind, name, "-n", namespace, "-o", "name").strip()
 
 
 def test_target_apply_is_idempotent_server_side_apply(target: KubernetesTarget) -> None:
@@ -208,11 +211,12 @@ def test_dry_run_prints_every_change_and_sends_none(erp_stack: Any) -> None:
     before = workload_spec(t, BACKEND)
     t.inject(Fault(type=FaultType.connection_pool_leak))
     t.remediate("scale", replicas=5)
-    assert len(printed) == 3
-    assert all(
-        line.startswith(f"[dry-run] kind-gameday-test/{NAMESPACE}: patch deployment/") for line in printed
-    )
-    assert "v1.2.3" in printed[1]
+    # the record, the leak's pacing knobs, the rollout, the scale
+    assert [line.split(": ")[1].split(" (")[0] for line in printed] == [
+        f"patch deployment/{BACKEND}", "patch configmap/erp-knobs", f"patch deployment/{BACKEND}",
+        f"patch deployment/{BACKEND}"]
+    assert all(line.startswith(f"[dry-run] kind-gameday-test/{NAMESPACE}: ") for line in printed)
+    assert "slow_plan_every_s" in printed[1] and "v1.2.3" in printed[2]
     assert workload_spec(t, BACKEND) == before
     t.kubectl_bin = erp_stack.bin("kubectl")
     t.apply()  # renders locally, prints the apply, sends nothing
@@ -418,10 +422,12 @@ def test_non_allowlisted_context_is_refused_before_any_request(
 
 
 def test_objects_outside_the_drill_namespace_are_refused(erp_stack: Any) -> None:
-    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, namespace="somewhere-else",
-                         kubectl=erp_stack.bin("kubectl"))  # fmt: skip
-    with pytest.raises(SafetyError, match="the drill owns 'somewhere-else'"):
-        t.apply()
+    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, kubectl=erp_stack.bin("kubectl"))
+    stray = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"}}
+    with pytest.raises(SafetyError, match=f"the drill owns '{NAMESPACE}'"):
+        t.apply(extra=[stray])
+    with pytest.raises(SafetyError, match=f"the drill owns '{NAMESPACE}'"):
+        t._patch("ConfigMap", "coredns", {"data": {}}, "test", namespace="kube-system")
     t.close()
 
 
