@@ -63,7 +63,16 @@ def render(world: World, detection: WallDetection | None = None) -> list[dict[st
                 docs.append(doc)
     docs += monitoring.config_maps(detection or monitoring.resting(), world.monitoring_namespace, world.namespace,
                                    alertmanager_address(world))
+    return finish(docs)
+
+
+def finish(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What every object of the stack gets, the front's included: the part-of label, and pods without
+    Docker-link variables (a Service the runbook names ``backend`` would give every pod of the namespace
+    ``BACKEND_PORT=tcp://...``, which gameday's own settings use for a port number)."""
     for doc in docs:
-        labels = doc.setdefault("metadata", {}).setdefault("labels", {})
-        labels.update(PART_OF)
+        doc.setdefault("metadata", {}).setdefault("labels", {}).update(PART_OF)
+        pod = doc.get("spec", {}).get("template", {}).get("spec")
+        if pod is not None:
+            pod.setdefault("enableServiceLinks", False)
     return docs

@@ -247,9 +247,9 @@ class KubernetesTarget:
         ``image_keys`` (tag -> build key of a locally built image) go into the pod template's annotation
         ``gameday.io/image-keys``, so pods are replaced when an image was rebuilt under the same tag.
         """
-        from drills.k8s.stack import render
+        from drills.k8s.stack import finish, render
 
-        docs = [*render(self.world), *extra]
+        docs = [*render(self.world), *finish(list(extra))]
         for doc in docs:
             template = doc.get("spec", {}).get("template", {})
             containers = template.get("spec", {}).get("containers") or []

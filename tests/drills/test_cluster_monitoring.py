@@ -81,6 +81,9 @@ def test_the_stack_carries_the_runbooks_names_and_none_of_its_own() -> None:
     assert {"name": "BACKEND_SELECTOR", "value": "app=api"} in exporter
     scrape = yaml.safe_load(by_kind[("ConfigMap", monitoring.PROMETHEUS_CONFIG)]["data"][monitoring.PROMETHEUS_FILE])
     assert scrape["scrape_configs"][0]["http_sd_configs"][0]["url"].startswith("http://cluster-exporter.payments.svc")
+    pods = [d["spec"]["template"]["spec"] for d in docs if "template" in d.get("spec", {})]
+    # a Service named `api` would otherwise give every pod API_PORT=tcp://... (the exporter crashed on BACKEND_PORT)
+    assert len(pods) >= 8 and all(p["enableServiceLinks"] is False for p in pods)
     rendered = yaml.safe_dump_all(docs)
     for name in ("hospital-erp-system", "deployment/backend", "app: backend", "prometheus-operated", "monitoring"):
         assert name not in rendered, name
