@@ -13,6 +13,8 @@ ConfigMap, so the reload is asked again until they match).
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import time
@@ -65,8 +67,9 @@ class ClusterDetection:
         return self.target._sanitize(self.target._read("ConfigMap", name, self.namespace))
 
     # -- a drill's change ---------------------------------------------------------------------------------
-    def apply(self, wall: WallDetection, drill_id: str | None) -> InjectionRecord | None:
-        """Record the settings in force, then write and reload ``wall``'s; ``None`` in dry-run mode."""
+    def record(self, wall: WallDetection, drill_id: str | None) -> InjectionRecord | None:
+        """Record the settings in force on the cluster (before :meth:`write` changes them); ``None`` in dry-run
+        mode, where the change is printed instead."""
         prometheus = self._read(monitoring.PROMETHEUS_CONFIG)
         existing = (prometheus["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if existing:
@@ -76,7 +79,7 @@ class ClusterDetection:
             id=uuid.uuid4().hex[:12], target=f"kubernetes:{self.target.context}", fault=SetupChange.detection,
             params={"time_scale": wall.time_scale},
             revert_state={"context": self.target.context, "namespace": self.namespace, "kind": "ConfigMap",
-                          "name": monitoring.PROMETHEUS_CONFIG, "data": self.current()},
+                          "name": monitoring.PROMETHEUS_CONFIG, "data": _pack(self.current())},
             drill_id=drill_id, runner_pid=os.getpid(),
         )  # fmt: skip
         if self.target.dry_run:
@@ -85,7 +88,6 @@ class ClusterDetection:
             return None
         self._patch(monitoring.PROMETHEUS_CONFIG, {"metadata": {"annotations": {
             INJECTION_ANNOTATION: record.model_dump_json()}}}, "record")  # fmt: skip
-        self.write(self.wanted(wall), f"detection at time scale {wall.time_scale:g}")
         return record
 
     def restore(self, record: InjectionRecord) -> None:
@@ -94,7 +96,7 @@ class ClusterDetection:
         raw = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if not raw or InjectionRecord.model_validate_json(raw).id != record.id:
             return  # already restored (or another drill's: not ours to touch)
-        data: dict[str, dict[str, str]] = record.revert_state["data"]
+        data = _unpack(record.revert_state["data"])
         self.write(data, "restore detection settings", record_json=raw)
 
     def write(self, data: dict[str, dict[str, str]], what: str, record_json: str | None = None) -> float:
@@ -141,6 +143,16 @@ class ClusterDetection:
                 time.sleep(0.5)
 
 
+def _pack(data: dict[str, dict[str, str]]) -> str:
+    """The settings as base64: the record's JSON must hold no character Go's JSON encoder escapes (``<``, ``>``,
+    ``&``; the rules have them), or the API server's JSON-patch ``test`` of the record would never match."""
+    return base64.b64encode(json.dumps(data, sort_keys=True).encode()).decode()
+
+
+def _unpack(packed: str) -> dict[str, dict[str, str]]:
+    return json.loads(base64.b64decode(packed))
+
+
 def _prometheus_runs(client: httpx.Client, url: str, data: dict[str, str]) -> bool:
     """The loaded global intervals and every alert rule's ``for`` are the ones in ``data``."""
     loaded = yaml.safe_load(client.get(f"{url}/api/v1/status/config").json()["data"]["yaml"])
@@ -156,5 +168,10 @@ def _prometheus_runs(client: httpx.Client, url: str, data: dict[str, str]) -> bo
 
 
 def _alertmanager_runs(client: httpx.Client, url: str, data: dict[str, str]) -> bool:
-    original = client.get(f"{url}/api/v2/status").json()["config"]["original"]
-    return yaml.safe_load(original)["route"] == yaml.safe_load(data[monitoring.ALERTMANAGER_FILE])["route"]
+    """The loaded route's grouping is ``data``'s (Alertmanager shows its configuration normalized: ``2m`` for
+    ``120s``, defaults filled in)."""
+    loaded = yaml.safe_load(client.get(f"{url}/api/v2/status").json()["config"]["original"])["route"]
+    want = yaml.safe_load(data[monitoring.ALERTMANAGER_FILE])["route"]
+    timers = ("group_wait", "group_interval", "repeat_interval")
+    return all(abs(seconds(loaded[k]) - seconds(want[k])) < 1e-6 for k in timers) and all(
+        loaded.get(k) == v for k, v in want.items() if k not in timers)

@@ -148,10 +148,13 @@ class KubernetesTarget:
 
         self.time_scale = time_scale
         wall = self._wall = detection.at(time_scale)
-        started = time.monotonic()
-        self._calibration = ClusterDetection(self).apply(wall, drill_id)
+        cluster = ClusterDetection(self)
+        # recorded first: a write or reload that fails half-way is restored like the rest (restore_calibration)
+        self._calibration = cluster.record(wall, drill_id)
+        reload_s = cluster.write(cluster.wanted(wall), f"detection at time scale {time_scale:g}") \
+            if self._calibration else 0.0
         return {"scaled": True, **wall.model_dump(), "record": self._calibration.id if self._calibration else None,
-                "reload_seconds": round(time.monotonic() - started, 3)}
+                "reload_seconds": reload_s}
 
     def restore_calibration(self) -> dict[str, Any] | None:
         """The detection settings as they were before :meth:`calibrate` (also done by the next start after a
@@ -210,12 +213,18 @@ class KubernetesTarget:
         }[kind]
 
         def send() -> Any:
-            if self._watch is None or kind == "ConfigMap":  # the watch follows workloads only
-                return fn(name, namespace, body, field_manager=FIELD_MANAGER)
-            with self._watch.own_change(name) as register:
-                result = fn(name, namespace, body, field_manager=FIELD_MANAGER)
-                register(result)
-                return result
+            from kubernetes.client.exceptions import ApiException
+
+            try:
+                if self._watch is None or kind == "ConfigMap":  # the watch follows workloads only
+                    return fn(name, namespace, body, field_manager=FIELD_MANAGER)
+                with self._watch.own_change(name) as register:
+                    result = fn(name, namespace, body, field_manager=FIELD_MANAGER)
+                    register(result)
+                    return result
+            except ApiException as exc:  # one line for people (a revert at start-up, a remediation)
+                raise TargetError(f"cannot patch {kind.lower()}/{name} in {namespace} ({what}): {exc.status} "
+                                  f"{exc.reason}") from None
 
         where = "" if namespace == self.namespace else f" in {namespace}"
         return self._change(f"patch {kind.lower()}/{name}{where} ({what})", body, send)
