@@ -172,8 +172,9 @@ def _bad_release_serving(events: list[Event]) -> float | None:
                  and e.data.get("version") == version and e.data.get("ready")), None)
 
 
-def _detect_then_close(env: dict[str, str], out: Path, scenario: Path, scale: float) -> list[Event]:
-    with _drill_process(env, out, scenario, "--time-scale", f"{scale:g}", "--seed", "1",
+def _detect_then_close(env: dict[str, str], out: Path, scenario: Path, scale: float, *extra: str) -> list[Event]:
+    """An autopilot drill closed as soon as it detected the fault (``extra``: more ``drill run`` options)."""
+    with _drill_process(env, out, scenario, "--time-scale", f"{scale:g}", "--seed", "1", *extra,
                         responder="autopilot") as (proc, path):
         _wait(path, proc, EventType.detected)
         subprocess.run([GAMEDAY, "drill", "log", "close"], env=env, capture_output=True, check=True)

@@ -6,7 +6,9 @@
 - per scenario, an autopilot drill: fault -> first alert in the journal (wall s and runbook min), the
   journal's lag behind Alertmanager, Locust requests/s through the gateway's NodePort;
 - kubectl action -> journal lag (p50, p95) over repeated ``kubectl scale`` and ``kubectl delete pod`` by a
-  "person" (``GAMEDAY_BENCH_KIND_ONLY=kubectl`` measures only that, on a fresh cluster).
+  "person" (``GAMEDAY_BENCH_KIND_ONLY=kubectl`` measures only that, on a fresh cluster);
+- MTTD (runbook minutes) of the pool-leak, crash-loop and PgBouncer drills at time scales 10, 30 and 60 on kind
+  and on the sandbox, side by side (``GAMEDAY_BENCH_KIND_ONLY=mttd``): one detection chain for both targets.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))  # bench_drills: the sandbox side of the MTTD comparison
 
 from drills.k8s.build.docker import daemon_version  # noqa: E402
 from drills.k8s.cluster import BUILD_TIMES, KindCluster  # noqa: E402
@@ -105,6 +108,43 @@ def drill_figures(cluster: KindCluster, kubeconfig: Path, out: Path) -> None:
         wall = alert.t - injected.t
         print(f"  {scenario:<22} {wall:5.1f} s = {wall * 120 / 60:5.1f} runbook min ({alert.data['alertname']}) | "
               f"{lag_s} | {float(rps or 0):.0f} req/s")
+
+
+#: Scenarios whose fault -> first alert (runbook minutes) is compared with the sandbox's at each time scale.
+MTTD_SCENARIOS = ("connection-pool-leak", "crashloop", "pgbouncer-down")
+
+
+def mttd_against_the_sandbox(cluster: KindCluster, kubeconfig: Path, out: Path) -> int:
+    """MTTD in runbook minutes on kind and on the sandbox, same scenario, same scale: one chain for both
+    targets, so they must agree within bench_drills.MTTD_SPREAD_MINUTES (what a container's start cannot scale
+    shows up here)."""
+    from bench_drills import MTTD_SPREAD_MINUTES, SCALES, _detect_then_close, sandbox
+
+    from gameday.metrics import incident_metrics
+
+    def mttd(events: list, scale: float) -> float | None:
+        return incident_metrics([(e.t * scale / 60.0, e.type) for e in events])["mttd"]
+
+    print(f"MTTD, kind vs sandbox (runbook minutes at each time scale; must agree within {MTTD_SPREAD_MINUTES:g})")
+    env = _env(cluster, kubeconfig, out)
+    kube = ("--target", "kubernetes", "--context", cluster.context, "--kubeconfig", str(kubeconfig))
+    worst = 0.0
+    with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as local:
+        for scenario in MTTD_SCENARIOS:
+            path = REPO / "scenarios" / f"{scenario}.yaml"
+            for scale in SCALES:
+                folder = out / "mttd" / f"{scenario}-{scale:g}"
+                on_kind = mttd(_detect_then_close(env, folder / "kind", path, scale, *kube), scale)
+                on_sandbox = mttd(_detect_then_close(local, folder / "sandbox", path, scale), scale)
+                if on_kind is None or on_sandbox is None:
+                    print(f"  {scenario:<22} scale {scale:>3g}: not detected (kind {on_kind}, sandbox {on_sandbox})")
+                    worst = float("inf")
+                    continue
+                gap = abs(on_kind - on_sandbox)
+                worst = max(worst, gap)
+                print(f"  {scenario:<22} scale {scale:>3g}: kind {on_kind:5.2f}, sandbox {on_sandbox:5.2f}, "
+                      f"apart {gap:4.2f} {'ok' if gap <= MTTD_SPREAD_MINUTES else 'TOO FAR APART'}", flush=True)
+    return 0 if worst <= MTTD_SPREAD_MINUTES else 1
 
 
 def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path, out: Path) -> None:
@@ -191,15 +231,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gameday-bench-kind-") as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
         cluster, target = warm_up(kubeconfig)
+        status = 0
+        only = os.environ.get("GAMEDAY_BENCH_KIND_ONLY")
         try:
-            if os.environ.get("GAMEDAY_BENCH_KIND_ONLY") != "kubectl":
+            if only in (None, "mttd"):
+                status = mttd_against_the_sandbox(cluster, kubeconfig, Path(tmp))
+            if only is None:
                 fault_times(target)
                 drill_figures(cluster, kubeconfig, Path(tmp))
-            kubectl_lag(cluster, target, kubeconfig, Path(tmp))
+            if only in (None, "kubectl"):
+                kubectl_lag(cluster, target, kubeconfig, Path(tmp))
         finally:
             target.close()
             cluster.delete()
-    return 0
+    return status
 
 
 if __name__ == "__main__":
