@@ -22,7 +22,8 @@ from gameday.errors import TargetError
 
 MODULE_DIR = REPO / "tools" / "metrics-server"
 MODULE = "sigs.k8s.io/metrics-server"
-COMMAND = f"{MODULE}/cmd/metrics-server"
+#: The module's files: its graph and main.go (v0.8.0's command, its OpenAPI names adapted to kube-openapi 2026).
+SOURCES = ("go.mod", "go.sum", "main.go")
 IMAGE_REPO = "gameday/metrics-server"
 #: The image's root besides the binary: users for a non-root container (the pod runs as uid 1000).
 PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n"
@@ -78,9 +79,9 @@ def shared_drift() -> dict[str, tuple[str, str]]:
 
 def metrics_server_bin(progress: Progress, jobs: int = 2) -> Path:
     """The directory holding a static ``metrics-server``, cached under ``$GAMEDAY_CACHE/kind/metrics-server-bin``
-    by version and ``tools/metrics-server/go.mod``/``go.sum`` (the whole module graph)."""
+    by version and the module's files (``go.mod``/``go.sum``: the whole graph; ``main.go``)."""
     ver = version()
-    sources = (MODULE_DIR / "go.mod", MODULE_DIR / "go.sum")
+    sources = tuple(MODULE_DIR / name for name in SOURCES)
     for source in sources:
         if not source.exists():
             raise TargetError(f"{source} is missing: building metrics-server needs the gameday source tree")
@@ -96,7 +97,7 @@ def metrics_server_bin(progress: Progress, jobs: int = 2) -> Path:
             for source in sources:
                 shutil.copy2(source, module / source.name)
             run_logged([go_bin(), "build", "-p", str(jobs), "-ldflags", ldflags, "-o", into / "metrics-server",
-                        COMMAND], logs() / "metrics-server.log", "building metrics-server", progress, env=GO_ENV,
+                        "."], logs() / "metrics-server.log", "building metrics-server", progress, env=GO_ENV,
                        cwd=module)
 
     return _built(progress, "metrics-server", out, ("metrics-server",), build)
