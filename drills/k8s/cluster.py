@@ -212,6 +212,9 @@ class KindCluster:
             Step("server-side apply the stack rendered from the runbook (drills/k8s/stack.py), the HTTPS front and "
                  "its TLS Secret, and wait until ready",
                  ("kubectl", "--context", self.context, "apply", "--server-side", "-f", "-")),
+            Step("metrics-server in kube-system (kubectl top), wait until its APIService is Available",
+                 ("kubectl", "--context", self.context, "wait", "--for=condition=Available",
+                  "apiservice/v1beta1.metrics.k8s.io")),
         ]  # fmt: skip
 
     # ---------------------------------------------------------------- doing it
@@ -298,6 +301,22 @@ class KindCluster:
                 "annotations": {"gameday.io/corefile": stamp}}}}})  # fmt: skip
         return [*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
                 "--timeout=180s"]
+
+    def metrics_server(self, target: KubernetesTarget) -> None:
+        """metrics-server in kube-system (the runbook's ``kubectl top``), its image preloaded in our node image
+        (with ``--node-image`` it is loaded like the app images), until its APIService is Available."""
+        import json
+
+        from drills.k8s import metrics_server
+
+        with self.progress.stage("metrics-server", "metrics-server for kubectl top"):
+            argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts", "--field-manager=gameday",
+                    "-f", "-"]
+            result = subprocess.run(argv, input=json.dumps(metrics_server.as_list(metrics_server.objects())),
+                                    capture_output=True, text=True, timeout=120)  # fmt: skip
+            if result.returncode != 0:
+                raise TargetError(f"apply metrics-server failed: {result.stderr.strip()[-300:]}")
+            self._run([*target.kubectl_argv(), *metrics_server.wait_argv()], "metrics-server", timeout=200)
 
     def load(self, tags: Sequence[str]) -> None:
         """``kind load docker-image`` in one call: one ``docker save``, shared layers sent once."""
@@ -394,6 +413,7 @@ class KindCluster:
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
                 target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys,
                              extra=self.front(target))
+            self.metrics_server(target)
             if dns_rollout is not None:
                 self._run(dns_rollout, "CoreDNS rollout", timeout=200)
         except BaseException:

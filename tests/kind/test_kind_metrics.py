@@ -46,17 +46,6 @@ def memory(row: dict[str, str]) -> int:
     return bytes_of(row[column])
 
 
-def ensure_applied(kind: Kind) -> None:
-    """Until ``gameday cluster up`` applies metrics-server itself: the same objects, server-side applied."""
-    found = kind.kubectl("get", "apiservice", metrics_server.APISERVICE, "--ignore-not-found", "-o", "name").stdout
-    if found.strip():
-        return
-    doc = json.dumps(metrics_server.as_list(metrics_server.objects()))
-    result = subprocess.run([*kind.target.kubectl_argv(), "apply", "--server-side", "--field-manager=gameday",
-                             "-f", "-"], input=doc, capture_output=True, text=True, timeout=120, env=kind.env())
-    assert result.returncode == 0, f"applying metrics-server failed: {result.stderr}"
-
-
 def responder_env(kind: Kind, tmp_path: Path) -> dict[str, str]:
     """What a responder's shell has: a kubeconfig whose current context is this cluster, kubectl on PATH."""
     config = kind.kubectl("config", "view", "--minify", "--flatten", "--context", kind.context).stdout
@@ -82,7 +71,6 @@ def test_runbook_kubectl_top_commands_show_real_memory(kind: Kind, tmp_path: Pat
     commands = RUNBOOK.read_text(encoding="utf-8").splitlines()
     assert TOP_NODES in commands and TOP_PODS in commands, "the runbook's Useful Commands changed"
     start = time.monotonic()
-    ensure_applied(kind)
     kind.kubectl(*metrics_server.wait_argv(int(METRICS_WAIT_S)), timeout=METRICS_WAIT_S + 10)
     available = time.monotonic() - start
     env = responder_env(kind, tmp_path)

@@ -90,9 +90,18 @@ def run_all(kind: Kind, chosen: list[RunbookCommand], worked: dict[str, str]) ->
         elif "port-forward" in text:
             check_port_forward(kind, text)
         else:
-            result = shell(kind, text, timeout=LONG_S if cmd.long_running else 120)
-            assert result.returncode == 0, f"{text!r} failed ({result.returncode}): {result.stdout[-1500:]}"
-            expect(cmd, result.stdout)
+            # `kubectl top` has figures for a pod once metrics-server scraped it twice (15 s resolution)
+            deadline = time.monotonic() + (90 if text.startswith("kubectl top") else 0)
+            while True:
+                result = shell(kind, text, timeout=LONG_S if cmd.long_running else 120)
+                try:
+                    assert result.returncode == 0, f"{text!r} failed ({result.returncode}): {result.stdout[-1500:]}"
+                    expect(cmd, result.stdout)
+                    break
+                except AssertionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(3)
         worked[cmd.text] = "ok"
 
 

@@ -8,6 +8,7 @@ built here, and the control-plane images made from the binaries the test control
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -206,6 +207,18 @@ def node_image(progress: Progress) -> str:
     if docker.has_image(tag):
         progress.cached("node image", tag)
         return tag
+    lock = kind_cache() / "work" / "node-image.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as held:  # node-image.sh works in one folder: a second build waits, then finds the image
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if docker.has_image(tag):
+            progress.cached("node image", tag)
+            return tag
+        return _assemble(progress, tag, version, cp_bin, n_bin, pause, files, node_root, proxy_root, metrics_tag)
+
+
+def _assemble(progress: Progress, tag: str, version: str, cp_bin: Path, n_bin: Path, pause: Path, files: Path,
+              node_root: Path, proxy_root: Path, metrics_tag: str) -> str:
     with progress.stage("node image", f"node image {tag}"):
         env = {"NODE_IMAGE": tag, "K8S_VERSION": version, "CP_BIN": str(cp_bin), "NODE_BIN": str(n_bin),
                "PAUSE_BIN": str(pause), "KIND_FILES": str(files), "ROOTFS_NODE": str(node_root),
