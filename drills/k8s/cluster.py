@@ -302,9 +302,9 @@ class KindCluster:
         return [*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
                 "--timeout=180s"]
 
-    def metrics_server(self, target: KubernetesTarget) -> None:
-        """metrics-server in kube-system (the runbook's ``kubectl top``), its image preloaded in our node image
-        (with ``--node-image`` it is loaded like the app images), until its APIService is Available."""
+    def metrics_server(self, target: KubernetesTarget) -> list[str]:
+        """Apply metrics-server in kube-system (the runbook's ``kubectl top``; its image is preloaded in our node
+        image); returns the command that waits until its APIService is Available."""
         import json
 
         from drills.k8s import metrics_server
@@ -316,7 +316,7 @@ class KindCluster:
                                     capture_output=True, text=True, timeout=120)  # fmt: skip
             if result.returncode != 0:
                 raise TargetError(f"apply metrics-server failed: {result.stderr.strip()[-300:]}")
-            self._run([*target.kubectl_argv(), *metrics_server.wait_argv()], "metrics-server", timeout=200)
+        return [*target.kubectl_argv(), *metrics_server.wait_argv()]
 
     def load(self, tags: Sequence[str]) -> None:
         """``kind load docker-image`` in one call: one ``docker save``, shared layers sent once."""
@@ -409,13 +409,14 @@ class KindCluster:
         try:
             dns_rollout = self.restrict_dns(target)
             self.load(tags)
+            metrics_ready = self.metrics_server(target)  # starts beside the stack; waited for at the end
             with self.progress.stage("apply", "apply the stack with the runbook's names and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
                 target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys,
                              extra=self.front(target))
-            self.metrics_server(target)
-            if dns_rollout is not None:
-                self._run(dns_rollout, "CoreDNS rollout", timeout=200)
+            for argv, what in ((metrics_ready, "metrics-server"), (dns_rollout, "CoreDNS rollout")):
+                if argv is not None:
+                    self._run(argv, what, timeout=200)
         except BaseException:
             target.close()
             raise
