@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drills.k8s.build import docker
-from drills.k8s.build.node import logs, rootfs
+from drills.k8s.build.gobuild import logs
+from drills.k8s.build.node import rootfs
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import (
     BACKEND_RELEASES,

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from drills.k8s.build import docker
-from drills.k8s.build.node import GO_ENV, _built, go_bin, logs
+from drills.k8s.build.gobuild import GO_ENV, built, go_bin, logs
 from drills.k8s.build.progress import Progress, run_logged
 from drills.k8s.build.versions import KEY_LABEL, REPO, TESTENV, digest, go_mod_version, kind_cache
 from gameday.errors import TargetError
@@ -100,7 +100,7 @@ def metrics_server_bin(progress: Progress, jobs: int = 2) -> Path:
                         "."], logs() / "metrics-server.log", "building metrics-server", progress, env=GO_ENV,
                        cwd=module)
 
-    return _built(progress, "metrics-server", out, ("metrics-server",), build)
+    return built(progress, "metrics-server", out, ("metrics-server",), build)
 
 
 def metrics_server_image(progress: Progress, jobs: int = 2) -> tuple[str, str]:

@@ -13,10 +13,10 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from drills.k8s.build import docker
+from drills.k8s.build.gobuild import GO_ENV, built, go_bin, logs
 from drills.k8s.build.progress import Progress, run_logged
 from drills.k8s.build.versions import (
     DEBIAN_SUITE,
@@ -36,19 +36,6 @@ from gameday.errors import TargetError
 
 #: What ``kubernetes_node_bins`` builds into the node image.
 NODE_BINARIES = ("kubelet", "kubeadm", "kube-proxy", "crictl", "coredns")
-GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-trimpath -mod=mod -buildvcs=false", "GOTOOLCHAIN": "local"}
-
-
-def go_bin() -> str:
-    path = os.environ.get("GO") or shutil.which("go") or "/usr/local/go/bin/go"
-    if not Path(path).exists():
-        raise TargetError("building kind and the node image needs Go (set GO or put go on PATH), or pass "
-                          "--node-image IMAGE and a kind binary on PATH")
-    return path
-
-
-def logs() -> Path:
-    return kind_cache() / "logs"
 
 
 def kind_binary(progress: Progress) -> Path:
@@ -92,19 +79,6 @@ def control_plane_bins(progress: Progress) -> Path:
     return Path(log.read_text(encoding="utf-8").strip().splitlines()[-1])
 
 
-def _built(progress: Progress, what: str, out: Path, names: tuple[str, ...],
-           build: Callable[[Path], None]) -> Path:
-    """``out`` holding ``names``, built by ``build(partial_dir)`` unless cached; a half build never counts."""
-    if all((out / n).exists() for n in names):
-        progress.cached(what, str(out))
-        return out
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    build(partial)
-    shutil.rmtree(out, ignore_errors=True)
-    partial.rename(out)
-    return out
 
 
 def kubernetes_node_bins(progress: Progress) -> Path:
@@ -133,7 +107,7 @@ def kubernetes_node_bins(progress: Progress) -> Path:
                         "sigs.k8s.io/cri-tools/cmd/crictl", "./coredns"],
                        logs() / "node-bin.log", "building the node binaries", progress, env=GO_ENV, cwd=module)
 
-    return _built(progress, "node binaries", out, NODE_BINARIES, build)
+    return built(progress, "node binaries", out, NODE_BINARIES, build)
 
 
 def pause_bin(progress: Progress) -> Path:
@@ -153,7 +127,7 @@ def pause_bin(progress: Progress) -> Path:
             run_logged(["gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=gameday", "-o", into / "pause",
                         pause_c], logs() / "pause.log", "compiling pause", progress)
 
-    return _built(progress, "pause", out, ("pause",), build)
+    return built(progress, "pause", out, ("pause",), build)
 
 
 def prepare(progress: Progress) -> None:
