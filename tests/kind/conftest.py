@@ -9,10 +9,13 @@ its own daemon first: ``make docker-up``).
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import pytest
 
 from drills.k8s.cluster import KindCluster
 from drills.k8s.target import KubernetesTarget
+from gameday.journal import Event, read_journal
 
 REPO = Path(__file__).resolve().parents[2]
 GAMEDAY = str(Path(sys.executable).parent / "gameday")
@@ -56,6 +60,12 @@ class Kind:
         return {**base, "KUBECONFIG": str(self.kubeconfig), "GAMEDAY_KUBE_CONTEXT": self.context,
                 "GAMEDAY_STATE_DIR": str(self.state_dir), "GAMEDAY_ACTOR": "tester", **extra}
 
+    def responder_env(self) -> dict[str, str]:
+        """A responder's shell: the kubeconfig whose current context is this cluster, kubectl first on PATH, so
+        the runbook's commands run as written."""
+        return {**self.env(), "KUBECONFIG": str(self.kubeconfig),
+                "PATH": f"{Path(self.target.kubectl_bin).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
     def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         result = subprocess.run([*self.target.kubectl_argv(), *args], capture_output=True, text=True,
                                 timeout=timeout, env=self.env())
@@ -87,3 +97,47 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
         target.close()
         if not reuse and os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
             cluster.delete()
+
+
+def drill(kind: Kind, out: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [GAMEDAY, "drill", "run", str(REPO / "scenarios" / f"{scenario}.yaml"), "--target", "kubernetes",
+         "--context", kind.context, "--kubeconfig", str(kind.kubeconfig), "--out", str(out), *extra],
+        env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def journal_of(out: Path, proc: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list(out.glob("*/journal.jsonl"))
+        if found:
+            return found[0]
+        assert proc.poll() is None, f"the drill exited early: {proc.communicate()[0][-3000:]}"
+        time.sleep(0.2)
+    raise AssertionError("the drill never created its journal")
+
+
+def wait_event(path: Path, proc: subprocess.Popen[str], match: Callable[[Event], bool], what: str,
+               timeout: float) -> Event:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in read_journal(path):
+            if match(event):
+                return event
+        if proc.poll() is not None:
+            raise AssertionError(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}")
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout:g} s\n{post_mortem(path, proc)}")
+
+
+def post_mortem(path: Path, proc: subprocess.Popen[str]) -> str:
+    """The journal's last events and the drill's own output (it is stopped for that): what a timeout needs."""
+    tail = [f"  {e.seq} {e.type.value} {e.actor} {json.dumps(e.data)[:200]}" for e in read_journal(path)[-20:]]
+    proc.send_signal(signal.SIGTERM)
+    try:
+        output = proc.communicate(timeout=120)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output = proc.communicate()[0]
+    return "journal tail:\n" + "\n".join(tail) + f"\ndrill output (last 4000 characters):\n{output[-4000:]}"

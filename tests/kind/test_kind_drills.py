@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, Kind
+from conftest import GAMEDAY, REPO, Kind, drill, journal_of, wait_event
 
 from drills.k8s.objects import default_world
 from gameday.files import load_model
@@ -44,14 +44,6 @@ SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
     "slow-queries": lambda samples: max(s.get("p95_seconds") or 0 for s in samples) > 1.0,
     "error-burst": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
 }
-
-
-def drill(kind: Kind, out: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [GAMEDAY, "drill", "run", str(SCENARIOS / f"{scenario}.yaml"), "--target", "kubernetes",
-         "--context", kind.context, "--kubeconfig", str(kind.kubeconfig), "--out", str(out), *extra],
-        env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
@@ -132,8 +124,8 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
     out = tmp_path / "out"
     proc = drill(kind, out, "connection-pool-leak", "--responder", "human", "--time-scale", "60")
     try:
-        path = _journal(out, proc)
-        applied = _wait(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied",
+        path = journal_of(out, proc)
+        applied = wait_event(path, proc, lambda e: e.type is EventType.note and "record" in e.data, "the fault applied",
                         300)
         lags: list[float] = []
         pod = _settled_pod(kind, proc, applied.data["params"]["version"])
@@ -141,7 +133,7 @@ def test_people_with_plain_kubectl_are_journaled_within_two_seconds(kind: Kind, 
             before = read_journal(path)[-1].seq
             kind.kubectl("-n", NAMESPACE, *argv)
             start = time.monotonic()  # the change is in the API server once kubectl returns
-            event = _wait(path, proc, lambda e, after=before: e.seq > after and e.type is EventType.action
+            event = wait_event(path, proc, lambda e, after=before: e.seq > after and e.type is EventType.action
                           and e.actor == "kubectl", f"kubectl {' '.join(argv)} in the journal", 10)
             lags.append(time.monotonic() - start)
             assert event.data["kind"] == kind_name, (argv, event.data)
@@ -177,39 +169,3 @@ def _settled_pod(kind: Kind, proc: subprocess.Popen[str], version: str, timeout:
         time.sleep(0.5)
     raise AssertionError(f"the fault's rollout to {version} did not settle within {timeout:g} s: "
                          f"{target.replicas()}")
-
-
-def _journal(out: Path, proc: subprocess.Popen[str]) -> Path:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        found = list(out.glob("*/journal.jsonl"))
-        if found:
-            return found[0]
-        assert proc.poll() is None, f"the drill exited early: {proc.communicate()[0][-3000:]}"
-        time.sleep(0.2)
-    raise AssertionError("the drill never created its journal")
-
-
-def _wait(path: Path, proc: subprocess.Popen[str], match: Callable[[Event], bool], what: str,
-          timeout: float) -> Event:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in read_journal(path):
-            if match(event):
-                return event
-        if proc.poll() is not None:
-            raise AssertionError(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}")
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout:g} s\n{_post_mortem(path, proc)}")
-
-
-def _post_mortem(path: Path, proc: subprocess.Popen[str]) -> str:
-    """The journal's last events and the drill's own output (it is stopped for that): what a timeout needs."""
-    tail = [f"  {e.seq} {e.type.value} {e.actor} {json.dumps(e.data)[:200]}" for e in read_journal(path)[-20:]]
-    proc.send_signal(signal.SIGTERM)
-    try:
-        output = proc.communicate(timeout=120)[0]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output = proc.communicate()[0]
-    return "journal tail:\n" + "\n".join(tail) + f"\ndrill output (last 4000 characters):\n{output[-4000:]}"

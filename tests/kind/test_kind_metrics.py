@@ -46,17 +46,6 @@ def memory(row: dict[str, str]) -> int:
     return bytes_of(row[column])
 
 
-def responder_env(kind: Kind, tmp_path: Path) -> dict[str, str]:
-    """What a responder's shell has: a kubeconfig whose current context is this cluster, kubectl on PATH."""
-    config = kind.kubectl("config", "view", "--minify", "--flatten", "--context", kind.context).stdout
-    path = tmp_path / "kubeconfig"
-    path.write_text(config, encoding="utf-8")
-    env = kind.env()
-    env["KUBECONFIG"] = str(path)
-    env["PATH"] = f"{Path(kind.target.kubectl_bin).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
 def answer(command: str, env: dict[str, str], deadline: float) -> str:
     """The command's output once it succeeds (metrics-server says "metrics not available yet" at first)."""
     while True:
@@ -73,7 +62,7 @@ def test_runbook_kubectl_top_commands_show_real_memory(kind: Kind, tmp_path: Pat
     start = time.monotonic()
     kind.kubectl(*metrics_server.wait_argv(int(METRICS_WAIT_S)), timeout=METRICS_WAIT_S + 10)
     available = time.monotonic() - start
-    env = responder_env(kind, tmp_path)
+    env = kind.responder_env()
     deadline = start + METRICS_WAIT_S
 
     nodes = table(answer(TOP_NODES, env, deadline))

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, Kind
+from conftest import GAMEDAY, Kind, drill, journal_of, wait_event
 
 from drills.k8s.objects import default_world
 from gameday.faults import CRASHLOOP_VERSION, FaultType
-from gameday.journal import Event, EventType, read_journal
+from gameday.journal import EventType, read_journal
 from gameday.runbook import load_runbook
 from gameday.runbook.commands import RunbookCommand, Tool
 from gameday.scenario import Fault
@@ -47,10 +47,8 @@ def commands(match: Callable[[RunbookCommand], bool] = lambda _c: True) -> list[
 
 def shell(kind: Kind, text: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """``text`` through bash as typed; a long-running one is stopped after LONG_S (its output kept)."""
-    env = {**kind.env(), "KUBECONFIG": str(kind.kubeconfig), "PATH": f"{Path(kind.target.kubectl_bin).parent}:"
-           + os.environ.get("PATH", "")}  # fmt: skip
     proc = subprocess.Popen(["bash", "-c", text], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, start_new_session=True)  # fmt: skip
+                            env=kind.responder_env(), start_new_session=True)  # fmt: skip
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -120,10 +118,8 @@ def expect(cmd: RunbookCommand, out: str) -> None:
 def check_port_forward(kind: Kind, text: str) -> None:
     """While the runbook's port-forward runs, the runbook's own PromQL answers on 127.0.0.1:<local port>."""
     local = int(re.search(r"(\d+):\d+", text).group(1))  # type: ignore[union-attr]
-    env = {**kind.env(), "KUBECONFIG": str(kind.kubeconfig),
-           "PATH": f"{Path(kind.target.kubectl_bin).parent}:" + os.environ.get("PATH", "")}  # fmt: skip
     proc = subprocess.Popen(["bash", "-c", text], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, start_new_session=True)  # fmt: skip
+                            env=kind.responder_env(), start_new_session=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -137,28 +133,6 @@ def check_port_forward(kind: Kind, text: str) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
-
-
-def drill(kind: Kind, out: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [GAMEDAY, "drill", "run", str(REPO / "scenarios" / f"{scenario}.yaml"), "--target", "kubernetes",
-         "--context", kind.context, "--kubeconfig", str(kind.kubeconfig), "--out", str(out), *extra],
-        env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
-def wait_event(out: Path, proc: subprocess.Popen[str], match: Callable[[Event], bool], what: str,
-               timeout: float) -> Event:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in out.glob("*/journal.jsonl"):
-            for event in read_journal(path):
-                if match(event):
-                    return event
-        if proc.poll() is not None:
-            raise AssertionError(f"the drill ended before {what}: {proc.communicate()[0][-3000:]}")
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout:g} s")
 
 
 def verified_as_step_3_2(kind: Kind, timeout: float = 240.0) -> None:
@@ -187,18 +161,19 @@ def test_every_runbook_command_works_verbatim_during_a_drill(kind: Kind, tmp_pat
     proc = drill(kind, out, "connection-pool-leak", "--responder", "human", "--time-scale", "30")
     worked: dict[str, str] = {}
     try:
-        wait_event(out, proc, lambda e: e.type is EventType.alert_firing, "the first alert", 300)
+        path = journal_of(out, proc)
+        wait_event(path, proc, lambda e: e.type is EventType.alert_firing, "the first alert", 300)
         # Phases 1 and 2 and the Useful Commands: looking, not fixing
         run_all(kind, commands(lambda c: not any(f in c.text for f in FIXES) and c.step not in ("3.2", "3.3")), worked)
         # Step 3.1: the fix, as written; the watch journals it as the person's rollback
         run_all(kind, commands(lambda c: c.step == "3.1"), worked)
-        wait_event(out, proc, lambda e: e.type is EventType.action and e.actor == "kubectl"
+        wait_event(path, proc, lambda e: e.type is EventType.action and e.actor == "kubectl"
                    and e.data.get("kind") == "rollback", "the verbatim rollout undo in the journal", 30)
         verified_as_step_3_2(kind)
         run_all(kind, commands(lambda c: c.step in ("3.2", "3.3")), worked)
         # the Emergency step: every pod of the namespace deleted, one responder action
         run_all(kind, commands(lambda c: "delete pods" in c.text), worked)
-        action = wait_event(out, proc, lambda e: e.type is EventType.action and e.actor == "kubectl"
+        action = wait_event(path, proc, lambda e: e.type is EventType.action and e.actor == "kubectl"
                             and len(e.data.get("pods") or []) >= 3, "the emergency delete as one action", 30)
         assert action.data["kind"] == "restart" and action.data["detail"].endswith("pods deleted"), action.data
         kind.target.wait_ready(300)
