@@ -24,9 +24,14 @@ PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192
 
 
 def test_node_image_was_built_here_and_every_workload_is_ready(kind: Kind) -> None:
-    nodes = json.loads(kind.kubectl("get", "nodes", "-o", "json").stdout)["items"]
-    assert len(nodes) == 1
-    node = nodes[0]
+    deadline = time.monotonic() + 60
+    while True:  # the kubelet reports its images with its node status: briefly none after a status update race
+        nodes = json.loads(kind.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+        assert len(nodes) == 1
+        node = nodes[0]
+        if node["status"].get("images") or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.37.2"
     assert any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
     images = {name for image in node["status"]["images"] for name in image.get("names", [])}
