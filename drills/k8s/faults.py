@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
     from gameday.runbook.world import World
 
+#: Until the leaking release is out everywhere its schedule waits (at most this long: a stalled rollout leaks too).
+LEAK_HOLD_S = 300.0
 ANNOTATION_PATH = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
 
 
@@ -127,8 +129,15 @@ class KubePoolLeak(_Rollout):
         return {**super().prepare(obj, params), "knobs": {k: knobs[k] for k in LEAK_KNOBS if k in knobs}}
 
     def inject(self, obj: KubeObject, params: PoolLeakParams) -> None:
-        obj.target.set_knobs("pace the pool leak", **leak_pacing(obj.target.time_scale, time.time()))
+        target = obj.target
+        pacing = leak_pacing(target.time_scale, time.time())
+        due = pacing["slow_plan_from"]
+        # "serving everywhere this long after the deploy starts": a container's start cannot be scaled, so where the
+        # rollout takes longer than that (kind at high time scales) the schedule starts once it is out everywhere
+        target.set_knobs("pace the pool leak", **{**pacing, "slow_plan_from": time.time() + LEAK_HOLD_S})
         super().inject(obj, params)
+        target.once_rolled_out(params.version, lambda: target.set_knobs(
+            "the pool leak's schedule starts", slow_plan_from=max(due, time.time())))
 
     def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
         done = super().revert(obj, undo)

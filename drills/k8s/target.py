@@ -14,10 +14,12 @@ so responders can fix them with plain ``kubectl``. Safety:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -87,6 +89,7 @@ class KubernetesTarget:
         #: runbook seconds per wall second of the drill on this target (faults pace themselves by it)
         self.time_scale = 1.0
         self._calibration: InjectionRecord | None = None
+        self._closing = threading.Event()  # set when the faults are reverted or the target closes
         self._wall: WallDetection | None = None
         self.dry_run = dry_run
         self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
@@ -167,6 +170,7 @@ class KubernetesTarget:
         return {"record": record.id, "reload_seconds": round(time.monotonic() - started, 3)}
 
     def close(self) -> None:
+        self._closing.set()
         self.stop_observers()
         self.api_client.close()
 
@@ -400,6 +404,31 @@ class KubernetesTarget:
         body = {"data": {KNOBS_KEY: json.dumps(knobs, sort_keys=True)}}
         self._patch("ConfigMap", KNOBS_CONFIGMAP, body, what)
 
+    def once_rolled_out(self, version: str, then: Callable[[], None], timeout: float = 300.0) -> None:
+        """Call ``then`` (on a daemon thread) once every backend pod runs ``version`` and none is terminating, or
+        after ``timeout``; not at all once the drill's faults are reverted or the target is closed."""
+        if self.dry_run:
+            return  # nothing rolls out
+        closing = self._closing
+
+        def wait() -> None:
+            deadline = time.monotonic() + timeout
+            while not closing.is_set():
+                try:
+                    pods = self.replicas()
+                    wanted = self._read("Deployment", self.backend).spec.replicas
+                    out = len(pods) == wanted and all(p.version == version and p.state != "Terminating" for p in pods)
+                except (TargetError, OSError):
+                    out = False  # the API unreachable for a moment: look again
+                if out or time.monotonic() > deadline:
+                    if not closing.is_set():
+                        with contextlib.suppress(TargetError):  # reverted meanwhile: nothing left to pace
+                            then()
+                    return
+                closing.wait(0.5)
+
+        threading.Thread(target=wait, name=f"rolled-out-{version}", daemon=True).start()
+
     def _object(self, kind: str, name: str) -> KubeObject:
         return KubeObject(self, kind, name, self._sanitize(self._read(kind, name)))
 
@@ -410,6 +439,7 @@ class KubernetesTarget:
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Write the undo state into the object's annotation, then make the change."""
         actuator = KUBE_FAULTS[fault.type]
+        self._closing = threading.Event()  # this fault's: its revert ends what it left running
         obj = self._object(actuator.kind, actuator.object_name(self.world))
         existing = (obj.body["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if existing:
@@ -444,6 +474,7 @@ class KubernetesTarget:
         state = record.revert_state
         if state.get("namespace") not in self.namespaces:
             guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
+        self._closing.set()  # nothing of the fault goes on after its revert (a leak's schedule waiting to start)
         if record.fault is SetupChange.detection:
             from drills.k8s.calibration import ClusterDetection
 
