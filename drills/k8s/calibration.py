@@ -90,14 +90,15 @@ class ClusterDetection:
             INJECTION_ANNOTATION: record.model_dump_json()}}}, "record")  # fmt: skip
         return record
 
-    def restore(self, record: InjectionRecord) -> None:
-        """Put the recorded settings back, drop the record, reload; a no-op once done."""
+    def restore(self, record: InjectionRecord) -> bool:
+        """Put the recorded settings back, drop the record, reload; False (nothing done) once done."""
         obj = self._read(monitoring.PROMETHEUS_CONFIG)
         raw = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if not raw or InjectionRecord.model_validate_json(raw).id != record.id:
-            return  # already restored (or another drill's: not ours to touch)
+            return False  # already restored (or another drill's: not ours to touch)
         data = _unpack(record.revert_state["data"])
         self.write(data, "restore detection settings", record_json=raw)
+        return True
 
     def write(self, data: dict[str, dict[str, str]], what: str, record_json: str | None = None) -> float:
         """Replace the ConfigMaps' data (the Prometheus one last, dropping ``record_json``'s annotation in the

@@ -162,11 +162,15 @@ class KubernetesTarget:
     def restore_calibration(self) -> dict[str, Any] | None:
         """The detection settings as they were before :meth:`calibrate` (also done by the next start after a
         runner was killed: the record is on the Prometheus ConfigMap)."""
+        from drills.k8s.calibration import ClusterDetection
+
         record, self._calibration = self._calibration, None
         if record is None:
             return None
         started = time.monotonic()
-        self.revert(record)
+        if not ClusterDetection(self).restore(record):
+            return None  # already put back (the runner's end reverts every pending record first)
+        record.reverted_at = datetime.now(UTC)
         return {"record": record.id, "reload_seconds": round(time.monotonic() - started, 3)}
 
     def close(self) -> None:
