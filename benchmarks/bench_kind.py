@@ -111,7 +111,8 @@ def drill_figures(cluster: KindCluster, kubeconfig: Path, out: Path) -> None:
 
 
 #: Scenarios whose fault -> first alert (runbook minutes) is compared with the sandbox's at each time scale.
-MTTD_SCENARIOS = ("connection-pool-leak", "crashloop", "pgbouncer-down")
+MTTD_SCENARIOS = tuple(os.environ.get("GAMEDAY_BENCH_MTTD_SCENARIOS", "connection-pool-leak,crashloop,pgbouncer-down")
+                       .split(","))
 
 
 def mttd_against_the_sandbox(cluster: KindCluster, kubeconfig: Path, out: Path) -> int:
