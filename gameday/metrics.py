@@ -58,7 +58,7 @@ LIFECYCLE = frozenset({
 MILESTONES: dict[Milestone, MilestoneDefinition] = {m.milestone: m for m in (
     MilestoneDefinition(Milestone.started, "first `fault_injected` or `incident_started` (a timeline: its first row)",
                         "the fault began"),
-    MilestoneDefinition(Milestone.detected, "first `alert_firing` or `detected`",
+    MilestoneDefinition(Milestone.detected, "first `alert_firing` or `detected` at or after *started*",
                         "an alert fired or someone reported the problem"),
     MilestoneDefinition(Milestone.acknowledged, "first `acknowledged`", "a responder took the page"),
     MilestoneDefinition(Milestone.declared, "first `severity_declared`", "the incident was declared with a severity"),
@@ -124,8 +124,8 @@ def milestones(events: Iterable[tuple[float, EventType | str]]) -> dict[Mileston
         if lifecycle is None and kind in LIFECYCLE:
             lifecycle = minutes
 
-    def first(*kinds: EventType) -> float | None:
-        found = [times[k][0] for k in kinds if k in times]
+    def first(*kinds: EventType, since: float | None = None) -> float | None:
+        found = [t for k in kinds for t in times.get(k, []) if since is None or t >= since]
         return min(found) if found else None
 
     def last_until(kind: EventType, until: float | None) -> float | None:
@@ -139,7 +139,8 @@ def milestones(events: Iterable[tuple[float, EventType | str]]) -> dict[Mileston
     restored = last_until(E.verified, resolved)
     return {
         Milestone.started: started if started is not None else lifecycle,
-        Milestone.detected: first(E.alert_firing, E.detected),
+        # an alert still firing from before the fault (a drill right after another) detects nothing of it
+        Milestone.detected: first(E.alert_firing, E.detected, since=started),
         Milestone.acknowledged: first(E.acknowledged),
         Milestone.declared: first(E.severity_declared),
         Milestone.mitigated: last_until(E.mitigated, resolved),

@@ -73,7 +73,8 @@ class IncidentView:
         return self.milestones()[Milestone.started]
 
     def detection(self) -> float | None:
-        return self.at(EventType.alert_firing, EventType.detected)
+        """The *detected* milestone (gameday.metrics): one definition for scores, reports and metrics."""
+        return self.milestones()[Milestone.detected]
 
     def declared_severity(self) -> str | None:
         event = self.first(EventType.severity_declared)
