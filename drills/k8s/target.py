@@ -43,7 +43,7 @@ from drills.k8s.objects import (
     VERSION_LABEL,
     default_world,
 )
-from drills.k8s.stack import MANIFESTS, alertmanager_address
+from drills.k8s.stack import alertmanager_address
 from drills.k8s.status import pod_state
 from drills.targets.base import Endpoints, InjectionRecord, ReplicaState, SetupChange
 from gameday.errors import InputError, SafetyError, TargetError
@@ -51,7 +51,6 @@ from gameday.journal import JournalWriter
 from gameday.runbook.world import World
 from gameday.scenario import Fault
 
-__all__ = ["MANIFESTS", "KubernetesTarget"]
 CONTEXT_ENV = guard.CONTEXT_ENV
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
 
@@ -71,7 +70,6 @@ class KubernetesTarget:
         allowed_contexts: Sequence[str] | None = None,
         dry_run: bool = False,
         kubectl: str | None = None,
-        manifests: Path = MANIFESTS,
         endpoints: Endpoints | None = None,
         printer: Callable[[str], None] = print,
     ) -> None:
@@ -93,7 +91,6 @@ class KubernetesTarget:
         self._wall: WallDetection | None = None
         self.dry_run = dry_run
         self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
-        self.manifests = manifests
         ports = ports_for_context(self.context)
         self._endpoints = endpoints or Endpoints(
             app_url=url(ports.app),
