@@ -105,13 +105,14 @@ def object_states(target: KubernetesTarget) -> dict[str, Any]:
     states = {}
     for fault in FAULTS:
         actuator = KUBE_FAULTS[fault]
-        body = target._sanitize(target._read(actuator.kind, actuator.name))
+        name = actuator.object_name(target.world)
+        body = target._sanitize(target._read(actuator.kind, name))
         annotations = body["metadata"].get("annotations") or {}
         if actuator.kind == "ConfigMap":
             state: Any = body.get("data") or {}
         else:
             state = {"template": body["spec"]["template"], "replicas": body["spec"]["replicas"]}
-        states[f"{actuator.kind}/{actuator.name}"] = {"state": state, "record": annotations.get(INJECTION_ANNOTATION)}
+        states[f"{actuator.kind}/{name}"] = {"state": state, "record": annotations.get(INJECTION_ANNOTATION)}
     return states
 
 

@@ -88,8 +88,9 @@ def run_all(kind: Kind, chosen: list[RunbookCommand], worked: dict[str, str]) ->
         elif "port-forward" in text:
             check_port_forward(kind, text)
         else:
-            # `kubectl top` has figures for a pod once metrics-server scraped it twice (15 s resolution)
-            deadline = time.monotonic() + (90 if text.startswith("kubectl top") else 0)
+            # as a person would, again after a moment: `kubectl top` has figures for a pod once metrics-server
+            # scraped it twice (15 s resolution), `kubectl logs -l` fails while one of the pods is still starting
+            deadline = time.monotonic() + (90 if text.startswith("kubectl top") else 45)
             while True:
                 result = shell(kind, text, timeout=LONG_S if cmd.long_running else 120)
                 try:
