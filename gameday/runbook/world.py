@@ -231,26 +231,25 @@ def derive_world(commands: list[RunbookCommand], source: str = "<runbook>") -> W
         raise RunbookError(source, f"world.{field}", f"{problem}{at}") from None
 
 
-def _namespace(words: list[str]) -> str | None:
+def _flag(words: list[str], short: str, long: str) -> str | None:
+    """The value of a kubectl flag in any of its spellings: ``-n X``, ``--namespace X``, ``--namespace=X``,
+    ``-nX``."""
     for index, word in enumerate(words):
-        if word in ("-n", "--namespace") and index + 1 < len(words):
+        if word in (short, long) and index + 1 < len(words):
             return words[index + 1]
-        if word.startswith("--namespace="):
+        if word.startswith(long + "="):
             return word.split("=", 1)[1]
-        if word.startswith("-n") and len(word) > 2 and not word.startswith("--"):
+        if word.startswith(short) and len(word) > 2 and not word.startswith("--"):
             return word[2:]
     return None
+
+
+def _namespace(words: list[str]) -> str | None:
+    return _flag(words, "-n", "--namespace")
 
 
 def _selector(words: list[str]) -> str | None:
-    for index, word in enumerate(words):
-        if word in ("-l", "--selector") and index + 1 < len(words):
-            return words[index + 1]
-        if word.startswith("--selector="):
-            return word.split("=", 1)[1]
-        if word.startswith("-l") and len(word) > 2 and not word.startswith("--"):
-            return word[2:]
-    return None
+    return _flag(words, "-l", "--selector")
 
 
 def _monitoring(facts: _Facts, cmd: RunbookCommand) -> None:
