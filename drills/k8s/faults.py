@@ -140,11 +140,12 @@ class KubePoolLeak(_Rollout):
             "the pool leak's schedule starts", slow_plan_from=max(due, time.time())))
 
     def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
-        done = super().revert(obj, undo)
+        # the knobs first: the template's restore drops the record, so a runner killed between the two must find
+        # the record still there (the next start reverts again; restoring the knobs twice is harmless)
         if "knobs" in undo:  # the pacing knobs as they were (absent = the default)
             obj.target.set_knobs("stop pacing the pool leak", drop=[k for k in LEAK_KNOBS if k not in undo["knobs"]],
                                  **undo["knobs"])
-        return done
+        return super().revert(obj, undo)
 
 
 @KUBE_FAULTS.register

@@ -505,8 +505,10 @@ class KubeWatch:
             timer.start()
 
     def _close_batch(self) -> None:
+        """One deletion is journaled DELETE_BATCH_S after it; once a second one came, the batch (a `--all`, whose
+        deletions may be seconds apart on a busy machine) waits five times as long for a quiet moment."""
         seen = 0
-        while not self._stop.wait(DELETE_BATCH_S):
+        while not self._stop.wait(DELETE_BATCH_S if seen <= 1 else 5 * DELETE_BATCH_S):
             with self._batch_lock:
                 if len(self._batch) == seen:
                     break
