@@ -139,6 +139,10 @@ class JournalWriter:
         # writer appends in between is then counted once, by _catch_up, instead of never.
         self._seq, self._offset = self._count_existing(os.fstat(self._fh.fileno()).st_size)
 
+    def now(self) -> datetime:
+        """The journal's clock: what an event written now would carry (for one stamped later, ``at=``)."""
+        return self._clock()
+
     def _existing_start(self) -> datetime | None:
         """When appending to a journal another process started, keep its clock origin so ``t`` agrees."""
         try:
