@@ -2,8 +2,11 @@
 ``tests/conftest.py``, and a bare ``helpers`` would collide with other folders' modules).
 
 - :func:`require`: something a test needs is missing.  On a developer's machine that is a skip with the
-  reason; with ``CI=true`` it fails the run, because CI installs everything (``.ci/run`` -> ``make test``)
-  and a suite that silently skips there tests nothing.
+  reason; with ``CI=true`` or ``GAMEDAY_NO_SKIPS=1`` (``make test`` sets it) it fails the run, because
+  those runs install everything (``.ci/run`` -> ``make test``) and a suite that silently skips tests nothing.
+  ``tests/conftest.py`` turns any other skip into a failure in those runs too.
+- :data:`TEAM_RUNBOOK`, :data:`SHIPPED_RUNBOOK`, :func:`mojibake`: the team's runbook lives in ``../shared``
+  and is never copied into the repo; a test that needs its damage makes it from gameday's own rewrite.
 - :func:`wait_for`: poll until a condition holds, or fail naming what never happened.
 - :func:`never`: the negative check: a condition stays false for a whole window (not one look after a
   fixed sleep, which passes whenever the machine is slow).
@@ -32,19 +35,55 @@ DEFAULT_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_WAIT", "120"))
 TIMEOUT_SCALE = float(os.environ.get("GAMEDAY_TEST_TIMEOUT_SCALE", "1") or 1)
 
 
+#: The repository this file belongs to.
+REPO = Path(__file__).resolve().parents[1]
+#: gameday's own runbook: a rewrite of the team's with the same facts (severities, clocks, commands).
+SHIPPED_RUNBOOK = REPO / "runbooks" / "incident-response.md"
+#: The team's runbook, mojibake and all: beside the clone when ``../shared`` is there, never inside it.
+TEAM_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
+_TRUE = {"1", "true", "yes"}
+
+
 def in_ci() -> bool:
     """True under CI (``CI=true``, as GitHub Actions, GitLab and ``.ci/run`` set it)."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+    return os.environ.get("CI", "").strip().lower() in _TRUE
+
+
+def no_skips() -> str | None:
+    """Why a skip is a failure in this run (``CI=true``, or ``GAMEDAY_NO_SKIPS=1`` from ``make test``), or None."""
+    if in_ci():
+        return "CI=true: CI installs everything, so a missing dependency is a failure"
+    if os.environ.get("GAMEDAY_NO_SKIPS", "").strip().lower() in _TRUE:
+        return "GAMEDAY_NO_SKIPS=1: make test promises every suite it runs, so a skip is a failure"
+    return None
 
 
 def require(available: bool, reason: str) -> None:
-    """Skip (locally) or fail (``CI=true``) the calling test or fixture when ``available`` is false."""
+    """Skip (locally) or fail (``CI=true`` or ``GAMEDAY_NO_SKIPS=1``) the calling test or fixture when
+    ``available`` is false."""
     if available:
         return
-    if in_ci():
-        pytest.fail(f"{reason} -- CI=true: CI installs everything, so a missing dependency is a failure",
-                    pytrace=False)
+    why = no_skips()
+    if why:
+        pytest.fail(f"{reason} -- {why}", pytrace=False)
     pytest.skip(reason)
+
+
+def mojibake(text: str) -> str:
+    """``text`` damaged the way the team's runbook was: its UTF-8 bytes read as Windows-1252 (``→`` becomes
+    ``â†’``, ``🚨`` becomes ``ðŸš¨``); the five bytes cp1252 leaves undefined pass through as C1 controls, as
+    Windows decodes them (and as ``ftfy``, which repairs runbooks, expects)."""
+    return "".join(_CP1252[byte] for byte in text.encode("utf-8"))
+
+
+#: Windows-1252, one character per byte (cp1252 is a single-byte code)
+_CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range(256)]
+
+
+def write_mojibake_runbook(path: Path) -> Path:
+    """The shipped runbook, damaged like the team's (:func:`mojibake`), written to ``path``."""
+    path.write_text(mojibake(SHIPPED_RUNBOOK.read_text(encoding="utf-8")), encoding="utf-8")
+    return path
 
 
 def scaled(seconds: float) -> float:
