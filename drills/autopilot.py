@@ -4,14 +4,14 @@ It is the simulator's responder model on a real-time clock: a ``simpy.rt.Realtim
 unit is one runbook minute and whose ``factor`` is ``60 / time_scale`` wall seconds, so every step delay
 drawn from ``sim.responder.ResponderModel`` is slept for real.  What it does comes from the runbook model
 (workflow branch, declaration steps, roles, update cadence, ladder, verification thresholds, stability
-watch); what it fixes comes from the scenario (its first safe remediation, then the next one); and it takes
-the real remediation through ``target.remediate``.  Everything is journaled with actor ``autopilot``.
+watch); what it fixes comes from the scenario (its first safe remediation, then the next one; each one's
+kind, rollback or fix, from the remediation catalogue, :mod:`gameday.remediations`); and it takes the real
+remediation through ``target.remediate``.  Everything is journaled with actor ``autopilot``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gameday.errors import GamedayError
 from gameday.journal import EventType, JournalWriter
+from gameday.remediations import Remediation, spec_for
 from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
 
 if TYPE_CHECKING:
@@ -43,12 +44,6 @@ POLL_WALL_S = 0.5
 FIX_CHECK_MINUTES = 15.0
 #: ... but never less than this many wall seconds: ``rate()`` windows need time to drain the bad minutes.
 FIX_CHECK_MIN_WALL_S = 60.0
-#: Scenario remediation names -> (target action, params).
-REMEDIATIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "rollback": ("rollout_undo", {}),
-    "rollout_undo": ("rollout_undo", {}),
-    "restart": ("restart", {}),
-}
 
 
 REVIEW_TEMPLATE = "Post-Incident Review"
@@ -121,16 +116,6 @@ class DrillView:
         }
         healthy = checks["error_rate_ok"] and checks["p95_ok"] and checks["replicas_ready"] and checks["fresh"]
         return bool(healthy), checks
-
-
-def remediation_for(name: str) -> tuple[str, dict[str, Any]]:
-    """``rollback`` -> ``rollout_undo``; ``scale=5`` / ``scale:5`` -> ``scale`` with ``replicas=5``."""
-    match = re.fullmatch(r"scale[=:](\d+)", name)
-    if match:
-        return "scale", {"replicas": int(match.group(1))}
-    if name in REMEDIATIONS:
-        return REMEDIATIONS[name]
-    return name, {}
 
 
 class Autopilot:
@@ -340,17 +325,17 @@ class Autopilot:
     def _diagnose_and_fix(self) -> Generator[Any, Any, None]:
         """Investigate -> hypothesis -> fix -> resolved? -> verify -> stable? (back to investigate on No)."""
         remaining = list(self.scenario.safe_remediations)
-        last: str | None = None
+        last: Remediation | None = None
         while True:
             yield from self.step("investigate")
             yield from self.step("hypothesis")
             if remaining:
                 last = remaining.pop(0)
-            elif last is not None and remediation_for(last)[0] == "rollout_undo":
+            elif last is not None and spec_for(last).rollback:
                 last = None  # a second undo would roll forward to the bad release: investigate instead
             self.emit(EventType.hypothesis, {
                 "text": f"{self.scenario.title}: {self.scenario.fault.type.value}; "
-                        f"plan: {last or 'keep investigating'}",
+                        f"plan: {last.value if last else 'keep investigating'}",
                 "firing": self.view.firing(),
             })
             if last is None:
@@ -360,7 +345,7 @@ class Autopilot:
                     return
                 continue
             # The model's "fix" mixes rollback and hotfix times; we know which one we are doing.
-            yield from self.step("rollback" if remediation_for(last)[0] == "rollout_undo" else "fix")
+            yield from self.step("rollback" if spec_for(last).rollback else "fix")
             yield from self._remediate(last)
             fixed_at = datetime.now(UTC)
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
@@ -378,26 +363,26 @@ class Autopilot:
         self.emit(EventType.verified, {"checks": checks, "criteria": self.runbook.verification.checklist})
         return (yield from self._stability_watch())
 
-    def _remediate(self, name: str) -> Generator[Any, Any, None]:
+    def _remediate(self, action: Remediation) -> Generator[Any, Any, None]:
         """Take the real action in a worker thread: a rollout takes wall seconds, and the status-update and
         escalation clocks must keep ticking meanwhile (a blocking call would stall the whole env)."""
-        action, params = remediation_for(name)
-        self.emit(EventType.action, {"kind": re.split(r"[=:]", name)[0], "action": action, "params": params,
-                                     "target": "backend"})
+        spec = spec_for(action)
+        self.emit(EventType.action, {"kind": spec.kind, "action": action.value, "params": {},
+                                     "target": spec.acts_on})
         outcome: dict[str, Any] = {}
 
         def work() -> None:
             try:
-                outcome["detail"] = self.target.remediate(action, **params)
+                outcome["detail"] = self.target.remediate(action)
             except Exception as exc:  # every failure, bug or not, is re-raised in the responder below
                 outcome["error"] = exc
 
-        worker = threading.Thread(target=work, name=f"autopilot-{action}", daemon=True)
+        worker = threading.Thread(target=work, name=f"autopilot-{action.value}", daemon=True)
         worker.start()
         yield from self.wait_for(lambda: not worker.is_alive())
         if "error" in outcome:
             raise outcome["error"]
-        self.emit(EventType.note, {"text": f"{action} done: {outcome['detail']}", "action": action})
+        self.emit(EventType.note, {"text": f"{action.value} done: {outcome['detail']}", "action": action.value})
 
     def _stability_watch(self) -> Generator[Any, Any, bool]:
         """The runbook's stability period: any failed check sends us back to investigation."""

@@ -106,8 +106,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
 @rollout_app.command("undo")
 def rollout_undo(deployment: DeploymentArg, actor: ActorOpt = None) -> None:
     """Roll the deployment back to its previous version (`kubectl rollout undo`)."""
+    from gameday.remediations import Remediation
+
     _check_deployment(deployment)
-    _act("rollback", _target().remediate("rollout_undo"), actor, deployment=deployment)
+    _take(Remediation.rollback, actor, deployment=deployment)
 
 
 @rollout_app.command("history")
@@ -123,18 +125,22 @@ def rollout_history(deployment: DeploymentArg) -> None:
 @sandbox_app.command("restart")
 def restart(deployment: Annotated[str, typer.Argument(help="backend | pgbouncer")], actor: ActorOpt = None) -> None:
     """Replace every backend replica (`kubectl rollout restart`), or restart PgBouncer."""
+    from gameday.remediations import Remediation
+
     if deployment == "pgbouncer":
-        _act("restart", _target().remediate("restart_pgbouncer"), actor, deployment=deployment)
+        _take(Remediation.restart_pgbouncer, actor, deployment=deployment)
         return
     _check_deployment(deployment)
-    _act("restart", _target().remediate("restart"), actor, deployment=deployment)
+    _take(Remediation.restart, actor, deployment=deployment)
 
 
 @sandbox_app.command("remediate")
-def remediate(action: Annotated[str, typer.Argument(help="kill-slow-queries | failover-upstream | ...")],
+def remediate(action: Annotated[str, typer.Argument(
+                  help="a remediation of the catalogue (gameday.remediations), e.g. kill-slow-queries; "
+                       "an unknown name lists them all")],
               actor: ActorOpt = None) -> None:
-    """Any other responder action the sandbox knows (see LocalTarget.remediate)."""
-    _act(action.replace("_", "-"), _target().remediate(action), actor)
+    """Any remediation of the catalogue that takes no parameter (scale: `gameday sandbox scale`)."""
+    _take(action, actor)
 
 
 @sandbox_app.command("scale")
@@ -142,9 +148,19 @@ def scale(deployment: DeploymentArg,
           replicas: Annotated[int, typer.Option("--replicas", help="desired replica count")],
           actor: ActorOpt = None) -> None:
     """Change the number of replicas (`kubectl scale`)."""
+    from gameday.remediations import Remediation
+
     _check_deployment(deployment)
-    _act("scale", _target().remediate("scale", replicas=replicas), actor, deployment=deployment,
-         replicas=replicas)
+    _take(Remediation.scale, actor, {"replicas": replicas}, deployment=deployment, replicas=replicas)
+
+
+def _take(action: str, actor: str | None, params: dict[str, object] | None = None, **detail: object) -> None:
+    """Take a remediation of the catalogue on the sandbox, journaled under the catalogue's kind (an unknown
+    name or a missing parameter is refused in one line before the sandbox is touched)."""
+    from gameday.remediations import checked, spec_for
+
+    name, _ = checked(action, params)
+    _act(spec_for(name).kind, _target().remediate(name, **(params or {})), actor, **detail)
 
 
 # -- gameday drill: run a drill, and the responders' log commands (drill runner) -------------------------

@@ -19,6 +19,8 @@ from pydantic import (
 )
 
 from gameday.faults import CATALOGUE, FaultParams, FaultType, spec_for
+from gameday.remediations import Remediation, RemediationName, fixes_for
+from gameday.remediations import spec_for as remediation_spec
 
 
 class _Closed(BaseModel):
@@ -108,7 +110,9 @@ class Scenario(_Closed):
     expected_severity: str = Field(pattern=r"^SEV-[1-9]$")
     user_facing: bool = True
     rollback_safe: bool = Field(default=True, description="runbook decision tree: can we roll back safely?")
-    safe_remediations: list[str] = Field(default_factory=lambda: ["rollback"], min_length=1)
+    safe_remediations: list[RemediationName] = Field(
+        default_factory=lambda: [Remediation.rollback], min_length=1,
+        description="what the autopilot tries, in order (gameday.remediations); at least one must fix the fault")
     expected_alerts: list[str] = Field(default_factory=list, description="detection signature")
     load: LoadShape = Field(default_factory=LoadShape)
     steady_state: list[Probe] = Field(default_factory=list)
@@ -120,6 +124,29 @@ class Scenario(_Closed):
     review: ReviewNotes | None = Field(default=None, description="autopilot's post-incident review content")
     stages: list[Fault] = Field(
         default_factory=list, description="further faults a game master may add during the drill (war room)")
+
+    @field_validator("safe_remediations")
+    @classmethod
+    def _takeable(cls, value: list[Remediation]) -> list[Remediation]:
+        """Only remediations the autopilot can take as named: none that needs a parameter it cannot choose."""
+        for name in value:
+            required = remediation_spec(name).required
+            if required:
+                raise ValueError(f"{name.value} needs {', '.join(required)}, which a scenario cannot give")
+        return value
+
+    @model_validator(mode="after")
+    def _remediations_fit(self) -> Scenario:
+        """The runbook's decision tree: a rollback only where it is safe, and something that ends the fault
+        (else the autopilot waits out the whole timeout)."""
+        for name in self.safe_remediations:
+            if remediation_spec(name).rollback and not self.rollback_safe:
+                raise ValueError(f"safe_remediations: {name.value} is a rollback, but rollback_safe is false")
+        fixes = fixes_for(self.fault.type)
+        if not set(fixes) & set(self.safe_remediations):
+            raise ValueError(f"safe_remediations: none of {', '.join(r.value for r in self.safe_remediations)} "
+                             f"fixes {self.fault.type.value} (what fixes it: {', '.join(r.value for r in fixes)})")
+        return self
 
     @field_validator("blind_delay_seconds")
     @classmethod

@@ -123,15 +123,24 @@ def _act(kind: str, done: tuple[str, str], actor: str | None, dry_run: bool, **d
     typer.echo(message)
 
 
-def _remediate(kubeconfig: Path | None, context: str | None, allow: list[str] | None, namespace: str | None,
-               dry_run: bool, action: str, **params: object) -> tuple[str, str]:  # fmt: skip
-    """What was done, and the key of the target it was done to (the drill running there journals it)."""
+def _take(kubeconfig: Path | None, context: str | None, allow: list[str] | None, namespace: str | None,
+          dry_run: bool, action: str, actor: str | None, **params: object) -> None:  # fmt: skip
+    """Take a remediation of the catalogue on the cluster and journal it under the catalogue's kind (into the
+    drill running on that context and namespace); an unknown name or a bad parameter is refused first."""
+    from gameday.remediations import checked, spec_for
+
+    name, _ = checked(action, params)
     target = _target(kubeconfig, context, allow, namespace, dry_run)
     try:
         with _api_errors(target.context):
-            return target.remediate(action, **params), target.key
+            done = target.remediate(name, **params), target.key
     finally:
         target.close()
+    spec = spec_for(name)
+    detail = {k: v for k, v in params.items() if k != "to_revision"}
+    if "deployment" not in detail:
+        detail["target"] = spec.acts_on
+    _act(spec.kind, done, actor, dry_run, **detail)
 
 
 # -- the cluster ------------------------------------------------------------------------------------------
@@ -354,10 +363,11 @@ def rollout_undo(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Roll the deployment back to its previous revision (`kubectl rollout undo`)."""
+    from gameday.remediations import Remediation
+
     name = _deployment(deployment)
-    done = _remediate(kubeconfig, context, allow, namespace, dry_run, "rollout_undo", deployment=name,
-                      to_revision=to_revision)  # fmt: skip
-    _act("rollback", done, actor, dry_run, deployment=name)
+    _take(kubeconfig, context, allow, namespace, dry_run, Remediation.rollback, actor, deployment=name,
+          to_revision=to_revision)  # fmt: skip
 
 
 @rollout_app.command("history")
@@ -396,9 +406,10 @@ def restart(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Replace every pod of the deployment (`kubectl rollout restart`)."""
+    from gameday.remediations import Remediation
+
     name = _deployment(deployment)
-    done = _remediate(kubeconfig, context, allow, namespace, dry_run, "restart", deployment=name)
-    _act("restart", done, actor, dry_run, deployment=name)
+    _take(kubeconfig, context, allow, namespace, dry_run, Remediation.restart, actor, deployment=name)
 
 
 @cluster_app.command("scale")
@@ -413,6 +424,22 @@ def scale(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Change the number of replicas (`kubectl scale`)."""
-    name = _deployment(deployment)
-    done = _remediate(kubeconfig, context, allow, namespace, dry_run, "scale", deployment=name, replicas=replicas)
-    _act("scale", done, actor, dry_run, deployment=name, replicas=replicas)
+    from gameday.remediations import Remediation
+
+    _take(kubeconfig, context, allow, namespace, dry_run, Remediation.scale, actor, deployment=_deployment(deployment),
+          replicas=replicas)  # fmt: skip
+
+
+@cluster_app.command("remediate")
+def remediate(
+    action: Annotated[str, typer.Argument(help="a remediation of the catalogue (gameday.remediations), e.g. "
+                                               "kill-slow-queries; an unknown name lists them all")],
+    actor: ActorOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    allow: AllowOpt = None,
+    namespace: NamespaceOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Any remediation of the catalogue that takes no parameter (scale: `gameday cluster scale`)."""
+    _take(kubeconfig, context, allow, namespace, dry_run, action, actor)

@@ -45,20 +45,24 @@ from drills.k8s.objects import (
 )
 from drills.k8s.stack import alertmanager_address
 from drills.k8s.status import pod_state
-from drills.targets.base import Endpoints, InjectionRecord, ReplicaState, SetupChange
-from gameday.errors import InputError, SafetyError, TargetError
+from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState, SetupChange
+from gameday.errors import SafetyError, TargetError
 from gameday.journal import JournalWriter
+from gameday.remediations import DeploymentParams, NoParams, Remediation, RollbackParams, ScaleParams
 from gameday.runbook.world import World
 from gameday.scenario import Fault
 
 CONTEXT_ENV = guard.CONTEXT_ENV
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
+#: The catalogue's remediations through the API (gameday.remediations), one method each on the target.
+KUBE_REMEDIES: RemedyRegistry[KubernetesTarget] = RemedyRegistry("kubernetes")
 
 
 class KubernetesTarget:
     """Implements :class:`drills.targets.base.Target` with the official ``kubernetes`` client."""
 
     name = "kubernetes"
+    remedies = KUBE_REMEDIES
 
     def __init__(
         self,
@@ -513,38 +517,44 @@ class KubernetesTarget:
         return records
 
     # ---------------------------------------------------------------- Target: remediate
-    #: What a responder can do, with the sandbox's names (``rollback`` = ``rollout_undo``).
-    ACTIONS = ("rollout_undo", "rollback", "restart", "scale", "restart_pgbouncer", "kill_slow_queries",
-               "failover_upstream")
-
-    def remediate(self, action: str, **params: Any) -> str:
+    def remediate(self, action: Remediation | str, **params: Any) -> str:
         """A responder's fix through the API: rollouts and scaling like kubectl, knob changes for the
-        runtime faults (``kill_slow_queries``, ``failover_upstream``), ``restart_pgbouncer``."""
-        action = action.replace("-", "_")
-        name = str(params.get("deployment", self.backend))
-        if action in ("rollout_undo", "rollback"):
-            return self._rollout_undo(name, params.get("to_revision"))
-        if action == "restart":
-            return self._rollout_restart(name)
-        if action == "scale":
-            replicas = params.get("replicas")
-            if not isinstance(replicas, int):
-                raise InputError(None, "replicas", f"scale needs an integer replicas=N, got {replicas!r}")
-            self._patch("Deployment", name, {"spec": {"replicas": replicas}}, "scale")
-            return f"deployment/{name} scaled to {replicas}"
-        if action == "restart_pgbouncer":
-            dep = self._read("Deployment", PGBOUNCER)
-            if not dep.spec.replicas:  # stopped: bring it back (what "restart the pooler" means then)
-                self._patch("Deployment", PGBOUNCER, {"spec": {"replicas": 1}}, "scale")
-                return f"deployment/{PGBOUNCER} scaled from 0 to 1"
-            return self._rollout_restart(PGBOUNCER)
-        if action == "kill_slow_queries":  # stands for cancelling the runaway job behind the slow queries
-            self.set_knobs("kill slow queries", query_latency_s=0.0)
-            return "cancelled the slow queries"
-        if action == "failover_upstream":  # stands for switching to a healthy eligibility instance
-            self.set_knobs("fail over the eligibility upstream", upstream_error_fraction=0.0)
-            return "failed over the eligibility upstream"
-        raise InputError(None, "action", f"unknown remediation {action!r}; expected one of {', '.join(self.ACTIONS)}")
+        runtime faults; one method per catalogued remediation (:data:`KUBE_REMEDIES`)."""
+        return KUBE_REMEDIES.take(self, action, params)
+
+    @KUBE_REMEDIES.register(Remediation.rollback)
+    def _rollback(self, params: RollbackParams) -> str:
+        return self._rollout_undo(params.deployment or self.backend, params.to_revision)
+
+    @KUBE_REMEDIES.register(Remediation.restart)
+    def _restart(self, params: DeploymentParams) -> str:
+        return self._rollout_restart(params.deployment or self.backend)
+
+    @KUBE_REMEDIES.register(Remediation.scale)
+    def _scale(self, params: ScaleParams) -> str:
+        name = params.deployment or self.backend
+        self._patch("Deployment", name, {"spec": {"replicas": params.replicas}}, "scale")
+        return f"deployment/{name} scaled to {params.replicas}"
+
+    @KUBE_REMEDIES.register(Remediation.restart_pgbouncer)
+    def _restart_pgbouncer(self, params: NoParams) -> str:
+        dep = self._read("Deployment", PGBOUNCER)
+        if not dep.spec.replicas:  # stopped: bring it back (what "restart the pooler" means then)
+            self._patch("Deployment", PGBOUNCER, {"spec": {"replicas": 1}}, "scale")
+            return f"deployment/{PGBOUNCER} scaled from 0 to 1"
+        return self._rollout_restart(PGBOUNCER)
+
+    @KUBE_REMEDIES.register(Remediation.kill_slow_queries)
+    def _kill_slow_queries(self, params: NoParams) -> str:
+        """Stands for cancelling the runaway job behind the slow queries."""
+        self.set_knobs("kill slow queries", query_latency_s=0.0)
+        return "cancelled the slow queries"
+
+    @KUBE_REMEDIES.register(Remediation.failover_upstream)
+    def _failover_upstream(self, params: NoParams) -> str:
+        """Stands for switching to a healthy eligibility instance."""
+        self.set_knobs("fail over the eligibility upstream", upstream_error_fraction=0.0)
+        return "failed over the eligibility upstream"
 
     def _rollout_restart(self, name: str) -> str:
         body = {"spec": {"template": {"metadata": {"annotations": {

@@ -8,14 +8,17 @@ start can revert them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gameday.errors import TargetError
 from gameday.faults import FaultType
+from gameday.remediations import Remediation, checked
 from gameday.scenario import Fault
 
 if TYPE_CHECKING:
@@ -67,9 +70,48 @@ class InjectionRecord(BaseModel):
     reverted_at: datetime | None = None
 
 
+TargetT = TypeVar("TargetT")
+#: One target's way of taking one remediation: the target, the catalogue-validated parameters -> what was done.
+Remedy = Callable[[TargetT, Any], str]
+
+
+class RemedyRegistry(Generic[TargetT]):
+    """One target's implementation of each catalogued remediation (:mod:`gameday.remediations`), registered
+    with ``@REMEDIES.register(Remediation.x)`` on a method; :meth:`take` validates the name and parameters
+    against the catalogue, then calls it.  :meth:`missing` is what a test checks for every target."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._remedies: dict[Remediation, Remedy[TargetT]] = {}
+
+    def register(self, name: Remediation) -> Callable[[Remedy[TargetT]], Remedy[TargetT]]:
+        def add(remedy: Remedy[TargetT]) -> Remedy[TargetT]:
+            if name in self._remedies:
+                raise ValueError(f"{self.target}: two implementations of {name.value}")
+            self._remedies[name] = remedy
+            return remedy
+
+        return add
+
+    def take(self, target: TargetT, action: Remediation | str, params: dict[str, Any]) -> str:
+        name, values = checked(action, params)
+        remedy = self._remedies.get(name)
+        if remedy is None:  # a test keeps this from happening (tests/drills/test_remediation_catalogue.py)
+            raise TargetError(f"the {self.target} target cannot {name.value}")
+        return remedy(target, values)
+
+    def names(self) -> list[Remediation]:
+        return list(self._remedies)
+
+    def missing(self) -> list[Remediation]:
+        return [name for name in Remediation if name not in self._remedies]
+
+
 @runtime_checkable
 class Target(Protocol):
     name: str
+    #: How this target takes each catalogued remediation.
+    remedies: ClassVar[RemedyRegistry[Any]]
 
     @property
     def key(self) -> str:
@@ -109,8 +151,9 @@ class Target(Protocol):
     def pending_injections(self) -> list[InjectionRecord]:
         """Records injected and never reverted (also those of dead runners)."""
 
-    def remediate(self, action: str, **params: Any) -> str:
-        """A responder action: ``rollout_undo``, ``restart``, ``scale`` (replicas=N).  Returns what was done."""
+    def remediate(self, action: Remediation | str, **params: Any) -> str:
+        """A responder's fix from the remediation catalogue (``rollback``, ``scale`` with ``replicas=N``, ...),
+        through :attr:`remedies`; returns what was done.  Unknown names and parameters: ``InputError``."""
 
     def rollout_history(self) -> list[str]:
         """Versions deployed, oldest first (``kubectl rollout history``)."""

@@ -48,3 +48,17 @@ def make_target(name: str, **options: Any) -> Target:
     from drills.k8s.target import KubernetesTarget
 
     return KubernetesTarget.with_options(**options)
+
+
+def target_class(name: str) -> type[Target]:
+    """The class behind a target's name, without building one (tests check that each target implements every
+    remediation of the catalogue, ``remedies.missing()``)."""
+    if name == "local":
+        from drills.targets.local import LocalTarget
+
+        return LocalTarget
+    if name == "kubernetes":
+        from drills.k8s.target import KubernetesTarget
+
+        return KubernetesTarget
+    raise InputError(None, "--target", f"unknown target {name!r}; expected {' or '.join(TARGETS)}")

@@ -18,18 +18,24 @@ from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
 from drills.sandbox.stack import Sandbox
 from drills.service.knobs import write_knobs
-from drills.targets.base import Endpoints, InjectionRecord, ReplicaState
+from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState
 from gameday.errors import InputError, TargetError
 from gameday.journal import JournalWriter
+from gameday.remediations import DeploymentParams, NoParams, Remediation, RollbackParams, ScaleParams
 from gameday.scenario import Fault
 
-#: responder actions (``rollback`` is the runbook's word for ``rollout undo``); dashes and underscores alike
-ACTIONS = ("rollout_undo", "rollback", "restart", "scale", "restart_pgbouncer", "kill_slow_queries",
-           "failover_upstream")
+#: The catalogue's remediations on the sandbox (gameday.remediations), one method each below.
+LOCAL_REMEDIES: RemedyRegistry[LocalTarget] = RemedyRegistry("local")
+
+
+def _backend_only(params: DeploymentParams) -> None:
+    if params.deployment not in (None, "backend"):
+        raise InputError(None, "deployment", f"unknown deployment {params.deployment!r}; the sandbox has: backend")
 
 
 class LocalTarget:
     name = "local"
+    remedies = LOCAL_REMEDIES
     #: One sandbox per state folder, so the key needs nothing else (markers live in that folder too).
     key = LOCAL_KEY
 
@@ -133,32 +139,47 @@ class LocalTarget:
         return self.sandbox.layout.injections / "reverted"
 
     # -- responders ------------------------------------------------------------------------------------
-    def remediate(self, action: str, **params: Any) -> str:
-        action = action.replace("-", "_")
-        if action == "restart_pgbouncer":
-            self.sandbox.supervisor.restart("pgbouncer")
-            return "restarted pgbouncer"
-        if action == "kill_slow_queries":  # stands for cancelling the runaway job behind the slow queries
-            write_knobs(self.sandbox.layout.knobs, query_latency_s=0.0)
-            return "cancelled the slow queries"
-        if action == "failover_upstream":  # stands for switching to a healthy eligibility instance
-            write_knobs(self.sandbox.layout.knobs, upstream_error_fraction=0.0)
-            return "failed over the eligibility upstream"
-        if action in ("rollout_undo", "rollback"):
-            before = self.sandbox.deployment().version
-            dep = self.sandbox.undo()
-            return f"rolled back backend from {before} to {dep.version} (revision {dep.current.revision})"
-        if action == "restart":
-            dep = self.sandbox.restart()
-            return f"restarted {dep.replicas} backend replicas ({dep.version})"
-        if action == "scale":
-            replicas = params.get("replicas")
-            if not isinstance(replicas, int):
-                raise InputError(None, "replicas", f"scale needs an integer replicas=N, got {replicas!r}")
-            before = self.sandbox.deployment().replicas
-            self.sandbox.scale(replicas)
-            return f"scaled backend from {before} to {replicas} replicas"
-        raise InputError(None, "action", f"unknown remediation {action!r}; expected one of {', '.join(ACTIONS)}")
+    def remediate(self, action: Remediation | str, **params: Any) -> str:
+        return LOCAL_REMEDIES.take(self, action, params)
+
+    @LOCAL_REMEDIES.register(Remediation.rollback)
+    def _rollback(self, params: RollbackParams) -> str:
+        _backend_only(params)
+        if params.to_revision is not None:
+            raise InputError(None, "to_revision", "the sandbox rolls back to the previous revision only")
+        before = self.sandbox.deployment().version
+        dep = self.sandbox.undo()
+        return f"rolled back backend from {before} to {dep.version} (revision {dep.current.revision})"
+
+    @LOCAL_REMEDIES.register(Remediation.restart)
+    def _restart(self, params: DeploymentParams) -> str:
+        _backend_only(params)
+        dep = self.sandbox.restart()
+        return f"restarted {dep.replicas} backend replicas ({dep.version})"
+
+    @LOCAL_REMEDIES.register(Remediation.scale)
+    def _scale(self, params: ScaleParams) -> str:
+        _backend_only(params)
+        before = self.sandbox.deployment().replicas
+        self.sandbox.scale(params.replicas)
+        return f"scaled backend from {before} to {params.replicas} replicas"
+
+    @LOCAL_REMEDIES.register(Remediation.restart_pgbouncer)
+    def _restart_pgbouncer(self, params: NoParams) -> str:
+        self.sandbox.supervisor.restart("pgbouncer")
+        return "restarted pgbouncer"
+
+    @LOCAL_REMEDIES.register(Remediation.kill_slow_queries)
+    def _kill_slow_queries(self, params: NoParams) -> str:
+        """Stands for cancelling the runaway job behind the slow queries."""
+        write_knobs(self.sandbox.layout.knobs, query_latency_s=0.0)
+        return "cancelled the slow queries"
+
+    @LOCAL_REMEDIES.register(Remediation.failover_upstream)
+    def _failover_upstream(self, params: NoParams) -> str:
+        """Stands for switching to a healthy eligibility instance."""
+        write_knobs(self.sandbox.layout.knobs, upstream_error_fraction=0.0)
+        return "failed over the eligibility upstream"
 
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]

@@ -19,21 +19,18 @@ from drills.warroom import requests as rq
 from drills.warroom.requests import RequestRefused
 from gameday.errors import GamedayError, InputError, SafetyError
 from gameday.journal import Event, EventType, JournalWriter, read_journal
+from gameday.remediations import CATALOGUE, checked, spec_for
 
 if TYPE_CHECKING:
     from drills.active import ActiveDrill
     from drills.targets.base import Target
 
 REVIEW_FILE = "post-incident-review.md"
-#: Scenario remediation names and button names -> (target action, journaled kind).
-REMEDIATIONS = {
-    "rollback": ("rollout_undo", "rollback"),
-    "restart": ("restart", "restart"),
-    "scale": ("scale", "scale"),
-    "restart_pgbouncer": ("restart_pgbouncer", "restart"),
-    "kill_slow_queries": ("kill_slow_queries", "kill-slow-queries"),
-    "failover_upstream": ("failover_upstream", "failover-upstream"),
-}
+
+
+def remediation_buttons() -> list[dict[str, str]]:
+    """The page's remediation buttons: every remediation of the catalogue, with its label."""
+    return [{"action": spec.name.value, "label": spec.label} for spec in CATALOGUE.values()]
 
 
 def default_target(active: ActiveDrill) -> Target:
@@ -140,22 +137,25 @@ class Room:
 
     def _do_remediate(self, r: rq.Remediate) -> Event:
         active = self.require_live()
-        action, kind = REMEDIATIONS[r.action]
+        spec = spec_for(r.action)
         params: dict[str, Any] = {}
-        if r.action == "scale":
+        if "replicas" in spec.params.model_fields:
             if r.replicas is None:
-                raise RequestRefused(422, "scale: replicas: required (1-10)")
+                raise RequestRefused(422, f"{r.action.value}: replicas: required (1-10)")
             params["replicas"] = r.replicas
+        elif r.replicas is not None:
+            raise RequestRefused(422, f"{r.action.value}: replicas: only scale takes a replica count")
+        checked(r.action, params)  # the catalogue's checks, before the target is reached
         if not self._remediating.acquire(blocking=False):
             raise RequestRefused(409, "another remediation is still running; wait for it to finish")
         try:
             target = self.target_factory(active)
             try:
-                detail = target.remediate(action, **params)
+                detail = target.remediate(r.action, **params)
             finally:
                 target.close()
-            drill_link.log_action(active, kind, {"detail": detail, "deployment": "pgbouncer" if "pgbouncer" in r.action
-                                 else "backend", "via": "war room", **params}, r.actor)
+            drill_link.log_action(active, spec.kind, {"detail": detail, "deployment": spec.acts_on, "via": "war room",
+                                                      **params}, r.actor)  # fmt: skip
         finally:
             self._remediating.release()
         last = [e for e in self.events() if e.type is EventType.action and e.actor == r.actor]

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from drills.warroom.actions import Room
+from drills.warroom.actions import Room, remediation_buttons
 from drills.warroom.feed import JournalFeed
 from drills.warroom.requests import MAX_BODY_BYTES, RequestRefused, parse_request
 from drills.warroom.security import COOKIE, CSRF_HEADER, Access, Role
@@ -220,12 +220,5 @@ def _page_config(runbook: Runbook, role: str, card: dict[str, Any]) -> dict[str,
         "ladder": [{"level": lv.level, "role": lv.role} for lv in runbook.escalation.technical],
         "thresholds": {"error_rate": runbook.verification.error_rate_below,
                        "p95_seconds": runbook.verification.p95_below_seconds},
-        "remediations": [
-            {"action": "rollback", "label": "Roll back backend"},
-            {"action": "restart", "label": "Restart backend"},
-            {"action": "scale", "label": "Scale backend"},
-            {"action": "restart_pgbouncer", "label": "Restart PgBouncer"},
-            {"action": "kill_slow_queries", "label": "Kill slow queries"},
-            {"action": "failover_upstream", "label": "Fail over upstream"},
-        ],
+        "remediations": remediation_buttons(),  # the remediation catalogue (gameday.remediations)
     }

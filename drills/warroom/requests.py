@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from gameday.remediations import RemediationName
+
 #: Whole request bodies larger than this are refused unread (the review is the largest text).
 MAX_BODY_BYTES = 256 * 1024
 MAX_TEXT = 2000
@@ -94,8 +96,8 @@ class Review(_Request):
 
 class Remediate(_Request):
     type: Literal["remediate"]
-    action: Literal["rollback", "restart", "scale", "restart_pgbouncer", "kill_slow_queries", "failover_upstream"]
-    replicas: int | None = Field(default=None, ge=1, le=10)
+    action: RemediationName = Field(description="a remediation of the catalogue (gameday.remediations)")
+    replicas: int | None = Field(default=None, ge=1, le=10, description="scale only: the war room's range")
 
 
 class Hint(_Request):
@@ -157,4 +159,5 @@ def parse_request(body: bytes, *, game_master: bool) -> _Request:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "body"
-        raise RequestRefused(422, f"{kind}: {where}: {first.get('msg', 'invalid value')}") from None
+        problem = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise RequestRefused(422, f"{kind}: {where}: {problem}") from None

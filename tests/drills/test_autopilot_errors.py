@@ -17,6 +17,7 @@ from drills.autopilot import Autopilot
 from gameday.errors import TargetError
 from gameday.files import load_model
 from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.remediations import Remediation
 from gameday.runbook import load_runbook
 from gameday.scenario import Scenario
 from sim.responder import ResponderModel
@@ -58,7 +59,7 @@ def run_autopilot(tmp_path: Path, error: Exception) -> tuple[Autopilot, list[str
     assert not autopilot._thread.is_alive(), "the autopilot did not stop after its remediation failed"
     autopilot.stop()
     journal.close()
-    assert target.calls == ["rollout_undo"]
+    assert target.calls == [Remediation.rollback]
     notes = [e.data["text"] for e in read_journal(journal.path) if e.type is EventType.note]
     return autopilot, notes
 

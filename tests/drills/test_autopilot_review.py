@@ -32,7 +32,7 @@ def _journal(path: Path, scenario: Scenario, runbook_path: str) -> JournalWriter
     writer.emit(EventType.acknowledged, "autopilot", {"alerts": ["HighErrorRate"]})
     writer.emit(EventType.severity_declared, "autopilot", {"severity": scenario.expected_severity, "level": 1})
     writer.emit(EventType.hypothesis, "autopilot", {"text": "pool leak; plan: rollback"})
-    writer.emit(EventType.action, "autopilot", {"kind": "rollback", "action": "rollout_undo", "target": "backend"})
+    writer.emit(EventType.action, "autopilot", {"kind": "rollback", "action": "rollback", "target": "backend"})
     writer.emit(EventType.resolved, "autopilot", {"severity": scenario.expected_severity})
     writer.emit(EventType.closed, "autopilot", {"severity": scenario.expected_severity})
     return writer

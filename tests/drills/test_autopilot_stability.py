@@ -17,6 +17,7 @@ import numpy as np
 from drills.autopilot import Autopilot
 from gameday.files import load_model
 from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.remediations import Remediation
 from gameday.runbook import load_runbook
 from gameday.scenario import Scenario
 from sim.responder import ResponderModel
@@ -78,10 +79,10 @@ def test_a_blip_during_the_stability_watch_is_verified_anew_and_closed(tmp_path:
     assert types.count(EventType.verified) == 2
     assert autopilot.resolved and autopilot.error is None
     assert types.index(EventType.closed) > len(types) - 1 - types[::-1].index(EventType.verified)
-    assert target.calls == ["rollout_undo"]  # never a second undo (that would roll forward to the bad release)
+    assert target.calls == [Remediation.rollback]  # never a second undo (that would roll forward to the bad release)
 
 
 def test_without_a_blip_it_verifies_once(tmp_path: Path) -> None:
     autopilot, target, events = run(tmp_path, blip=False)
     assert [e.type for e in events].count(EventType.verified) == 1
-    assert autopilot.resolved and target.calls == ["rollout_undo"]
+    assert autopilot.resolved and target.calls == [Remediation.rollback]
