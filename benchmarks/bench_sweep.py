@@ -41,7 +41,7 @@ def timed(plan, executor) -> tuple[float, object]:
 
 def warm(executor, plan) -> None:
     """Start the executor's processes (and their imports) before the clock runs."""
-    from sim.sweep.run import run_points
+    from sim.sweep.points import run_points
 
     run_points(plan, plan.points[:1], executor)
 

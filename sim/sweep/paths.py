@@ -8,6 +8,7 @@ model has (or a key of one of its mappings, such as ``arrivals_per_day.SEV-1``);
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -142,3 +143,10 @@ def _under(loc: str, path: str) -> bool:
     """Is pydantic's error location ``loc`` the field at ``path`` or inside it?"""
     loc, path = _dotted(loc), _dotted(path)
     return loc == path or loc.startswith(path + ".")
+
+
+def describe_value(value: Any) -> Any:
+    """A knob value for a table cell or a point's label: scalars as they are, anything else as JSON text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, sort_keys=True)

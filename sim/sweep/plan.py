@@ -10,15 +10,17 @@ a Dask run of the same seed identical.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gameday.runbook import Runbook, load_runbook
 from sim.model import compile_model
 from sim.policy import Policy
 from sim.runner import choose_engine, split
 from sim.sweep.metrics import Constraint, parse_constraint, parse_metric
-from sim.sweep.paths import derive
-from sim.sweep.spec import Sweep, check_knob, describe_value
+from sim.sweep.paths import derive, describe_value, locate
+
+if TYPE_CHECKING:  # the file's validation builds the plan (sim.sweep.spec imports this module, not back)
+    from sim.sweep.spec import Knob, Sweep
 
 
 @dataclass
@@ -85,6 +87,22 @@ class SweepPlan:
 
 
 def make_plan(sweep: Sweep) -> SweepPlan:
+    """The sweep's plan: the one its validation built (each point compiled once, not again here), or, for a
+    sweep validated without checks, a new one."""
+    made = sweep.checked_plan()
+    if made is not None and made.sweep is sweep:  # a copy of the sweep with other fields gets its own
+        return made
+    return build_plan(sweep)
+
+
+def check_knob(base: Policy, knob: Knob) -> None:
+    """The path exists and each candidate value alone gives a valid policy."""
+    locate(base, knob.path)
+    for value in knob.candidates():
+        derive(base, {knob.path: value})
+
+
+def build_plan(sweep: Sweep) -> SweepPlan:
     """Load and check everything a sweep needs (see the module docstring)."""
     from sim.policy import load_policy
 

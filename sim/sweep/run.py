@@ -9,38 +9,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from sim.sweep.execute import Executor
-from sim.sweep.metrics import ALL, TaskStats, interval, metric_keys, pooled_values, run_values
-from sim.sweep.plan import Point, SweepPlan
-from sim.sweep.spec import describe_value
-
-
-@dataclass
-class Tick:
-    """Where a running sweep is: what the progress bar shows."""
-
-    tasks_done: int = 0
-    tasks_total: int = 0
-    points_done: int = 0
-    points_total: int = 0
-    incidents_done: int = 0
-
-
-Progress = Callable[[Tick], None]
-
-
-@dataclass
-class PointResult:
-    point: Point
-    runs: list[TaskStats]  # in (replication, chunk) order
-    pooled: np.ndarray  # (rows + 1, metrics)
-    per_run: np.ndarray  # (runs, rows + 1, metrics)
+from sim.sweep.metrics import ALL, interval, metric_keys
+from sim.sweep.paths import current_value, describe_value
+from sim.sweep.plan import SweepPlan
+from sim.sweep.points import PointResult, Progress, run_points
+from sim.sweep.search import search
 
 
 @dataclass
@@ -56,41 +35,6 @@ class SweepResult:
     @property
     def incidents(self) -> int:
         return sum(r.incidents for p in self.points for r in p.runs)
-
-
-def run_points(plan: SweepPlan, points: list[Point], executor: Executor, progress: Progress | None = None,
-               tick: Tick | None = None) -> list[PointResult]:
-    """All runs of ``points``; results filed by (point, run) so completion order never matters.
-    ``tick`` carries the progress of earlier batches (a search runs several)."""
-    layout = plan.runs()
-    tasks = [task for point in points for task in plan.tasks(point)]
-    slots: list[TaskStats | None] = [None] * len(tasks)
-    tick = tick or Tick(points_total=len(points))
-    tick.tasks_total = max(tick.tasks_total, tick.tasks_done + len(tasks))
-    left = [len(layout)] * len(points)
-
-    def on_result(i: int, stats: TaskStats) -> None:
-        slots[i] = stats
-        tick.tasks_done += 1
-        tick.incidents_done += stats.incidents
-        left[i // len(layout)] -= 1
-        if left[i // len(layout)] == 0:
-            tick.points_done += 1
-        if progress is not None:
-            progress(tick)
-
-    executor.map(tasks, on_result)
-    missing = [i for i, s in enumerate(slots) if s is None]
-    if missing:  # pragma: no cover - an executor that drops results is a bug
-        raise RuntimeError(f"{len(missing)} sweep tasks returned nothing")
-    oncall_of = {p.index: p.policy.responders.oncall for p in points}
-    results = []
-    for k, point in enumerate(points):
-        runs = [s for s in slots[k * len(layout):(k + 1) * len(layout)] if s is not None]
-        per_run = np.stack([run_values(r, oncall_of[point.index], plan.levels) for r in runs])
-        results.append(PointResult(point=point, runs=runs, per_run=per_run,
-                                   pooled=pooled_values(runs, oncall_of[point.index], plan.levels)))
-    return results
 
 
 def table(plan: SweepPlan, results: list[PointResult]) -> pd.DataFrame:
@@ -126,8 +70,6 @@ def _f(value: float) -> float:
 
 
 def _base_value(plan: SweepPlan, path: str):
-    from sim.sweep.paths import current_value
-
     return current_value(plan.base, path)
 
 
@@ -158,8 +100,6 @@ def run_sweep(plan: SweepPlan, executor: Executor, progress: Progress | None = N
     if plan.sweep.search is None:
         results = run_points(plan, plan.points, executor, progress)
     else:
-        from sim.sweep.search import search
-
         results, trials = search(plan, executor, progress)
     frame = table(plan, results)
     return SweepResult(plan=plan, points=results, table=frame, best=choose_best(plan, frame),

@@ -16,7 +16,7 @@ from typing import Any
 from sim.sweep.execute import Executor
 from sim.sweep.metrics import ALL, metric_keys
 from sim.sweep.plan import Point, SweepPlan
-from sim.sweep.run import PointResult, Progress, Tick, run_points
+from sim.sweep.points import PointResult, Progress, Tick, run_points
 from sim.sweep.spec import Knob
 
 #: the constraint value of a metric that could not be measured (Optuna refuses NaN)

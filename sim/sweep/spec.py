@@ -10,16 +10,17 @@ and in ``gameday sweep`` alike.
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from gameday.errors import InputError
 from sim.policy import Policy
-from sim.sweep.paths import derive, locate
+
+if TYPE_CHECKING:
+    from sim.sweep.plan import SweepPlan
 
 #: a replication longer than this runs as independent chunks (part of the result's definition)
 DEFAULT_CHUNK_INCIDENTS = 100_000
@@ -88,6 +89,8 @@ class Sweep(_Closed):
                               description="trials proposed at once (fixed, so results do not depend on workers)")
     minimise: str = Field(default="mttr.mean", description="metric to minimise, e.g. mttr.SEV-1.p95")
     subject_to: list[str] = Field(default_factory=list, description="constraints, e.g. pages_per_week<=40")
+    #: The plan validation made (every point compiled once); :func:`sim.sweep.plan.make_plan` hands it out.
+    _plan: SweepPlan | None = PrivateAttr(default=None)
 
     @field_validator("vary", mode="before")
     @classmethod
@@ -126,10 +129,14 @@ class Sweep(_Closed):
         if ranged and self.search is None:
             raise ValueError(f"vary: {ranged[0]} is a range; ranges need --search N (or give values)")
         if (info.context or {}).get("check", True):
-            prepare(self, (info.context or {}).get("path"))
+            self._plan = prepare(self, (info.context or {}).get("path"))
         return self
 
     # -- what the sweep runs ------------------------------------------------------------------------------
+
+    def checked_plan(self) -> SweepPlan | None:
+        """The plan this sweep's validation built, None if it was validated without checks."""
+        return self._plan
 
     def base_policy(self) -> Policy:
         from sim.policy import load_policy
@@ -143,24 +150,20 @@ class Sweep(_Closed):
                 for combo in itertools.product(*(k.values for k in knobs))]  # type: ignore[misc]
 
 
-def prepare(sweep: Sweep, source: str | Path | None = None):
+def prepare(sweep: Sweep, source: str | Path | None = None) -> SweepPlan:
     """Load the base policy and the runbook and check every path, value and metric name; returns the
-    :class:`~sim.sweep.plan.SweepPlan`.  Errors name the sweep file (if any) and the path."""
-    from sim.sweep.plan import make_plan
+    :class:`~sim.sweep.plan.SweepPlan`.  Errors name the sweep file (if any) and the path.
+
+    The plan needs the sweep only as data (:mod:`sim.sweep.plan` never imports this module at run time), so
+    the dependency goes one way: the file's validation builds its plan."""
+    from sim.sweep.plan import build_plan
 
     try:
-        return make_plan(sweep)
+        return build_plan(sweep)
     except InputError as exc:
         if source is not None and exc.path is None:
             raise InputError(source, exc.field, exc.problem) from None
         raise
-
-
-def check_knob(base: Policy, knob: Knob) -> None:
-    """The path exists and each candidate value alone gives a valid policy."""
-    locate(base, knob.path)
-    for value in knob.candidates():
-        derive(base, {knob.path: value})
 
 
 def parse_vary(text: str) -> dict[str, Any]:
@@ -244,11 +247,3 @@ def build_sweep(doc: dict[str, Any], base_dir: Path, source: str | Path | None =
         return Sweep.model_validate(doc, context={"base_dir": base_dir, "path": source})
     except ValidationError as exc:
         raise from_validation_error(source, exc) from None
-
-
-def describe_value(value: Any) -> Any:
-    """A knob value for a table cell: scalars as they are, anything else as JSON text."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return json.dumps(value, sort_keys=True)
-
