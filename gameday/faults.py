@@ -14,14 +14,15 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: The demo backend's releases the rollout faults deploy (``drills/service/releases.py`` says what each
-#: does differently; the healthy one is v1.2.2).
-LEAKY_VERSION = "v1.2.3"  # incident 2026-01-24-001: leaks a connection on every query timeout
-CRASHLOOP_VERSION = "v1.2.4-rc1"  # ships a DATABASE_URL that cannot reach the database
+from gameday.releases import CRASHLOOP, LEAKY
+
+#: The releases the rollout faults deploy by default (the release catalogue, :mod:`gameday.releases`).
+LEAKY_VERSION = LEAKY.version
+CRASHLOOP_VERSION = CRASHLOOP.version
 
 
 class FaultType(StrEnum):
-    connection_pool_leak = "connection-pool-leak"  # deploy v1.2.3 (incident 2026-01-24-001)
+    connection_pool_leak = "connection-pool-leak"  # deploy the leaky release (incident 2026-01-24-001)
     crashloop = "crashloop"  # release that cannot reach the database
     pgbouncer_down = "pgbouncer-down"
     slow_queries = "slow-queries"

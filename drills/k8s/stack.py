@@ -21,8 +21,8 @@ import yaml
 from drills.detection import WallDetection
 from drills.k8s import monitoring
 from drills.k8s.endpoints import ALERTMANAGER_NODE_PORT, APP_NODE_PORT, PROMETHEUS_NODE_PORT
-from drills.k8s.objects import VERSION_LABEL
-from drills.sandbox.config import HEALTHY_VERSION
+from drills.k8s.objects import IMAGE_REPO, VERSION_LABEL
+from gameday.releases import HEALTHY, Release
 from gameday.runbook.world import World
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
@@ -43,22 +43,30 @@ def alertmanager_address(world: World) -> str:
     return f"{world.alertmanager_service}:{world.alertmanager_port}"
 
 
-def _docs(template: str, world: World) -> list[dict[str, Any]]:
+def backend_image(release: Release) -> str:
+    """The backend's image of ``release`` (the kind build makes one per release of the catalogue)."""
+    return f"{IMAGE_REPO}:{release.version}"
+
+
+def _docs(template: str, world: World, release: Release = HEALTHY) -> list[dict[str, Any]]:
+    """One template's objects; the backend (and the eligibility service, the same image) run ``release``."""
     text = _environment().get_template(f"{template}.yaml.j2").render(
         world=world,
-        backend_pod_labels={**world.backend_labels, VERSION_LABEL: HEALTHY_VERSION},
+        release=release,
+        backend_image=backend_image(release),
+        backend_pod_labels={**world.backend_labels, VERSION_LABEL: release.version},
         node_ports={"app": APP_NODE_PORT, "prometheus": PROMETHEUS_NODE_PORT, "alertmanager": ALERTMANAGER_NODE_PORT},
     )
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def render(world: World, detection: WallDetection | None = None) -> list[dict[str, Any]]:
+def render(world: World, detection: WallDetection | None = None, release: Release = HEALTHY) -> list[dict[str, Any]]:
     """Every object of the stack, namespaced, with the monitoring configuration at ``detection``
-    (default: the resting time scale)."""
+    (default: the resting time scale) and the backend on ``release`` (default: the catalogue's healthy one)."""
     docs = _docs("namespace", world)
     for names, namespace in ((APP_TEMPLATES, world.namespace), (MONITORING_TEMPLATES, world.monitoring_namespace)):
         for name in names:
-            for doc in _docs(name, world):
+            for doc in _docs(name, world, release):
                 doc.setdefault("metadata", {})["namespace"] = namespace
                 docs.append(doc)
     docs += monitoring.config_maps(detection or monitoring.resting(), world.monitoring_namespace, world.namespace,

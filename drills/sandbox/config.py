@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from drills.detection import DetectionChain, WallDetection
 from drills.state import state_dir
 from gameday.errors import InputError
+from gameday.releases import HEALTHY
 
-HEALTHY_VERSION = "v1.2.2"
+#: The release the sandbox starts on (the release catalogue's healthy one).
+HEALTHY_VERSION = HEALTHY.version
 
 
 class Ports(BaseModel):

@@ -1,4 +1,4 @@
-"""``python -m drills.service --port 18081 --version v1.2.2``: one backend replica (a "container").
+"""``python -m drills.service --port 18081 --version <release>``: one backend replica (a "container").
 
 The same entry point runs in the sandbox (127.0.0.1, one process per replica) and in the Kubernetes image
 (``--host 0.0.0.0 --migrate``, settings from the pod's environment; drills/k8s/manifests/backend.yaml).
@@ -12,14 +12,15 @@ import sys
 
 import psycopg
 
-from drills.service.releases import release
+from gameday.releases import HEALTHY, release
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="drills.service")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    parser.add_argument("--version", default=os.environ.get("APP_VERSION", "v1.2.2"))
+    parser.add_argument("--version", default=os.environ.get("APP_VERSION", HEALTHY.version),
+                        help="a release of the catalogue (gameday.releases)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--pool-size", type=int, default=int(os.environ.get("DB_POOL_SIZE", "4")))
     parser.add_argument("--pool-timeout", type=float, default=float(os.environ.get("DB_POOL_TIMEOUT", "2")))

@@ -1,10 +1,10 @@
 """The demo Hospital-ERP backend: patient records and appointments in PostgreSQL *through PgBouncer*.
 
-Release behaviour (see :mod:`drills.service.releases`):
+Release behaviour (the release catalogue, :mod:`gameday.releases`):
 
-- appointment searches sometimes hit a slow plan and are cancelled by ``statement_timeout``; v1.2.2 rolls
-  back and returns the connection, v1.2.3's timeout handler keeps it (the 2026-01-24-001 leak), so under
-  load the pool empties and requests turn into 503s after ``pool_timeout``;
+- appointment searches sometimes hit a slow plan and are cancelled by ``statement_timeout``; the healthy
+  release rolls back and returns the connection, the leaky one's timeout handler keeps it (the
+  2026-01-24-001 leak), so under load the pool empties and requests turn into 503s after ``pool_timeout``;
 - the knob file adds query latency (``slow-queries``) and upstream 5xx (``error-burst``).
 """
 
@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict
 
 from drills.service.knobs import KnobReader
 from drills.service.metrics import Metrics
-from drills.service.releases import Release
 from drills.service.schema import DEPARTMENTS
+from gameday.releases import Release
 
 STATEMENT_TIMEOUT_MS = 300
 SLOW_PLAN_SECONDS = 1.0
@@ -224,7 +224,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await conn.rollback()
                 await pool.putconn(conn)
             else:
-                # the v1.2.3 bug: this path returns without rollback()/putconn(), so the connection stays
+                # the leaky release's bug: this path returns without rollback()/putconn(), so the connection stays
                 # checked out *inside an aborted transaction*, pinning a PgBouncer server connection too
                 leaked.append(conn)
             return {"degraded": True, "appointments": []}

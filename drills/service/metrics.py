@@ -27,7 +27,7 @@ class Metrics:
         self.pool_size = Gauge("db_pool_size", "configured maximum of the app pool", registry=self.registry)
         self.pool_waiting = Gauge("db_pool_waiting", "requests waiting for a pool connection",
                                   registry=self.registry)
-        self.leaked = Gauge("db_pool_leaked_connections", "connections never returned (v1.2.3 bug)",
+        self.leaked = Gauge("db_pool_leaked_connections", "connections never returned (the leaky release's bug)",
                             registry=self.registry)
         info = Gauge("app_version_info", "running release", ["version"], registry=self.registry)
         info.labels(version=version).set(1)

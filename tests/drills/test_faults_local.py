@@ -20,6 +20,8 @@ from drills.sandbox.paths import read_json
 from gameday.errors import SafetyError
 from gameday.faults import FaultType, spec_for
 from gameday.files import load_model
+from gameday.releases import HEALTHY, LEAKY
+from gameday.remediations import Remediation
 from gameday.scenario import Fault, LoadShape, Scenario
 
 pytestmark = pytest.mark.sandbox
@@ -49,10 +51,10 @@ def load(quiet: SharedSandbox, tmp_path: Path) -> Iterator[LoadHandle]:
 def test_pool_leak_fires_high_error_rate_and_rollback_restores_v122(quiet: SharedSandbox, load: LoadHandle) -> None:
     target = quiet.target
     record = target.inject(Fault(type=FaultType.connection_pool_leak), drill_id="t-leak")  # type: ignore[attr-defined]
-    assert [r.version for r in target.replicas()] == ["v1.2.3"] * 3  # type: ignore[attr-defined]
+    assert [r.version for r in target.replicas()] == [LEAKY.version] * 3  # type: ignore[attr-defined]
     # the leak progresses in runbook time (the shared sandbox runs at time scale 60): it starts
     # LEAK_AFTER_RUNBOOK_S after the deploy, one connection per replica every LEAK_EVERY_RUNBOOK_S
-    assert record.revert_state == {"version": "v1.2.2", "knobs": {
+    assert record.revert_state == {"version": HEALTHY.version, "knobs": {
         "slow_plan_fraction": 0.05, "slow_plan_every_s": 0.0, "slow_plan_from": 0.0}}
     knobs = read_json(target.sandbox.layout.knobs)  # type: ignore[attr-defined]
     assert (knobs["slow_plan_fraction"], knobs["slow_plan_every_s"]) == (0.0, LEAK_EVERY_RUNBOOK_S / 60.0)
@@ -63,17 +65,17 @@ def test_pool_leak_fires_high_error_rate_and_rollback_restores_v122(quiet: Share
             or 0) > 0.0
     wait_for(lambda: "PgBouncerPoolSaturated" in quiet.firing(), "PgBouncerPoolSaturated firing")
     # the responder's rollback (what the runbook says), then the drill's revert finds nothing to do
-    assert "to v1.2.2" in target.remediate("rollout_undo")  # type: ignore[attr-defined]
-    assert target.rollout_history()[-3:] == ["v1.2.2", "v1.2.3", "v1.2.2"]  # type: ignore[attr-defined]
+    assert f"to {HEALTHY.version}" in target.remediate(Remediation.rollback)  # type: ignore[attr-defined]
+    assert target.rollout_history()[-3:] == [HEALTHY.version, LEAKY.version, HEALTHY.version]  # type: ignore[attr-defined]
     target.revert(record)  # type: ignore[attr-defined]
     target.revert(record)  # safe twice  # type: ignore[attr-defined]
     knobs = read_json(target.sandbox.layout.knobs)  # type: ignore[attr-defined]
     assert (knobs["slow_plan_fraction"], knobs["slow_plan_every_s"], knobs["slow_plan_from"]) == (0.05, 0.0, 0.0)
-    assert target.rollout_history()[-1] == "v1.2.2"  # type: ignore[attr-defined]
+    assert target.rollout_history()[-1] == HEALTHY.version  # type: ignore[attr-defined]
     assert len(target.rollout_history()) == 3  # type: ignore[attr-defined]  # no extra rollout by the revert
     assert target.pending_injections() == []  # type: ignore[attr-defined]
-    wait_for(lambda: all(r.ready and r.version == "v1.2.2" for r in target.replicas()),  # type: ignore[attr-defined]
-             "v1.2.2 replicas ready")
+    wait_for(lambda: all(r.ready and r.version == HEALTHY.version for r in target.replicas()),  # type: ignore[attr-defined]
+             "healthy replicas ready")
     assert httpx.get(f"{quiet.app}/api/patients/2").status_code == 200
 
 
@@ -90,8 +92,8 @@ def test_crashloop_shows_backoff_with_growing_restarts(quiet: SharedSandbox) -> 
     wait_for(lambda: {"BackendCrashLooping", "BackendDown"} <= quiet.firing(), "crash-loop alerts")
     assert httpx.get(f"{quiet.app}/api/patients/1").status_code == 503  # the Service has no endpoint
     target.revert(record)  # type: ignore[attr-defined]
-    assert [(r.version, r.restarts) for r in target.replicas()] == [("v1.2.2", 0)] * 3  # type: ignore[attr-defined]
-    wait_for(target.is_ready, "v1.2.2 to be ready again")  # type: ignore[attr-defined]
+    assert [(r.version, r.restarts) for r in target.replicas()] == [(HEALTHY.version, 0)] * 3  # type: ignore[attr-defined]
+    wait_for(target.is_ready, "the healthy release to be ready again")  # type: ignore[attr-defined]
 
 
 def test_a_rollout_is_no_outage(quiet: SharedSandbox) -> None:
@@ -165,9 +167,9 @@ def test_revert_while_the_sandbox_is_down_fixes_the_next_up(quiet: SharedSandbox
     target.sandbox.down()  # type: ignore[attr-defined]  # the stack only, records stay pending
     assert [r.id for r in target.pending_injections()] == [record.id]  # type: ignore[attr-defined]
     target.revert(record)  # type: ignore[attr-defined]
-    assert target.sandbox.deployment().version == "v1.2.2"  # type: ignore[attr-defined]
+    assert target.sandbox.deployment().version == HEALTHY.version  # type: ignore[attr-defined]
     target.up()  # type: ignore[attr-defined]
-    assert [(r.version, r.ready, r.restarts) for r in target.replicas()] == [("v1.2.2", True, 0)] * 3  # type: ignore[attr-defined]
+    assert [(r.version, r.ready, r.restarts) for r in target.replicas()] == [(HEALTHY.version, True, 0)] * 3  # type: ignore[attr-defined]
 
 
 def test_record_is_persisted_before_the_change(quiet: SharedSandbox, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,8 @@ import pytest
 from gameday_testkit import wait_for
 from sandbox_helpers import GAMEDAY, SharedSandbox
 
+from gameday.releases import HEALTHY
+
 pytestmark = pytest.mark.sandbox
 
 RUNBOOK_ERROR_RATE = 'sum(rate(http_requests_total{status=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))'
@@ -32,7 +34,7 @@ def test_status_shows_every_service_and_ready_replicas(shared_sandbox: SharedSan
         assert info["processes"][name] == "RUNNING", info["processes"]
     assert [(r["name"], r["state"], r["ready"]) for r in info["replicas"]] == [
         (f"backend-{i}", "Running", True) for i in range(3)]
-    assert info["deployment"]["version"] == "v1.2.2"
+    assert info["deployment"]["version"] == HEALTHY.version
     table = gameday(shared_sandbox, "sandbox", "status").stdout
     assert "backend-0   1/1    Running" in table
 
@@ -60,7 +62,7 @@ def test_metrics_use_the_names_the_runbook_queries(shared_sandbox: SharedSandbox
     port = shared_sandbox.target.config.ports.backend_base  # type: ignore[attr-defined]
     text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     for name in ("http_requests_total{", "http_request_duration_seconds_bucket{", "db_pool_connections_in_use",
-                 "db_pool_size 4.0", "db_pool_waiting", 'app_version_info{version="v1.2.2"} 1.0'):
+                 "db_pool_size 4.0", "db_pool_waiting", f'app_version_info{{version="{HEALTHY.version}"}} 1.0'):
         assert name in text, name
     assert 'le="0.3"' in text and 'le="0.7"' in text  # dense buckets between 0.1 s and 1 s
 
@@ -113,7 +115,7 @@ def test_scale_up_and_down(shared_sandbox: SharedSandbox) -> None:
 def test_restart_replaces_pods_and_keeps_the_version(shared_sandbox: SharedSandbox) -> None:
     before = [shared_sandbox.target.sandbox.pod_detail(f"backend-{i}")["pid"] for i in range(3)]  # type: ignore[attr-defined]
     out = gameday(shared_sandbox, "sandbox", "restart", "backend").stdout
-    assert "restarted 3 backend replicas (v1.2.2)" in out
+    assert f"restarted 3 backend replicas ({HEALTHY.version})" in out
     after = [shared_sandbox.target.sandbox.pod_detail(f"backend-{i}")["pid"] for i in range(3)]  # type: ignore[attr-defined]
     assert not set(before) & set(after)
     wait_for(shared_sandbox.target.is_ready, "the sandbox to be ready after a restart")  # type: ignore[attr-defined]

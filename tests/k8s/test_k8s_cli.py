@@ -19,9 +19,11 @@ from gameday_testkit import never, wait_for
 
 from drills.active import ActiveDrill, claim
 from drills.k8s.objects import default_world
+from drills.k8s.stack import backend_image as release_image
 from drills.k8s.target import KubernetesTarget
 from gameday.faults import FaultType
 from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.releases import HEALTHY, LEAKY, RELEASES
 from gameday.scenario import Fault
 
 WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
@@ -120,13 +122,13 @@ def test_status_json_shows_workloads_pods_and_pending_faults(erp_stack: Any, tar
     status = json.loads(result.stdout)
     assert (status["context"], status["namespace"], status["ready"]) == (CONTEXT, NAMESPACE, True)
     backend = next(w for w in status["workloads"] if w["kind"] == "Deployment" and w["name"] == BACKEND)
-    assert (backend["ready"], backend["desired"], backend["version"]) == (3, 3, "v1.2.2")
-    assert backend["images"] == ["gameday/hospital-erp-backend:v1.2.2"]
+    assert (backend["ready"], backend["desired"], backend["version"]) == (3, 3, HEALTHY.version)
+    assert backend["images"] == [release_image(HEALTHY)]
     assert {w["name"] for w in status["workloads"]} >= {"pgbouncer", "postgres", "prometheus", "alertmanager"}
     pods = [p for p in status["pods"] if p["app"] == BACKEND]
     assert len(pods) == 3
     assert all(p["ready"] and p["state"] == "Running" and p["phase"] == "Running" for p in pods)
-    assert all(p["restarts"] == 0 and p["version"] == "v1.2.2" and p["containers_ready"] == "1/1" for p in pods)
+    assert all(p["restarts"] == 0 and p["version"] == HEALTHY.version and p["containers_ready"] == "1/1" for p in pods)
     assert status["pending_injections"] == []
 
     # a crash-looping release: the pods say so, and the fault is listed from the object's annotation
@@ -226,9 +228,9 @@ def test_rollout_undo_restores_the_previous_image_and_is_journaled(
     erp_stack: Any, target: KubernetesTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = target.inject(Fault(type=FaultType.connection_pool_leak), drill_id="d-undo")
-    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.3"}, "v1.2.3 out",
+    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {LEAKY.version}, "leak out",
              timeout=90)
-    assert backend_image(target).endswith(":v1.2.3")
+    assert backend_image(target) == release_image(LEAKY)
 
     # a running Kubernetes drill (this process plays its runner): remediations land in its journal
     state = tmp_path / "state"
@@ -248,16 +250,17 @@ def test_rollout_undo_restores_the_previous_image_and_is_journaled(
 
     undo = gameday("cluster", "rollout", "undo", "backend", "--actor", "alice", *kube_args(erp_stack), env=env)
     assert undo.returncode == 0, undo.stderr
-    assert one_line(undo.stdout) == f"deployment/{BACKEND} rolled back to v1.2.2 (journaled)"
-    assert backend_image(target) == "gameday/hospital-erp-backend:v1.2.2"
-    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.2"}, "rollback", timeout=90)
+    assert one_line(undo.stdout) == f"deployment/{BACKEND} rolled back to {HEALTHY.version} (journaled)"
+    assert backend_image(target) == release_image(HEALTHY)
+    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {HEALTHY.version}, "rollback",
+             timeout=90)
 
     actions = [e for e in read_journal(journal.path) if e.type is EventType.action]
     assert [(e.actor, e.data["kind"], e.data["target"]) for e in actions] == [
         ("alice", "rollback", f"deployment/{BACKEND}")
     ]  # the dry run made no change, so it journaled none
     history = gameday("cluster", "rollout", "history", "backend", *kube_args(erp_stack), env=env)
-    assert history.stdout.strip().splitlines()[-1].split()[-1] == "v1.2.2"
+    assert history.stdout.strip().splitlines()[-1].split()[-1] == HEALTHY.version
     target.revert(record)
 
 
@@ -298,13 +301,11 @@ def test_up_dry_run_prints_the_build_create_load_apply_plan_and_runs_none(tmp_pa
         "docker info",
         "go install sigs.k8s.io/kind@v0.33.0",
         "tools/kind/node-image.sh",
-        "docker build -t gameday/hospital-erp-backend:v1.2.2",
-        "docker build -t gameday/hospital-erp-backend:v1.2.3",
-        "docker build -t gameday/hospital-erp-backend:v1.2.4-rc1",
+        *(f"docker build -t {release_image(r)}" for r in RELEASES.values()),  # one image per release
         "docker build -t gameday/postgres:15",
         "create cluster --name drill-test --config",
         "configmap/coredns",
-        "load docker-image --name drill-test gameday/hospital-erp-backend:v1.2.2",
+        f"load docker-image --name drill-test {release_image(HEALTHY)}",
         "kubectl --context kind-drill-test apply --server-side -f -",
     ]
     position = -1
@@ -314,7 +315,7 @@ def test_up_dry_run_prints_the_build_create_load_apply_plan_and_runs_none(tmp_pa
         position = hits[0]
     assert not log.exists(), log.read_text()
     pulled = gameday("cluster", "up", "--name", "drill-test", "--dry-run", "--pull", path=bin_dir)
-    assert "gameday/postgres:15" not in pulled.stdout and "gameday/hospital-erp-backend:v1.2.2" in pulled.stdout
+    assert "gameday/postgres:15" not in pulled.stdout and release_image(HEALTHY) in pulled.stdout
 
 
 def test_up_and_down_without_docker_are_one_clear_error(tmp_path: Path) -> None:

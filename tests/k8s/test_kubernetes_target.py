@@ -24,12 +24,15 @@ from drills.k8s.objects import (
     PGBOUNCER,
     default_world,
 )
+from drills.k8s.stack import backend_image
 from drills.k8s.target import KubernetesTarget
 from drills.recovery import recover
 from gameday.errors import SafetyError
-from gameday.faults import CRASHLOOP_VERSION, FaultType
+from gameday.faults import FaultType
 from gameday.files import load_model
 from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.releases import CRASHLOOP, HEALTHY, LEAKY
+from gameday.remediations import Remediation
 from gameday.scenario import Fault, Scenario
 
 WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
@@ -81,10 +84,10 @@ def test_manifests_apply_and_backend_rolls_out_to_three_ready_pods(target: Kuber
     assert target.is_ready()
     replicas = target.replicas()
     assert len(replicas) == 3
-    assert all(r.ready and r.state == "Running" and r.version == "v1.2.2" for r in replicas)
+    assert all(r.ready and r.state == "Running" and r.version == HEALTHY.version for r in replicas)
     dep = target.apps.read_namespaced_deployment(BACKEND, NAMESPACE)
     container = dep.spec.template.spec.containers[0]
-    assert container.image == "gameday/hospital-erp-backend:v1.2.2"
+    assert container.image == backend_image(HEALTHY)
     assert container.readiness_probe.http_get.path == "/ready"
     assert container.liveness_probe.http_get.path == "/health"
     monitoring = WORLD.monitoring_namespace
@@ -107,15 +110,15 @@ FAULT_CHECKS: dict[FaultType, tuple[str, Callable[[KubernetesTarget], bool]]] = 
         BACKEND,
         lambda t: (
             t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.spec.containers[0].image
-            == "gameday/hospital-erp-backend:v1.2.3"
+            == backend_image(LEAKY)
         ),
     ),
     FaultType.crashloop: (
         BACKEND,
         lambda t: (
-            backend_env(t)["APP_VERSION"] == CRASHLOOP_VERSION
+            backend_env(t)["APP_VERSION"] == CRASHLOOP.version
             and t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.spec.containers[0].image
-            == f"gameday/hospital-erp-backend:{CRASHLOOP_VERSION}"
+            == backend_image(CRASHLOOP)
             and (t.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.metadata.annotations or {}).get(
                 CRASHLOOP_ANNOTATION
             )
@@ -197,11 +200,12 @@ def test_second_fault_on_the_same_object_is_refused(target: KubernetesTarget) ->
 
 def test_remediate_rollout_undo_and_history(target: KubernetesTarget) -> None:
     record = target.inject(Fault(type=FaultType.connection_pool_leak))
-    wait_for(lambda: target.rollout_history()[-1:] == ["v1.2.3"], "v1.2.3 revision", timeout=30)
-    wait_for(lambda: target.is_ready(), "v1.2.3 rolled out", timeout=90)
-    assert target.remediate("rollout_undo") == f"deployment/{BACKEND} rolled back to v1.2.2"
-    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.2"}, "rollback", timeout=90)
-    assert target.rollout_history()[-1] == "v1.2.2"
+    wait_for(lambda: target.rollout_history()[-1:] == [LEAKY.version], "the leak's revision", timeout=30)
+    wait_for(lambda: target.is_ready(), "the leak rolled out", timeout=90)
+    assert target.remediate(Remediation.rollback) == f"deployment/{BACKEND} rolled back to {HEALTHY.version}"
+    wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {HEALTHY.version}, "rollback",
+             timeout=90)
+    assert target.rollout_history()[-1] == HEALTHY.version
     target.revert(record)
 
 
@@ -210,13 +214,13 @@ def test_dry_run_prints_every_change_and_sends_none(erp_stack: Any) -> None:
     t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, dry_run=True, printer=printed.append)
     before = workload_spec(t, BACKEND)
     t.inject(Fault(type=FaultType.connection_pool_leak))
-    t.remediate("scale", replicas=5)
+    t.remediate(Remediation.scale, replicas=5)
     # the record, the leak's pacing knobs, the rollout, the scale
     assert [line.split(": ")[1].split(" (")[0] for line in printed] == [
         f"patch deployment/{BACKEND}", "patch configmap/erp-knobs", f"patch deployment/{BACKEND}",
         f"patch deployment/{BACKEND}"]
     assert all(line.startswith(f"[dry-run] kind-gameday-test/{NAMESPACE}: ") for line in printed)
-    assert "slow_plan_every_s" in printed[1] and "v1.2.3" in printed[2]
+    assert "slow_plan_every_s" in printed[1] and LEAKY.version in printed[2]
     assert workload_spec(t, BACKEND) == before
     t.kubectl_bin = erp_stack.bin("kubectl")
     t.apply()  # renders locally, prints the apply, sends nothing

@@ -14,11 +14,14 @@ import pytest
 from gameday_testkit import wait_for
 
 from drills.k8s.objects import default_world
+from drills.k8s.stack import backend_image
 from drills.k8s.target import KubernetesTarget
 from drills.warroom import requests as rq
 from drills.warroom.actions import Room
 from drills.warroom.drill_link import announce, withdraw
 from gameday.journal import EventType, JournalWriter, read_journal
+from gameday.releases import HEALTHY, LEAKY
+from gameday.remediations import Remediation
 from gameday.scenario import Fault, FaultType
 
 WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
@@ -57,16 +60,16 @@ def room(erp_stack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 def test_rollback_and_knob_buttons_act_on_the_cluster(room: tuple[Room, KubernetesTarget]) -> None:
     war_room, target = room
     target.inject(Fault(type=FaultType.connection_pool_leak), drill_id="d1")
-    wait_for(lambda: target.rollout_history()[-1:] == ["v1.2.3"], "the v1.2.3 revision", timeout=60)
+    wait_for(lambda: target.rollout_history()[-1:] == [LEAKY.version], "the leak's revision", timeout=60)
 
-    event = war_room.perform(rq.Remediate(type="remediate", action="rollback", actor="alice"))
+    event = war_room.perform(rq.Remediate(type="remediate", action=Remediation.rollback, actor="alice"))
     assert (event.type, event.actor, event.data["kind"]) == (EventType.action, "alice", "rollback")
     image = target.apps.read_namespaced_deployment(BACKEND, NAMESPACE).spec.template.spec.containers[0].image
-    assert image == "gameday/hospital-erp-backend:v1.2.2"
+    assert image == backend_image(HEALTHY)
 
     target.inject(Fault(type=FaultType.slow_queries), drill_id="d1")
     assert target.knobs()["query_latency_s"] == 1.2
-    war_room.perform(rq.Remediate(type="remediate", action="kill_slow_queries", actor="bob"))
+    war_room.perform(rq.Remediate(type="remediate", action=Remediation.kill_slow_queries, actor="bob"))
     assert target.knobs()["query_latency_s"] == 0.0
     actions = [(e.actor, e.data["kind"]) for e in read_journal(war_room.journal) if e.type is EventType.action]
     assert actions == [("alice", "rollback"), ("bob", "kill-slow-queries")]

@@ -15,8 +15,10 @@ import pytest
 from gameday_testkit import wait_for
 
 from drills.k8s.objects import default_world
+from drills.k8s.stack import backend_image
 from drills.k8s.target import KubernetesTarget
 from gameday.faults import FaultType
+from gameday.releases import CRASHLOOP, HEALTHY
 from gameday.runbook import load_runbook
 from gameday.runbook.parser import DEFAULT_RUNBOOK
 from gameday.scenario import Fault
@@ -59,11 +61,11 @@ def test_another_runbooks_names_make_the_stack_and_the_drill_acts_on_them(k8s_co
         record = target.inject(Fault(type=FaultType.crashloop), drill_id="payments")
         assert record.revert_state["name"] == "api" and record.revert_state["namespace"] == "payments"
         image = target.apps.read_namespaced_deployment("api", "payments").spec.template.spec.containers[0].image
-        assert image.endswith(":v1.2.4-rc1")
+        assert image == backend_image(CRASHLOOP)
         assert "deployment/api" in target.describe(Fault(type=FaultType.crashloop))
         target.revert(record)
-        wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {"v1.2.2"},
-                 "api back on v1.2.2", timeout=120)  # fmt: skip
+        wait_for(lambda: target.is_ready() and {r.version for r in target.replicas()} == {HEALTHY.version},
+                 "api back on the healthy release", timeout=120)  # fmt: skip
         assert target.pending_injections() == []
     finally:
         target.down()

@@ -14,6 +14,8 @@ from conftest import Kind
 from drills.k8s import endpoints
 from drills.k8s.cluster import CLUSTER_ONLY_COREFILE
 from drills.k8s.objects import default_world
+from drills.k8s.stack import backend_image
+from gameday.releases import HEALTHY, RELEASES
 
 WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
 BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
@@ -35,13 +37,12 @@ def test_node_image_was_built_here_and_every_workload_is_ready(kind: Kind) -> No
     assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.37.2"
     assert any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
     images = {name for image in node["status"]["images"] for name in image.get("names", [])}
-    for tag in ("gameday/hospital-erp-backend:v1.2.2", "gameday/hospital-erp-backend:v1.2.3",
-                "gameday/hospital-erp-backend:v1.2.4-rc1", "gameday/postgres:15", "gameday/pgbouncer:1.18",
+    for tag in (*(backend_image(r) for r in RELEASES.values()), "gameday/postgres:15", "gameday/pgbouncer:1.18",
                 "gameday/prometheus:2.42", "gameday/alertmanager:0.25", "gameday/cluster-tools:v1"):
         assert any(name.endswith(tag) for name in images), f"{tag} is not loaded into the node"
     assert kind.target.is_ready()
     replicas = kind.target.replicas()
-    assert len(replicas) == 3 and all(r.ready and r.version == "v1.2.2" for r in replicas)
+    assert len(replicas) == 3 and all(r.ready and r.version == HEALTHY.version for r in replicas)
 
 
 def test_addresses_stay_out_of_private_ranges(kind: Kind) -> None:
@@ -84,7 +85,7 @@ def test_stack_is_served_on_loopback_and_prometheus_scrapes_the_real_pods(kind: 
             break
         time.sleep(2)
     assert len(up) == 3, f"Prometheus does not scrape three backend pods: {up}"
-    assert {r["metric"]["version"] for r in up} == {"v1.2.2"}
+    assert {r["metric"]["version"] for r in up} == {HEALTHY.version}
     rules = httpx.get(f"{ep.prometheus_url}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert {"HighErrorRate", "BackendCrashLooping", "PgBouncerDown"} <= {
         r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"}

@@ -1,7 +1,7 @@
 """Real game days on the kind cluster: every shipped scenario end to end under Locust load with the autopilot,
 and people fixing things with plain kubectl.
 
-The fault is a real change (v1.2.3 really leaks pool connections, v1.2.4-rc1 really crash-loops, PgBouncer
+The fault is a real change (the leaky release really leaks pool connections, the rc really crash-loops, PgBouncer
 really goes to 0, the knobs really slow queries and fail upstream calls), Prometheus inside the cluster
 scrapes the real pods, its alerts reach the journal through Alertmanager, and the autopilot remediates
 through the API.  Same journal vocabulary and order as on the sandbox.
@@ -23,6 +23,7 @@ from conftest import GAMEDAY, REPO, Kind, drill, journal_of, wait_event
 from drills.k8s.objects import default_world
 from gameday.files import load_model
 from gameday.journal import Event, EventType, read_journal
+from gameday.releases import HEALTHY
 from gameday.runbook import load_runbook
 from gameday.scenario import Scenario
 
@@ -71,7 +72,7 @@ def assert_nothing_left(kind: Kind) -> None:
     assert kind.target.pending_injections() == [], "a fault is still recorded in the cluster"
     assert kind.target.knobs() == {} or all(not v for k, v in kind.target.knobs().items() if k != "latency_fraction")
     kind.target.wait_ready(240)
-    assert {r.version for r in kind.target.replicas()} == {"v1.2.2"}
+    assert {r.version for r in kind.target.replicas()} == {HEALTHY.version}
 
 
 @pytest.mark.parametrize("scenario", list(SYMPTOMS))

@@ -37,7 +37,7 @@ from gameday.errors import TargetError
 #: What of the repository goes into the backend and exporter images (nothing else: no tests, no venv).
 APP_SOURCES = ("drills/__init__.py", "drills/service", "drills/exporters", "drills/k8s/__init__.py",
                "drills/k8s/exporter.py", "drills/k8s/gateway.py", "drills/k8s/informer.py", "drills/k8s/front.py",
-               "drills/k8s/dashboard")
+               "drills/k8s/dashboard", "gameday/__init__.py", "gameday/releases.py")
 PYTHON_PATH = "PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 

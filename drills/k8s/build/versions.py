@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from gameday.releases import RELEASES
+
 REPO = Path(__file__).resolve().parents[3]
 TOOLS = REPO / "tools" / "kind"
 TESTENV = REPO / "tools" / "k8s-testenv"
@@ -17,8 +19,8 @@ DEBIAN_SUITE = "bookworm"
 
 NODE_REPO = "gameday/kind-node"
 BACKEND_REPO = "gameday/hospital-erp-backend"
-#: The releases the drills replay: healthy, the pool leak (incident 2026-01-24-001), the crash-looping rc.
-BACKEND_RELEASES = ("v1.2.2", "v1.2.3", "v1.2.4-rc1")
+#: The releases the drills replay, one image each (the release catalogue: healthy, pool leak, crash loop).
+BACKEND_RELEASES = tuple(RELEASES)
 #: Label every locally built image carries: the cache key of its inputs.
 KEY_LABEL = "io.gameday.key"
 
