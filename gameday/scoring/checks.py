@@ -3,6 +3,11 @@
 A check returns pass, fail or n/a (with a reason); weights are applied by the engine.  For an imported
 timeline (a summary written by people) missing evidence means "not recorded", so such checks are n/a
 there rather than failed.
+
+Each check is registered once, by the :func:`check` decorator on its function: its id (also its weight's
+key in ``weights.yaml``, its JUnit test case and its key in ``--json``), its title and the function.  Adding
+a check is that function plus its weight in ``weights.yaml``; a weights file that names a check the registry
+does not know, or leaves one out, is refused (:mod:`gameday.scoring.weights`).
 """
 
 from __future__ import annotations
@@ -12,15 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gameday.journal import Event, EventType
-from gameday.metrics import Milestone
+from gameday.metrics import Milestone, declares, response_time
 from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
 from gameday.runbook.model import Runbook
 from gameday.scoring.postmortem import TEMPLATE_NAME, read_review
 from gameday.scoring.result import CheckResult, Status
 from gameday.scoring.view import IncidentView, person_name
-from gameday.scoring.weights import ScoringConfig
+
+if TYPE_CHECKING:
+    from gameday.scoring.weights import ScoringConfig
 
 E = EventType
 HEALTHY_STATES = {"running", "ready", "healthy", "up", "ok"}
@@ -42,27 +50,60 @@ class Context:
         """Timelines record highlights, not everything: absence is not evidence."""
         return self.view.source == "timeline"
 
-    def missing(self, check: str, title: str, expected: str, what: str, feedback: str) -> CheckResult:
-        if self.lenient:
-            return _na(check, title, expected, f"the timeline does not mention {what}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: ``id`` names it everywhere (result, weight, JUnit case), ``title`` for people."""
+
+    id: str
+    title: str
+    run: Callable[[Context, Check], CheckResult]
+
+    def __call__(self, ctx: Context) -> CheckResult:
+        return self.run(ctx, self)
+
+    def na(self, expected: str, reason: str) -> CheckResult:
         return CheckResult(
-            id=check, title=title, status=Status.failed, expected=expected, observed=f"no {what}",
+            id=self.id, title=self.title, status=Status.not_applicable, expected=expected, observed="—",
+            feedback=f"Not applicable: {reason}.",
+        )
+
+    def result(self, ok: bool, expected: str, observed: str, good: str, bad: str) -> CheckResult:
+        return CheckResult(
+            id=self.id, title=self.title, status=Status.passed if ok else Status.failed, expected=expected,
+            observed=observed, feedback=good if ok else bad,
+        )
+
+    def missing(self, ctx: Context, expected: str, what: str, feedback: str) -> CheckResult:
+        """No evidence of ``what``: failed, except in a timeline (people record highlights), where it is n/a."""
+        if ctx.lenient:
+            return self.na(expected, f"the timeline does not mention {what}")
+        return CheckResult(
+            id=self.id, title=self.title, status=Status.failed, expected=expected, observed=f"no {what}",
             feedback=feedback,
         )
 
 
-def _na(check: str, title: str, expected: str, reason: str) -> CheckResult:
-    return CheckResult(
-        id=check, title=title, status=Status.not_applicable, expected=expected, observed="—",
-        feedback=f"Not applicable: {reason}.",
-    )
+#: Every check, in the order they are reported (the order of their definitions below).
+CHECKS: list[Check] = []
 
 
-def _result(check: str, title: str, ok: bool, expected: str, observed: str, good: str, bad: str) -> CheckResult:
-    return CheckResult(
-        id=check, title=title, status=Status.passed if ok else Status.failed, expected=expected,
-        observed=observed, feedback=good if ok else bad,
-    )
+def check(check_id: str, title: str) -> Callable[[Callable[[Context, Check], CheckResult]], Check]:
+    """Register the decorated ``function(ctx, check) -> CheckResult`` as the check ``check_id``."""
+
+    def register(function: Callable[[Context, Check], CheckResult]) -> Check:
+        if any(c.id == check_id for c in CHECKS):
+            raise ValueError(f"two checks are registered as {check_id!r}")
+        registered = Check(check_id, title, function)
+        CHECKS.append(registered)
+        return registered
+
+    return register
+
+
+def check_ids() -> list[str]:
+    return [c.id for c in CHECKS]
 
 
 def _fmt(minutes: float) -> str:
@@ -79,18 +120,17 @@ def _slack(ctx: Context) -> tuple[float, str]:
 
 
 def _declares(ctx: Context) -> bool:
-    """Does the runbook send this severity down the 'Declare Incident' branch?"""
-    declared = ctx.runbook.declared_severities()
-    return ctx.severity in declared if declared else True
+    """Does the runbook send this severity down the 'Declare Incident' branch? (:func:`gameday.metrics.declares`)"""
+    return declares(ctx.runbook, ctx.severity)
 
 
 # -- declaration -------------------------------------------------------------------------------------
 
 
-def severity_matches(ctx: Context) -> CheckResult:
-    cid, title = "severity_matches", "Declared severity matches the incident"
+@check("severity_matches", "Declared severity matches the incident")
+def severity_matches(ctx: Context, c: Check) -> CheckResult:
     if ctx.expected is None:
-        return _na(cid, title, "—", "no expected severity is known (no scenario)")
+        return c.na("—", "no expected severity is known (no scenario)")
     declared = ctx.declared
     ticket = ctx.view.first(E.ticket_created)
     if declared is None and ticket is not None:
@@ -99,28 +139,30 @@ def severity_matches(ctx: Context) -> CheckResult:
             # a ticket without a severity still says "this is not a declared incident" (SEV-3/4 branch)
             ticket_path = [s for s in (x.name for x in ctx.runbook.severities)
                            if s not in ctx.runbook.declared_severities()]
-            return _result(
-                cid, title, ctx.expected in ticket_path, ctx.expected, "ticket created (not declared)",
+            return c.result(
+                ctx.expected in ticket_path, ctx.expected, "ticket created (not declared)",
                 f"Handled as a ticket, right for {ctx.expected}.",
                 f"Handled as a ticket, but {ctx.expected} must be declared as an incident.",
             )
     if declared is None:
-        return ctx.missing(cid, title, ctx.expected, "severity declaration",
-                           f"Nobody declared a severity; this incident was {ctx.expected}.")
-    return _result(
-        cid, title, declared == ctx.expected, ctx.expected, declared,
+        return c.missing(ctx, ctx.expected, "severity declaration",
+                         f"Nobody declared a severity; this incident was {ctx.expected}.")
+    return c.result(
+        declared == ctx.expected, ctx.expected, declared,
         f"Declared {declared}, as the scenario called for.",
         f"Declared {declared} but the impact called for {ctx.expected}; re-read the severity table.",
     )
 
 
-def declared_in_time(ctx: Context) -> CheckResult:
-    cid, title = "declared_in_time", "Declared within the response time"
+@check("declared_in_time", "Declared within the response time")
+def declared_in_time(ctx: Context, c: Check) -> CheckResult:
     if ctx.severity is None:
-        return _na(cid, title, "—", "no severity known")
-    response = ctx.runbook.severity(ctx.severity).response_minutes
+        return c.na("—", "no severity known")
+    ctx.runbook.severity(ctx.severity)  # a severity the runbook lacks is an error, not "no clock"
+    # the time to declare's target (gameday.metrics); on the ticket branch the ticket answers to it
+    response = response_time(ctx.runbook, ctx.severity)
     if response is None:
-        return _na(cid, title, "—", f"{ctx.severity} has no response clock in the runbook")
+        return c.na("—", f"{ctx.severity} has no response clock in the runbook")
     slack, said = _slack(ctx)
     expected = f"≤ {response:g} min after detection ({ctx.severity}){said}"
     detected = ctx.view.detection()
@@ -129,32 +171,32 @@ def declared_in_time(ctx: Context) -> CheckResult:
     declared = ctx.view.at(E.severity_declared) if _declares(ctx) else ctx.view.at(E.severity_declared,
                                                                                       E.ticket_created)
     if declared is None:
-        return ctx.missing(cid, title, expected, "declaration",
-                           "The incident was never declared; declare as soon as the severity is clear.")
+        return c.missing(ctx, expected, "declaration",
+                         "The incident was never declared; declare as soon as the severity is clear.")
     if detected is None:
-        return _na(cid, title, expected, "no detection time recorded")
+        return c.na(expected, "no detection time recorded")
     delay = declared - detected
-    return _result(
-        cid, title, delay <= response + slack, expected, f"{_fmt(delay)} after detection",
+    return c.result(
+        delay <= response + slack, expected, f"{_fmt(delay)} after detection",
         f"Declared {_fmt(delay)} after detection, inside the {response:g} min response time.",
         f"Declared {_fmt(delay)} after detection; {ctx.severity} must be declared within {response:g} min.",
     )
 
 
-def roles_assigned(ctx: Context) -> CheckResult:
-    cid, title = "roles_assigned", "Incident roles assigned"
+@check("roles_assigned", "Incident roles assigned")
+def roles_assigned(ctx: Context, c: Check) -> CheckResult:
     required = ctx.runbook.declaration_roles
     expected = ", ".join(required) + " assigned"
     if ctx.severity is not None and not _declares(ctx):
-        return _na(cid, title, expected, f"{ctx.severity} gets a ticket, not an incident team")
+        return c.na(expected, f"{ctx.severity} gets a ticket, not an incident team")
     roles = ctx.view.roles()
     if not roles and ctx.lenient:
-        return _na(cid, title, expected, "the timeline does not name roles")
+        return c.na(expected, "the timeline does not name roles")
     missing = [r for r in required if not roles.get(r.upper())]
     observed = "; ".join(f"{r}={', '.join(roles.get(r.upper(), [])) or '—'}" for r in required)
     names = {r.abbreviation: r.name for r in ctx.runbook.roles}
-    return _result(
-        cid, title, not missing, expected, observed,
+    return c.result(
+        not missing, expected, observed,
         "Every role the runbook names was filled.",
         "Nobody took the " + ", ".join(f"{names.get(r, r)} ({r})" for r in missing) + " role.",
     )
@@ -165,50 +207,52 @@ def _user_facing(ctx: Context) -> bool:
     return bool(ctx.view.scenario.get("user_facing", True))
 
 
-def _declaration_step_check(ctx: Context, cid: str, title: str, kind: DeclarationKind, what: str) -> CheckResult:
+def _declaration_step_check(ctx: Context, c: Check, kind: DeclarationKind, what: str) -> CheckResult:
     steps = ctx.runbook.declaration_steps(kind)
     event = DECLARATION_EVENTS[kind]
     severities = sorted({sev for s in steps for sev in s.severities})
     expected = f"{what} for {', '.join(severities) or 'no severity'}"
     if not steps:
-        return _na(cid, title, expected, f"the runbook's declaration steps never ask for {what}")
+        return c.na(expected, f"the runbook's declaration steps never ask for {what}")
     if ctx.severity is None:
-        return _na(cid, title, expected, "no severity known")
+        return c.na(expected, "no severity known")
     if ctx.severity not in severities:
-        return _na(cid, title, expected, f"the runbook does not ask for {what} at {ctx.severity}")
+        return c.na(expected, f"the runbook does not ask for {what} at {ctx.severity}")
     steps = [s for s in steps if s.applies(ctx.severity, _user_facing(ctx))]
     if not steps:
-        return _na(cid, title, expected, f"the runbook asks for {what} only when users are affected")
+        return c.na(expected, f"the runbook asks for {what} only when users are affected")
     found = ctx.view.first(event)
     if found is None:
-        return ctx.missing(cid, title, expected, what,
-                           f"{ctx.severity} calls for {what} ({steps[0].title!r}), and it did not happen.")
+        return c.missing(ctx, expected, what,
+                         f"{ctx.severity} calls for {what} ({steps[0].title!r}), and it did not happen.")
     detected = ctx.view.detection() or ctx.view.start() or 0.0
-    return _result(
-        cid, title, True, expected,
+    return c.result(
+        True, expected,
         f"{event.value} {_fmt(ctx.view.minutes(found) - detected)} after detection by {found.actor}",
         f"{steps[0].title}: done.", "",
     )
 
 
-def war_room(ctx: Context) -> CheckResult:
-    return _declaration_step_check(ctx, "war_room", "War room created", DeclarationKind.war_room, "a war room")
+@check("war_room", "War room created")
+def war_room(ctx: Context, c: Check) -> CheckResult:
+    return _declaration_step_check(ctx, c, DeclarationKind.war_room, "a war room")
 
 
-def paged(ctx: Context) -> CheckResult:
-    return _declaration_step_check(ctx, "paged", "On-call paged", DeclarationKind.page, "paging on-call")
+@check("paged", "On-call paged")
+def paged(ctx: Context, c: Check) -> CheckResult:
+    return _declaration_step_check(ctx, c, DeclarationKind.page, "paging on-call")
 
 
 # -- communication -----------------------------------------------------------------------------------
 
 
-def status_updates(ctx: Context) -> CheckResult:
-    cid, title = "status_updates", "Status updates at the runbook's cadence"
+@check("status_updates", "Status updates at the runbook's cadence")
+def status_updates(ctx: Context, c: Check) -> CheckResult:
     if ctx.severity is None:
-        return _na(cid, title, "—", "no severity known")
+        return c.na("—", "no severity known")
     interval = ctx.runbook.severity(ctx.severity).update_interval_minutes
     if interval is None:
-        return _na(cid, title, "—", f"{ctx.severity} has no update interval in the runbook")
+        return c.na("—", f"{ctx.severity} has no update interval in the runbook")
     slack, said = _slack(ctx)
     expected = f"an update at least every {interval:g} min ({ctx.severity}){said}"
     view = ctx.view
@@ -217,10 +261,10 @@ def status_updates(ctx: Context) -> CheckResult:
         begin = view.detection()
     end = view.milestones()[Milestone.resolved]
     if begin is None or end is None:
-        return _na(cid, title, expected, "no declaration-to-resolution window to measure")
+        return c.na(expected, "no declaration-to-resolution window to measure")
     updates = sorted(view.minutes(e) for e in view.all(E.status_update) if begin <= view.minutes(e) <= end)
     if not updates and ctx.lenient:
-        return _na(cid, title, expected, "the timeline does not record status updates")
+        return c.na(expected, "the timeline does not record status updates")
     points = [begin, *updates, end]
     gaps = [b - a for a, b in pairwise(points)]
     limit = interval * (1 + ctx.config.update_grace_fraction) + slack
@@ -229,8 +273,8 @@ def status_updates(ctx: Context) -> CheckResult:
     observed = f"{len(updates)} update(s) over {_fmt(end - begin)}, longest gap {_fmt(max(gaps))}"
     if late:
         observed += f", {missed} missed"
-    return _result(
-        cid, title, not late, expected, observed,
+    return c.result(
+        not late, expected, observed,
         f"Stakeholders heard from you at least every {interval:g} minutes.",
         f"About {missed} status update(s) missed; post one every {interval:g} min even when nothing changed.",
     )
@@ -243,20 +287,20 @@ def _key(event: Event) -> tuple[float, int]:
     return (event.t, event.seq)
 
 
-def hypothesis_before_fix(ctx: Context) -> CheckResult:
-    cid, title = "hypothesis_before_fix", "Hypothesis recorded before the fix"
+@check("hypothesis_before_fix", "Hypothesis recorded before the fix")
+def hypothesis_before_fix(ctx: Context, c: Check) -> CheckResult:
     expected = "first hypothesis before first action"
     action = ctx.view.first(E.action)
     if action is None:
-        return _na(cid, title, expected, "no fix action was recorded")
+        return c.na(expected, "no fix action was recorded")
     hypothesis = ctx.view.first(E.hypothesis)
     if hypothesis is None:
-        return ctx.missing(cid, title, expected, "hypothesis",
-                           "Write down what you think is wrong before changing things.")
+        return c.missing(ctx, expected, "hypothesis",
+                         "Write down what you think is wrong before changing things.")
     ok = _key(hypothesis) <= _key(action)
     lead = ctx.view.minutes(action) - ctx.view.minutes(hypothesis)
-    return _result(
-        cid, title, ok, expected,
+    return c.result(
+        ok, expected,
         f"hypothesis {_fmt(abs(lead))} {'before' if ok else 'after'} the first action",
         "A hypothesis was on record before anyone changed the system.",
         "The first action came before any hypothesis; say what you believe is wrong, then act.",
@@ -272,25 +316,25 @@ def _rollback_safe(ctx: Context) -> bool | None:
     return None
 
 
-def remediation_choice(ctx: Context) -> CheckResult:
-    cid, title = "remediation_choice", "Remediation follows the decision tree"
+@check("remediation_choice", "Remediation follows the decision tree")
+def remediation_choice(ctx: Context, c: Check) -> CheckResult:
     safe = _rollback_safe(ctx)
     if safe is None:
-        return _na(cid, title, "—", "the scenario does not say whether a rollback is safe")
+        return c.na("—", "the scenario does not say whether a rollback is safe")
     expected = "rollback (safe, fastest recovery)" if safe else "hotfix or workaround (rollback unsafe)"
     actions = ctx.view.all(E.action)
     if not actions:
-        return ctx.missing(cid, title, expected, "fix action", "No fix was recorded.")
+        return c.missing(ctx, expected, "fix action", "No fix was recorded.")
     kinds = [str(a.data.get("kind", "?")) for a in actions]
     rolled_back = "rollback" in kinds
     observed = "actions: " + ", ".join(kinds)
     if safe:
-        return _result(cid, title, rolled_back, expected, observed,
-                       "Rolled back, the fastest safe recovery.",
-                       "A safe rollback was available but not used; it is the runbook's fastest recovery.")
-    return _result(cid, title, not rolled_back, expected, observed,
-                   "Avoided an unsafe rollback and fixed forward.",
-                   "Rolled back although the scenario said a rollback was not safe.")
+        return c.result(rolled_back, expected, observed,
+                        "Rolled back, the fastest safe recovery.",
+                        "A safe rollback was available but not used; it is the runbook's fastest recovery.")
+    return c.result(not rolled_back, expected, observed,
+                    "Avoided an unsafe rollback and fixed forward.",
+                    "Rolled back although the scenario said a rollback was not safe.")
 
 
 # -- verification and closure ------------------------------------------------------------------------
@@ -327,21 +371,21 @@ def _number(value: object) -> float | None:
     return None if math.isnan(number) else number
 
 
-def verification_true(ctx: Context) -> CheckResult:
-    cid, title = "verification_true", "Verification true on the metrics"
+@check("verification_true", "Verification true on the metrics")
+def verification_true(ctx: Context, c: Check) -> CheckResult:
     criteria = ctx.runbook.verification
     expected = f"error rate < {criteria.error_rate_below:.2%}, p95 < {criteria.p95_below_seconds:g} s, replicas healthy"
     view = ctx.view
     if not view.samples:
-        return _na(cid, title, expected, "the journal has no metric samples")
+        return c.na(expected, "the journal has no metric samples")
     verified = view.first(E.verified)
     if verified is None:
-        return ctx.missing(cid, title, expected, "verified event",
-                           "Resolution was never verified against the runbook's checks.")
+        return c.missing(ctx, expected, "verified event",
+                         "Resolution was never verified against the runbook's checks.")
     at = view.minutes(verified)
     sample = _sample_near(ctx, at)
     if sample is None:
-        return _na(cid, title, expected, "no metric sample near the verified time")
+        return c.na(expected, "no metric sample near the verified time")
     problems, seen = [], []
     rate = _number(sample.data.get("error_rate"))
     if rate is not None:
@@ -365,32 +409,32 @@ def verification_true(ctx: Context) -> CheckResult:
     if unhealthy:
         problems.append("unhealthy replicas: " + ", ".join(sorted(unhealthy)))
     if not seen:
-        return _na(cid, title, expected, "the samples near the verified time carry no verification metrics")
+        return c.na(expected, "the samples near the verified time carry no verification metrics")
     observed = ", ".join(seen) + f" (sample {_fmt(view.minutes(sample) - at)} from the claim)"
-    return _result(
-        cid, title, not problems, expected, observed,
+    return c.result(
+        not problems, expected, observed,
         "The metrics agreed with the claim: the service really was healthy.",
         "Verified too early: " + "; ".join(problems) + " when resolution was claimed.",
     )
 
 
-def stability_watch(ctx: Context) -> CheckResult:
+@check("stability_watch", "Stability watch before resolving")
+def stability_watch(ctx: Context, c: Check) -> CheckResult:
     """Service restored (verified) -> resolved must span the runbook's stability watch, with no alert in it:
     the runbook resolves an incident only once it has been stable that long."""
-    cid, title = "stability_watch", "Stability watch before resolving"
     need = ctx.runbook.stability_minutes
     slack, said = _slack(ctx)
     expected = f"≥ {need:g} min from restored (verified) to resolved{said}, no alert during the watch"
     view = ctx.view
     if ctx.severity is not None and not _declares(ctx):
-        return _na(cid, title, expected, f"{ctx.severity} takes the ticket branch of the workflow (no watch)")
+        return c.na(expected, f"{ctx.severity} takes the ticket branch of the workflow (no watch)")
     times = view.milestones()
     resolved = times[Milestone.resolved]
     if resolved is None:
-        return ctx.missing(cid, title, expected, "resolved or closed event", "The incident was never resolved.")
+        return c.missing(ctx, expected, "resolved or closed event", "The incident was never resolved.")
     if not any(view.minutes(e) <= resolved for e in view.all(E.verified)):
-        return ctx.missing(cid, title, expected, "verification before resolving",
-                           "Resolved without verifying the service first.")
+        return c.missing(ctx, expected, "verification before resolving",
+                         "Resolved without verifying the service first.")
     start = times[Milestone.restored]
     assert start is not None
     watched = resolved - start
@@ -403,21 +447,21 @@ def stability_watch(ctx: Context) -> CheckResult:
         if short
         else "An alert fired during the stability watch; go back to investigation, not to close."
     )
-    return _result(cid, title, ok, expected, observed,
-                   f"Watched {_fmt(watched)} before resolving, as the runbook asks.", bad)
+    return c.result(ok, expected, observed,
+                    f"Watched {_fmt(watched)} before resolving, as the runbook asks.", bad)
 
 
-def postmortem(ctx: Context) -> CheckResult:
-    cid, title = "postmortem", "Post-incident review filed"
+@check("postmortem", "Post-incident review filed")
+def postmortem(ctx: Context, c: Check) -> CheckResult:
     hours = ctx.runbook.postmortem_within_hours
     expected = f"review within {hours:g} h of close, following the {TEMPLATE_NAME!r} template"
     view = ctx.view
     filed = view.first(E.postmortem_filed)
     if filed is None:
         if view.source not in ctx.config.postmortem_required_for:
-            return _na(cid, title, expected, f"no review is expected for a {view.source} journal")
-        return _result(cid, title, False, expected, "no review filed", "",
-                       f"No post-incident review was filed; it is due within {hours:g} h.")
+            return c.na(expected, f"no review is expected for a {view.source} journal")
+        return c.result(False, expected, "no review filed", "",
+                        f"No post-incident review was filed; it is due within {hours:g} h.")
     end = view.at(E.closed)
     if end is None:
         end = view.at(E.resolved)
@@ -443,34 +487,20 @@ def postmortem(ctx: Context) -> CheckResult:
             observed = f"filed after {delay_h:.1f} h; {findings.summary()}"
         else:
             observed = f"filed after {delay_h:.1f} h (runbook has no review template to compare)"
-    return _result(cid, title, not problems, expected, observed,
-                   "The review is in, on time, with timeline, whys and owned, dated actions.",
-                   "Review late or incomplete: " + "; ".join(problems) + ".")
+    return c.result(not problems, expected, observed,
+                    "The review is in, on time, with timeline, whys and owned, dated actions.",
+                    "Review late or incomplete: " + "; ".join(problems) + ".")
 
 
-def unaided(ctx: Context) -> CheckResult:
+@check("unaided", "Solved without the game master's hints")
+def unaided(ctx: Context, c: Check) -> CheckResult:
     """Hints from a game master (war room) cost points; without any the check stays out of the score."""
-    cid, title = "unaided", "Solved without the game master's hints"
     hints = ctx.view.all(E.hint)
     if not hints:
-        return _na(cid, title, "no hints", "the game master gave no hint")
-    return _result(cid, title, False, "no hints", f"{len(hints)} hint(s)", "",
-                   f"The game master gave {len(hints)} hint(s); next time find it from the alerts and metrics.")
+        return c.na("no hints", "the game master gave no hint")
+    return c.result(False, "no hints", f"{len(hints)} hint(s)", "",
+                    f"The game master gave {len(hints)} hint(s); next time find it from the alerts and metrics.")
 
 
-CHECKS: list[Callable[[Context], CheckResult]] = [
-    severity_matches,
-    declared_in_time,
-    roles_assigned,
-    war_room,
-    paged,
-    status_updates,
-    hypothesis_before_fix,
-    remediation_choice,
-    verification_true,
-    stability_watch,
-    postmortem,
-    unaided,
-]
 
-__all__ = ["CHECKS", "Context", "person_name"]
+__all__ = ["CHECKS", "Check", "Context", "check", "check_ids", "person_name"]

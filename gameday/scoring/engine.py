@@ -79,6 +79,7 @@ def score_incident(view: IncidentView, runbook: Runbook, config: ScoringConfig) 
     possible = sum(c.weight for c in applicable)
     points = sum(c.weight for c in applicable if c.status is Status.passed)
     roles = view.roles()
+    metrics, compliant = compute_metrics(view, runbook, severity)
     return IncidentScore(
         incident=view.incident,
         source=view.source,
@@ -89,7 +90,8 @@ def score_incident(view: IncidentView, runbook: Runbook, config: ScoringConfig) 
         points=points,
         possible=possible,
         checks=checks,
-        metrics=compute_metrics(view, runbook, severity),
+        metrics=metrics,
+        compliant=compliant,
         actors=_actors(view, roles),
         roles=roles,
     )
@@ -128,6 +130,7 @@ def score_events(
         incidents=incidents,
         score=round(fmean(scores), 1) if scores else None,
         metric_means={k: round(fmean(v), 3) for k, v in values.items()},
+        compliance=fmean(bool(i.compliant) for i in incidents) if incidents else None,
         notes=notes,
     )
 

@@ -40,7 +40,8 @@ class MetricResult(_Closed):
     minutes: float | None = Field(description="runbook minutes; None when an event is missing")
     target_minutes: float | None = None
     target_text: str = ""
-    met: bool | None = Field(default=None, description="None when there is no target or no value")
+    met: bool | None = Field(default=None, description="None when there is no target or no value (compliance "
+                                                       "counts a missing value as not met: gameday.metrics)")
 
     @property
     def span(self) -> str:
@@ -69,6 +70,8 @@ class IncidentScore(_Closed):
     possible: float = 0.0
     checks: list[CheckResult]
     metrics: list[MetricResult]
+    compliant: bool | None = Field(default=None, description="met every runbook target that applies to it "
+                                                             "(gameday.metrics.complies)")
     actors: list[ActorSummary] = Field(default_factory=list)
     roles: dict[str, list[str]] = Field(default_factory=dict, description="role -> people")
 
@@ -88,4 +91,6 @@ class JournalScore(_Closed):
     incidents: list[IncidentScore]
     score: float | None = Field(description="mean incident score (aggregate for multi-incident journals)")
     metric_means: dict[str, float] = Field(default_factory=dict, description="metric id -> mean minutes")
+    compliance: float | None = Field(default=None, description="share of incidents that met every runbook target "
+                                                               "that applies to them (gameday.metrics)")
     notes: list[str] = Field(default_factory=list)

@@ -1,41 +1,50 @@
-"""The scoring file: weights per check plus the few tolerances the runbook does not state."""
+"""The scoring file: weights per check plus the few tolerances the runbook does not state.
+
+The weights model is made from the check registry (:data:`gameday.scoring.checks.CHECKS`): one required,
+non-negative field per registered check, nothing else, so a weights file that leaves a check out or names
+one the registry does not know is refused in one line.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from gameday.files import load_model
+from gameday.scoring.checks import CHECKS, check_ids
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("weights.yaml")
 
 
-class CheckWeights(BaseModel):
-    """One field per check id; closed so a typo in an override file is reported, not ignored."""
-
+class _WeightsBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    severity_matches: float = Field(ge=0)
-    declared_in_time: float = Field(ge=0)
-    roles_assigned: float = Field(ge=0)
-    war_room: float = Field(ge=0)
-    paged: float = Field(ge=0)
-    status_updates: float = Field(ge=0)
-    hypothesis_before_fix: float = Field(ge=0)
-    remediation_choice: float = Field(ge=0)
-    verification_true: float = Field(ge=0)
-    stability_watch: float = Field(ge=0)
-    postmortem: float = Field(ge=0)
-    unaided: float = Field(ge=0)
+    @model_validator(mode="before")
+    @classmethod
+    def _known_checks(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [str(k) for k in data if k not in check_ids()]
+            if unknown:
+                raise ValueError(f"no check named {unknown[0]!r} (checks: {', '.join(check_ids())})")
+        return data
+
+
+#: One field per registered check id (its weight); closed, so a typo in an override file is reported.
+CheckWeights: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "CheckWeights",
+    __base__=_WeightsBase,
+    __doc__="One weight per registered check (gameday.scoring.checks), no other key.",
+    **{c.id: (float, Field(ge=0, description=c.title)) for c in CHECKS},
+)
 
 
 class ScoringConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["scoring"] = "scoring"
-    weights: CheckWeights
+    weights: CheckWeights  # type: ignore[valid-type]
     verification_window_minutes: float = Field(default=5.0, gt=0, description="runbook minutes")
     update_grace_fraction: float = Field(default=0.1, ge=0, le=1)
     postmortem_required_for: list[Literal["drill", "sim", "timeline"]] = Field(default_factory=lambda: ["drill"])
