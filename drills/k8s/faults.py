@@ -90,16 +90,40 @@ class _WorkloadFault(_KubeFault):
 
 
 class _Rollout(_WorkloadFault):
-    """Roll the backend out to the release the parameters name (image, APP_VERSION, version label)."""
+    """Roll the backend out to the release the parameters name (image, APP_VERSION, version label).
+
+    ``strategy``: how this release rolls out, when not as the team's Deployment says.  The Deployment's own
+    strategy is back (the fault's change, not a person's) once the release is out everywhere, so a responder's
+    ``rollout undo`` rolls as the team's would; the undo record keeps it for the revert too.
+    """
 
     marks_crashloop: ClassVar[bool] = False
+    strategy: ClassVar[dict[str, Any] | None] = None
 
     def describe(self, params: PoolLeakParams | CrashloopParams) -> str:
         return f"to {IMAGE_REPO}:{params.version}: {self.spec.summary}"
 
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        return {**super().prepare(obj, params), "strategy": obj.body["spec"].get("strategy")}
+
+    def restore_ops(self, obj: KubeObject, undo: dict[str, Any]) -> list[dict[str, Any]]:
+        ops = super().restore_ops(obj, undo)
+        if undo.get("strategy"):
+            ops.append({"op": "replace", "path": "/spec/strategy", "value": undo["strategy"]})
+        return ops
+
     def inject(self, obj: KubeObject, params: PoolLeakParams | CrashloopParams) -> None:
         template = self.template(obj.body["spec"]["template"], params.version)
-        obj.patch([{"op": "replace", "path": "/spec/template", "value": template}], f"inject {self.fault.value}")
+        ops = [{"op": "replace", "path": "/spec/template", "value": template}]
+        own = obj.body["spec"].get("strategy")
+        if self.strategy is not None and own:
+            ops.append({"op": "replace", "path": "/spec/strategy",
+                        "value": {"type": "RollingUpdate", "rollingUpdate": self.strategy}})  # fmt: skip
+        obj.patch(ops, f"inject {self.fault.value}")
+        if self.strategy is not None and own:
+            obj.target.once_rolled_out(params.version, lambda: obj.patch(
+                [{"op": "replace", "path": "/spec/strategy", "value": own}],
+                f"{self.fault.value}: the Deployment's own rollout strategy back"))  # fmt: skip
 
     def template(self, template: dict[str, Any], version: str) -> dict[str, Any]:
         """The backend pod template as the bad release would make it."""
@@ -123,6 +147,9 @@ class KubePoolLeak(_Rollout):
     time scale through the knobs ConfigMap, so it keeps to runbook time whatever the request rate."""
 
     fault = FaultType.connection_pool_leak
+    #: every leaking pod starts at once, the old ones serving until they are ready: a container's start cannot be
+    #: scaled, and one pod after the other took 9 s (9 runbook minutes at scale 60) before the schedule could start
+    strategy: ClassVar[dict[str, Any] | None] = {"maxSurge": "100%", "maxUnavailable": 0}
 
     def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
         knobs = obj.target.knobs()
@@ -137,7 +164,7 @@ class KubePoolLeak(_Rollout):
         target.set_knobs("pace the pool leak", **{**pacing, "slow_plan_from": time.time() + LEAK_HOLD_S})
         super().inject(obj, params)
         target.once_rolled_out(params.version, lambda: target.set_knobs(
-            "the pool leak's schedule starts", slow_plan_from=max(due, time.time())))
+            "the pool leak's schedule starts", slow_plan_from=max(due, time.time())), serving=True)
 
     def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
         # the knobs first: the template's restore drops the record, so a runner killed between the two must find
@@ -152,6 +179,9 @@ class KubePoolLeak(_Rollout):
 class KubeCrashloop(_Rollout):
     fault = FaultType.crashloop
     marks_crashloop = True
+    #: the release replaces every pod at once, as on the sandbox: Step 2.1's "All 3 backend pods in
+    #: CrashLoopBackOff" (one pod at a time stalls after the first, which never becomes ready)
+    strategy: ClassVar[dict[str, Any] | None] = {"maxSurge": 0, "maxUnavailable": "100%"}
 
 
 @KUBE_FAULTS.register

@@ -409,9 +409,12 @@ class KubernetesTarget:
         body = {"data": {KNOBS_KEY: json.dumps(knobs, sort_keys=True)}}
         self._patch("ConfigMap", KNOBS_CONFIGMAP, body, what)
 
-    def once_rolled_out(self, version: str, then: Callable[[], None], timeout: float = 300.0) -> None:
-        """Call ``then`` (on a daemon thread) once every backend pod runs ``version`` and none is terminating, or
-        after ``timeout``; not at all once the drill's faults are reverted or the target is closed."""
+    def once_rolled_out(self, version: str, then: Callable[[], None], timeout: float = 300.0, *,
+                        serving: bool = False) -> None:
+        """Call ``then`` (on a daemon thread) once every backend pod runs ``version`` and none is terminating
+        (``serving``: once as many pods of ``version`` are ready as the Deployment wants; older pods may still be
+        on their way out, they no longer serve), or after ``timeout``; not at all once the drill's faults are
+        reverted or the target is closed."""
         if self.dry_run:
             return  # nothing rolls out
         closing = self._closing
@@ -422,7 +425,11 @@ class KubernetesTarget:
                 try:
                     pods = self.replicas()
                     wanted = self._read("Deployment", self.backend).spec.replicas
-                    out = len(pods) == wanted and all(p.version == version and p.state != "Terminating" for p in pods)
+                    if serving:
+                        out = sum(p.version == version and p.ready and p.state != "Terminating" for p in pods) >= wanted
+                    else:
+                        out = len(pods) == wanted and all(p.version == version and p.state != "Terminating"
+                                                          for p in pods)  # fmt: skip
                 except (TargetError, OSError):
                     out = False  # the API unreachable for a moment: look again
                 if out or time.monotonic() > deadline:
