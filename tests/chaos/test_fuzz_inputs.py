@@ -27,6 +27,7 @@ from chaos_fuzz import (
     damaged_markdown,
     damaged_yaml,
 )
+from gameday_testkit import SHIPPED_RUNBOOK, TEAM_RUNBOOK, mojibake
 from hypothesis import given, settings
 
 from gameday.errors import GamedayError
@@ -43,10 +44,12 @@ for _sweep in sorted((REPO / "scenarios" / "sweeps").glob("*.yaml")):
     _doc = yaml.safe_load(_sweep.read_text(encoding="utf-8"))
     _doc["policy"] = str((_sweep.parent / _doc["policy"]).resolve())  # the fuzzed copy lives elsewhere
     SWEEPS.append(_doc)
-RUNBOOKS = [(REPO / "runbooks" / "incident-response.md").read_text(encoding="utf-8")]
-SEED_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
-if SEED_RUNBOOK.exists():  # the team's real file, mojibake and all
-    RUNBOOKS.append(SEED_RUNBOOK.read_text(encoding="utf-8"))
+RUNBOOKS = [
+    SHIPPED_RUNBOOK.read_text(encoding="utf-8"),
+    # the team's real file, mojibake and all, when ../shared is beside the clone; else the shipped one damaged alike
+    TEAM_RUNBOOK.read_text(encoding="utf-8") if TEAM_RUNBOOK.exists()
+    else mojibake(SHIPPED_RUNBOOK.read_text(encoding="utf-8")),
+]
 JOURNALS = [[json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
             for p in sorted((REPO / "tests" / "scoring" / "fixtures").glob("*.jsonl"))]  # fmt: skip
 

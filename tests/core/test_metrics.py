@@ -142,9 +142,9 @@ def test_drill_journal_same_figures_through_score_and_load_frame(name: str) -> N
             assert (m.minutes is None and np.isnan(value)) or value == pytest.approx(m.minutes), (name, m.id)
 
 
-def test_seed_incident_time_to_restore_30_and_resolve_60() -> None:
+def test_seed_incident_time_to_restore_30_and_resolve_60(mojibake_runbook_path: Path) -> None:
     """Alert 14:30, service restored 15:00, closed 15:30: "INCIDENT RESOLVED, Duration: 1 hour"."""
-    (incident,) = score_timeline(FIXTURES / "incident-2026-01-24-001.md", FIXTURES / "seed-runbook.md").incidents
+    (incident,) = score_timeline(FIXTURES / "incident-2026-01-24-001.md", mojibake_runbook_path).incidents
     metrics = {m.id: m.minutes for m in incident.metrics}
     assert metrics["time_to_restore"] == 30.0
     assert metrics["mttr"] == 60.0

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gameday_testkit import TEAM_RUNBOOK
 
 from gameday.runbook import DEFAULT_RUNBOOK, load_runbook, parse_runbook
 from gameday.runbook.commands import RunbookCommand, Tool, classify, command
-
-#: The team's runbook: ../shared beside the repo (CI too); without it the shipped runbook stands in, never a skip.
-SEED_RUNBOOK = Path(__file__).resolve().parents[3] / "shared" / "runbooks" / "incident-response.md"
 
 #: Every command of the team's runbook, in order (28: 23 kubectl/curl/open, 2 chat, 1 pager, 1 tracker, 1 promql).
 TEAM_COMMANDS = [
@@ -48,15 +46,11 @@ TEAM_COMMANDS = [
 TEAM_STEPS = ["1.1"] * 4 + ["1.3"] * 3 + ["2.1"] * 4 + ["3.1"] * 3 + ["3.2"] * 3 + ["3.3"] * 3 + ["6.3"] + [None] * 7
 
 
-def _runbooks() -> list[Path]:
-    """The team's runbook when ../shared is beside the repo, and always the shipped one (never skipped)."""
-    return [SEED_RUNBOOK, DEFAULT_RUNBOOK] if SEED_RUNBOOK.exists() else [DEFAULT_RUNBOOK]
-
-
 @pytest.fixture(scope="module", params=["team", "shipped"])
-def commands(request: pytest.FixtureRequest) -> list[RunbookCommand]:
-    path = SEED_RUNBOOK if request.param == "team" and SEED_RUNBOOK.exists() else DEFAULT_RUNBOOK
-    return load_runbook(path).commands
+def commands(request: pytest.FixtureRequest, seed_runbook_path: Path) -> list[RunbookCommand]:
+    """``team``: the team's runbook when ../shared is beside the repo, else the shipped one damaged alike
+    (tests/conftest.py), never a skip; ``shipped``: gameday's own."""
+    return load_runbook(seed_runbook_path if request.param == "team" else DEFAULT_RUNBOOK).commands
 
 
 def test_every_command_in_order(commands: list[RunbookCommand]) -> None:
@@ -90,16 +84,18 @@ def test_sections_placeholders_long_running_and_urls(commands: list[RunbookComma
     assert all(not c.placeholders for c in commands if c is not describe)
 
 
-def test_line_numbers_point_at_the_command() -> None:
-    for path in _runbooks():
+def test_line_numbers_point_at_the_command(seed_runbook_path: Path) -> None:
+    for path in (seed_runbook_path, DEFAULT_RUNBOOK):
         lines = path.read_text(encoding="utf-8").splitlines()
         runbook = load_runbook(path)
         for cmd in runbook.commands:
             assert lines[cmd.line - 1].strip().startswith(cmd.text.split()[0]), (path, cmd.line, cmd.text)
-    if SEED_RUNBOOK.exists():
-        team = load_runbook(SEED_RUNBOOK).commands
+    team = load_runbook(seed_runbook_path).commands
+    if TEAM_RUNBOOK.exists():
         assert [c.line for c in team][:4] == [106, 109, 112, 113]
         assert {c.text: c.line for c in team}["kubectl rollout undo deployment/backend -n hospital-erp-system"] == 281
+    else:  # the damaged copy keeps the shipped runbook's lines: mojibake changes characters, not line breaks
+        assert [c.line for c in team] == [c.line for c in load_runbook(DEFAULT_RUNBOOK).commands]
 
 
 def test_templates_and_unlabelled_fences_are_not_commands() -> None:

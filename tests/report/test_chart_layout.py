@@ -92,8 +92,8 @@ def test_each_panel_says_what_window_its_points_cover(tmp_path: Path) -> None:
     assert "each point: last 10 s (10 runbook min)" in notes  # error rate
 
 
-def test_fixture_chart_size(tmp_path: Path) -> None:
-    png = render_chart(read_journal(FIXTURES / "verified-early.jsonl"), load_runbook(FIXTURES / "seed-runbook.md"),
+def test_fixture_chart_size(tmp_path: Path, mojibake_runbook_path: Path) -> None:
+    png = render_chart(read_journal(FIXTURES / "verified-early.jsonl"), load_runbook(mojibake_runbook_path),
                        tmp_path / "timeline.png", "fixture")
     from PIL import Image
 

@@ -42,11 +42,12 @@ def browser():  # type: ignore[no-untyped-def]
                                       "(drill-2026-03-02-001)"),
     ("timeline", "incident-2026-01-24-001.md", "Incident report: 2026-01-24-001 (from its timeline)"),
 ])
-def test_report_in_a_browser(browser, tmp_path: Path, name: str, source: str, title: str) -> None:  # type: ignore[no-untyped-def]
+def test_report_in_a_browser(browser, tmp_path: Path, name: str, source: str, title: str,  # type: ignore[no-untyped-def]
+                             mojibake_runbook_path: Path) -> None:
     folder = tmp_path / "drill"
     folder.mkdir()
-    for fixture in ("seed-runbook.md", source):
-        shutil.copy(FIXTURES / fixture, folder / fixture)
+    shutil.copy(FIXTURES / source, folder / source)
+    shutil.copy(mojibake_runbook_path, folder / "seed-runbook.md")  # the runbook the journal names, beside it
     out = folder / "report"
     kwargs = {"journal": folder / source} if source.endswith(".jsonl") else {
         "timeline": folder / source, "runbook": folder / "seed-runbook.md"}

@@ -13,7 +13,6 @@ from gameday.runbook import load_runbook
 from gameday.scoring.postmortem import read_review
 
 FIXTURES = Path(__file__).resolve().parents[1] / "scoring" / "fixtures"
-SEED = FIXTURES / "seed-runbook.md"
 SIX = ("Incident Timeline", "Post-Incident Review", "Status Page Update", "Initial Notification",
        "Resolution Notification", "Slack Incident Declaration")
 
@@ -23,9 +22,10 @@ def _slug(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def timeline_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def timeline_report(tmp_path_factory: pytest.TempPathFactory, mojibake_runbook_path: Path) -> Path:
+    """The seed incident reported against the runbook as the team's arrived (damaged: read through the repair)."""
     out = tmp_path_factory.mktemp("timeline-report")
-    build_report(timeline=FIXTURES / "incident-2026-01-24-001.md", out=out, runbook=SEED)
+    build_report(timeline=FIXTURES / "incident-2026-01-24-001.md", out=out, runbook=mojibake_runbook_path)
     return out
 
 
@@ -58,7 +58,7 @@ def test_html_has_score_table_and_image(timeline_report: Path) -> None:
     assert "| Time to restore | started → restored | 30.0 |" in md
 
 
-def test_drafts_use_the_runbooks_templates(timeline_report: Path) -> None:
+def test_drafts_use_the_runbooks_templates(timeline_report: Path, mojibake_runbook_path: Path) -> None:
     folder = timeline_report / "drafts" / "2026-01-24-001"
     for name in SIX:
         assert (folder / f"{_slug(name)}.md").is_file(), name
@@ -69,7 +69,8 @@ def test_drafts_use_the_runbooks_templates(timeline_report: Path) -> None:
     restored = (folder / "resolution-notification.md").read_text(encoding="utf-8")
     assert "as of 15:00 KST" in restored and "Resolution: rollback" in restored
     # the review draft has every section of the runbook's template, so the scorer would accept its shape
-    findings = read_review(folder / "post-incident-review.md", load_runbook(SEED).templates["Post-Incident Review"])
+    template = load_runbook(mojibake_runbook_path).templates["Post-Incident Review"]
+    findings = read_review(folder / "post-incident-review.md", template)
     assert findings.missing_sections == []
     assert findings.timeline_entries >= 7
 

@@ -113,39 +113,40 @@ def test_sim_journal_scored_per_incident_with_aggregate(fixtures: Path) -> None:
     assert result.metric_means["mttd"] == pytest.approx(4.0)
 
 
-def _journal_with_review(fixtures: Path, tmp_path: Path, review: str) -> Path:
+def _journal_with_review(fixtures: Path, tmp_path: Path, review: str, runbook: Path) -> Path:
     journal = tmp_path / "drill.jsonl"
     shutil.copy(fixtures / "perfect.jsonl", journal)
-    shutil.copy(fixtures / "seed-runbook.md", tmp_path / "seed-runbook.md")
+    shutil.copy(runbook, tmp_path / "seed-runbook.md")  # the runbook the journal names, beside it
     (tmp_path / "review-complete.md").write_text(review, encoding="utf-8")
     return journal
 
 
-def test_review_without_whys_and_owners_fails(fixtures: Path, tmp_path: Path) -> None:
+def test_review_without_whys_and_owners_fails(fixtures: Path, tmp_path: Path, seed_runbook: Path) -> None:
     review = (fixtures / "review-complete.md").read_text(encoding="utf-8")
     review = review.replace("5. Why no such test? → Coverage requirements do not mention timeouts\n", "")
     review = review.replace("| DevOps       | 2026-03-06 |", "|              | soon       |")
-    result = score_journal(_journal_with_review(fixtures, tmp_path, review))
+    result = score_journal(_journal_with_review(fixtures, tmp_path, review, seed_runbook))
+    assert result.runbook == str(tmp_path / "seed-runbook.md")  # the journal's own runbook, not the shipped one
     check = next(c for c in result.incidents[0].checks if c.id == "postmortem")
     assert check.status is Status.failed
     assert "4 of 5 whys" in check.feedback
     assert "without an owner" in check.feedback and "without a due date" in check.feedback
 
 
-def test_review_missing_template_sections_fails(fixtures: Path, tmp_path: Path) -> None:
+def test_review_missing_template_sections_fails(fixtures: Path, tmp_path: Path, seed_runbook: Path) -> None:
     review = (fixtures / "review-complete.md").read_text(encoding="utf-8")
     review = review.split("## 5 Whys Analysis")[0]
-    result = score_journal(_journal_with_review(fixtures, tmp_path, review))
+    result = score_journal(_journal_with_review(fixtures, tmp_path, review, seed_runbook))
     check = next(c for c in result.incidents[0].checks if c.id == "postmortem")
     assert check.status is Status.failed
     assert "5 Whys Analysis" in check.feedback and "Action Items" in check.feedback
 
 
-def test_missing_review_for_a_drill_fails(fixtures: Path, tmp_path: Path) -> None:
+def test_missing_review_for_a_drill_fails(fixtures: Path, tmp_path: Path, seed_runbook: Path) -> None:
     journal = tmp_path / "drill.jsonl"
     lines = (fixtures / "perfect.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     journal.write_text("".join(line for line in lines if "postmortem_filed" not in line), encoding="utf-8")
-    shutil.copy(fixtures / "seed-runbook.md", tmp_path / "seed-runbook.md")
+    shutil.copy(seed_runbook, tmp_path / "seed-runbook.md")
     result = score_journal(journal)
     assert _statuses(result)["postmortem"] == "fail"
     assert result.score == 95.0
@@ -169,10 +170,11 @@ def test_weights_override_and_typos(fixtures: Path, tmp_path: Path) -> None:
         load_weights(heavy)
 
 
-def test_unhealthy_replica_at_verification_fails_even_with_good_metrics(fixtures: Path, tmp_path: Path) -> None:
+def test_unhealthy_replica_at_verification_fails_even_with_good_metrics(fixtures: Path, tmp_path: Path,
+                                                                       seed_runbook: Path) -> None:
     """A replica still crash-looping (and not one being replaced) makes the verification claim false."""
     journal = tmp_path / "drill.jsonl"
-    shutil.copy(fixtures / "seed-runbook.md", tmp_path / "seed-runbook.md")
+    shutil.copy(seed_runbook, tmp_path / "seed-runbook.md")
     shutil.copy(fixtures / "review-complete.md", tmp_path / "review-complete.md")
     lines = (fixtures / "perfect.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     kept = [ln for ln in lines if not ('"replica_state"' in ln and '"t": 13' in ln)]  # backend-0 never recovers
@@ -184,7 +186,7 @@ def test_unhealthy_replica_at_verification_fails_even_with_good_metrics(fixtures
     assert "1/2 replicas healthy" in check.observed  # backend-1 left the set instead of counting as sick
 
 
-def test_ticket_path_severities(fixtures: Path, tmp_path: Path) -> None:
+def test_ticket_path_severities(seed_runbook: Path, tmp_path: Path) -> None:
     """A SEV-3 handled as a ticket (the runbook's non-declared branch) passes the severity check and has
     no stability watch or war room to score; a SEV-1 handled as a ticket fails."""
     from gameday.journal import JournalWriter
@@ -193,7 +195,7 @@ def test_ticket_path_severities(fixtures: Path, tmp_path: Path) -> None:
         path = tmp_path / f"{severity}.jsonl"
         with JournalWriter(path, "i-1", durable=False) as j:
             j.emit("journal_started", "sim", {"source": "sim", "time_scale": 1.0,
-                                               "runbook": str(fixtures / "seed-runbook.md")}, t=0)
+                                               "runbook": str(seed_runbook)}, t=0)
             j.emit("incident_started", "sim", {"severity": severity}, t=0)
             j.emit("detected", "sim", {"via": "alert"}, t=120)
             j.emit("ticket_created", "on-call", {}, t=300)
