@@ -1,4 +1,5 @@
-"""Fixtures for simulator tests: the shipped policies and the seed runbook model."""
+"""Fixtures for simulator tests: the shipped policies and the seed runbook model (``seed_runbook_path`` is
+tests/conftest.py's: the team's runbook when ../shared is there, else the shipped one damaged alike)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gameday.runbook import DEFAULT_RUNBOOK, Runbook, load_runbook
+from gameday.runbook import Runbook, load_runbook
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "scenarios" / "policies"
-
-
-@pytest.fixture(scope="session")
-def seed_runbook_path() -> Path:
-    """The team's seed runbook when ../shared is there, else the shipped rewrite with the same numbers
-    (tests/core proves they parse to the same model), so simulator tests never skip for a missing folder."""
-    seed = REPO.parent / "shared" / "runbooks" / "incident-response.md"
-    return seed if seed.exists() else DEFAULT_RUNBOOK
 
 
 @pytest.fixture(scope="session")
