@@ -42,7 +42,7 @@ def _judged(api: Any, namespace: str, tmp_path: Path, pod: str, event_after: flo
     try:
         assert watch.wait_ready(30)
         start = time.monotonic()
-        judge = threading.Thread(target=watch._unless_controller_deleted, args=(pod,))
+        judge = threading.Thread(target=watch.attribution.unless_controller_deleted, args=(pod,))
         judge.start()
         if event_after is not None:
             time.sleep(event_after)
