@@ -133,17 +133,22 @@ def register(app: typer.Typer) -> None:
         console = make_console()
         table = Table(title=f"{pol.name}: {result['incidents']} incidents, seed {seed}, {engine} engine "
                       "(minutes, mean [95% CI])")
-        for col in ("severity", "n", "MTTD", "MTTA", "MTTR", "MTTR p95", "MTTR target met"):
+        for col in ("severity", "n", "MTTD", "MTTA", "MTTR", "MTTR p95", "MTTR target met", "compliant"):
             table.add_column(col)
         for sev, block in [*result["by_severity"].items(), ("all", result)]:
-            mttr_c = block.get("compliance", {}).get("mttr")
-            met = "—"  # also when no incident of this severity resolved (a short run)
-            if mttr_c and mttr_c.get("within") is not None:
-                met = f"{mttr_c['within']:.0%} ≤ {mttr_c['target_minutes']:g}"
+            mttr_c = block.get("within_target", {}).get("mttr")
+            met = "—"  # also when no incident of this severity has an MTTR target
+            if mttr_c:
+                goal = mttr_c["target_minutes"]
+                met = f"{mttr_c['within']:.0%}" + ("" if goal is None else f" ≤ {goal:g}")
             p95 = block["mttr"]["p95"]
+            compliant = block.get("compliance")
             table.add_row(sev, str(block["mttr"]["count"]), _fmt(block["mttd"]), _fmt(block["mtta"]),
-                          _fmt(block["mttr"]), "—" if p95 is None else f"{p95:.0f}", met)
+                          _fmt(block["mttr"]), "—" if p95 is None else f"{p95:.0f}", met,
+                          "—" if compliant is None else f"{compliant:.0%}")
         console.print(table)
+        console.print("compliant: met every runbook target that applies (MTTD, MTTA, the severity's response time "
+                      "for the time to declare, its MTTR target)", style="dim")
         util = result["utilisation"]["oncall"]
         console.print(f"On-call utilisation: {util:.1%}" if util is not None else "On-call: unlimited")
         if journal is not None:
@@ -190,6 +195,10 @@ def register(app: typer.Typer) -> None:
             lo, hi = r["ci95"]
             typer.echo(f"{name.upper()}: A {r['a']:.1f}  B {r['b']:.1f}  B-A {r['difference']:+.2f} min "
                        f"[{lo:+.2f}, {hi:+.2f}]  {r['verdict']}")
+        r = result["compliance"]
+        lo, hi = r["ci95"]
+        typer.echo(f"Compliance (every runbook target met): A {r['a']:.1%}  B {r['b']:.1%}  "
+                   f"B-A {100 * r['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]  {r['verdict']}")
         for sev, block in result["by_severity"].items():
             r = block["mttr"]
             if r["difference"] is not None:

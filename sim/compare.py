@@ -1,4 +1,7 @@
-"""Two policies on common random numbers: paired differences with 95% CIs and a verdict."""
+"""Two policies on common random numbers: paired differences with 95% CIs and a verdict.
+
+Minutes for MTTD, MTTA and MTTR; for ``compliance`` (:mod:`gameday.metrics`: an incident met every runbook
+target that applies to it) the difference of the shares, B - A."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from sim.policy import Policy
 from sim.runner import Outcome, run
 from sim.stats import ci95
 
-METRICS = (("mttd", "ttd"), ("mtta", "tta"), ("mttr", "ttr"))
+METRICS = (("mttd", "ttd"), ("mtta", "tta"), ("mttr", "ttr"), ("compliance", "compliant"))
 
 
 def paired(a: list[Outcome], b: list[Outcome], attr: str, mask=None) -> dict:
@@ -18,7 +21,7 @@ def paired(a: list[Outcome], b: list[Outcome], attr: str, mask=None) -> dict:
     diffs = []
     means_a, means_b = [], []
     for oa, ob in zip(a, b, strict=True):
-        va, vb = getattr(oa, attr), getattr(ob, attr)
+        va, vb = np.asarray(getattr(oa, attr), dtype=float), np.asarray(getattr(ob, attr), dtype=float)
         if mask is not None:
             va, vb = va[mask(oa)], vb[mask(oa)]
         if va.size:

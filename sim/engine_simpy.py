@@ -9,16 +9,16 @@ seed and replication both engines see the same incidents (common random numbers 
 What SimPy adds is the dynamics, written the idiomatic way:
 
 - the on-call pool is a :class:`simpy.Resource` held with ``with pool.request() as req`` from assignment
-  to resolution (``release_at: resolved``: the end of verification), to the hand-off on the ticket path,
+  to the restore (``release_at: restored``: the end of verification), to the hand-off on the ticket path,
   or to close (``release_at: closed``); a recurrence re-requests it (FIFO), so under contention the
   engine differs slightly from the kernel, which keeps the responder through a failed watch;
 - IC/TL/CL (the policy's roles) and the SME have no head-count in the policy, so they never queue: their
   answers are delays (the ack draw, plus a wait when the person is unreachable), not resources -- an
   unlimited resource only added request and release events that change nothing;
-- the technical ladder waits ``after`` minutes per rung ("unresolved after X min"), then pages the rung:
+- the technical ladder waits ``after`` minutes per rung (the runbook's "after X min"), then pages the rung:
   ``timeout_minutes`` per unanswered page, and the answered page's ack delay before the rung is engaged
   (an answering person is not cut off by the timeout, as in the kernel); each wait ends early when the
-  incident is resolved.  Without a journal the waits are timed callbacks that check the resolution; with
+  restore is confirmed.  Without a journal the waits are timed callbacks that check for the restore; with
   one they are processes waiting ``done | env.timeout(...)``, which keeps the order of rows logged at one
   instant (both decide the same: tests/sim/test_simpy_journal_paths.py);
 - the stability watch's recurrence is an interrupt carrying a :class:`Recurrence` cause that sends the
@@ -26,8 +26,8 @@ What SimPy adds is the dynamics, written the idiomatic way:
 - business notifications are timed processes (``done | env.timeout(after)``), and, when journaling,
   status updates are a process on the severity's cadence.
 
-``done`` is triggered when resolution is confirmed (the stability watch held, or the workflow ended);
-pages, engagements and notifications are counted when they happened before the resolution time, exactly
+``done`` is triggered when the restore is confirmed (the stability watch held, or the workflow ended);
+pages, engagements and notifications are counted when they happened before the restore time, exactly
 as the kernel counts them.  Clocks are minutes.
 """
 
@@ -63,9 +63,9 @@ from sim.simpy_plan import (
     DECLARE,
     ESCALATE,
     FIX,
+    FIX_WORKED,
     INVESTIGATE,
     MONITOR,
-    RESOLVED,
     REVIEW,
     ROOT_CAUSE,
     SEVERITY,
@@ -105,7 +105,7 @@ class SimPyEngine:
     """One replication of ``n`` incidents as SimPy processes; deterministic in (model, n, seed, r, salt).
 
     Per-incident state lives in flat arrays and lists indexed by incident (what other processes of the incident
-    read: detection and resolution times, the ``done`` event, ladder pages and engagements) or in the
+    read: detection and restore times, the ``done`` event, ladder pages and engagements) or in the
     incident process's locals (the rest, stored once in ``out`` when it ends): no object per incident."""
 
     def __init__(self, model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
@@ -142,7 +142,7 @@ class SimPyEngine:
         rungs = len(model.ladder)
         # float state as array('d'): collected by one copy (numpy reads the buffer), nothing for the GC to scan
         self.detected = array("d", [NAN]) * n
-        self.resolved = array("d", [NAN]) * n
+        self.restored = array("d", [NAN]) * n
         self.done: list[simpy.Event | None] = [None] * n
         self.page_at = array("d", [INF]) * (n * rungs)  # incident i, rung j at i * rungs + j
         self.engaged = array("d", [INF]) * (n * rungs)
@@ -177,8 +177,8 @@ class SimPyEngine:
         fails, ladder_delay = self._fails, self._ladder_delay
         rung_policy = [(r.policy.max_pages, r.policy.timeout_minutes) for r in model.ladder]
         rungs = len(model.ladder)
-        detected_at, resolved_at, page_at, engaged, out = (
-            self.detected, self.resolved, self.page_at, self.engaged, self.out)
+        detected_at, restored_at, page_at, engaged, out = (
+            self.detected, self.restored, self.page_at, self.engaged, self.out)
         business = self._business
         watching = [False] * self.n
         codes, nexts, yes, no, free, logged = plan.codes, plan.nexts, plan.yes, plan.no, plan.free, plan.logged
@@ -194,7 +194,7 @@ class SimPyEngine:
         rollback_success, hotfix_success = dec.rollback_success, dec.hotfix_success
         stability = model.stability_minutes
         first_node, verify_node, n_nodes = model.first_node, model.verify_node, len(codes)
-        get_done, resolve = self._done, self._resolve
+        get_done, confirm = self._done, self._confirm
         null = _NULL
 
         def arrivals(i):
@@ -216,7 +216,7 @@ class SimPyEngine:
         def incident(i):
             """One incident: detection, then the workflow walked node by node.  Each stretch that needs the
             on-call runs inside ``with pool.request()``; the stretch ends at a release point (hand-off,
-            resolution, close) and a recurrence opens a new one."""
+            restore, close) and a recurrence opens a new one."""
             sev = sevs[i]
             if journal:
                 self._log_start(i, sev)
@@ -238,7 +238,7 @@ class SimPyEngine:
             k = first_node
             first = True
             assigned = acknowledged = wait = hold = 0.0
-            declared = mitigated = closed = reviewed = last_verify = resolved = NAN
+            declared = mitigated = closed = reviewed = last_verify = restored = NAN
             rounds = investigations = recurrences = 0
             fix_rollback = recur = False
             while k >= 0:
@@ -342,7 +342,7 @@ class SimPyEngine:
                             if journal:
                                 log.append((env._now, names[i], E.action, "TL",
                                             {"kind": "rollback" if fix_rollback else "hotfix"}))
-                        elif code == RESOLVED:
+                        elif code == FIX_WORKED:
                             try:
                                 x = aux[k][v][i]
                             except IndexError:
@@ -393,8 +393,8 @@ class SimPyEngine:
                                     watching[i] = False
                         elif code == STABLE:
                             if not recur:
-                                resolved = resolved_at[i] = last_verify
-                                resolve(i)
+                                restored = restored_at[i] = last_verify
+                                confirm(i)
                                 nxt = yes[k]
                             else:
                                 nxt = no[k]
@@ -405,9 +405,9 @@ class SimPyEngine:
                                 d = main_t.grow(k, v)[i]
                             if d > 0.0:
                                 yield timeout(d)
-                            if resolved != resolved:  # no watch decided it: the last verification
-                                resolved = resolved_at[i] = t0 if last_verify != last_verify else last_verify
-                                resolve(i)
+                            if restored != restored:  # no watch decided it: the last verification
+                                restored = restored_at[i] = t0 if last_verify != last_verify else last_verify
+                                confirm(i)
                             closed = env._now
                             if journal:
                                 log.append((closed, names[i], E.closed, "IC", {}))
@@ -470,9 +470,9 @@ class SimPyEngine:
                             break
                     if held:
                         hold += env._now - start
-            if resolved != resolved:  # the workflow ended without a resolution step (ticket path)
-                resolved_at[i] = env._now
-                resolve(i)
+            if restored != restored:  # the workflow ended without a watch or a close (ticket path)
+                restored_at[i] = env._now
+                confirm(i)
             o = i * n_out
             out[o:o + n_out] = (assigned, acknowledged, declared, mitigated, closed, reviewed, wait, hold, rounds,
                                 investigations, recurrences)
@@ -502,15 +502,15 @@ class SimPyEngine:
 
         def climb(i, plan, r, t_ack):
             """Page the ladder's rungs from ``r`` on that are due: each rung is paged once the incident is
-            unresolved for its minutes after acknowledgement.  The wait for the next rung is a timed callback
-            that pages it unless the incident is resolved by then: what waiting ``done | timeout`` in a process
+            not restored its minutes after acknowledgement.  The wait for the next rung is a timed callback
+            that pages it unless the restore is confirmed by then: what waiting ``done | timeout`` in a process
             decides, without the process and condition events (no journal: nothing is logged)."""
             while r < len(plan):
                 offset, j = plan[r]
                 wait = t_ack + offset - env._now
                 if wait > 0:
                     def due(_event, r=r, j=j):
-                        if resolved_at[i] != resolved_at[i]:  # NaN: still unresolved
+                        if restored_at[i] != restored_at[i]:  # NaN: not restored yet
                             page(i, j, 0)
                             climb(i, plan, r + 1, t_ack)
 
@@ -522,13 +522,13 @@ class SimPyEngine:
         def page(i, j, p):
             """Page ``p`` of rung ``j``: the answered page engages the rung after its ack delay (an answering
             person is not cut off by the page timeout); an unanswered one is repeated after the timeout, at
-            most ``max_pages`` times.  Either stops when the incident is resolved first."""
+            most ``max_pages`` times.  Either stops when the restore is confirmed first."""
             slot = i * rungs + j
             if p == 0:
                 page_at[slot] = env._now
             if p == fails[j][i]:
                 def join(_event):
-                    if resolved_at[i] != resolved_at[i]:
+                    if restored_at[i] != restored_at[i]:
                         engaged[slot] = env._now
 
                 timeout(ladder_delay[j][i]).callbacks.append(join)
@@ -536,7 +536,7 @@ class SimPyEngine:
             max_pages, page_timeout = rung_policy[j]
             if p + 1 < max_pages:
                 def again(_event):
-                    if resolved_at[i] != resolved_at[i]:
+                    if restored_at[i] != restored_at[i]:
                         page(i, j, p + 1)
 
                 timeout(page_timeout).callbacks.append(again)
@@ -582,15 +582,15 @@ class SimPyEngine:
     # -- shared per-incident events --------------------------------------------------------------------
 
     def _done(self, i: int) -> simpy.Event:
-        """The incident's "resolution confirmed" event, made only when a watcher needs it."""
+        """The incident's "restore confirmed" event, made only when a watcher needs it."""
         done = self.done[i]
         if done is None:
             done = self.done[i] = self.env.event()
-            if self.resolved[i] == self.resolved[i]:  # already resolved (not NaN)
+            if self.restored[i] == self.restored[i]:  # already confirmed (not NaN)
                 done.succeed()
         return done
 
-    def _resolve(self, i: int) -> None:
+    def _confirm(self, i: int) -> None:
         done = self.done[i]
         if done is not None and not done.triggered:
             done.succeed()
@@ -716,10 +716,10 @@ class SimPyEngine:
         model, n, rungs = self.model, self.n, len(self.model.ladder)
         out = np.fromiter(self.out, dtype=float, count=len(self.out)).reshape(n, len(_OUT))
         col = {name: out[:, c] for c, name in enumerate(_OUT)}
-        detected, resolved = np.array(self.detected), np.array(self.resolved)
+        detected, restored = np.array(self.detected), np.array(self.restored)
         page_at = np.array(self.page_at).reshape(n, rungs)
         engaged = np.array(self.engaged).reshape(n, rungs)
-        before = resolved[:, None]
+        before = restored[:, None]
         return Replication(
             severity=np.asarray(self.sev, dtype=np.int64),
             arrival=np.asarray(self.arrival),
@@ -729,7 +729,7 @@ class SimPyEngine:
             acknowledged=col["acknowledged"].copy(),
             declared=col["declared"].copy(),
             mitigated=np.where(np.asarray(self._auto), detected + np.asarray(self._rb_after), col["mitigated"]),
-            resolved=resolved,
+            restored=restored,
             closed=col["closed"].copy(),
             reviewed=col["reviewed"].copy(),
             wait=col["wait"].copy(),
@@ -743,24 +743,24 @@ class SimPyEngine:
             recurrences=col["recurrences"].astype(np.int64),
             oncall=model.oncall,
             shift=np.zeros(n),
-            ladder_pages=count_ladder_pages(model, page_at, self._fails_by_incident, resolved),
+            ladder_pages=count_ladder_pages(model, page_at, self._fails_by_incident, restored),
         )
 
     def journal_rows(self, rep: Replication) -> list[Row]:
-        """The logged events, minus what the resolution time rules out (pages, notifications after it)."""
+        """The logged events, minus what the restore time rules out (pages, notifications after it)."""
         assert self.log is not None, "run the engine with journal=True"
         index = {name: i for i, name in enumerate(self.names)}
-        resolved, detected = self.resolved, self.detected
+        restored, detected = self.restored, self.detected
         out = []
         for row in self.log:
             t, name, etype = row[0], row[1], row[2]
             if etype is E.escalated or (etype is E.paged and row[4].get("level", 1) > 1):
-                if not t < resolved[index[name]]:
+                if not t < restored[index[name]]:
                     continue
             elif etype is E.notified:
                 after = row[4]["after_minutes"]
                 i = index[name]
-                if not (after <= 0 or resolved[i] - detected[i] > after):
+                if not (after <= 0 or restored[i] - detected[i] > after):
                     continue
             out.append(row)
         # resolved (gameday.metrics): once the watch after the confirmed verification held; logged at its time

@@ -4,15 +4,17 @@ Why not one SimPy process per incident: a full lifecycle is ~20 events, and Pyth
 dispatch would cap us near 50k incidents/s.  Instead every incident walks the workflow graph *in
 lock-step* with the others (numpy over all incidents at the same node), times are kept relative to
 the moment a responder is assigned, and the one coupling between incidents -- the capacity-limited
-on-call pool -- is resolved afterwards by a FIFO multi-server recursion in arrival-of-page order.
+on-call pool -- is worked out afterwards by a FIFO multi-server recursion in arrival-of-page order.
 ``sim.engine_simpy`` is the same lifecycle written as SimPy processes on the same draws (the draw helpers
 below are shared), and ``sim.reference`` the pool alone; the tests check they agree.
 
 Clocks: minutes.  Modelling choices (documented in the README):
-- the ladder's "unresolved after X min" counts from acknowledgement (the responder's clock);
+- a ladder rung is paged its escalation minutes after acknowledgement (the runbook's "after X min", on the
+  responder's clock) unless the service was restored by then;
 - an automatic rollback fires ``auto_rollback.duration`` after detection, skips the investigation loop
   and does not recur; the responder still assesses, declares, assembles and verifies;
-- the on-call responder is held from assignment until resolution (``release_at: resolved``) or close;
+- the on-call responder is held from assignment until the service is restored (``release_at: restored``) or
+  the incident closed;
   on the ticket path until the ticket is handed to a team member (the *Assign* step).
 """
 
@@ -69,21 +71,21 @@ class Replication:
     acknowledged: np.ndarray
     declared: np.ndarray
     mitigated: np.ndarray
-    resolved: np.ndarray
+    restored: np.ndarray  # the verification the stability watch confirmed (gameday.metrics: *restored*)
     closed: np.ndarray
     reviewed: np.ndarray
     wait: np.ndarray
     hold: np.ndarray
     page_rounds: np.ndarray
     investigations: np.ndarray
-    escalation_paged: np.ndarray  # (n, rungs) bool: the rung was paged before resolution
-    escalation_engaged: np.ndarray  # (n, rungs) absolute minutes the rung answered before resolution, else inf
+    escalation_paged: np.ndarray  # (n, rungs) bool: the rung was paged before the restore
+    escalation_engaged: np.ndarray  # (n, rungs) absolute minutes the rung answered before the restore, else inf
     escalation_page_at: np.ndarray  # (n, rungs) absolute minutes of the first page
     auto_rolled_back: np.ndarray
     recurrences: np.ndarray
     oncall: int | None
     shift: np.ndarray  # minutes the post-auto-rollback part moved (to apply to trace times)
-    ladder_pages: np.ndarray | None = None  # (n, rungs) pages sent to each rung before resolution
+    ladder_pages: np.ndarray | None = None  # (n, rungs) pages sent to each rung before the restore
     trace: Trace | None = None
 
     def __len__(self) -> int:
@@ -219,15 +221,15 @@ def _ladder(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.nda
 
 
 def count_ladder_pages(model: CompiledModel, first_page: np.ndarray, fails: np.ndarray,
-                       resolved: np.ndarray) -> np.ndarray:
-    """(n, rungs) pages each rung was sent before resolution.  Page p goes out at ``first_page +
+                       restored: np.ndarray) -> np.ndarray:
+    """(n, rungs) pages each rung was sent before the service was restored.  Page p goes out at ``first_page +
     p * timeout_minutes`` until the answered one (after ``fails`` unanswered) or ``max_pages``; all times
     absolute minutes, ``first_page`` inf for a rung never paged.  Shared by both engines."""
     pages = np.zeros(first_page.shape, dtype=np.int32)
     for j, rung in enumerate(model.ladder):
         lp = rung.policy
         sent = np.minimum(fails[:, j] + 1.0, float(lp.max_pages))
-        room = resolved - first_page[:, j]  # minutes between the first page and resolution
+        room = restored - first_page[:, j]  # minutes between the first page and the restore
         with np.errstate(invalid="ignore", divide="ignore"):
             before = np.ceil(room / lp.timeout_minutes) if lp.timeout_minutes > 0 else np.full(room.size, np.inf)
         pages[:, j] = np.where(room > 0, np.minimum(sent, before), 0.0).astype(np.int32)
@@ -250,7 +252,7 @@ def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 
     ar = policy.auto_rollback
 
     walk = _walk(model, streams, sev, ack, engaged, auto, trace)
-    hold = walk["closed" if policy.release_at == "closed" else "resolved"]
+    hold = walk["closed" if policy.release_at == "closed" else "restored"]
     hold = np.where(np.isnan(walk["handoff"]), hold, walk["handoff"])
     hold = np.where(np.isnan(hold), walk["end"], hold)
     wait, shift = _queue(model.oncall, detected, hold, auto, walk["jump"], rollback_after)
@@ -263,8 +265,8 @@ def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 
     mitigated = absolute(walk["mitigated"])
     if ar.enabled and auto.any():
         mitigated = np.where(auto, detected + rollback_after, mitigated)
-    resolved = absolute(np.where(np.isnan(walk["resolved"]), walk["end"], walk["resolved"]))
-    rung_paged = page_at < (resolved - assigned)[:, None]
+    restored = absolute(np.where(np.isnan(walk["restored"]), walk["end"], walk["restored"]))
+    rung_paged = page_at < (restored - assigned)[:, None]
     result = Replication(
         severity=sev,
         arrival=arrival,
@@ -274,7 +276,7 @@ def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 
         acknowledged=assigned + ack,
         declared=absolute(walk["declared"], after_jump=False),
         mitigated=mitigated,
-        resolved=resolved,
+        restored=restored,
         closed=absolute(walk["closed"]),
         reviewed=absolute(walk["reviewed"]),
         wait=wait,
@@ -282,13 +284,13 @@ def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 
         page_rounds=rounds,
         investigations=walk["investigations"],
         escalation_paged=rung_paged,
-        escalation_engaged=np.where(engaged < (resolved - assigned)[:, None], assigned[:, None] + engaged, np.inf),
+        escalation_engaged=np.where(engaged < (restored - assigned)[:, None], assigned[:, None] + engaged, np.inf),
         escalation_page_at=assigned[:, None] + page_at,
         auto_rolled_back=auto,
         recurrences=walk["recurrences"],
         oncall=model.oncall,
         shift=shift,
-        ladder_pages=count_ladder_pages(model, assigned[:, None] + page_at, fails, resolved),
+        ladder_pages=count_ladder_pages(model, assigned[:, None] + page_at, fails, restored),
     )
     if trace:
         result.trace = walk["trace"]
@@ -307,7 +309,7 @@ def _walk(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.ndarr
     t = ack.astype(float).copy()
     pos = np.full(n, model.first_node, dtype=np.int64)
     visits = np.zeros((n_nodes, n), dtype=np.int32)
-    out = {k: np.full(n, NAN) for k in ("declared", "mitigated", "resolved", "closed", "reviewed", "jump",
+    out = {k: np.full(n, NAN) for k in ("declared", "mitigated", "restored", "closed", "reviewed", "jump",
                                          "handoff")}
     last_verify = np.full(n, NAN)
     fix_rollback = np.zeros(n, dtype=bool)
@@ -371,7 +373,7 @@ def _walk(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.ndarr
                 recur[idx] = r
                 recurrences[idx] += r
                 dur = np.where(r, stability * u.at(idx, visit), stability)
-            elif role in ("root_cause", "resolved", "stable", "decision", "detect", "other"):
+            elif role in ("root_cause", "fix_worked", "stable", "decision", "detect", "other"):
                 dur = np.zeros(idx.size)
             else:
                 dist = model.duration(role)
@@ -392,12 +394,12 @@ def _walk(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.ndarr
                     for j, rp in rung_p:
                         p = np.where(engaged[idx, j] <= t0, np.maximum(p, rp[sev[idx]]), p)
                     yes = ud < p
-                elif role == "resolved":
+                elif role == "fix_worked":
                     yes = ud < np.where(fix_rollback[idx], dec.rollback_success, dec.hotfix_success)
                     out["mitigated"][idx[yes]] = t0[yes]
-                elif role == "stable":
+                elif role == "stable":  # the watch held: restored at the verification it watched
                     yes = ~recur[idx]
-                    out["resolved"][idx[yes]] = last_verify[idx[yes]]
+                    out["restored"][idx[yes]] = last_verify[idx[yes]]
                 else:
                     yes = ud < dec.other.get(_slug(model.labels[k]), 1.0)
                 nxt = np.where(yes, yes_node, no_node)
@@ -407,15 +409,15 @@ def _walk(model: CompiledModel, streams: Streams, sev: np.ndarray, ack: np.ndarr
             elif role == "verify":
                 last_verify[idx] = t1
             elif role == "close":
-                pending = np.isnan(out["resolved"][idx])
-                out["resolved"][idx[pending]] = np.where(np.isnan(last_verify[idx[pending]]), t0[pending],
+                pending = np.isnan(out["restored"][idx])
+                out["restored"][idx[pending]] = np.where(np.isnan(last_verify[idx[pending]]), t0[pending],
                                                          last_verify[idx[pending]])
                 out["closed"][idx] = t1
             elif role == "review":
                 out["reviewed"][idx] = t1
             pos[idx] = nxt
         active = active[pos[active] >= 0]
-    # ticket path (no verify/close): resolved when the workflow ends
+    # ticket path (no verify/close): restored when the workflow ends
     out["end"] = t
     out["investigations"] = investigations
     out["recurrences"] = recurrences

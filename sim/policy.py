@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.dists import Distribution, Exponential, Fixed, Lognormal
+
+#: ``release_at`` values of policy files older than the glossary's words (gameday.metrics): one meant the restore
+RELEASE_AT_OLD_SPELLING = {"resolved": "restored"}
 
 Prob = float
 PerSeverity = float | dict[str, float]
@@ -199,9 +202,16 @@ class Policy(_Closed):
     incident: IncidentShape = Field(default_factory=IncidentShape)
     auto_rollback: AutoRollback = Field(default_factory=AutoRollback)
     stability_minutes: float | None = Field(default=None, ge=0, description="None = the runbook's watch")
-    release_at: Literal["resolved", "closed"] = Field(
-        default="resolved", description="when the on-call responder is free again"
+    release_at: Literal["restored", "closed"] = Field(
+        default="restored", description="when the on-call responder is free again: once the service is restored "
+        "(verified) or once the incident is closed"
     )
+
+    @field_validator("release_at", mode="before")
+    @classmethod
+    def _release_at_old_spelling(cls, value: object) -> object:
+        """Policy files written before the glossary's words said ``resolved`` for the restore: still read."""
+        return RELEASE_AT_OLD_SPELLING.get(value, value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _rates(self) -> Policy:

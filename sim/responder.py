@@ -90,7 +90,8 @@ class ResponderModel:
         raise InputError(None, "step", f"unknown step {step!r}; expected one of {', '.join(self.steps)}")
 
     def escalate_after_minutes(self, level: int, severity: str | None = None) -> float:
-        """Minutes unresolved before ladder ``level`` is paged (0 when the severity engages it at once)."""
+        """Minutes after acknowledgement, the service not yet restored, before ladder ``level`` is paged (0 when
+        the severity engages it at once)."""
         rungs = {rung.level: rung for rung in self.runbook.escalation.technical}
         if level not in rungs:
             raise InputError(None, "level", f"the runbook's ladder has levels {sorted(rungs)}, not {level}")

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gameday.metrics import METRICS, metric_values
+from gameday.metrics import METRICS, complies, metric_values
 from gameday.runbook import Runbook
 from sim.kernel import Replication, run_replication
-from sim.milestones import milestones
+from sim.milestones import incident_targets, milestones
 from sim.model import CompiledModel, compile_model
 from sim.policy import Policy
 
@@ -55,10 +55,11 @@ class Outcome:
     replication: int
     severity: np.ndarray
     metric_minutes: np.ndarray  # (n, len(gameday.metrics.METRICS)) minutes; nan: end milestone never reached
+    compliant: np.ndarray  # bool: met every runbook target that applies to it (gameday.metrics.complies)
     wait: np.ndarray  # detected -> a responder is free
     via_alert: np.ndarray
     escalation_paged: np.ndarray  # (n, rungs)
-    escalation_engaged: np.ndarray  # (n, rungs) engaged before resolution
+    escalation_engaged: np.ndarray  # (n, rungs) engaged before the restore
     notified: np.ndarray  # (n, business notifications)
     auto_rolled_back: np.ndarray
     recurrences: np.ndarray
@@ -70,14 +71,16 @@ class Outcome:
     def of(cls, model: CompiledModel, rep: Replication, replication: int) -> Outcome:
         business = model.runbook.escalation
         notified = np.zeros((len(rep), len(business.business)), dtype=bool)
-        outage = rep.resolved - rep.detected
+        outage = rep.restored - rep.detected
         in_scope = np.isin(np.array(model.severities)[rep.severity], business.business_severities)
         for j, note in enumerate(business.business):
             notified[:, j] = in_scope & ((outage > note.after_minutes) | (note.after_minutes <= 0))
+        values = metric_values(milestones(model, rep))
         return cls(
             replication=replication,
             severity=rep.severity.astype(np.int8),
-            metric_minutes=_metric_columns(metric_values(milestones(model, rep))),
+            metric_minutes=_metric_columns(values),
+            compliant=np.broadcast_to(complies(values, incident_targets(model, rep.severity)), rep.severity.shape),
             wait=rep.wait,
             via_alert=rep.via_alert,
             escalation_paged=rep.escalation_paged,
@@ -86,7 +89,7 @@ class Outcome:
             auto_rolled_back=rep.auto_rolled_back,
             recurrences=rep.recurrences.astype(np.int32),
             busy_minutes=float(rep.hold.sum()),
-            span_minutes=float(max(rep.resolved.max(), rep.arrival.max())) if len(rep) else 0.0,
+            span_minutes=float(max(rep.restored.max(), rep.arrival.max())) if len(rep) else 0.0,
             oncall=rep.oncall,
         )
 

@@ -22,13 +22,13 @@ from sim.streams import Streams
 
 # node codes (ints: compared on every visit); the plain-duration steps come first (code <= WAR_ROOM)
 (ZERO, GENERIC, SEVERITY, DECLARE, TICKET, ASSIGN, WAR_ROOM, INVESTIGATE, ROOT_CAUSE, ESCALATE, FIX,
- RESOLVED, VERIFY, MONITOR, STABLE, CLOSE, ASSEMBLE, REVIEW, DECISION) = range(19)
+ FIX_WORKED, VERIFY, MONITOR, STABLE, CLOSE, ASSEMBLE, REVIEW, DECISION) = range(19)
 CODES = {"severity": SEVERITY, "declare": DECLARE, "ticket": TICKET, "assign": ASSIGN, "assemble": ASSEMBLE,
          "war_room": WAR_ROOM, "investigate": INVESTIGATE, "root_cause": ROOT_CAUSE, "escalate": ESCALATE,
-         "fix": FIX, "resolved": RESOLVED, "verify": VERIFY, "monitor": MONITOR, "stable": STABLE, "close": CLOSE,
+         "fix": FIX, "fix_worked": FIX_WORKED, "verify": VERIFY, "monitor": MONITOR, "stable": STABLE, "close": CLOSE,
          "review": REVIEW, "decision": DECISION, "detect": ZERO, "other": ZERO}
 #: nodes worked without the on-call responder once it has been released (watch, close, review, hand-off)
-FREE = frozenset({ZERO, GENERIC, ASSIGN, MONITOR, STABLE, CLOSE, REVIEW, DECISION, RESOLVED})
+FREE = frozenset({ZERO, GENERIC, ASSIGN, MONITOR, STABLE, CLOSE, REVIEW, DECISION, FIX_WORKED})
 
 
 def column(values: np.ndarray) -> array:
@@ -147,7 +147,7 @@ class Plan:
                 main[k] = quantile(steps.rollback, act, purpose)
                 second[k] = quantile(steps.hotfix, act, purpose)
                 aux[k] = uniform(act, f"choice:{nid}")
-            elif code in (ROOT_CAUSE, RESOLVED, DECISION):
+            elif code in (ROOT_CAUSE, FIX_WORKED, DECISION):
                 aux[k] = uniform(act, f"decide:{nid}")
             elif code == MONITOR:
                 recur[k] = uniform(act, "recur")

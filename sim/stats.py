@@ -1,4 +1,8 @@
-"""Summaries of simulated incidents: mean/median/p90/p95, 95% CIs over replications, runbook compliance."""
+"""Summaries of simulated incidents: mean/median/p90/p95, 95% CIs over replications, runbook compliance.
+
+Targets and compliance are :mod:`gameday.metrics`'s: ``compliance`` is the share of incidents that met every
+runbook target that applies to them (the same figure ``gameday score`` and ``gameday sweep`` give), and
+``within_target`` the share meeting each metric's target, among the incidents it applies to."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from gameday.metrics import METRICS, target
+from gameday.metrics import METRICS, meets
+from sim.milestones import incident_targets
 from sim.model import CompiledModel
 from sim.runner import Outcome
 
@@ -55,15 +60,25 @@ def _metric_block(outcomes: list[Outcome], mask_of) -> dict:
     return {m.id: describe([o.metrics[m.id][mask_of(o)] for o in outcomes]) for m in METRICS}
 
 
-def _compliance(outcomes: list[Outcome], sel: list[np.ndarray], runbook, severity: str | None) -> dict:
-    """Share of incidents within each metric's runbook target (``gameday.metrics.target``)."""
+def _compliance(outcomes: list[Outcome], sel: list[np.ndarray]) -> float | None:
+    """Share of the selected incidents that met every runbook target that applies to them."""
+    compliant = np.concatenate([o.compliant[s] for o, s in zip(outcomes, sel, strict=True)])
+    return float(compliant.mean()) if compliant.size else None
+
+
+def _within_targets(model: CompiledModel, outcomes: list[Outcome], sel: list[np.ndarray]) -> dict:
+    """Per metric with a target for any selected incident: the share meeting it (``gameday.metrics.meets``)."""
+    goals = [incident_targets(model, o.severity) for o in outcomes]
     out = {}
     for m in METRICS:
-        goal, _ = target(m, runbook, severity)
-        if goal is None:
+        if not any(m.id in g for g in goals):
             continue
         values = np.concatenate([o.metrics[m.id][s] for o, s in zip(outcomes, sel, strict=True)])
-        out[m.id] = _within(values[np.isfinite(values)], goal)
+        goal = np.concatenate([g[m.id][s] if m.id in g else np.full(int(np.count_nonzero(s)), np.inf)
+                               for g, s in zip(goals, sel, strict=True)])
+        applies = np.isfinite(goal)
+        if applies.any():
+            out[m.id] = _within(values[applies], goal[applies])
     return out
 
 
@@ -83,7 +98,8 @@ def summarise(model: CompiledModel, outcomes: list[Outcome]) -> dict:
         sel = [o.severity == k for o in outcomes]
         count = int(sum(int(m.sum()) for m in sel))
         block["count"] = count
-        block["compliance"] = _compliance(outcomes, sel, runbook, name)
+        block["compliance"] = _compliance(outcomes, sel)
+        block["within_target"] = _within_targets(model, outcomes, sel)
         block["escalations"] = _escalations(model, outcomes, sel)
         block["auto_rolled_back"] = _fraction(outcomes, sel, "auto_rolled_back")
         block["recurrence_rate"] = float(np.concatenate(
@@ -91,7 +107,8 @@ def summarise(model: CompiledModel, outcomes: list[Outcome]) -> dict:
         by_sev[name] = block
     out["by_severity"] = by_sev
     all_sel = [np.ones(o.severity.size, dtype=bool) for o in outcomes]
-    out["compliance"] = _compliance(outcomes, all_sel, runbook, None)
+    out["compliance"] = _compliance(outcomes, all_sel)
+    out["within_target"] = _within_targets(model, outcomes, all_sel)
     out["escalations"] = _escalations(model, outcomes, all_sel)
     out["detection"] = {"via_alert": _fraction(outcomes, all_sel, "via_alert")}
     oncall = model.oncall
@@ -106,13 +123,16 @@ def summarise(model: CompiledModel, outcomes: list[Outcome]) -> dict:
     return out
 
 
-def _within(values: np.ndarray, target: float) -> dict:
-    if values.size == 0:
-        return {"target_minutes": target, "within": None, "mean_met": None}
+def _within(values: np.ndarray, goals: np.ndarray) -> dict:
+    """``within``: the share meeting the target (a missing milestone does not); ``target_minutes`` and
+    ``mean_met`` (the mean of the measured values within it) when every incident here has the same target."""
+    one = goals.size and bool((goals == goals[0]).all())
+    measured = values[np.isfinite(values)]
     return {
-        "target_minutes": target,
-        "within": float((values <= target).mean()),
-        "mean_met": bool(values.mean() <= target),
+        "target_minutes": float(goals[0]) if one else None,
+        "incidents": int(values.size),
+        "within": float(np.mean(meets(values, goals))),
+        "mean_met": bool(measured.mean() <= goals[0]) if one and measured.size else None,
     }
 
 

@@ -11,11 +11,13 @@ Definitions (minutes unless named otherwise):
 - ``mttd``, ``mtta``, ``time_to_restore``, ``mttr`` as the README's metrics glossary defines them
   (:mod:`gameday.metrics`, through :func:`sim.milestones.milestones`: ``mttr`` ends when the stability watch
   held); ``_mean`` over all incidents, ``_p95`` the mean over runs of each run's 95th percentile;
-- ``compliance``: share of incidents meeting every runbook target that applies to them (MTTD, MTTA, the
-  severity's response time, the severity's MTTR target); ``mttr_within_target`` the MTTR one alone;
+- ``compliance``: share of incidents meeting every runbook target that applies to them, as
+  :func:`gameday.metrics.complies` defines it (MTTD, MTTA, the severity's response time for the time to
+  declare, the severity's MTTR target): the figure ``gameday simulate`` and ``gameday score`` give;
+  ``mttr_within_target`` the MTTR one alone;
 - ``pages_per_week``: people paged (on-call rounds x people per round, and every ladder page sent before
-  resolution) per simulated week; ``escalations_L<n>_per_week``: incidents whose rung n was paged;
-- ``people_hours_per_week``: hours people were engaged until resolution (the on-call's held time, each
+  the restore) per simulated week; ``escalations_L<n>_per_week``: incidents whose rung n was paged;
+- ``people_hours_per_week``: hours people were engaged until the restore (the on-call's held time, each
   answered ladder rung from its answer, each staffed incident role from the declaration) per week;
 - ``utilisation``: the on-call pool's busy share (``all`` row only; empty with unlimited on-call).
 """
@@ -29,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from gameday.errors import InputError
-from gameday.metrics import metric_values
+from gameday.metrics import NO_TARGET, complies, meets, metric_values
 from sim.kernel import Replication
-from sim.milestones import milestones
+from sim.milestones import incident_targets, milestones
 from sim.model import CompiledModel
 from sim.stats import ci95
 
@@ -58,32 +60,22 @@ class TaskStats:
     cpu_seconds: float = 0.0  # what the run cost the worker (never part of the table)
 
 
-def targets(model: CompiledModel) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """MTTD and MTTA targets, and per severity the response-time and MTTR targets (inf: none)."""
-    rb = model.runbook
-    response = np.array([rb.severity(s).response_minutes if rb.severity(s).response_minutes is not None
-                         else math.inf for s in model.severities], dtype=float)
-    mttr = np.array([rb.targets.mttr_minutes.get(s, math.inf) for s in model.severities], dtype=float)
-    return float(rb.targets.mttd_minutes), float(rb.targets.mtta_minutes), response, mttr
-
-
 def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | list[str], point: int,
                 replication: int, chunk: int) -> TaskStats:
     """The worker-side reduction of one run (see the module docstring for the definitions); ``rows`` are
     the table's severities (a point whose arrivals leave one out has NaN there), then ``all``."""
     sev = rep.severity
     times = metric_values(milestones(model, rep))
-    ttd, tta, ttr = times["mttd"], times["mtta"], times["mttr"]
-    mttd_t, mtta_t, response, mttr_t = targets(model)
-    mttr_met = ttr <= mttr_t[sev]
-    compliant = (ttd <= mttd_t) & (tta <= mtta_t) & (tta <= response[sev]) & mttr_met
+    goals = incident_targets(model, sev)
+    mttr_met = meets(times["mttr"], goals.get("mttr", NO_TARGET))
+    compliant = np.broadcast_to(complies(times, goals), sev.shape)
     responders = model.policy.responders
     pages = rep.page_rounds * responders.page_at_once
     if rep.ladder_pages is not None and rep.ladder_pages.size:
         pages = pages + rep.ladder_pages.sum(axis=1)
-    engaged = np.where(np.isfinite(rep.escalation_engaged), rep.resolved[:, None] - rep.escalation_engaged, 0.0)
-    declared = np.isfinite(rep.declared) & (rep.resolved > rep.declared)
-    roles = len(responders.roles) * np.where(declared, rep.resolved - rep.declared, 0.0)
+    engaged = np.where(np.isfinite(rep.escalation_engaged), rep.restored[:, None] - rep.escalation_engaged, 0.0)
+    declared = np.isfinite(rep.declared) & (rep.restored > rep.declared)
+    roles = len(responders.roles) * np.where(declared, rep.restored - rep.declared, 0.0)
     people = rep.hold + np.maximum(engaged, 0.0).sum(axis=1) + roles
     columns = (np.ones(sev.size), *(times[m] for m in TIMES), compliant, mttr_met, pages, people)
     n_rows = len(rows)
@@ -112,7 +104,7 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
         sums[row] = [float(np.sum(c)) for c in cols]
         p95[row] = [float(np.percentile(v, 95)) for v in vals]
         escalated[row] = paged.sum(axis=0)
-    span = float(max(rep.resolved.max(), rep.arrival.max())) if sev.size else 0.0
+    span = float(max(rep.restored.max(), rep.arrival.max())) if sev.size else 0.0
     return TaskStats(point=point, replication=replication, chunk=chunk, sums=sums, p95=p95, escalated=escalated,
                      busy_minutes=float(rep.hold.sum()), span_minutes=span, incidents=int(sev.size))
 

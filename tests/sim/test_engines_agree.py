@@ -28,7 +28,7 @@ from sim.policy import Policy, load_policy
 from sim.runner import Outcome, run
 
 POLICIES = ("baseline", "auto-rollback", "secondary-oncall", "faster-escalation")
-TIMES = ("detected", "assigned", "acknowledged", "declared", "mitigated", "resolved", "closed", "reviewed", "wait")
+TIMES = ("detected", "assigned", "acknowledged", "declared", "mitigated", "restored", "closed", "reviewed", "wait")
 COUNTS = ("severity", "via_alert", "page_rounds", "investigations", "recurrences", "auto_rolled_back",
           "escalation_paged")
 ROUNDING = 1e-6  # minutes; the clocks run to ~1e6 minutes, where a float's spacing is ~1e-10
@@ -68,7 +68,7 @@ def test_unlimited_oncall_identical_per_incident(seed_runbook, policies_dir, nam
 
 
 @pytest.mark.parametrize("name", ["baseline", "auto-rollback", "secondary-oncall"])
-@pytest.mark.parametrize("release_at", ["resolved", "closed"])
+@pytest.mark.parametrize("release_at", ["restored", "closed"])
 def test_contended_pool_without_recurrence_identical_per_incident(seed_runbook, policies_dir, name, release_at):
     policy = _variant(load_policy(str(policies_dir / f"{name}.yaml")), recurrence=0.0)
     model = compile_model(policy.model_copy(update={"release_at": release_at}), seed_runbook)

@@ -86,9 +86,9 @@ def test_littles_law(seed_runbook, policies_dir, engine):
     horizon = rep.arrival.max()
     probes = np.sort(np.random.default_rng(99).uniform(0.1 * horizon, 0.9 * horizon, 20_000))
     opened = np.searchsorted(np.sort(rep.arrival), probes, side="right")
-    closed = np.searchsorted(np.sort(rep.resolved), probes, side="right")
+    closed = np.searchsorted(np.sort(rep.restored), probes, side="right")
     in_system = (opened - closed).mean()
-    expected = lam * (rep.resolved - rep.arrival).mean()
+    expected = lam * (rep.restored - rep.arrival).mean()
     assert in_system == pytest.approx(expected, rel=0.05 / math.sqrt(SCALE[engine]))
 
 
@@ -117,4 +117,4 @@ def test_unlimited_responders_never_queue(seed_runbook, rate, mean, seed, n, eng
     rep = replicate(model, n, seed, 0, engine=engine_name)
     assert (rep.wait == 0).all()
     assert (rep.acknowledged == rep.detected).all()
-    assert (rep.resolved >= rep.acknowledged).all()
+    assert (rep.restored >= rep.acknowledged).all()

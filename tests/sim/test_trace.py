@@ -87,16 +87,16 @@ def test_exact_trace_of_one_incident(tiny, tmp_path):
     ]
     assert [(pytest.approx(t, abs=1e-6), ty, d) for t, ty, d in expected] == got
     assert rep.declared[0] - t0 == pytest.approx(16)
-    assert rep.resolved[0] - t0 == pytest.approx(36)
+    assert rep.restored[0] - t0 == pytest.approx(36)
 
 
 def test_second_incident_queues_behind_the_first(tiny):
-    """One on-call: an incident detected while the responder is busy waits until resolution of the first."""
+    """One on-call: an incident detected while the responder is busy waits until the first is restored."""
     rep = run_replication(tiny, 400, seed=2)
     order = rep.detected.argsort()
     free = 0.0
     for i in order:
         start = max(rep.detected[i], free)
         assert rep.wait[i] == pytest.approx(start - rep.detected[i], abs=1e-9)
-        free = start + 26.0  # ack 2 + 24 minutes of work until resolution, every time
+        free = start + 26.0  # ack 2 + 24 minutes of work until the restore, every time
     assert (rep.wait > 0).any()
