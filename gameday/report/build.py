@@ -53,13 +53,13 @@ def _relative(path: str | Path, out: Path) -> str:
     so a report shows no machine's absolute paths."""
     if not str(path):
         return ""
-    resolved = Path(path).resolve()
-    relative = os.path.relpath(resolved, out.resolve())
+    absolute = Path(path).resolve()
+    relative = os.path.relpath(absolute, out.resolve())
     if relative.split(os.sep).count("..") <= MAX_UP_LEVELS:
         return relative
-    if resolved.is_relative_to(CHECKOUT):
-        return str(resolved.relative_to(CHECKOUT))
-    return resolved.name
+    if absolute.is_relative_to(CHECKOUT):
+        return str(absolute.relative_to(CHECKOUT))
+    return absolute.name
 
 
 def _slug(text: str) -> str:

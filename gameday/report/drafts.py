@@ -54,7 +54,7 @@ class Facts:
     war_room: str
     root_cause: str
     resolution: str
-    resolved_at: str
+    restored_at: str  # the service was restored (verified): the stability watch started
     last_update: str
     updates: int
     update_minutes: str
@@ -137,7 +137,7 @@ def facts_for(view: IncidentView, score: IncidentScore, clock: RunbookClock, run
         else f"#incident-{view.incident}",
         root_cause=str(hypothesis.data.get("text") or "[root cause]") if hypothesis else "[root cause]",
         resolution=", ".join(dict.fromkeys(str(a.data.get("kind", "fix")) for a in actions)) or "[resolution]",
-        resolved_at=f"{clock.at_minute(restored).strftime('%H:%M')} {clock.zone_label}" if restored is not None
+        restored_at=f"{clock.at_minute(restored).strftime('%H:%M')} {clock.zone_label}" if restored is not None
         else "[time]",
         last_update=clock.stamp(updates[-1]) if updates else clock.stamp(last),
         updates=len(updates),
@@ -254,7 +254,7 @@ def drafts_for(view: IncidentView, score: IncidentScore, runbook: Runbook, clock
     # what each message says at the moment it is sent, not at the end of the incident
     overrides = {"Initial Notification": {"current status": "Investigating", "status": "Investigating"},
                  "Slack Incident Declaration": {"status": "Investigating"}}
-    times = {"Resolution Notification": facts.resolved_at, "Incident Resolved": f"{facts.ended} {facts.zone}",
+    times = {"Resolution Notification": facts.restored_at, "Incident Resolved": f"{facts.ended} {facts.zone}",
              "Status Update": facts.last_update.split(" ", 1)[1], "Status Page Update": facts.last_update}
     out: dict[str, str] = {}
     names = [n for n in DRAFT_NAMES if n in runbook.templates] + [

@@ -21,6 +21,8 @@ def print_score(result: JournalScore, console: Console) -> None:
         titles = {m.id: f"{m.title} ({m.span})" for m in METRICS}
         for metric_id, value in result.metric_means.items():
             console.print(f"Mean {titles.get(metric_id, metric_id)}: {value:.1f} runbook min")
+        if result.compliance is not None:
+            console.print(f"Compliance: {result.compliance:.0%} of incidents met every runbook target that applies")
 
 
 def _score(value: float | None) -> str:
@@ -60,6 +62,10 @@ def _print_incident(incident: IncidentScore, console: Console) -> None:
             met,
         )
     console.print(metrics)
+    if incident.compliant is not None:
+        verdict = "[green]yes[/]" if incident.compliant else "[red]no[/]"
+        console.print(f"Compliant with the runbook's targets: {verdict} "
+                      "[dim](every target that applies met; a milestone not recorded counts as not met)[/]")
     if incident.actors:
         people = Table(title="Responders")
         for column in ("actor", "roles", "events", "first event (runbook min after journal start)", "what"):

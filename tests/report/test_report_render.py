@@ -56,6 +56,9 @@ def test_html_has_score_table_and_image(timeline_report: Path) -> None:
     md = (timeline_report / "report.md").read_text(encoding="utf-8")
     assert "![Timeline" in md and "| Time to resolve (MTTR) | started → resolved | 60.0 |" in md
     assert "| Time to restore | started → restored | 30.0 |" in md
+    # every stated target met (MTTR 60 of 60 minutes) except MTTA, which the timeline does not record
+    assert "| Time to acknowledge (MTTA) | detected → acknowledged | — | < 15 min | — |" in md
+    assert "*Compliant with the runbook's targets: no (" in md and "Compliant with the runbook's targets" in html
 
 
 def test_drafts_use_the_runbooks_templates(timeline_report: Path, mojibake_runbook_path: Path) -> None:

@@ -51,3 +51,15 @@ def test_missing_empirical_csv_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as err:
         load_policy(str(path))
     assert "nowhere.csv" in str(err.value)
+
+
+def test_release_at_says_restored_and_old_files_still_read(tmp_path):
+    """The on-call is freed once the service is restored (the glossary's word); policy files written when this
+    was spelled ``resolved`` load as ``restored``, and nothing else is accepted."""
+    path = tmp_path / "p.yaml"
+    for written, read in (("restored", "restored"), ("resolved", "restored"), ("closed", "closed")):
+        path.write_text(f"kind: policy\nname: p\nrelease_at: {written}\n")
+        assert load_policy(str(path)).release_at == read
+    path.write_text("kind: policy\nname: p\nrelease_at: fixed\n")
+    with pytest.raises(InputError, match="release_at"):
+        load_policy(str(path))
