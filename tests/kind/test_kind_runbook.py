@@ -207,15 +207,19 @@ def test_the_crash_loop_shows_step_2_1s_findings(kind: Kind) -> None:
     """Step 2.1's findings are what kubectl shows: pods in CrashLoopBackOff, "Cannot connect to database" in
     the backend's logs, PgBouncer Running."""
     target = kind.target
+    wanted = int(shell(kind, f"kubectl get deployment/{WORLD.backend_deployment} -n {WORLD.namespace} "
+                             "-o jsonpath={.spec.replicas}").stdout)
     record = target.inject(Fault(type=FaultType.crashloop), drill_id="findings")
     try:
-        deadline, pods = time.monotonic() + 240, ""
+        deadline, pods, looping = time.monotonic() + 240, "", []
         while time.monotonic() < deadline:
-            pods = shell(kind, f"kubectl get pods -n {WORLD.namespace}").stdout
-            if "CrashLoopBackOff" in pods:
+            pods = shell(kind, f"kubectl get pods -n {WORLD.namespace} -l {WORLD.selector}").stdout
+            looping = [line for line in pods.splitlines() if "CrashLoopBackOff" in line]
+            if len(looping) == wanted:
                 break
             time.sleep(2)
-        assert "CrashLoopBackOff" in pods, pods
+        assert len(looping) == wanted, f"Step 2.1: all {wanted} backend pods in CrashLoopBackOff\n{pods}"
+        pods = shell(kind, f"kubectl get pods -n {WORLD.namespace}").stdout
         assert re.search(r"^pgbouncer-\S+\s+1/1\s+Running", pods, re.M), pods
         logs = shell(kind, f"kubectl logs -n {WORLD.namespace} -l {WORLD.selector} --tail=100").stdout
         assert "Cannot connect to database" in logs, logs[-2000:]
