@@ -79,7 +79,7 @@ def intervals_from_csv(path: Path) -> dict[str, list[float]]:
     times = {k: pd.to_datetime(table[c], utc=True, errors="coerce") for k, c in cols.items()}
     chain = {"detect": ("start", "detected"), "acknowledge": ("detected", "acknowledged"),
              "assess": ("acknowledged", "severity_declared"), "mitigate": ("severity_declared", "mitigated"),
-             "verify": ("mitigated", "restored" if "restored" in times else "resolved")}
+             "verify": ("mitigated", "restored")}  # not resolved: that is the restore plus the stability watch
     out: dict[str, list[float]] = {name: [] for name in INTERVALS}
     for name, (a, b) in chain.items():
         if a in times and b in times:

@@ -113,12 +113,12 @@ class Sweep(_Closed):
         base = (info.context or {}).get("base_dir")
         if value is None:
             return value
-        resolved = value if base is None or Path(value).is_absolute() else str(Path(base) / value)
+        path = value if base is None or Path(value).is_absolute() else str(Path(base) / value)
         # a file that is not there is this sweep file's mistake: say so here, naming the field (the loader's
         # own error would name only the missing file)
-        if (info.context or {}).get("check", True) and not Path(resolved).is_file():
-            raise ValueError(f"no such file: {resolved!r}")
-        return resolved
+        if (info.context or {}).get("check", True) and not Path(path).is_file():
+            raise ValueError(f"no such file: {path!r}")
+        return path
 
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Sweep:
