@@ -120,9 +120,11 @@ def known() -> str:
 
 
 def _unknown(name: object) -> str:
-    close = difflib.get_close_matches(str(name).lower().replace("_", "-"), [r.value for r in Remediation], n=1)
+    text = str(name)
+    close = difflib.get_close_matches(text[:40].lower().replace("_", "-"), [r.value for r in Remediation], n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"unknown remediation {str(name)!r}{hint}; expected one of {known()}"
+    shown = text if len(text) <= 40 else text[:40] + "..."  # one short line, whatever was sent
+    return f"unknown remediation {shown!r}{hint}; expected one of {known()}"
 
 
 def remediation(name: Remediation | str) -> Remediation:
