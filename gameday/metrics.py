@@ -174,22 +174,6 @@ def incident_metrics(events: Iterable[tuple[float, EventType | str]]) -> dict[st
 
 
 # -- targets and compliance -------------------------------------------------------------------------------
-#
-# Which target applies to which metric.  The runbook states four:
-#
-# - MTTD and MTTACK ("Incident Metrics" table) for every incident: time to detect, time to acknowledge;
-# - the severity's *response time* ("Incident Severity Classification": SEV-1 "Immediate (< 15 min)") for the
-#   time to declare, detected -> declared.  Not for the time to acknowledge: the runbook's first phase, which
-#   the SEV-1 clock matches, is "Detection & Declaration (0-15 minutes)" and ends with the declaration (the
-#   seed incident: alert 14:30, "Incident declared SEV-1" 14:32); acknowledging has its own target, MTTACK
-#   < 15 min for every severity, so read as an acknowledgement clock SEV-2's "< 1 hour" and SEV-3's "< 4 hours"
-#   could never bind.  Only severities the workflow declares have it as a metric target: the ticket branch
-#   (SEV-3/4) has no declaration to time (the scorer's ``declared_in_time`` check holds its ticket to it);
-# - the severity's MTTR target ("< 1 hour (SEV-1)") for the time to resolve.
-#
-# An incident *meets* a target when the metric's end milestone came no later than the target after its
-# start; a milestone that never came (never acknowledged, never resolved, or not in an imported timeline)
-# does not meet it.  *Compliance* is the share of incidents that meet every target that applies to them.
 
 #: ``meets`` / ``complies`` read an infinite target as "none for this incident" (vectorised callers fill the
 #: severities without a target with it).
@@ -211,7 +195,26 @@ def response_time(runbook: Runbook, severity: str | None) -> float | None:
 
 def target(definition: MetricDefinition, runbook: Runbook, severity: str | None) -> tuple[float | None, str]:
     """The runbook's target for a metric at ``severity`` (minutes, how the runbook says it); ``(None, "")`` when
-    none applies (see the comment above: which target belongs to which metric, and why)."""
+    none applies.  The runbook states four targets, and this is the one place that says which metric each
+    belongs to:
+
+    - MTTD and MTTACK (its "Incident Metrics" table), for every incident: the time to detect and the time to
+      acknowledge;
+    - the severity's *response time* (its "Incident Severity Classification": SEV-1 "Immediate (< 15 min)"),
+      for the **time to declare**, detected -> declared, and not for the time to acknowledge: the runbook's
+      first phase, whose length the SEV-1 clock matches, is "Detection & Declaration (0-15 minutes)" and ends
+      with the declaration (its own incident: alert 14:30, "Incident declared SEV-1" 14:32); acknowledging has
+      its own target, MTTACK < 15 min for every severity, so read as an acknowledgement clock SEV-2's "< 1 hour"
+      and SEV-3's "< 4 hours" could never bind.  Only severities the workflow declares have it as a metric
+      target: the ticket branch (SEV-3/4) has no declaration to time (the scorer's ``declared_in_time`` check
+      holds its ticket to the same clock);
+    - the severity's MTTR target ("< 1 hour (SEV-1)"), for the time to resolve.
+
+    An incident *meets* a target when the metric's end milestone came no later than the target after its start
+    (:func:`meets`: a milestone that never came -- never acknowledged, never resolved, not in an imported
+    timeline -- does not); *compliance* is the share of incidents meeting every target that applies to them
+    (:func:`complies`).  ``simulate``, ``compare``, ``sweep``, ``score``, the reports and the notebooks all read
+    these."""
     targets = runbook.targets
 
     def text_of(*abbreviations: str) -> str:

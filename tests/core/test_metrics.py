@@ -17,13 +17,19 @@ from gameday.journal import EventType, load_frame
 from gameday.metrics import (
     BY_ID,
     METRICS,
+    NO_TARGET,
     Milestone,
+    complies,
     glossary_markdown,
     incident_metrics,
     load_metrics,
+    meets,
     metrics_frame,
     milestones,
+    targets,
+    targets_by_severity,
 )
+from gameday.runbook import load_runbook
 from gameday.scoring import score_journal, score_timeline
 
 E = EventType
@@ -79,6 +85,33 @@ def test_milestone_fallbacks() -> None:
     times = milestones([(0, E.fault_injected), (12, E.verified), (15, E.verified)])
     assert times[Milestone.restored] == 15 and times[Milestone.resolved] is None
     assert incident_metrics([(0, E.fault_injected)])["mtta"] is None
+
+
+# -- targets and compliance ---------------------------------------------------------------------------------
+
+
+def test_targets_follow_the_runbook() -> None:
+    """The severity's response time is the time to declare's target (declared severities only), not MTTA's."""
+    runbook = load_runbook()
+    assert targets(runbook, "SEV-1") == {"mttd": 5, "mtta": 15, "time_to_declare": 15, "mttr": 60}
+    assert targets(runbook, "SEV-2") == {"mttd": 5, "mtta": 15, "time_to_declare": 60}
+    assert targets(runbook, "SEV-3") == {"mttd": 5, "mtta": 15}  # a ticket: no declaration to time
+    assert targets(runbook, None) == {"mttd": 5, "mtta": 15}
+    by_severity = targets_by_severity(runbook, ["SEV-1", "SEV-3"])
+    assert by_severity["time_to_declare"] == [15, NO_TARGET] and by_severity["mttr"] == [60, NO_TARGET]
+
+
+def test_compliance_is_every_applicable_target_met() -> None:
+    goals = {"mtta": 15, "time_to_declare": 15}
+    assert complies({"mtta": 15, "time_to_declare": 14}, goals)  # on the target is within it
+    assert not complies({"mtta": 3, "time_to_declare": 16}, goals)  # acknowledged in time, declared late
+    assert not complies({"mtta": None, "time_to_declare": 2}, goals)  # never acknowledged: not met
+    assert complies({"mtta": 3, "time_to_declare": None}, {"mtta": 15})  # no target for it: not asked
+    assert meets(None, NO_TARGET) and not meets(float("nan"), 5.0)
+    # the same rule over arrays (the simulator): NaN misses, an infinite goal (no target here) never does
+    values = {"mtta": np.array([3.0, 20.0, np.nan, 3.0]), "time_to_declare": np.array([2.0, 2.0, 2.0, np.nan])}
+    arrays = {"mtta": np.full(4, 15.0), "time_to_declare": np.array([15.0, 15.0, 15.0, NO_TARGET])}
+    assert complies(values, arrays).tolist() == [True, False, False, True]
 
 
 # -- one journal, every path ------------------------------------------------------------------------------
