@@ -23,6 +23,7 @@ from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import (
     BACKEND_RELEASES,
     BACKEND_REPO,
+    BASE_EXCLUDES,
     DATA_PACKAGES,
     IMAGES,
     KEY_LABEL,
@@ -88,13 +89,15 @@ def base_image(progress: Progress, name: str) -> str:
         changes = []
     else:
         raise ValueError(name)
+    excludes = BASE_EXCLUDES[name]
+    key = digest(key, *excludes)[: len(key)]
     tag = f"gameday/{name}-base:{key}"
     if docker.has_image(tag):
         progress.cached(f"{name} base image", tag)
         return tag
     with progress.stage(f"{name} base image", f"{name} base image {tag}"):
         docker.import_rootfs(root, tag, [*changes, f"LABEL {KEY_LABEL}={key}"], logs() / f"base-{name}.log",
-                             progress, f"importing the {name} base")
+                             progress, f"importing the {name} base", excludes=excludes)
     docker.prune(f"gameday/{name}-base", tag)
     return tag
 

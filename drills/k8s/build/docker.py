@@ -4,6 +4,7 @@ registry)."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -60,10 +61,13 @@ def has_image(tag: str) -> bool:
     return image_key(tag) is not None
 
 
-def import_rootfs(rootfs: Path, tag: str, changes: Sequence[str], log: Path, progress: Progress, what: str) -> None:
-    """``tar -C rootfs . | docker import`` with Dockerfile ``changes`` (ENV, ENTRYPOINT, LABEL ...)."""
+def import_rootfs(rootfs: Path, tag: str, changes: Sequence[str], log: Path, progress: Progress, what: str,
+                  excludes: Sequence[str] = ()) -> None:
+    """``tar -C rootfs . | docker import`` with Dockerfile ``changes`` (ENV, ENTRYPOINT, LABEL ...), leaving out
+    ``excludes`` (paths relative to the root)."""
+    skip = " ".join(f"--exclude=./{shlex.quote(path.strip('/'))}" for path in excludes)
     argv = ["bash", "-o", "pipefail", "-c",
-            'tar -C "$0" -c . | "$1" import "${@:3}" - "$2"', str(rootfs), docker_bin(), tag]
+            f'tar -C "$0" {skip} -c . | "$1" import "${{@:3}}" - "$2"', str(rootfs), docker_bin(), tag]
     for change in changes:
         argv += ["-c", change]
     run_logged(argv, log, what, progress, timeout=1800)
