@@ -58,7 +58,7 @@ def demo(
     console.print(f"journal: {journal}\nscore:   {drill_dir / 'score.json'} (JUnit: {drill_dir / 'score.xml'})")
     console.print(f"report:  {html}")
     console.print("The sandbox is still up for you to explore: `gameday sandbox status`, `gameday sandbox down`.")
-    if summary.outcome != "resolved":
+    if summary.outcome != "closed":
         raise typer.Exit(1)
 
 

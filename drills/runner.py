@@ -418,7 +418,7 @@ class DrillRunner:
                 self.state.good_samples = 0
             elif event.type is EventType.closed:
                 self.state.closed = event
-                self._stop("resolved", f"closed by {event.actor}")
+                self._stop("closed", f"closed by {event.actor}")
 
     def _check_mitigation(self) -> None:
         """Mitigated = after an action, the runbook's error-rate check passes and every replica is ready."""

@@ -7,14 +7,23 @@ knows: the outcome, the reverts and what is still pending on the target.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from gameday.journal import Event, EventType
 
-Outcome = Literal["resolved", "timeout", "aborted", "not-steady", "interrupted", "error"]
-EXIT_CODES: dict[str, int] = {"resolved": 0, "timeout": 1, "aborted": 1, "not-steady": 1, "error": 1}
+#: How a drill ended.  "closed": somebody closed its incident (the glossary's *closed*, gameday.metrics); a drill
+#: does not wait for the stability watch, so its outcome is not the glossary's *resolved*.
+Outcome = Literal["closed", "timeout", "aborted", "not-steady", "interrupted", "error"]
+EXIT_CODES: dict[str, int] = {"closed": 0, "timeout": 1, "aborted": 1, "not-steady": 1, "error": 1}
+#: Outcomes as summaries and ``drill_ended`` events written before the glossary's words spelled them.
+OLD_OUTCOMES: dict[str, str] = {"resolved": "closed"}
+
+
+def outcome_word(value: Any) -> Any:
+    """An outcome as it is spelled now (an old summary's or journal's "resolved" is "closed")."""
+    return OLD_OUTCOMES.get(value, value) if isinstance(value, str) else value
 
 #: The first event of each kind, in this order, makes the summary's timeline.
 TIMELINE = (
@@ -49,7 +58,7 @@ class DrillFacts(_Closed):
     responder: str
     seed: int
     time_scale: float
-    outcome: Outcome
+    outcome: Annotated[Outcome, BeforeValidator(outcome_word)]
     reason: str = ""
     journal: str
     load_dir: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drills.summary import outcome_word
 from drills.warroom.card import current_phase
 from drills.warroom.redact import NO_REDACTION, Redactor
 from gameday.journal import Event, EventType, journal_meta
@@ -69,7 +70,7 @@ def describe(event: Event) -> str:
         E.replica_state: f"{d.get('name', '')} {d.get('state', '')}",
         E.hint: f"Hint: {d.get('text', '')}",
         E.aborted: f"Drill aborted: {d.get('reason', '')}",
-        E.drill_ended: f"Drill ended: {d.get('outcome', '')}",
+        E.drill_ended: f"Drill ended: {outcome_word(d.get('outcome', ''))}",
         E.steady_state: "Steady state " + ("reached" if d.get("ok") else "NOT reached"),
         E.drill_started: "Drill started",
     }.get(event.type)
@@ -294,7 +295,7 @@ class RoomView:
         closed = self.first(E.closed)
         return {
             "phase": "ended" if ended else ("closed" if closed else "running"),
-            "outcome": ended.data.get("outcome") if ended else None,
+            "outcome": outcome_word(ended.data.get("outcome")) if ended else None,
             "injected": (not self.viewer.game_master and not self.revealed) is False
             and self.first(E.fault_injected) is not None,
             "mitigated": self.first(E.mitigated) is not None,

@@ -97,7 +97,7 @@ def test_alertmanager_down_is_noted_and_the_drill_goes_on(chaos_sandbox: Sandbox
     assert drill.proc.returncode == 0, output[-3000:]
     assert "does not answer: alerts cannot reach the drill" in output, output[-3000:]
     events = check_reverted_and_whole(box, drill, before)
-    assert events[-1]["data"]["outcome"] == "resolved", events[-1]
+    assert events[-1]["data"]["outcome"] == "closed", events[-1]
     wait_steady(box)
     record_figures(dependency="alertmanager", ended="went on, closed by the IC", faults_left_behind=0, events_lost=0)
 

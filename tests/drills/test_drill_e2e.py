@@ -145,7 +145,7 @@ def test_autopilot_drill_detects_rolls_back_and_reverts(
             proc.wait(60)
     assert proc.returncode == 0, f"drill failed:\n{output[-4000:]}"
     summary = json.loads(next(out.glob("*/summary.json")).read_text())
-    assert summary["outcome"] == "resolved" and summary["pending_after"] == [] and summary["exit_code"] == 0
+    assert summary["outcome"] == "closed" and summary["pending_after"] == [] and summary["exit_code"] == 0
     events = read_journal(summary["journal"])
     spec = load_model(SCENARIOS / f"{scenario}.yaml", Scenario)
     runbook = load_runbook()

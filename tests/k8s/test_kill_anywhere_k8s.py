@@ -83,7 +83,7 @@ say("reverting")
 revert_all(target, [record], journal)
 say("reverted")
 markers.release(marker)
-journal.emit(EventType.drill_ended, "runner", {"outcome": "resolved", "reason": "done"})
+journal.emit(EventType.drill_ended, "runner", {"outcome": "closed", "reason": "done"})
 journal.close()
 say("done")
 """

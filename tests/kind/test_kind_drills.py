@@ -82,7 +82,7 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
     summaries = list(out.glob("*/summary.json"))
     assert summaries, f"no summary:\n{output[-4000:]}"
     summary = json.loads(summaries[0].read_text())
-    assert summary["outcome"] == "resolved", f"{summary['reason']}\n{output[-4000:]}"
+    assert summary["outcome"] == "closed", f"{summary['reason']}\n{output[-4000:]}"
     assert summary["target"] == "kubernetes" and summary["pending_after"] == []
     events = read_journal(summary["journal"])
     spec = load_model(SCENARIOS / f"{scenario}.yaml", Scenario)
