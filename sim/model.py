@@ -16,15 +16,9 @@ import numpy as np
 
 from gameday.errors import InputError
 from gameday.runbook import Runbook
-from gameday.runbook.classify import NodeRole
 from gameday.runbook.model import severity_names
 from sim.dists import _Dist
 from sim.policy import LadderLevel, Policy, per_severity
-
-#: The simulator's name for a workflow role where it differs from the runbook model's
-#: (:class:`gameday.runbook.classify.NodeRole`): the decision after the fix ("Issue Resolved?") asks whether the
-#: fix worked; the glossary keeps *resolved* for the stability watch having held (gameday.metrics).
-SIM_ROLE: dict[NodeRole, str] = {NodeRole.resolved: "fix_worked"}
 
 #: the activity stream each role draws from (see sim.streams.ACTIVITIES)
 ROLE_ACTIVITY: dict[str, str] = {
@@ -133,7 +127,7 @@ def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
     kinds = [n.kind for n in wf.nodes]
     start = wf.start()
     # what each node does comes from the runbook model (gameday.runbook.classify), decided once for every consumer
-    roles = ["detect" if n.id == start.id else SIM_ROLE.get(n.role, n.role.value) for n in wf.nodes]
+    roles = ["detect" if n.id == start.id else n.role.value for n in wf.nodes]
     next_node: list[int] = []
     yes_no: list[tuple[int, int] | None] = []
     severity_route = None

@@ -83,7 +83,7 @@ class NodeRole(StrEnum):
     # decisions
     severity = "severity"
     root_cause = "root_cause"
-    resolved = "resolved"
+    fix_worked = "fix_worked"  # "Issue Resolved?": did the fix work (the glossary's *resolved* is later)
     stable = "stable"
     decision = "decision"  # a decision gameday has no rule for
 
@@ -92,7 +92,7 @@ class NodeRole(StrEnum):
 DECISION_PATTERNS: tuple[tuple[NodeRole, str], ...] = (
     (NodeRole.severity, r"severity"),
     (NodeRole.root_cause, r"root cause|cause found"),
-    (NodeRole.resolved, r"resolved|fixed|working"),
+    (NodeRole.fix_worked, r"resolved|fixed|working"),  # the runbook's label ("Issue Resolved?"), not our word
     (NodeRole.stable, r"stable"),
 )
 #: Every other node, first match wins ("Assign to Team Member" is an assignment, not a team assembly).

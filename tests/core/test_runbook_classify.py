@@ -71,7 +71,7 @@ def test_workflow_node_roles(runbook: Runbook) -> None:
         "Root Cause Found?": NodeRole.root_cause,
         "Escalate/Get SME": NodeRole.escalate,
         "Implement Fix": NodeRole.fix,
-        "Issue Resolved?": NodeRole.resolved,
+        "Issue Resolved?": NodeRole.fix_worked,
         "Verify Resolution": NodeRole.verify,
         "Monitor Stability": NodeRole.monitor,
         "Stable for 30 min?": NodeRole.stable,
