@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 ACTOR = "autopilot"
 #: Wall seconds between the autopilot's looks at the metrics while it waits for something.
 POLL_WALL_S = 0.5
-#: After a fix, how long (runbook minutes) to wait for the metrics before answering "Issue Resolved? No".
+#: After a fix, how long (runbook minutes) to wait for the metrics before deciding it did not work (the
+#: runbook's "Issue Resolved?" answered No).
 FIX_CHECK_MINUTES = 15.0
 #: ... but never less than this many wall seconds: ``rate()`` windows need time to drain the bad minutes.
 FIX_CHECK_MIN_WALL_S = 60.0
@@ -145,6 +146,10 @@ class Autopilot:
         self.rng, self.updates_rng = rng.spawn(2)
         self.severity = scenario.expected_severity
         self.stopped = threading.Event()
+        #: The service is verified healthy and the stability watch is on (the glossary's *restored*, until the
+        #: watch fails); the technical ladder and the business notifications wait meanwhile.
+        self.restored = False
+        #: The stability watch held (the glossary's *resolved*): status updates and escalation are over.
         self.resolved = False
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="autopilot", daemon=True)
@@ -229,7 +234,7 @@ class Autopilot:
         alerts = self.view.firing()
         yield from self.step("acknowledge")
         self.emit(EventType.acknowledged, {"alerts": alerts})
-        acked_at = self.env.now  # the ladder counts "unresolved after X min" from here, as the simulator does
+        acked_at = self.env.now  # the ladder's "if unresolved after X min" counts from here, as in the simulator
         yield from self.step("assess")
         declares = self.severity in self.runbook.declared_severities()
         if declares:
@@ -305,7 +310,17 @@ class Autopilot:
             })
 
     def _escalations(self, since: float) -> Generator[Any, Any, None]:
-        """Climb the technical ladder while unresolved; business notifications for their severities."""
+        """Climb the technical ladder, and send the business notifications for their severities, while the
+        service is not restored.
+
+        The runbook escalates to get the problem fixed ("Escalate/Get SME" when the root cause is not found;
+        "if unresolved after X min" on the ladder; the CEO "if > 2 hour outage"), and the simulator pages a
+        rung only when it comes due before the restore (``sim.kernel``, ``sim.engine_simpy``).  So nobody is
+        paged during the stability watch: a page due then waits for the watch's verdict; if it holds, the
+        incident is resolved and the page never goes out (as in the simulator, whose restore is the
+        verification the watch confirmed), and if it fails, the problem is back and the page goes out at once
+        (the simulator, which knows the watch will fail, pages at the due time itself).
+        """
         pending: list[tuple[float, EventType, dict[str, Any]]] = []
         for rung in self.runbook.escalation.technical[1:]:
             after = self.model.escalate_after_minutes(rung.level, severity=self.severity)
@@ -316,6 +331,7 @@ class Autopilot:
                 pending.append((note.after_minutes, EventType.notified, data))
         for after, kind, data in sorted(pending, key=lambda p: p[0]):
             yield from self.sleep(since + after - self.env.now)
+            yield from self.wait_for(lambda: not self.restored or self.resolved)
             if self.resolved:
                 return
             if data.pop("outage_over", False) and self.view.health()[0]:
@@ -323,7 +339,8 @@ class Autopilot:
             self.emit(kind, data)
 
     def _diagnose_and_fix(self) -> Generator[Any, Any, None]:
-        """Investigate -> hypothesis -> fix -> resolved? -> verify -> stable? (back to investigate on No)."""
+        """Investigate -> hypothesis -> fix -> fix worked? (the runbook's "Issue Resolved?") -> verify ->
+        stable? (back to investigate on No)."""
         remaining = list(self.scenario.safe_remediations)
         last: Remediation | None = None
         while True:
@@ -350,7 +367,7 @@ class Autopilot:
             fixed_at = datetime.now(UTC)
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
             if not (yield from self.wait_for(lambda at=fixed_at: self.view.health(since=at)[0], limit)):
-                continue  # Issue Resolved? -> No: back to Investigate & Diagnose
+                continue  # the fix did not work ("Issue Resolved?" -> No): back to Investigate & Diagnose
             if (yield from self._verify_and_watch()):
                 return
 
@@ -361,7 +378,10 @@ class Autopilot:
         if not healthy:
             return False
         self.emit(EventType.verified, {"checks": checks, "criteria": self.runbook.verification.checklist})
-        return (yield from self._stability_watch())
+        self.restored = True
+        stable = yield from self._stability_watch()
+        self.restored = stable  # a failed watch: the problem is back, so is the ladder
+        return stable
 
     def _remediate(self, action: Remediation) -> Generator[Any, Any, None]:
         """Take the real action in a worker thread: a rollout takes wall seconds, and the status-update and

@@ -206,11 +206,16 @@ class RoomView:
                 "due_t": None if done else due, "count": sum(e.type is E.status_update for e in self.events)}
 
     def ladder(self) -> dict[str, Any]:
-        """The technical escalation ladder, counted from acknowledgement (as the simulator does)."""
+        """The technical escalation ladder, counted from acknowledgement while the service is not restored (as
+        the simulator and the autopilot do): no rung is due once a verification stands (the stability watch),
+        until an alert after it says the problem is back."""
         ack = self.first(E.acknowledged)
         severity = self.severity()
         reached = {int(e.data.get("level") or 0) for e in self.events if e.type in (E.paged, E.escalated)}
-        done = self.first(E.resolved, E.closed) is not None
+        verified = self.last(E.verified)
+        restored = verified is not None and not any(
+            e.type is E.alert_firing and e.t > verified.t for e in self.events)
+        done = restored or self.first(E.resolved, E.closed) is not None
         rungs = []
         next_due: dict[str, Any] | None = None
         for level in self.runbook.escalation.technical:

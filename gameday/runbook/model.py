@@ -156,7 +156,9 @@ class Targets(_Closed):
 class EscalationLevel(_Closed):
     level: int
     role: str
-    after_minutes: float = Field(description="unresolved for this long -> this level is engaged")
+    after_minutes: float = Field(
+        description="minutes from acknowledgement, the service not yet restored (the runbook's 'if unresolved "
+                    "after'), before this level is engaged")
     or_severities: list[str] = Field(
         default_factory=list, description="severities that engage this level without waiting"
     )
@@ -175,11 +177,12 @@ class Escalation(_Closed):
     business: list[BusinessNotification] = Field(default_factory=list)
     business_severities: list[str] = Field(default_factory=list)
 
-    def level_after(self, minutes_unresolved: float, severity: str | None = None) -> EscalationLevel:
-        """The highest technical level engaged after the given minutes unresolved."""
+    def level_after(self, minutes_not_restored: float, severity: str | None = None) -> EscalationLevel:
+        """The highest technical level engaged after the given minutes from acknowledgement without the service
+        restored (the runbook's "if unresolved after X": escalation is for getting the problem fixed)."""
         reached = self.technical[0]
         for level in self.technical:
-            if minutes_unresolved >= level.after_minutes or (severity and severity in level.or_severities):
+            if minutes_not_restored >= level.after_minutes or (severity and severity in level.or_severities):
                 reached = level
         return reached
 

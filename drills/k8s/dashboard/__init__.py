@@ -52,7 +52,7 @@ def panels(namespace: str) -> list[Panel]:
     ns = json.dumps(namespace)  # a PromQL string literal
     return [
         Panel("error-rate", "Error rate (5xx / all)", "ratio", [Series(ERROR_RATE, "error rate")], 0.01,
-              "runbook: < 1 % once resolved"),
+              "runbook: < 1 % to verify the restore"),
         Panel("request-rate", "Request rate", "reqps", [Series(REQUEST_RATE, "requests/s")],
               note="compare with a normal day"),
         Panel("p95-latency", "Latency p95", "seconds", [Series(P95_LATENCY, "p95")], 1.0, "runbook: P95 < 1 s"),
