@@ -29,32 +29,26 @@ What SimPy adds is the dynamics, written the idiomatic way:
 ``done`` is triggered when the restore is confirmed (the stability watch held, or the workflow ended);
 pages, engagements and notifications are counted when they happened before the restore time, exactly
 as the kernel counts them.  Clocks are minutes.
+
+The engine is the dynamics only: its random inputs are :mod:`sim.simpy_draws` (per-incident draws, and the
+draw columns each node visit reads), its per-incident bookkeeping and the Replication it becomes are
+:mod:`sim.simpy_ledger`, its journal rows are :mod:`sim.simpy_journal`, its routing is :mod:`sim.simpy_plan`.
+The incident process and the callbacks it schedules stay closures over one run's tables (what makes them
+fast); the journal-only ladder processes are methods.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from contextlib import nullcontext
 
-import numpy as np
 import simpy
 
-from gameday.journal import EventType
-from gameday.metrics import Milestone
-from gameday.runbook.classify import DeclarationKind
-from sim.kernel import (
-    Replication,
-    _arrivals,
-    _detection,
-    auto_rollback_draws,
-    count_ladder_pages,
-    ladder_draws,
-    page_round_draws,
-)
-from sim.milestones import milestones
+from sim.kernel import Replication
 from sim.model import CompiledModel
-from sim.responder import status_update_gap
+from sim.simpy_draws import IncidentDraws, VisitColumns
+from sim.simpy_journal import Recorder, Row
+from sim.simpy_ledger import OUT, Ledger
 from sim.simpy_plan import (
     ASSEMBLE,
     ASSIGN,
@@ -70,25 +64,18 @@ from sim.simpy_plan import (
     ROOT_CAUSE,
     SEVERITY,
     STABLE,
-    TICKET,
     VERIFY,
     WAR_ROOM,
     Draws,
     Plan,
-    column,
 )
 from sim.simpy_pool import OnCallPool
 from sim.streams import Streams
 
 INF = math.inf
 NAN = math.nan
-E = EventType
 
-Row = tuple[float, str, EventType, str, dict]
 _NULL = nullcontext()
-#: per-incident results the incident process keeps in locals and stores once, when it ends
-_OUT = ("assigned", "acknowledged", "declared", "mitigated", "closed", "reviewed", "wait", "hold", "rounds",
-        "investigations", "recurrences")
 
 
 class Recurrence:
@@ -104,9 +91,8 @@ class Recurrence:
 class SimPyEngine:
     """One replication of ``n`` incidents as SimPy processes; deterministic in (model, n, seed, r, salt).
 
-    Per-incident state lives in flat arrays and lists indexed by incident (what other processes of the incident
-    read: detection and restore times, the ``done`` event, ladder pages and engagements) or in the
-    incident process's locals (the rest, stored once in ``out`` when it ends): no object per incident."""
+    ``draws`` are the incidents' own draws, ``columns`` the draws of each node visit, ``ledger`` the
+    per-incident state (no object per incident), ``recorder`` the journal (None without one)."""
 
     def __init__(self, model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
                  journal: bool = False, chunk: int = 0) -> None:
@@ -114,46 +100,22 @@ class SimPyEngine:
         self.n = n
         self.replication = replication
         streams = Streams(seed, replication, n, salt, chunk)
-        self._draws = draws = Draws(streams)
-        arrival, sev = _arrivals(model, streams, n)
-        ttd, via_alert = _detection(model, streams, sev)
-        self.arrival = column(arrival)  # float columns as array('d') (sim.simpy_plan.column)
-        self.sev = sev.tolist()
-        self.detect_gap = column(ttd)
-        self.via_alert = via_alert
-        best, manager = page_round_draws(model, streams, n)
-        self._round_best = [column(b) for b in best]
-        self._manager = column(manager)
-        fails, delays = ladder_draws(model, streams, n)
-        self._fails = fails.T.tolist()
-        self._fails_by_incident = fails
-        self._ladder_delay = [column(d) for d in delays.T]
-        auto, rb_after = auto_rollback_draws(model, streams, sev)
-        self._auto = auto.tolist()
-        self._rb_after = column(rb_after)
-        self.plan = Plan(model, draws)
+        quantiles = Draws(streams)
+        self.draws = IncidentDraws(model, streams, n)
+        self.plan = Plan(model, quantiles)
+        self.columns = VisitColumns(self.plan)
         self.env = simpy.Environment()
         oncall = model.oncall
         self.pool = None if oncall is None else OnCallPool(self.env, oncall)
-        #: roles the policy staffs (IC, TL, CL): no head-count, so they never queue (their answers are delays)
-        self.roles = set(model.policy.responders.roles)
-        self.log: list[Row] | None = [] if journal else None
-        self.names = [f"sim-{replication}-{i:06d}" for i in range(n)] if journal else None
-        rungs = len(model.ladder)
-        # float state as array('d'): collected by one copy (numpy reads the buffer), nothing for the GC to scan
-        self.detected = array("d", [NAN]) * n
-        self.restored = array("d", [NAN]) * n
-        self.done: list[simpy.Event | None] = [None] * n
-        self.page_at = array("d", [INF]) * (n * rungs)  # incident i, rung j at i * rungs + j
-        self.engaged = array("d", [INF]) * (n * rungs)
-        #: incident i's results (the _OUT fields) at [i * len(_OUT), (i + 1) * len(_OUT)), written once when it ends
-        self.out = [NAN] * (n * len(_OUT))
+        self.ledger = Ledger(self.env, n, len(model.ladder))
+        self.recorder = Recorder(self.env, model, self.plan, quantiles, self.draws, self.ledger, replication) \
+            if journal else None
         self.events = 0
-        self._decl_roles = list(model.runbook.declaration_roles)
-        business = model.runbook.escalation.business_severities
-        self._business = {k for k, s in enumerate(model.severities) if s in business} if \
-            model.runbook.escalation.business else set()
-        self._notes = sorted(model.runbook.escalation.business, key=lambda n: n.after_minutes)
+
+    @property
+    def log(self) -> list[Row] | None:
+        """The journal rows in the order they were logged (None without a journal)."""
+        return None if self.recorder is None else self.recorder.log
 
     # -- processes -------------------------------------------------------------------------------------
 
@@ -162,31 +124,24 @@ class SimPyEngine:
         and SimPy callable is a cell variable, so the per-event code does no attribute or dict lookups.
         The clock is read as ``env._now`` (SimPy's own attribute; the ``now`` property costs a call per read):
         inlined for performance.  Returns ``arrivals``: ``arrivals(0)`` schedules the first incident."""
-        env, model, plan, log = self.env, self.model, self.plan, self.log
-        journal = log is not None
+        env, model, plan, rec, draws, ledger = self.env, self.model, self.plan, self.recorder, self.draws, self.ledger
+        journal = rec is not None
         timeout, process = env.timeout, env.process
-        names = self.names
         request = None if self.pool is None else self.pool.request
-        staffed = list(plan.role_names)
-        sevs, arrival, detect_gap = self.sev, self.arrival, self.detect_gap
-        auto, rb_after = self._auto, self._rb_after
-        round_best, manager = self._round_best, self._manager
+        sevs, arrival, detect_gap = draws.sev, draws.arrival, draws.detect_gap
+        auto, rb_after = draws.auto, draws.rb_after
+        round_best, manager = draws.round_best, draws.manager
         round1 = round_best[0] if round_best else [INF] * self.n
-        n_out, n_incidents = len(_OUT), self.n
+        n_out, n_incidents = len(OUT), self.n
         ack_timeout = model.policy.responders.ack_timeout_minutes
-        fails, ladder_delay = self._fails, self._ladder_delay
+        fails, ladder_delay = draws.fails, draws.ladder_delay
         rung_policy = [(r.policy.max_pages, r.policy.timeout_minutes) for r in model.ladder]
         rungs = len(model.ladder)
         detected_at, restored_at, page_at, engaged, out = (
-            self.detected, self.restored, self.page_at, self.engaged, self.out)
-        business = self._business
+            ledger.detected, ledger.restored, ledger.page_at, ledger.engaged, ledger.out)
         watching = [False] * self.n
-        codes, nexts, yes, no, free, logged = plan.codes, plan.nexts, plan.yes, plan.no, plan.free, plan.logged
-        other_p, labels, ids = plan.other_p, plan.labels, plan.ids
-        main_t, second_t, aux_t, watch_t, recur_t, sme_t, roles_t = (
-            plan.main, plan.second, plan.aux, plan.watch, plan.recur, plan.sme, plan.roles)
-        main, second, aux, watch_u, recur_u, sme_d, role_d = (
-            main_t.cols, second_t.cols, aux_t.cols, watch_t.cols, recur_t.cols, sme_t.cols, roles_t.cols)
+        codes, nexts, yes, no, free, other_p = plan.codes, plan.nexts, plan.yes, plan.no, plan.free, plan.other_p
+        at, grow = self.columns.at, self.columns.grow
         route_sev, prob_root, prob_rollback, prob_recur = (
             plan.route_sev, plan.prob_root, plan.prob_rollback, plan.prob_recur)
         rung_root, climbs, ladder_plan, release_code = plan.rung_root, plan.climbs, plan.ladder, plan.release_code
@@ -194,7 +149,7 @@ class SimPyEngine:
         rollback_success, hotfix_success = dec.rollback_success, dec.hotfix_success
         stability = model.stability_minutes
         first_node, verify_node, n_nodes = model.first_node, model.verify_node, len(codes)
-        get_done, confirm = self._done, self._confirm
+        confirm, ladder = ledger.confirm, self._ladder
         null = _NULL
 
         def arrivals(i):
@@ -216,22 +171,23 @@ class SimPyEngine:
         def incident(i):
             """One incident: detection, then the workflow walked node by node.  Each stretch that needs the
             on-call runs inside ``with pool.request()``; the stretch ends at a release point (hand-off,
-            restore, close) and a recurrence opens a new one."""
+            restore, close) and a recurrence opens a new one.  A node's draws for this visit are ``cols``
+            (``sim.simpy_draws.VisitColumns`` lists what each node reads)."""
             sev = sevs[i]
             if journal:
-                self._log_start(i, sev)
+                rec.started(i, sev)
             yield timeout(detect_gap[i])
             detected = detected_at[i] = env._now
             rollback = timeout(rb_after[i]) if auto[i] else None
             notify = False
             if journal:
-                self._log_detected(i, sev)
+                rec.detected(i, sev)
                 # notifications only write journal rows (Outcome derives them); those due at detection are
                 # logged before the on-call is paged when there is a pool, after the first page without one
                 # (the rows of one instant keep the order they had when notifying was a process of its own)
-                notify = sev in business
+                notify = rec.notifies(sev)
                 if notify and request is not None:
-                    self._notify(i)
+                    rec.notify(i)
                     notify = False
             base = i * rungs
             visits = [0] * n_nodes
@@ -258,7 +214,7 @@ class SimPyEngine:
                             rounds = yield from acknowledge(i, notify)
                         acknowledged = env._now
                         if journal:
-                            log.append((acknowledged, names[i], E.acknowledged, "on-call", {}))
+                            rec.acknowledged(i, acknowledged)
                         if climbs[sev]:
                             if journal:  # rungs paged at once log after this step's rows, as in their own process
                                 process(ladder(i, sev))
@@ -273,18 +229,17 @@ class SimPyEngine:
                             break
                         v = visits[k]
                         visits[k] = v + 1
+                        try:
+                            cols = at[k][v]
+                        except IndexError:  # the first incident to make this visit: its columns are made now
+                            cols = grow(k, v)
                         t0 = env._now
-                        if journal and logged[k]:
-                            log.append((t0, names[i], E.step_started, "on-call",
-                                        {"step": labels[k], "node": ids[k]}))
+                        if journal:
+                            rec.step_started(i, k, t0)
                         nxt = nexts[k]
                         if code <= WAR_ROOM:  # a step with a plain duration (or none)
-                            cols = main[k]
-                            if cols is not None:
-                                try:
-                                    d = cols[v][i]
-                                except IndexError:
-                                    d = main_t.grow(k, v)[i]
+                            if cols:
+                                d = cols[0][i]
                                 if d > 0.0:  # a zero-minute step schedules nothing
                                     yield timeout(d)
                             if code == SEVERITY:
@@ -293,27 +248,19 @@ class SimPyEngine:
                                 if declared != declared:  # NaN: the first declaration
                                     declared = env._now
                                     if journal:
-                                        self._declared(i, sev)
+                                        rec.declared(i, sev)
                             elif journal and code != ASSIGN:
-                                self._log_step(i, sev, code)
+                                rec.step(i, sev, code)
                         elif code == INVESTIGATE:
                             if rollback is not None and v == 0 and verify_node >= 0:
                                 yield rollback  # the automatic rollback skips the investigation loop
                                 nxt = verify_node
                             else:
-                                try:
-                                    h = main[k][v][i]
-                                except IndexError:
-                                    h = main_t.grow(k, v)[i]
-                                try:
-                                    x = second[k][v][i]
-                                except IndexError:
-                                    x = second_t.grow(k, v)[i]
+                                h = cols[0][i]  # forming the hypothesis, then testing it
                                 if journal:
-                                    log.append((t0 + h, names[i], E.hypothesis, "TL",
-                                                {"text": f"working hypothesis #{v + 1}"}))
+                                    rec.hypothesis(i, t0 + h, v)
                                 investigations += 1
-                                d = h + x
+                                d = h + cols[1][i]
                                 if d > 0.0:
                                     yield timeout(d)
                         elif code == ROOT_CAUSE:
@@ -321,64 +268,36 @@ class SimPyEngine:
                             for j, rp in rung_root:  # an engaged rung may know the cause
                                 if engaged[base + j] <= t0 and rp[sev] > p:
                                     p = rp[sev]
-                            try:
-                                x = aux[k][v][i]
-                            except IndexError:
-                                x = aux_t.grow(k, v)[i]
-                            nxt = yes[k] if x < p else no[k]
+                            nxt = yes[k] if cols[0][i] < p else no[k]
                         elif code == FIX:
-                            try:
-                                x = aux[k][v][i]
-                            except IndexError:
-                                x = aux_t.grow(k, v)[i]
-                            fix_rollback = x < prob_rollback[sev]
-                            table = main_t if fix_rollback else second_t
-                            try:
-                                d = table.cols[k][v][i]
-                            except IndexError:
-                                d = table.grow(k, v)[i]
+                            fix_rollback = cols[0][i] < prob_rollback[sev]
+                            d = (cols[1] if fix_rollback else cols[2])[i]
                             if d > 0.0:
                                 yield timeout(d)
                             if journal:
-                                log.append((env._now, names[i], E.action, "TL",
-                                            {"kind": "rollback" if fix_rollback else "hotfix"}))
+                                rec.fix(i, fix_rollback)
                         elif code == FIX_WORKED:
-                            try:
-                                x = aux[k][v][i]
-                            except IndexError:
-                                x = aux_t.grow(k, v)[i]
-                            if x < (rollback_success if fix_rollback else hotfix_success):
+                            if cols[0][i] < (rollback_success if fix_rollback else hotfix_success):
                                 mitigated = t0
                                 if journal:
-                                    log.append((t0, names[i], E.mitigated, "TL", {}))
+                                    rec.mitigated(i, t0)
                                 nxt = yes[k]
                             else:
                                 nxt = no[k]
                         elif code == VERIFY:
-                            try:
-                                d = main[k][v][i]
-                            except IndexError:
-                                d = main_t.grow(k, v)[i]
+                            d = cols[0][i]
                             if d > 0.0:
                                 yield timeout(d)
                             last_verify = env._now
                             if journal:
-                                log.append((last_verify, names[i], E.verified, "TL", {}))
+                                rec.verified(i, last_verify)
                         elif code == MONITOR:  # the stability watch; a recurrence interrupts it
-                            try:
-                                x = recur_u[k][v][i]
-                            except IndexError:
-                                x = recur_t.grow(k, v)[i]
-                            recur = x < prob_recur[sev] and rollback is None
+                            recur = cols[0][i] < prob_recur[sev] and rollback is None
                             if not recur:
                                 yield timeout(stability)
                             else:
                                 recurrences += 1
-                                try:
-                                    x = watch_u[k][v][i]
-                                except IndexError:
-                                    x = watch_t.grow(k, v)[i]
-                                after = stability * x
+                                after = stability * cols[1][i]
                                 if not after < stability:  # a 0-minute watch: it is back at once
                                     yield timeout(after)
                                 else:
@@ -388,8 +307,7 @@ class SimPyEngine:
                                         yield timeout(stability)
                                     except simpy.Interrupt as stop:
                                         if journal and isinstance(stop.cause, Recurrence):
-                                            log.append((env._now, names[i], E.alert_firing, "alertmanager",
-                                                        {"recurrence": True, "watch": stop.cause.watch + 1}))
+                                            rec.recurred(i, stop.cause.watch)
                                     watching[i] = False
                         elif code == STABLE:
                             if not recur:
@@ -399,10 +317,7 @@ class SimPyEngine:
                             else:
                                 nxt = no[k]
                         elif code == CLOSE:
-                            try:
-                                d = main[k][v][i]
-                            except IndexError:
-                                d = main_t.grow(k, v)[i]
+                            d = cols[0][i]
                             if d > 0.0:
                                 yield timeout(d)
                             if restored != restored:  # no watch decided it: the last verification
@@ -410,61 +325,35 @@ class SimPyEngine:
                                 confirm(i)
                             closed = env._now
                             if journal:
-                                log.append((closed, names[i], E.closed, "IC", {}))
+                                rec.closed(i, closed)
                         elif code == ASSEMBLE:
-                            try:
-                                d = main[k][v][i]
-                            except IndexError:
-                                d = main_t.grow(k, v)[i]
+                            d = cols[0][i]
                             if d > 0.0:
                                 yield timeout(d)
                             slowest = 0.0
-                            for r, role_name in enumerate(staffed):
-                                try:
-                                    delay = role_d[r][v][i]
-                                except IndexError:
-                                    delay = roles_t.grow(r, v)[i]
+                            for role in cols[1]:  # each staffed role answers after its ack delay
+                                delay = role[i]
                                 if delay > slowest:
                                     slowest = delay
-                                if journal:
-                                    log.append((env._now + delay, names[i], E.role_assigned, "on-call",
-                                                {"role": role_name, "person": f"{role_name.lower()}-on-duty"}))
                             if journal:
-                                self._log_unstaffed_roles(i)
+                                rec.assembled(i, cols[1])
                             if slowest > 0.0:
                                 yield timeout(slowest)
                         elif code == REVIEW:
-                            try:
-                                d = main[k][v][i]
-                            except IndexError:
-                                d = main_t.grow(k, v)[i]
+                            d = cols[0][i]
                             if d > 0.0:
                                 yield timeout(d)
                             reviewed = env._now
                             if journal:
-                                log.append((reviewed, names[i], E.postmortem_filed, "IC", {}))
-                        elif code == ESCALATE:
-                            try:
-                                d = main[k][v][i]
-                            except IndexError:
-                                d = main_t.grow(k, v)[i]
-                            try:
-                                d += sme_d[k][v][i]
-                            except IndexError:
-                                d += sme_t.grow(k, v)[i]
-                            yield timeout(d)
+                                rec.reviewed(i, reviewed)
+                        elif code == ESCALATE:  # the step, then the SME's answer
+                            yield timeout(cols[0][i] + cols[1][i])
                             if journal:
-                                log.append((env._now, names[i], E.role_assigned, "on-call",
-                                            {"role": "SME", "person": "sme-on-duty"}))
+                                rec.sme_joined(i)
                         elif code == DECISION:
-                            try:
-                                x = aux[k][v][i]
-                            except IndexError:
-                                x = aux_t.grow(k, v)[i]
-                            nxt = yes[k] if x < other_p[k] else no[k]
-                        if journal and logged[k]:
-                            log.append((env._now, names[i], E.step_finished, "on-call",
-                                        {"step": labels[k], "node": ids[k]}))
+                            nxt = yes[k] if cols[0][i] < other_p[k] else no[k]
+                        if journal:
+                            rec.step_finished(i, k)
                         k = nxt
                         if held and code == release_code:
                             break
@@ -483,10 +372,9 @@ class SimPyEngine:
             rounds = 0
             for rnd, best in enumerate(round_best):
                 if journal:
-                    log.append((env._now, names[i], E.paged, "pagerduty", {"who": "on-call", "level": 1,
-                                                                          "round": rnd + 1}))
+                    rec.paged_oncall(i, rnd)
                     if notify:
-                        self._notify(i)
+                        rec.notify(i)
                         notify = False
                 rounds = rnd + 1
                 b = best[i]
@@ -496,7 +384,7 @@ class SimPyEngine:
                 yield timeout(ack_timeout)
             else:
                 if notify:  # nobody was paged
-                    self._notify(i)
+                    rec.notify(i)
                 yield timeout(manager[i])
             return rounds
 
@@ -504,7 +392,8 @@ class SimPyEngine:
             """Page the ladder's rungs from ``r`` on that are due: each rung is paged once the incident is
             not restored its minutes after acknowledgement.  The wait for the next rung is a timed callback
             that pages it unless the restore is confirmed by then: what waiting ``done | timeout`` in a process
-            decides, without the process and condition events (no journal: nothing is logged)."""
+            decides, without the process and condition events (no journal: nothing is logged; with one,
+            :meth:`SimPyEngine._ladder` does this)."""
             while r < len(plan):
                 offset, j = plan[r]
                 wait = t_ack + offset - env._now
@@ -541,36 +430,6 @@ class SimPyEngine:
 
                 timeout(page_timeout).callbacks.append(again)
 
-        def ladder(i, sev):
-            """With a journal, the ladder and each paged rung are processes waiting ``done | timeout``: the
-            rows logged at one instant keep the order they have always had (the ``climb`` callbacks give the
-            same times and counts, which the tests check)."""
-            is_done, t_ack = get_done(i), env._now
-            for offset, j in ladder_plan[sev]:
-                wait = t_ack + offset - env._now
-                if wait > 0:
-                    yield is_done | timeout(wait)
-                    if is_done.triggered:
-                        return
-                page_at[i * rungs + j] = env._now
-                process(paging(i, j))
-
-        def paging(i, j):
-            """With a journal: an unanswered page times out and is repeated (at most ``max_pages``)."""
-            is_done = get_done(i)
-            unanswered = fails[j][i]
-            max_pages, page_timeout = rung_policy[j]
-            for p in range(max_pages):
-                self._log_page(i, j, p)
-                if p == unanswered:  # this page is answered: the rung joins after its ack delay
-                    yield is_done | timeout(ladder_delay[j][i])
-                    if not is_done.triggered:
-                        engaged[i * rungs + j] = env._now
-                    return
-                yield is_done | timeout(page_timeout)
-                if is_done.triggered:
-                    return
-
         def recurrence(proc, i, after, watch):
             """The problem comes back ``after`` minutes into the watch: interrupt it (if it still runs)."""
             yield timeout(after)
@@ -579,128 +438,39 @@ class SimPyEngine:
 
         return arrivals
 
-    # -- shared per-incident events --------------------------------------------------------------------
+    # -- the ladder with a journal ---------------------------------------------------------------------
 
-    def _done(self, i: int) -> simpy.Event:
-        """The incident's "restore confirmed" event, made only when a watcher needs it."""
-        done = self.done[i]
-        if done is None:
-            done = self.done[i] = self.env.event()
-            if self.restored[i] == self.restored[i]:  # already confirmed (not NaN)
-                done.succeed()
-        return done
-
-    def _confirm(self, i: int) -> None:
-        done = self.done[i]
-        if done is not None and not done.triggered:
-            done.succeed()
-
-    # -- journal (only with journal=True) --------------------------------------------------------------
-
-    def _notify(self, i: int) -> None:
-        """Business escalation: notify each person once the outage has lasted their minutes.  Those due at
-        detection are logged on the spot (before the incident pages anyone); a process waits for the rest."""
-        env, log, notes = self.env, self.log, self._notes
-        t0 = env._now
-        for k, note in enumerate(notes):
-            if t0 + note.after_minutes - t0 > 0:
-                env.process(self._notify_later(i, t0, k))
-                return
-            log.append((t0, self.names[i], E.notified, "IC", {"who": note.who, "after_minutes": note.after_minutes}))
-
-    def _notify_later(self, i: int, t0: float, first: int):
-        env, log = self.env, self.log
-        done = self._done(i)
-        for note in self._notes[first:]:
-            wait = t0 + note.after_minutes - env.now
+    def _ladder(self, i: int, sev: int):
+        """With a journal, the ladder and each paged rung are processes waiting ``done | timeout``: the
+        rows logged at one instant keep the order they have always had (the ``climb`` callbacks give the
+        same times and counts, which the tests check)."""
+        env, ledger, rungs = self.env, self.ledger, len(self.model.ladder)
+        is_done, t_ack = ledger.done_event(i), env._now
+        for offset, j in self.plan.ladder[sev]:
+            wait = t_ack + offset - env._now
             if wait > 0:
-                yield done | env.timeout(wait)
-                if done.triggered:
+                yield is_done | env.timeout(wait)
+                if is_done.triggered:
                     return
-            log.append((env.now, self.names[i], E.notified, "IC",
-                        {"who": note.who, "after_minutes": note.after_minutes}))
+            ledger.page_at[i * rungs + j] = env._now
+            env.process(self._paging(i, j))
 
-    def _start_updates(self, i: int, sev: int, actor: str) -> None:
-        interval = self.model.runbook.severity(self.model.severities[sev]).update_interval_minutes
-        if interval:
-            self.env.process(self._status_updates(i, sev, interval, actor))
-
-    def _status_updates(self, i: int, sev: int, interval: float, actor: str):
-        """Status updates at the severity's cadence: after each post the next reminder is set for the
-        cadence minus the typical writing time, and writing takes a ``status_update`` draw, so a slow
-        draw makes that update late by the difference (journal only: nothing else depends on it)."""
-        env, log = self.env, self.log
-        dist = self.model.policy.steps.status_update
-        # sim.responder.status_update_gap (the autopilot's rule too) split in its two waits: reminder, then writing
-        reminder = status_update_gap(interval, 0.0, float(dist.mean()))
-        draws, done, name = self._draws, self._done(i), self.names[i]
-        channels = self.model.runbook.severity(self.model.severities[sev]).update_channels
-        k = 0
-        while True:
-            yield done | env.timeout(reminder)
-            if done.triggered:
+    def _paging(self, i: int, j: int):
+        """With a journal: an unanswered page times out and is repeated (at most ``max_pages``)."""
+        env, ledger = self.env, self.ledger
+        is_done = ledger.done_event(i)
+        unanswered = self.draws.fails[j][i]
+        policy = self.model.ladder[j].policy
+        for p in range(policy.max_pages):
+            self.recorder.rung_paged(i, j, p)
+            if p == unanswered:  # this page is answered: the rung joins after its ack delay
+                yield is_done | env.timeout(self.draws.ladder_delay[j][i])
+                if not is_done.triggered:
+                    ledger.engaged[i * len(self.model.ladder) + j] = env._now
                 return
-            yield done | env.timeout(draws.q(dist, "process", "status_update", k)[i])
-            if done.triggered:
+            yield is_done | env.timeout(policy.timeout_minutes)
+            if is_done.triggered:
                 return
-            k += 1
-            log.append((env.now, name, E.status_update, actor, {"n": k, "channels": channels}))
-
-    def _log_start(self, i: int, sev: int) -> None:
-        self.log.append((self.env.now, self.names[i], E.incident_started, "system",
-                         {"severity": self.model.severities[sev]}))
-
-    def _log_detected(self, i: int, sev: int) -> None:
-        log, now, name = self.log, self.env.now, self.names[i]
-        if self.via_alert[i]:
-            log.append((now, name, E.alert_firing, "alertmanager", {"severity": self.model.severities[sev]}))
-        log.append((now, name, E.detected, "system", {"via": "alert" if self.via_alert[i] else "user_report"}))
-        if self._auto[i]:
-            at = now + self._rb_after[i]
-            log.append((at, name, E.hypothesis, "automation",
-                        {"text": "error rate above the rollback threshold after a deploy"}))
-            log.append((at, name, E.action, "automation",
-                        {"kind": "rollback", "detail": "automatic rollback on error rate"}))
-            log.append((at, name, E.mitigated, "automation", {}))
-        if not self.model.declared[sev]:
-            self._start_updates(i, sev, "on-call")
-
-    def _log_step(self, i: int, sev: int, code: int) -> None:
-        name = self.names[i]
-        if code == WAR_ROOM:
-            self.log.append((self.env.now, name, E.war_room_created, "IC", {"channel": f"#incident-{name}"}))
-        elif code == TICKET:
-            self.log.append((self.env.now, name, E.ticket_created, "on-call",
-                             {"severity": self.model.severities[sev]}))
-
-    def _log_unstaffed_roles(self, i: int) -> None:
-        """Roles the declaration needs that the policy does not staff are taken by the on-call."""
-        for abbr in self._decl_roles:
-            if abbr not in self.roles:
-                self.log.append((self.env.now, self.names[i], E.role_assigned, "on-call",
-                                 {"role": abbr, "person": "on-call"}))
-
-    def _log_page(self, i: int, j: int, page: int) -> None:
-        rung, now, name = self.model.ladder[j], self.env.now, self.names[i]
-        if page == 0:
-            self.log.append((now, name, E.escalated, "on-call", {"level": rung.level, "role": rung.role}))
-        self.log.append((now, name, E.paged, "pagerduty", {"who": rung.role, "level": rung.level, "round": page + 1}))
-
-    def _declared(self, i: int, sev: int) -> None:
-        """What declaring means for this severity (runbook declaration steps), and the update clock."""
-        log, model, now, name = self.log, self.model, self.env.now, self.names[i]
-        sev_name = model.severities[sev]
-        log.append((now, name, E.severity_declared, "on-call", {"severity": sev_name, "level": int(
-            model.runbook.severity(sev_name).level)}))
-        for step in model.runbook.declaration_for(sev_name):  # classified by the runbook model
-            title, kind = step.title, step.kind
-            if kind is DeclarationKind.page:
-                log.append((now, name, E.paged, "on-call", {"who": "on-call team", "step": title}))
-            elif kind is DeclarationKind.war_room and "war_room" not in model.roles:  # else the workflow node does it
-                log.append((now, name, E.war_room_created, "on-call", {"step": title}))
-            elif kind in (DeclarationKind.status_page, DeclarationKind.announce):
-                log.append((now, name, E.status_update, "on-call", {"n": 0, "step": title}))
-        self._start_updates(i, sev, "CL" if "CL" in model.policy.responders.roles else "IC")
 
     # -- run -------------------------------------------------------------------------------------------
 
@@ -710,64 +480,12 @@ class SimPyEngine:
         env.run()
         # every event SimPy processed: its event-id counter counts scheduled events, and the queue is empty
         self.events = next(env._eid) - len(env._queue)
-        return self._replication()
-
-    def _replication(self) -> Replication:
-        model, n, rungs = self.model, self.n, len(self.model.ladder)
-        out = np.fromiter(self.out, dtype=float, count=len(self.out)).reshape(n, len(_OUT))
-        col = {name: out[:, c] for c, name in enumerate(_OUT)}
-        detected, restored = np.array(self.detected), np.array(self.restored)
-        page_at = np.array(self.page_at).reshape(n, rungs)
-        engaged = np.array(self.engaged).reshape(n, rungs)
-        before = restored[:, None]
-        return Replication(
-            severity=np.asarray(self.sev, dtype=np.int64),
-            arrival=np.asarray(self.arrival),
-            detected=detected,
-            via_alert=self.via_alert,
-            assigned=col["assigned"].copy(),
-            acknowledged=col["acknowledged"].copy(),
-            declared=col["declared"].copy(),
-            mitigated=np.where(np.asarray(self._auto), detected + np.asarray(self._rb_after), col["mitigated"]),
-            restored=restored,
-            closed=col["closed"].copy(),
-            reviewed=col["reviewed"].copy(),
-            wait=col["wait"].copy(),
-            hold=col["hold"].copy(),
-            page_rounds=col["rounds"].astype(np.int64),
-            investigations=col["investigations"].astype(np.int64),
-            escalation_paged=page_at < before,
-            escalation_engaged=np.where(engaged < before, engaged, np.inf),
-            escalation_page_at=page_at,
-            auto_rolled_back=np.asarray(self._auto, dtype=bool),
-            recurrences=col["recurrences"].astype(np.int64),
-            oncall=model.oncall,
-            shift=np.zeros(n),
-            ladder_pages=count_ladder_pages(model, page_at, self._fails_by_incident, restored),
-        )
+        return self.ledger.replication(self.model, self.draws)
 
     def journal_rows(self, rep: Replication) -> list[Row]:
-        """The logged events, minus what the restore time rules out (pages, notifications after it)."""
-        assert self.log is not None, "run the engine with journal=True"
-        index = {name: i for i, name in enumerate(self.names)}
-        restored, detected = self.restored, self.detected
-        out = []
-        for row in self.log:
-            t, name, etype = row[0], row[1], row[2]
-            if etype is E.escalated or (etype is E.paged and row[4].get("level", 1) > 1):
-                if not t < restored[index[name]]:
-                    continue
-            elif etype is E.notified:
-                after = row[4]["after_minutes"]
-                i = index[name]
-                if not (after <= 0 or restored[i] - detected[i] > after):
-                    continue
-            out.append(row)
-        # resolved (gameday.metrics): once the watch after the confirmed verification held; logged at its time
-        resolved_at = milestones(self.model, rep)[Milestone.resolved]
-        for i, name in enumerate(self.names):
-            out.append((float(resolved_at[i]), name, E.resolved, "IC", {}))
-        return out
+        """The journal's rows (:meth:`sim.simpy_journal.Recorder.rows`)."""
+        assert self.recorder is not None, "run the engine with journal=True"
+        return self.recorder.rows(rep)
 
 
 def run_replication(model: CompiledModel, n: int, seed: int, replication: int = 0, *, salt: int = 0,
