@@ -95,6 +95,8 @@ class DrillState:
     """What the runner has seen so far (fed by the journal tail, so other processes count too)."""
 
     injected_at: float | None = None  # monotonic
+    #: The ``fault_injected`` event: only what is journaled after it, and fires after it, can detect the fault.
+    injection: Event | None = None
     detected: bool = False
     actions: list[Event] = field(default_factory=list)
     mitigated: bool = False
@@ -260,7 +262,7 @@ class DrillRunner:
         resources.callback(self._revert_faults)
         fault = self.scenario.fault
         self.state.injected_at = time.monotonic()
-        self.journal.emit(EventType.fault_injected, "runner", {
+        self.state.injection = self.journal.emit(EventType.fault_injected, "runner", {
             "fault": fault.type.value,
             "params": fault.params.model_dump(),
             "description": self.target.describe(fault),
@@ -409,7 +411,7 @@ class DrillRunner:
             narrate(event, self.time_scale, self.console)
             if self.state.injected_at is None:
                 continue
-            if event.type is EventType.alert_firing and not self.state.detected:
+            if event.type is EventType.alert_firing and not self.state.detected and self._fired_after_fault(event):
                 self.state.detected = True
                 self.journal.emit(EventType.detected, "runner", {
                     "via": "alert", "alertname": event.data.get("alertname"), "alert_seq": event.seq})
@@ -419,6 +421,18 @@ class DrillRunner:
             elif event.type is EventType.closed:
                 self.state.closed = event
                 self._stop("closed", f"closed by {event.actor}")
+
+    def _fired_after_fault(self, alert: Event) -> bool:
+        """An alert journaled before the fault, or firing since before it (a previous drill's replaced pod, still
+        a target when this drill began), is not this fault's detection."""
+        injection = self.state.injection
+        if injection is None or alert.seq <= injection.seq:
+            return False
+        started = alert.data.get("starts_at")
+        try:
+            return started is None or datetime.fromisoformat(str(started)) >= injection.ts
+        except ValueError:
+            return True
 
     def _check_mitigation(self) -> None:
         """Mitigated = after an action, the runbook's error-rate check passes and every replica is ready."""
