@@ -180,7 +180,7 @@ def drill_run(
     policy: Annotated[Path | None, typer.Option("--policy", help="autopilot delays (policy YAML)")] = None,
     time_scale: Annotated[float | None, typer.Option("--time-scale", help="runbook s per wall s")] = None,
     out: Annotated[Path, typer.Option("--out", help="drills go to OUT/<drill-id>/")] = Path("out"),
-    seed: Annotated[int, typer.Option("--seed", help="blind delay and autopilot draws")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="blind delay and autopilot draws")] = 0,
     runbook: Annotated[Path | None, typer.Option("--runbook", help="default: the shipped runbook")] = None,
     kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="kubernetes: default $KUBECONFIG")] = None,
     context: Annotated[str | None, typer.Option("--context", help="kubernetes: default $GAMEDAY_KUBE_CONTEXT")] = None,

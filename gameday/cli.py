@@ -106,13 +106,21 @@ def _minutes(value: float | None, text: str) -> str:
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="scenario or policy YAML files")]) -> None:
-    """Validate scenario/policy files (by their ``kind:``); exit 2 on the first bad one."""
-    from gameday.files import load_any
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="scenario, policy, sweep or scoring YAML files (by their kind:), "
+                                                     "runbooks (.md), journals (.jsonl)")],
+    runbook: Annotated[Path | None, typer.Option(
+        "--runbook", help="the runbook the names are checked against; default: the shipped one")] = None,
+    promql: Annotated[bool, typer.Option(
+        "--promql/--no-promql", help="check PromQL with Prometheus's parser (promtool)")] = True,
+) -> None:
+    """Validate files: shape, the names they give (severities, roles, faults, remediations, alerts, metrics)
+    and their PromQL; exit 2 on the first bad one."""
+    from gameday.validation import Validator
 
+    validator = Validator(runbook, promql=promql)
     for path in files:
-        model = load_any(path)
-        typer.echo(f"{path}: ok ({getattr(model, 'kind', type(model).__name__)} {getattr(model, 'name', '')})")
+        typer.echo(f"{path}: ok ({validator.validate(path)})")
 
 
 @app.command()

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from gameday.releases import CRASHLOOP, LEAKY
+from gameday.names import unknown
+from gameday.releases import CRASHLOOP, LEAKY, RELEASES
 
 #: The releases the rollout faults deploy by default (the release catalogue, :mod:`gameday.releases`).
 LEAKY_VERSION = LEAKY.version
@@ -30,18 +32,30 @@ class FaultType(StrEnum):
 
 
 class FaultParams(BaseModel):
-    """Closed and immutable: an unknown key is an error naming it, never a silently ignored knob."""
+    """Closed and immutable: an unknown key is an error naming it, never a silently ignored knob; numbers
+    are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _released(version: str) -> str:
+    """A version the release catalogue has (the kind build makes an image for each, nothing else)."""
+    if version not in RELEASES:
+        raise ValueError(unknown("release", version, list(RELEASES), "the release catalogue"))
+    return version
+
+
+#: A release of the catalogue (:mod:`gameday.releases`), by version.
+ReleaseVersion = Annotated[str, AfterValidator(_released)]
 
 
 class PoolLeakParams(FaultParams):
-    version: str = Field(default=LEAKY_VERSION, min_length=1, description="the leaking release to roll out")
+    version: ReleaseVersion = Field(default=LEAKY_VERSION, description="the leaking release to roll out")
 
 
 class CrashloopParams(FaultParams):
-    version: str = Field(default=CRASHLOOP_VERSION, min_length=1,
-                         description="the release that cannot reach its database")  # fmt: skip
+    version: ReleaseVersion = Field(default=CRASHLOOP_VERSION,
+                                    description="the release that cannot reach its database")  # fmt: skip
 
 
 class PgbouncerDownParams(FaultParams):
@@ -81,6 +95,11 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
                   "the eligibility upstream answers 5xx for a share of calls", ("HighErrorRate",)),
     )
 }  # fmt: skip
+
+
+#: Every alert the drills' rules define (``drills/sandbox/configs.py`` ``alert_rules``, the same on kind): the
+#: names a scenario's ``expected_alerts`` may give.  Each fault's signature names some of them.
+ALERTS: tuple[str, ...] = tuple(dict.fromkeys(name for spec in CATALOGUE.values() for name in spec.signature))
 
 
 def spec_for(fault_type: FaultType | str) -> FaultSpec:

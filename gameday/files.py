@@ -14,11 +14,35 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from gameday.errors import InputError, from_validation_error
+from gameday.names import shown
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: yaml.safe_load's loader, in C when libyaml is there (ten times faster, same documents accepted).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UniqueKeyLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a key given twice in one mapping (YAML says keys are unique; PyYAML would keep
+    the last silently, so a second ``expected_severity:`` further down would win unseen).  Keys a ``<<`` merge
+    brings in may be overridden, as YAML intends."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base constructor says so
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"key {shown(key)} appears twice in one mapping",
+                                                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
 
 #: The core's own kinds -> "module:Class"; imported lazily so the CLI starts fast.  Other packages add
 #: theirs (``policy``, ``sweep``) as ``gameday.file_kinds`` entry points (see gameday.plugins).
@@ -51,7 +75,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, None, f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

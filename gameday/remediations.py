@@ -46,9 +46,9 @@ _ALIASES = {"rollout-undo": "rollback"}
 
 
 class RemediationParams(BaseModel):
-    """Closed and immutable, as fault parameters are: an unknown key is an error naming it."""
+    """Closed and immutable, as fault parameters are: an unknown key is an error naming it; numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class NoParams(RemediationParams):
@@ -163,7 +163,7 @@ def _named(value: Any) -> Any:
             return Remediation(value)
         except ValueError:
             raise ValueError(_unknown(value)) from None
-    return value
+    raise ValueError(_unknown(value))  # a number, a list, null: no remediation is spelt so
 
 
 #: A remediation as a pydantic field: either spelling, and a one-line error listing the catalogue.

@@ -5,9 +5,10 @@ A scenario is data; the fault actuators live with each target in ``drills/``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,13 +19,36 @@ from pydantic import (
     model_validator,
 )
 
-from gameday.faults import CATALOGUE, FaultParams, FaultType, spec_for
+from gameday.faults import ALERTS, CATALOGUE, FaultParams, FaultType, spec_for
+from gameday.names import unknown
 from gameday.remediations import Remediation, RemediationName, fixes_for
 from gameday.remediations import spec_for as remediation_spec
 
+if TYPE_CHECKING:
+    from gameday.runbook.model import Runbook
+
+#: Longest drill a scenario may ask for, in runbook minutes (a week).
+MAX_TIMEOUT_MINUTES = 7 * 24 * 60
+#: Most runbook seconds per wall second (an hour a second).
+MAX_TIME_SCALE = 3600.0
+#: Longest wait a scenario may set in wall seconds (blind delay, think time).
+MAX_WAIT_SECONDS = 3600.0
+
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Closed (an unknown key is an error) and finite (NaN and infinities are refused in every number)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _alert(name: str) -> str:
+    if name not in ALERTS:
+        raise ValueError(unknown("alert", name, list(ALERTS), "the drills' alert rules"))
+    return name
+
+
+#: An alert the drills' rules define (:data:`gameday.faults.ALERTS`).
+AlertName = Annotated[str, AfterValidator(_alert)]
 
 
 def _params_by_type(schema: dict[str, Any]) -> None:
@@ -39,7 +63,7 @@ def _params_by_type(schema: dict[str, Any]) -> None:
 class Fault(_Closed):
     """A fault and its parameters, checked against the fault catalogue (:mod:`gameday.faults`) on load."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_params_by_type)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_params_by_type)
 
     type: FaultType
     params: SerializeAsAny[FaultParams] = Field(
@@ -66,8 +90,8 @@ class LoadShape(_Closed):
 
     shape: Literal["steady", "ramp", "spike"] = "steady"
     users: int = Field(default=20, ge=1, le=2000)
-    spawn_rate: float = Field(default=10.0, gt=0)
-    peak_users: int | None = Field(default=None, ge=1, description="spike/ramp maximum")
+    spawn_rate: float = Field(default=10.0, gt=0, le=2000, description="users started per second")
+    peak_users: int | None = Field(default=None, ge=1, le=2000, description="spike/ramp maximum")
     wait_seconds: tuple[float, float] = Field(default=(0.05, 0.2), description="think time between requests")
 
     @model_validator(mode="after")
@@ -76,20 +100,25 @@ class LoadShape(_Closed):
             raise ValueError(f"peak_users is required for a {self.shape} load")
         return self
 
+    @field_validator("wait_seconds")
+    @classmethod
+    def _wait(cls, value: tuple[float, float]) -> tuple[float, float]:
+        return _seconds_range(value)
+
 
 class Probe(_Closed):
     """A PromQL expression that must hold (``value op threshold``)."""
 
-    name: str
-    promql: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    promql: str = Field(min_length=1, description="checked with Prometheus's own parser (promtool) by validate")
     op: Literal["<", "<=", ">", ">="] = "<"
-    threshold: float
+    threshold: float = Field(description="a finite number")
 
 
 class ActionItem(_Closed):
     action: str = Field(min_length=1)
     owner: str = Field(min_length=1)
-    due_in_days: int = Field(ge=0, description="due date = drill date + this many days")
+    due_in_days: int = Field(ge=0, le=3650, description="due date = drill date + this many days")
     priority: Literal["High", "Medium", "Low"] = "Medium"
 
 
@@ -113,13 +142,14 @@ class Scenario(_Closed):
     safe_remediations: list[RemediationName] = Field(
         default_factory=lambda: [Remediation.rollback], min_length=1,
         description="what the autopilot tries, in order (gameday.remediations); at least one must fix the fault")
-    expected_alerts: list[str] = Field(default_factory=list, description="detection signature")
+    expected_alerts: list[AlertName] = Field(
+        default_factory=list, description="detection signature: alerts the drills' rules define (gameday.faults)")
     load: LoadShape = Field(default_factory=LoadShape)
     steady_state: list[Probe] = Field(default_factory=list)
     abort_when: list[Probe] = Field(default_factory=list, description="stop the drill if any holds")
     blind_delay_seconds: tuple[float, float] = Field(default=(2.0, 8.0))
-    timeout_minutes: float = Field(default=120.0, gt=0, description="runbook minutes")
-    time_scale: float = Field(default=60.0, gt=0, description="runbook seconds per wall second")
+    timeout_minutes: float = Field(default=120.0, gt=0, le=MAX_TIMEOUT_MINUTES, description="runbook minutes")
+    time_scale: float = Field(default=60.0, gt=0, le=MAX_TIME_SCALE, description="runbook seconds per wall second")
     targets: list[Literal["local", "kubernetes"]] = Field(default_factory=lambda: ["local", "kubernetes"])
     review: ReviewNotes | None = Field(default=None, description="autopilot's post-incident review content")
     stages: list[Fault] = Field(
@@ -151,7 +181,24 @@ class Scenario(_Closed):
     @field_validator("blind_delay_seconds")
     @classmethod
     def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
-        low, high = value
-        if low < 0 or high < low:
-            raise ValueError("must be [min, max] with 0 <= min <= max")
-        return value
+        return _seconds_range(value)
+
+    # -- what validate checks beyond the file itself (gameday.references, gameday.promql) ------------------
+
+    def check_against(self, runbook: Runbook) -> None:
+        """The names that must exist in the runbook: the expected severity."""
+        from gameday.references import check_severity
+
+        check_severity(runbook, self.expected_severity, "expected_severity")
+
+    def promql_fields(self) -> list[tuple[str, str]]:
+        """Every PromQL expression of the scenario, by field."""
+        return [(f"{group}[{i}].promql", probe.promql)
+                for group in ("steady_state", "abort_when") for i, probe in enumerate(getattr(self, group))]
+
+
+def _seconds_range(value: tuple[float, float]) -> tuple[float, float]:
+    low, high = value
+    if low < 0 or high < low or high > MAX_WAIT_SECONDS:
+        raise ValueError(f"must be [min, max] with 0 <= min <= max <= {MAX_WAIT_SECONDS:g} seconds")
+    return value

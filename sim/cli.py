@@ -12,7 +12,7 @@ PolicyOpt = Annotated[Path, typer.Option("--policy", help="policy YAML (kind: po
 RunbookOpt = Annotated[
     Path | None, typer.Option("--runbook", help="runbook markdown; default: the runbook gameday ships")
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="random seed; same seed => bit-identical results")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, help="random seed; same seed => bit-identical results")]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="processes; results do not depend on it")]
 RepsOpt = Annotated[int, typer.Option("--replications", min=1, help="independent replications (CIs over them)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
@@ -62,6 +62,7 @@ def _compiled(policy, runbook, path: Path):  # type: ignore[no-untyped-def]
     from sim.model import compile_model
 
     try:
+        policy.check_against(runbook)  # every name it gives is the runbook's (gameday.references)
         return compile_model(policy, runbook)
     except InputError as exc:
         if exc.path is None:

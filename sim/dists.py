@@ -16,9 +16,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from scipy import special
 
+#: Longest duration a distribution may give or be centred on (a year, in minutes): beyond it a policy is a typo.
+MAX_MINUTES = 525_600.0
+#: Widest lognormal (sigma of the log): at 10 the 99.9th percentile is 10^13 times the median.
+MAX_SIGMA = 10.0
+
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Closed, immutable and finite (NaN and infinities refused in every parameter)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -35,7 +42,7 @@ class _Dist(BaseModel):
 
 class Fixed(_Dist):
     dist: Literal["fixed"] = "fixed"
-    value: float = Field(ge=0, description="minutes")
+    value: float = Field(ge=0, le=MAX_MINUTES, description="minutes")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), self.value, dtype=float)
@@ -46,9 +53,9 @@ class Fixed(_Dist):
 
 class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
-    mean_minutes: float = Field(gt=0, alias="mean")
+    mean_minutes: float = Field(gt=0, le=MAX_MINUTES, alias="mean")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return -self.mean_minutes * np.log1p(-np.asarray(u, dtype=float))
@@ -61,12 +68,12 @@ class Lognormal(_Dist):
     """Give ``median`` and ``sigma`` (of the log), or ``mean`` and ``sd`` (of the value)."""
 
     dist: Literal["lognormal"] = "lognormal"
-    median: float | None = Field(default=None, gt=0)
-    sigma: float | None = Field(default=None, gt=0)
-    mean_minutes: float | None = Field(default=None, gt=0, alias="mean")
-    sd: float | None = Field(default=None, gt=0)
+    median: float | None = Field(default=None, gt=0, le=MAX_MINUTES)
+    sigma: float | None = Field(default=None, gt=0, le=MAX_SIGMA)
+    mean_minutes: float | None = Field(default=None, gt=0, le=MAX_MINUTES, alias="mean")
+    sd: float | None = Field(default=None, gt=0, le=MAX_MINUTES)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _params(self) -> Lognormal:
@@ -76,6 +83,9 @@ class Lognormal(_Dist):
             raise ValueError("sigma is required with median")
         if self.mean_minutes is not None and self.sd is None:
             raise ValueError("sd is required with mean")
+        if self.mean_minutes is not None and self.sd is not None and self.mu_sigma[1] > MAX_SIGMA:
+            raise ValueError(f"sd {self.sd:g} around mean {self.mean_minutes:g} is a lognormal wider than "
+                             f"sigma {MAX_SIGMA:g}")
         return self
 
     @property
@@ -97,8 +107,8 @@ class Lognormal(_Dist):
 
 class Gamma(_Dist):
     dist: Literal["gamma"] = "gamma"
-    shape: float = Field(gt=0)
-    scale: float = Field(gt=0, description="minutes")
+    shape: float = Field(gt=0, le=1e6)
+    scale: float = Field(gt=0, le=MAX_MINUTES, description="minutes")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return special.gammaincinv(self.shape, np.asarray(u, dtype=float)) * self.scale
@@ -142,8 +152,8 @@ class Empirical(_Dist):
         if column not in rows[0]:
             raise ValueError(f"{path}: no column {column!r}")
         values = [float(r[column]) for r in rows if _is_number(r[column])]
-        if not values or min(values) < 0:
-            raise ValueError(f"{path}: column {column!r} needs non-negative numbers")
+        if not values or min(values) < 0 or max(values) > MAX_MINUTES:
+            raise ValueError(f"{path}: column {column!r} needs numbers from 0 to {MAX_MINUTES:g} minutes")
         self._values = np.sort(np.asarray(values, dtype=float))
         return self
 
@@ -157,11 +167,11 @@ class Empirical(_Dist):
 
 
 def _is_number(text: str | None) -> bool:
+    """A finite number (``nan`` and ``inf`` are words here, not durations)."""
     try:
-        float(text)  # type: ignore[arg-type]
+        return math.isfinite(float(text))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
-    return True
 
 
 Distribution = Annotated[Fixed | Exponential | Lognormal | Gamma | Empirical, Field(discriminator="dist")]

@@ -8,21 +8,42 @@ incidents per day, all probabilities are in [0, 1].  Values may be given per sev
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from sim.dists import Distribution, Exponential, Fixed, Lognormal
+from sim.dists import MAX_MINUTES, Distribution, Exponential, Fixed, Lognormal
+
+if TYPE_CHECKING:
+    from gameday.runbook.model import Runbook
 
 #: ``release_at`` values of policy files older than the glossary's words (gameday.metrics): one meant the restore
 RELEASE_AT_OLD_SPELLING = {"resolved": "restored"}
 
+#: Most seconds a detection delay may be (a day), most incidents a day a severity may arrive at.
+MAX_SECONDS = 86_400.0
+MAX_RATE_PER_DAY = 100_000.0
+
+
+def _finite_per_severity(value: Any) -> Any:
+    """A per-severity value's numbers are finite: the error names the key (pydantic's union error would not)."""
+    items = value.items() if isinstance(value, dict) else [(None, value)]
+    for key, number in items:
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(f"{key + ': ' if isinstance(key, str) else ''}must be a finite number, not {number!r}")
+    return value
+
+
 Prob = float
-PerSeverity = float | dict[str, float]
+#: A number, or ``{SEV-n: number, default: number}``; every number finite.
+PerSeverity = Annotated[float | dict[str, float], BeforeValidator(_finite_per_severity)]
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Closed, immutable and finite: an unknown key, a NaN or an infinity is an error naming the field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def per_severity(value: PerSeverity, severity: str, default: float | None = None) -> float:
@@ -53,10 +74,10 @@ class Detection(_Closed):
         default_factory=lambda: Lognormal(median=1.0, sigma=0.8),
         description="fault start -> metric crosses the alert threshold",
     )
-    scrape_interval_seconds: float = Field(default=15.0, ge=0)
-    evaluation_interval_seconds: float = Field(default=15.0, ge=0)
-    rule_for_seconds: float = Field(default=120.0, ge=0)
-    group_wait_seconds: float = Field(default=30.0, ge=0)
+    scrape_interval_seconds: float = Field(default=15.0, ge=0, le=MAX_SECONDS)
+    evaluation_interval_seconds: float = Field(default=15.0, ge=0, le=MAX_SECONDS)
+    rule_for_seconds: float = Field(default=120.0, ge=0, le=MAX_SECONDS)
+    group_wait_seconds: float = Field(default=30.0, ge=0, le=MAX_SECONDS)
     user_report: Distribution = Field(
         default_factory=lambda: Lognormal(median=20.0, sigma=0.9),
         description="fault start -> a user reports it",
@@ -81,12 +102,12 @@ class RolePolicy(_Closed):
 class Responders(_Closed):
     """On-call pool (a capacity-limited resource) and paging behaviour."""
 
-    oncall: int | None = Field(default=1, ge=1, description="responders in the pool (c); null = unlimited")
+    oncall: int | None = Field(default=1, ge=1, le=1000, description="responders in the pool (c); null = unlimited")
     page_at_once: int = Field(default=1, ge=1, le=10, description="people paged per round")
     answer_probability: Prob = Field(default=0.9, ge=0, le=1, description="chance one paged person answers")
     ack: Distribution = Field(default_factory=lambda: Exponential(mean=4.0), description="page -> ack")
-    ack_timeout_minutes: float = Field(default=15.0, ge=0, description="unanswered round -> page again")
-    max_page_rounds: int = Field(default=4, ge=1, description="after this many the page goes to the manager")
+    ack_timeout_minutes: float = Field(default=15.0, ge=0, le=MAX_MINUTES, description="unanswered round -> page again")
+    max_page_rounds: int = Field(default=4, ge=1, le=100, description="after this many the page goes to the manager")
     roles: dict[str, RolePolicy] = Field(
         default_factory=dict, description="roles assembled for declared incidents, by runbook abbreviation"
     )
@@ -99,12 +120,12 @@ class Responders(_Closed):
 class LadderLevel(_Closed):
     """One rung of the technical escalation ladder; ``after_minutes`` overrides the runbook's."""
 
-    level: int = Field(ge=1)
-    after_minutes: float | None = Field(default=None, ge=0, description="None = the runbook's value")
+    level: int = Field(ge=1, le=100, description="a level of the runbook's ladder above L1 (the on-call)")
+    after_minutes: float | None = Field(default=None, ge=0, le=MAX_MINUTES, description="None = the runbook's value")
     answer_probability: Prob = Field(default=0.9, ge=0, le=1)
     ack: Distribution = Field(default_factory=lambda: Exponential(mean=5.0))
-    timeout_minutes: float = Field(default=10.0, ge=0, description="unanswered page -> page again")
-    max_pages: int = Field(default=3, ge=1)
+    timeout_minutes: float = Field(default=10.0, ge=0, le=MAX_MINUTES, description="unanswered page -> page again")
+    max_pages: int = Field(default=3, ge=1, le=100)
     root_cause_probability: PerSeverity | None = Field(
         default=None, description="per-iteration diagnosis odds once this level is engaged (None = unchanged)"
     )
@@ -201,7 +222,8 @@ class Policy(_Closed):
     decisions: Decisions = Field(default_factory=Decisions)
     incident: IncidentShape = Field(default_factory=IncidentShape)
     auto_rollback: AutoRollback = Field(default_factory=AutoRollback)
-    stability_minutes: float | None = Field(default=None, ge=0, description="None = the runbook's watch")
+    stability_minutes: float | None = Field(default=None, ge=0, le=MAX_MINUTES,
+                                           description="None = the runbook's watch")
     release_at: Literal["restored", "closed"] = Field(
         default="restored", description="when the on-call responder is free again: once the service is restored "
         "(verified) or once the incident is closed"
@@ -219,7 +241,59 @@ class Policy(_Closed):
             raise ValueError("arrivals_per_day needs at least one positive rate")
         if any(v < 0 for v in self.arrivals_per_day.values()):
             raise ValueError("arrival rates must be >= 0")
+        too_many = [k for k, v in self.arrivals_per_day.items() if v > MAX_RATE_PER_DAY]
+        if too_many:
+            raise ValueError(f"arrivals_per_day.{too_many[0]}: at most {MAX_RATE_PER_DAY:g} incidents a day")
         return self
+
+    # -- what validate checks beyond the file itself (gameday.references) ----------------------------------
+
+    def per_severity_fields(self) -> list[tuple[str, PerSeverity | None]]:
+        """Every per-severity field, by path (the ladder's diagnosis odds included)."""
+        return [
+            ("detection.alert_probability", self.detection.alert_probability),
+            ("decisions.root_cause_probability", self.decisions.root_cause_probability),
+            ("decisions.rollback_probability", self.decisions.rollback_probability),
+            ("decisions.recurrence_probability", self.decisions.recurrence_probability),
+            *((f"escalation.levels[{i}].root_cause_probability", level.root_cause_probability)
+              for i, level in enumerate(self.escalation.levels)),
+        ]
+
+    def check_against(self, runbook: Runbook) -> None:
+        """Every name the policy gives exists in the runbook: the severities of its rates, of its per-severity
+        values and of ``escalation.severities``; its roles; its ladder levels (above L1, the on-call, whom
+        ``responders`` describes); the decisions of ``decisions.other``.  An :class:`~gameday.errors.InputError`
+        naming the field otherwise (no file: the caller adds it)."""
+        from gameday.errors import InputError
+        from gameday.names import unknown
+        from gameday.references import check_role, check_severity, decision_slugs, ladder_levels
+
+        for name in self.arrivals_per_day:
+            check_severity(runbook, name, f"arrivals_per_day.{name}")
+        for path, value in self.per_severity_fields():
+            for name in value if isinstance(value, dict) else ():
+                check_severity(runbook, name, f"{path}.{name}", default=True)
+        for name in self.incident.error_rate:
+            check_severity(runbook, name, f"incident.error_rate.{name}", default=True)
+        for i, name in enumerate(self.escalation.severities or ()):
+            check_severity(runbook, name, f"escalation.severities[{i}]")
+        for name in self.responders.roles:
+            check_role(runbook, name, f"responders.roles.{name}", exact=True)  # the simulator reads them as written
+        rungs = [level for level in ladder_levels(runbook) if level > 1]
+        seen: set[int] = set()
+        for i, level in enumerate(self.escalation.levels):
+            field = f"escalation.levels[{i}].level"
+            if level.level not in rungs:
+                raise InputError(None, field, unknown("ladder level", f"L{level.level}", [f"L{n}" for n in rungs],
+                                                      "the runbook's ladder above the on-call (L1)"))
+            if level.level in seen:
+                raise InputError(None, field, f"L{level.level} is given twice")
+            seen.add(level.level)
+        decisions = decision_slugs(runbook)
+        for name in self.decisions.other:
+            if name not in decisions:
+                raise InputError(None, f"decisions.other.{name}",
+                                 unknown("workflow decision", name, decisions, "the runbook's workflow"))
 
     def error_rate(self, severity: str) -> Distribution:
         table = self.incident.error_rate

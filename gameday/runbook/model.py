@@ -23,7 +23,10 @@ from gameday.runbook.world import World, derive_world
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Closed, immutable and finite: a number the markdown holds that is no number (``9999...9 hours`` reads as
+    infinity) is refused naming the field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Severity(_Closed):

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gameday.errors import RunbookError, from_validation_error
+from gameday.references import check_runbook
 from gameday.runbook import durations
 from gameday.runbook.commands import extract_commands
 from gameday.runbook.markdown import Section, Table, parse_sections, repair
@@ -389,7 +390,7 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
         workflow = reader.workflow()
         phases = reader.phases()
         commands = extract_commands(reader.root)
-        return Runbook(
+        runbook = Runbook(
             title=reader.title(),
             source=source,
             severities=severities,
@@ -411,6 +412,8 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
         )
     except ValidationError as exc:
         raise from_validation_error(source, exc) from None
+    check_runbook(runbook)  # the severities its workflow, declaration, escalation and targets name are its own
+    return runbook
 
 
 def load_runbook(path: str | Path | None = None) -> Runbook:

@@ -8,6 +8,7 @@ from statistics import fmean
 
 from gameday.errors import JournalError, RunbookLookupError
 from gameday.journal import Event, EventType, journal_meta, read_journal
+from gameday.references import check_journal
 from gameday.runbook import Runbook, load_runbook
 from gameday.scoring.checks import CHECKS, Context
 from gameday.scoring.metrics import compute_metrics
@@ -107,6 +108,7 @@ def score_events(
     weights_source: str = "",
 ) -> JournalScore:
     config = config or load_weights()
+    check_journal(events, runbook, journal or None)  # the severities, roles and faults it names exist
     views = split_incidents(events, base_dir or Path("."))
     try:
         incidents = [score_incident(view, runbook, config) for view in views]

@@ -18,8 +18,12 @@ from gameday.scoring.checks import CHECKS, check_ids
 DEFAULT_WEIGHTS = Path(__file__).with_name("weights.yaml")
 
 
+#: Largest weight a check may have (the shipped weights sum to 100).
+MAX_WEIGHT = 1000.0
+
+
 class _WeightsBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -36,16 +40,16 @@ CheckWeights: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "CheckWeights",
     __base__=_WeightsBase,
     __doc__="One weight per registered check (gameday.scoring.checks), no other key.",
-    **{c.id: (float, Field(ge=0, description=c.title)) for c in CHECKS},
+    **{c.id: (float, Field(ge=0, le=MAX_WEIGHT, description=c.title)) for c in CHECKS},
 )
 
 
 class ScoringConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: Literal["scoring"] = "scoring"
     weights: CheckWeights  # type: ignore[valid-type]
-    verification_window_minutes: float = Field(default=5.0, gt=0, description="runbook minutes")
+    verification_window_minutes: float = Field(default=5.0, gt=0, le=24 * 60, description="runbook minutes")
     update_grace_fraction: float = Field(default=0.1, ge=0, le=1)
     postmortem_required_for: list[Literal["drill", "sim", "timeline"]] = Field(default_factory=lambda: ["drill"])
 

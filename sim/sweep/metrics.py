@@ -167,6 +167,9 @@ _TIME_NAME = re.compile(r"^(mttd|mtta|mttr|time_to_restore)(?:\.(SEV-\d+|all))?(
 _OTHER_NAME = re.compile(
     r"^(compliance|mttr_within_target|pages_per_week|people_hours_per_week|utilisation|escalations\.L(\d+))"
     r"(?:\.(SEV-\d+|all))?$", re.IGNORECASE)
+#: The names before the first dot (``mttr`` of ``mttr.SEV-1.p95``), for the close-match hint.
+METRIC_NAMES = ("mttd", "mtta", "mttr", "time_to_restore", "compliance", "mttr_within_target", "pages_per_week",
+                "people_hours_per_week", "utilisation", "escalations")
 EXAMPLES = ("mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, time_to_restore.p95, pages_per_week, people_hours_per_week, "
             "escalations.L2, compliance, utilisation")
 
@@ -180,7 +183,10 @@ def parse_metric(name: str, severities: list[str], levels: list[int], where: str
     else:
         other = _OTHER_NAME.match(text)
         if other is None:
-            raise InputError(None, where, f"unknown metric {name!r} (examples: {EXAMPLES})")
+            from gameday.names import hint, shown
+
+            raise InputError(None, where, f"unknown metric {shown(name)}{hint(text.split('.')[0], METRIC_NAMES)} "
+                             f"(examples: {EXAMPLES})")
         severity = other.group(3) or ALL
         if other.group(2):
             level = int(other.group(2))
@@ -234,5 +240,7 @@ def parse_constraint(text: str, severities: list[str], levels: list[int]) -> Con
         bound = float(match.group(3))
     except ValueError:
         raise InputError(None, "--subject-to", f"{text!r}: {match.group(3)!r} is not a number") from None
+    if not math.isfinite(bound):
+        raise InputError(None, "--subject-to", f"{text!r}: the bound must be a finite number")
     key, severity = parse_metric(match.group(1), severities, levels, "--subject-to")
     return Constraint(text=text.strip(), key=key, severity=severity, op=match.group(2), bound=bound)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gameday.errors import InputError
 from gameday.runbook import Runbook, load_runbook
 from sim.model import compile_model
 from sim.policy import Policy
@@ -69,6 +70,8 @@ class SweepPlan:
         """Derive and compile a point's policy (InputError naming the path if refused)."""
         name = self.base.name if not changes else f"{self.base.name}-{index:03d}"[:63]
         policy = derive(self.base, changes, name=name) if changes else self.base
+        if changes:
+            _checked(policy, changes, self.runbook)
         compile_model(policy, self.runbook)
         return Point(index=index, changes=dict(changes), policy=policy)
 
@@ -95,11 +98,25 @@ def make_plan(sweep: Sweep) -> SweepPlan:
     return build_plan(sweep)
 
 
-def check_knob(base: Policy, knob: Knob) -> None:
-    """The path exists and each candidate value alone gives a valid policy."""
+def check_knob(base: Policy, knob: Knob, runbook: Runbook | None = None) -> None:
+    """The path exists and each candidate value alone gives a valid policy (naming only what ``runbook`` has)."""
     locate(base, knob.path)
     for value in knob.candidates():
-        derive(base, {knob.path: value})
+        changes = {knob.path: value}
+        policy = derive(base, changes)
+        if runbook is not None:
+            _checked(policy, changes, runbook)
+
+
+def _checked(policy: Policy, changes: dict[str, Any], runbook: Runbook) -> None:
+    """A derived policy's names are the runbook's; an error names the knob (``arrivals_per_day.SEV-9``)."""
+    try:
+        policy.check_against(runbook)
+    except InputError as exc:
+        target = next((p for p in changes if exc.field and (exc.field == p or exc.field.startswith(p))),
+                      next(iter(changes)))
+        raise InputError(None, target, f"{exc.field}: {exc.problem}" if exc.field != target else exc.problem
+                         ) from None
 
 
 def build_plan(sweep: Sweep) -> SweepPlan:
@@ -108,9 +125,13 @@ def build_plan(sweep: Sweep) -> SweepPlan:
 
     base = load_policy(sweep.policy)
     runbook = load_runbook(sweep.runbook)
+    try:
+        base.check_against(runbook)  # every name the base policy gives is the runbook's (gameday.references)
+    except InputError as exc:
+        raise InputError(sweep.policy, exc.field, exc.problem) from None
     model = compile_model(base, runbook)
     for knob in sweep.vary:
-        check_knob(base, knob)
+        check_knob(base, knob, runbook)
     rows = [s.name for s in runbook.severities]
     levels = [rung.level for rung in model.ladder]
     objective = parse_metric(sweep.minimise, rows, levels, "--minimise")

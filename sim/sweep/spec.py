@@ -24,10 +24,17 @@ if TYPE_CHECKING:
 
 #: a replication longer than this runs as independent chunks (part of the result's definition)
 DEFAULT_CHUNK_INCIDENTS = 100_000
+#: Largest run a sweep file may ask for (per point), most replications and search trials.
+MAX_INCIDENTS = 10**9
+MAX_RUNS = 10_000
+#: Seeds are numpy SeedSequence entropy: a non-negative integer (kept within 64 bits).
+MAX_SEED = 2**64 - 1
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Closed, immutable and finite: NaN and infinities are refused in every number (a range's ends too)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Knob(_Closed):
@@ -78,13 +85,14 @@ class Sweep(_Closed):
     policy: str = Field(description="base policy YAML (relative to the sweep file)")
     runbook: str | None = Field(default=None, description="runbook markdown; default: the shipped one")
     vary: list[Knob] = Field(min_length=1, description="fields to vary (a mapping path: values is accepted)")
-    incidents: int = Field(default=100_000, ge=1, description="incidents per point (split over replications)")
-    replications: int = Field(default=10, ge=1)
-    seed: int = 1
+    incidents: int = Field(default=100_000, ge=1, le=MAX_INCIDENTS,
+                           description="incidents per point (split over replications)")
+    replications: int = Field(default=10, ge=1, le=MAX_RUNS)
+    seed: int = Field(default=1, ge=0, le=MAX_SEED, description="a non-negative integer")
     engine: Literal["auto", "vector", "simpy"] = "vector"
-    chunk_incidents: int = Field(default=DEFAULT_CHUNK_INCIDENTS, ge=100,
+    chunk_incidents: int = Field(default=DEFAULT_CHUNK_INCIDENTS, ge=100, le=MAX_INCIDENTS,
                                  description="longer replications run as independent chunks of this size")
-    search: int | None = Field(default=None, ge=1, description="Optuna trials instead of the full grid")
+    search: int | None = Field(default=None, ge=1, le=MAX_RUNS, description="Optuna trials instead of the full grid")
     search_batch: int = Field(default=4, ge=1, le=64,
                               description="trials proposed at once (fixed, so results do not depend on workers)")
     minimise: str = Field(default="mttr.mean", description="metric to minimise, e.g. mttr.SEV-1.p95")

@@ -85,7 +85,7 @@ def test_runbook_refusal_is_caught_before_work(policies_dir, seed_runbook_path):
     doc = small_sweep(policies_dir, seed_runbook_path, vary=[{"path": "arrivals_per_day.SEV-9", "values": [1.0]}])
     with pytest.raises(InputError) as err:
         build_sweep(doc, Path.cwd())
-    assert "arrivals_per_day.SEV-9" in str(err.value) and "no SEV-9" in str(err.value)
+    assert "arrivals_per_day.SEV-9" in str(err.value) and "no severity 'SEV-9'" in str(err.value)
 
 
 def test_unknown_metric_and_bad_constraint(policies_dir, seed_runbook_path):
