@@ -131,6 +131,11 @@ class ResponderLog:
             if entry.role.upper() not in roles:
                 raise InputError(None, "ROLE", f"expected ROLE=name with ROLE one of {', '.join(roles.values())}")
             out["role"] = roles[entry.role.upper()]
+        elif isinstance(entry, Paged):
+            levels = [level.level for level in self.runbook.escalation.technical]
+            if entry.level not in levels:
+                raise InputError(None, "level", f"the runbook's escalation ladder has "
+                                 f"{', '.join(f'L{n}' for n in levels)}, not L{entry.level}")
         elif isinstance(entry, WarRoom):
             out["channel"] = entry.channel or f"#incident-{self.incident}"
         elif isinstance(entry, Postmortem):

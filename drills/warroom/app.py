@@ -26,6 +26,7 @@ from drills.warroom.feed import JournalFeed
 from drills.warroom.requests import MAX_BODY_BYTES, RequestRefused, parse_request
 from drills.warroom.security import COOKIE, CSRF_HEADER, Access, Role
 from gameday.journal import EventType
+from gameday.names import shown
 from gameday.runbook.model import Runbook
 
 HERE = Path(__file__).parent
@@ -136,10 +137,16 @@ def create_app(journal: Path, runbook: Runbook, access: Access, room: Room | Non
         token, role = who
         if not access.csrf_ok(token, request.headers.get(CSRF_HEADER)):
             return refused(403, f"missing or wrong {CSRF_HEADER} header")
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            given = shown(media) if media else "no Content-Type"
+            return refused(415, f"send the body as application/json, not {given}")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return refused(413, f"request body over {MAX_BODY_BYTES} bytes")
-        body = await request.body()
+        body = await _read_body(request)
+        if body is None:  # chunked, or a Content-Length that understated it: counted as it came
+            return refused(413, f"request body over {MAX_BODY_BYTES} bytes")
         try:
             parsed = parse_request(body, game_master=role == "gm")
             event = await run_in_threadpool(room.perform, parsed)
@@ -206,6 +213,18 @@ def create_app(journal: Path, runbook: Runbook, access: Access, room: Room | Non
         return refused(404, "no such page")
 
     return app
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The request body, or None once it grows past :data:`MAX_BODY_BYTES` (never held whole in memory)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _page_config(runbook: Runbook, role: str, card: dict[str, Any]) -> dict[str, Any]:

@@ -31,14 +31,21 @@ class Access:
     def role_of(self, token: str | None) -> Role | None:
         if not token:
             return None
-        if hmac.compare_digest(token.encode(), self.gm_token.encode()):
+        given = token.encode("utf-8", errors="surrogateescape")
+        if hmac.compare_digest(given, self.gm_token.encode()):
             return "gm"
-        if hmac.compare_digest(token.encode(), self.responder_token.encode()):
+        if hmac.compare_digest(given, self.responder_token.encode()):
             return "responder"
         return None
 
     def csrf_for(self, token: str) -> str:
-        return hmac.new(self.secret, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.secret, b"csrf:" + token.encode("utf-8", errors="surrogateescape"),
+                        hashlib.sha256).hexdigest()
 
     def csrf_ok(self, token: str, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(self.csrf_for(token), str(candidate))
+        """Compared as bytes: a header of any characters is a wrong token, never an error (compare_digest
+        refuses non-ASCII text)."""
+        if not candidate:
+            return False
+        given = str(candidate).encode("utf-8", errors="surrogateescape")
+        return hmac.compare_digest(self.csrf_for(token).encode(), given)
