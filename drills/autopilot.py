@@ -242,8 +242,8 @@ class Autopilot:
             self.env.process(self._status_updates())
             self.env.process(self._escalations(acked_at))
         else:
-            self.emit(EventType.ticket_created, {"severity": self.severity})
-            self.emit(EventType.role_assigned, {"role": "assignee", "person": f"{ACTOR}-oncall"})
+            # "create ticket, assign to team member": the ticket names its assignee (not a role of the runbook's)
+            self.emit(EventType.ticket_created, {"severity": self.severity, "assignee": f"{ACTOR}-oncall"})
         yield from self._diagnose_and_fix()
         self.resolved = True
         self.emit(EventType.resolved, {"severity": self.severity})
