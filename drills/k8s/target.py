@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 
 from drills.detection import DetectionChain, WallDetection
@@ -430,11 +431,12 @@ class KubernetesTarget:
                     else:
                         out = len(pods) == wanted and all(p.version == version and p.state != "Terminating"
                                                           for p in pods)  # fmt: skip
-                except (TargetError, OSError):
-                    out = False  # the API unreachable for a moment: look again
+                except (TargetError, OSError, urllib3.exceptions.HTTPError):
+                    out = False  # the API unreachable for a moment (or gone with its cluster): look again
                 if out or time.monotonic() > deadline:
                     if not closing.is_set():
-                        with contextlib.suppress(TargetError):  # reverted meanwhile: nothing left to pace
+                        # reverted meanwhile (nothing left to pace), or the cluster is gone
+                        with contextlib.suppress(TargetError, OSError, urllib3.exceptions.HTTPError):
                             then()
                     return
                 closing.wait(0.5)
