@@ -190,7 +190,10 @@ def test_a_team_runs_a_game_day_in_the_war_room(sandbox_env: dict[str, str], tmp
                 ic.click('button[data-act="assign"]')
                 expect(tl.locator(f'#roles li[data-role="{role}"] .people')).to_have_text(person)
             ic.click('button[data-act="war_room"]')
+            expect(ic.locator("#timeline li[data-type=war_room_created]")).to_have_count(1)
             ic.click('button[data-act="page"]')
+            # journaled before the game master's hint below (a loaded CI run journaled the hint first)
+            expect(ic.locator("#timeline li[data-type=paged]")).to_have_count(1)
             expect(ic.locator("#next-update")).to_contain_text(re.compile(r"SEV-1 (status )?update"))
 
             # the game master hints; the responders see it, and still not the fault's name
