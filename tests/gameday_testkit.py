@@ -175,3 +175,19 @@ def stand_in_drill(tmp_path: Path, name: str, fault: str, *, scenario: dict[str,
     finally:
         server.stop()
         withdraw(active)
+
+
+def cli_json(*args: object) -> Any:
+    """``gameday ARGS…`` in-process (typer's runner), asserting exit 0; its stdout as JSON (progress goes to
+    stderr).  The commands are registered on first use, as the ``gameday`` entry point does."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from gameday.cli import _register_commands, app
+
+    if "simulate" not in {c.name for c in app.registered_commands}:
+        _register_commands()
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

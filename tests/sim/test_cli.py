@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
-from typer.testing import CliRunner
+from gameday_testkit import cli_json
 
-from gameday.cli import _register_commands, app
 from gameday.journal import read_journal
 from sim.policy import load_policy
-
-runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def commands():
-    if "simulate" not in {c.name for c in app.registered_commands}:
-        _register_commands()
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # progress lines go to stderr
 
 
 def test_simulate_json_keys_and_journal(policies_dir, seed_runbook_path, tmp_path):
     journal = tmp_path / "sim.jsonl"
-    out = invoke("simulate", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
+    out = cli_json("simulate", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
                  "--incidents", "300", "--seed", "4", "--journal", str(journal), "--json")
     for key in ("mttd", "mtta", "mttr"):
         assert set(out[key]) >= {"mean", "median", "p95", "ci95"}
@@ -52,12 +36,12 @@ def test_simulate_json_keys_and_journal(policies_dir, seed_runbook_path, tmp_pat
 def test_simulate_is_identical_across_worker_counts(policies_dir, seed_runbook_path):
     args = ["simulate", "--policy", str(policies_dir / "baseline.yaml"), "--runbook", str(seed_runbook_path),
             "--incidents", "4000", "--seed", "8", "--json"]
-    assert invoke(*args, "--workers", "1") == invoke(*args, "--workers", "2")
+    assert cli_json(*args, "--workers", "1") == cli_json(*args, "--workers", "2")
 
 
 def test_compare_reports_paired_differences(policies_dir, seed_runbook_path, tmp_path):
     plot = tmp_path / "cmp.png"
-    out = invoke("compare", "--policy", str(policies_dir / "baseline.yaml"), "--policy",
+    out = cli_json("compare", "--policy", str(policies_dir / "baseline.yaml"), "--policy",
                  str(policies_dir / "secondary-oncall.yaml"), "--runbook", str(seed_runbook_path),
                  "--incidents", "20000", "--seed", "2", "--plot", str(plot), "--json")
     assert out["mttd"]["difference"] == 0.0  # same incidents, same detection: CRN
@@ -77,7 +61,7 @@ def test_bad_policy_is_one_line_exit_2(tmp_path, seed_runbook_path):
 
 
 def test_detectability_small_groups_often_look_worse():
-    out = invoke("detectability", "--incidents", "10", "--incidents", "1000", "--improvement", "0.1",
+    out = cli_json("detectability", "--incidents", "10", "--incidents", "1000", "--improvement", "0.1",
                  "--trials", "1000", "--json")
     small, large = out["results"]
     assert small["p_worse"] > 0.25  # with 10 incidents a real 10% gain often shows as a loss
@@ -89,7 +73,7 @@ def test_detectability_small_groups_often_look_worse():
 
 def test_detectability_with_no_true_change():
     """Improvement 0 is the Davidovič question "nothing changed: how often does it look like a gain?"."""
-    out = invoke("detectability", "--incidents", "20", "--incidents", "2000", "--improvement", "0",
+    out = cli_json("detectability", "--incidents", "20", "--incidents", "2000", "--improvement", "0",
                  "--threshold", "30", "--trials", "1000", "--json")
     small, large = out["results"]
     assert out["improvement"] == 0 and out["incidents_needed"] is None
@@ -119,10 +103,10 @@ def test_calibrate_recovers_a_known_distribution(policies_dir, seed_runbook_path
     known = tmp_path / "known.yaml"
     known.write_text(yaml.safe_dump(doc))
     journal = tmp_path / "history.jsonl"
-    invoke("simulate", "--policy", str(known), "--runbook",
+    cli_json("simulate", "--policy", str(known), "--runbook",
            str(seed_runbook_path), "--incidents", "1500", "--seed", "6", "--journal", str(journal), "--json")
     out_policy = tmp_path / "fitted.yaml"
-    out = invoke("calibrate", str(journal), "--out", str(out_policy), "--json")
+    out = cli_json("calibrate", str(journal), "--out", str(out_policy), "--json")
     assert (tmp_path / "fitted.png").stat().st_size > 5000
     policy = load_policy(str(out_policy))
     assert out["intervals"]["acknowledge"]["n"] == 1500
@@ -144,7 +128,7 @@ def test_calibrate_reads_incident_history_csv(tmp_path):
         ack = det + np.timedelta64(int(a * 60), "s")
         rows.append(f"{base}Z,{det}Z,{ack}Z,{ack + np.timedelta64(3600, 's')}Z")
     csv.write_text("\n".join(rows) + "\n")
-    out = invoke("calibrate", str(csv), "--out", str(tmp_path / "hist.yaml"), "--json")
+    out = cli_json("calibrate", str(csv), "--out", str(tmp_path / "hist.yaml"), "--json")
     detect = out["intervals"]["detect"]
     assert detect["chosen"]["dist"] == "lognormal"
     assert detect["chosen"]["median"] == pytest.approx(np.exp(1.5), rel=0.15)

@@ -8,32 +8,17 @@ disagree: the sweep held the response time against MTTA, simulate and score agai
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from gameday_testkit import cli_json
 
-from gameday.cli import _register_commands, app
 from sim.policy import load_policy
 
 INCIDENTS = 400
-runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def commands():
-    if "simulate" not in {c.name for c in app.registered_commands}:
-        _register_commands()
-
-
-def invoke(*args: str) -> dict:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +38,10 @@ def test_simulate_sweep_and_score_agree_on_compliance_and_mttr(slow_assessment, 
     run = ["--policy", slow_assessment, "--runbook", seed_runbook_path, "--incidents", INCIDENTS,
            "--replications", 2, "--seed", 4, "--engine", engine]
     journal, table = tmp_path / "sim.jsonl", tmp_path / "sweep.csv"
-    simulated = invoke("simulate", *run, "--journal", journal, "--json")
+    simulated = cli_json("simulate", *run, "--journal", journal, "--json")
     # one point: the base (the grid's one value is the base's own, so point 1 is the same policy again)
-    invoke("sweep", *run, "--vary", "responders.oncall=1", "--out", table, "--json")
-    scored = invoke("score", journal, "--runbook", seed_runbook_path, "--json")
+    cli_json("sweep", *run, "--vary", "responders.oncall=1", "--out", table, "--json")
+    scored = cli_json("score", journal, "--runbook", seed_runbook_path, "--json")
 
     sweep = pd.read_csv(table)
     sweep = sweep[sweep["point"] == 0].set_index("severity")
