@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from gameday.errors import JournalError, from_validation_error
 
@@ -50,8 +50,11 @@ class EventType(StrEnum):
     role_assigned = "role_assigned"  # data: role (IC|TL|CL|SME), person
     war_room_created = "war_room_created"  # data: channel
     escalated = "escalated"  # data: level, role
-    notified = "notified"  # business escalation; data: who
-    status_update = "status_update"  # data: message, channels
+    notified = "notified"  # business escalation (the runbook's list); data: who, [channel, message]
+    status_update = "status_update"  # data: message, channels, [number, fields: update template, by field key]
+    declaration_posted = "declaration_posted"  # the declaration message; data: channel, fields (its template's)
+    external_notice = "external_notice"  # users told; data: kind (initial|resolution), channels, subject, fields
+    status_page = "status_page"  # the status page; data: status (the template's), fields (title, message, ...)
     hypothesis = "hypothesis"  # data: text
     action = "action"  # data: kind (rollback|restart|scale|hotfix|...), target, detail
     mitigated = "mitigated"
@@ -75,6 +78,58 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+#: A template's filled-in fields, by field key: the runbook label in lower snake case ("War Room" -> war_room).
+TemplateFields = dict[str, str | int | float]
+
+
+class _Data(BaseModel):
+    """The data of a communication event: typed so a drill, the war room and the simulator write one shape."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    message: str | None = None
+    channels: list[str] = Field(default_factory=list, description="where it went: the runbook's channel names")
+    fields: TemplateFields = Field(default_factory=dict, description="the runbook template's fields, filled in")
+
+
+class StatusUpdateData(_Data):
+    """Older journals carry their own extras (the simulator's ``n``, a declaration step's ``step``)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    number: int | None = Field(default=None, ge=0)
+
+
+class DeclarationPostedData(_Data):
+    channel: str | None = None
+
+
+class ExternalNoticeData(_Data):
+    kind: Literal["initial", "resolution"]
+    subject: str | None = None
+
+
+class StatusPageData(_Data):
+    status: str = Field(min_length=1, description="one of the status page template's statuses")
+
+
+class NotifiedData(_Data):
+    who: str = Field(min_length=1, description="whom the business escalation told (the runbook's list)")
+    after_minutes: float | None = Field(default=None, ge=0, description="the runbook's time for them")
+    channel: str | None = None
+
+
+#: The typed data of the events that carry messages; every journal line of these types is checked on write
+#: and on read (a bad one names the line and the field).
+EVENT_DATA: dict[EventType, type[_Data]] = {
+    EventType.status_update: StatusUpdateData,
+    EventType.declaration_posted: DeclarationPostedData,
+    EventType.external_notice: ExternalNoticeData,
+    EventType.status_page: StatusPageData,
+    EventType.notified: NotifiedData,
+}
+
+
 class Event(BaseModel):
     """One journal line."""
 
@@ -87,6 +142,20 @@ class Event(BaseModel):
     type: EventType
     actor: str = Field(min_length=1, description="who did it: system, alertmanager, autopilot, a person")
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _typed_data(cls, data: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Events with a data model (:data:`EVENT_DATA`) must fit it: a notice without its kind is refused."""
+        model = EVENT_DATA.get(info.data.get("type"))  # type: ignore[arg-type]
+        if model is not None:
+            try:
+                model.model_validate(data)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                raise ValueError(f"{where}: {error['msg']}") from None
+        return data
 
     def to_json(self) -> str:
         body = self.model_dump(mode="json")
