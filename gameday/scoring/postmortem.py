@@ -100,21 +100,68 @@ def read_review(path: Path, template: str) -> ReviewFindings:
             1 for lst in whys.lists() for item in lst if item.text and not _PLACEHOLDER.match(item.text)
         )
 
-    actions = _section(root, r"action")
-    if actions is not None and actions.tables():
-        table = actions.tables()[0]
-        owner_col, due_col = table.column("owner"), table.column("due", "date")
-        for row in table.rows:
-            if not any(cell.strip() for cell in row):
-                continue
-            findings.actions += 1
-            owner = row[owner_col].strip() if owner_col is not None and owner_col < len(row) else ""
-            due = row[due_col].strip() if due_col is not None and due_col < len(row) else ""
-            if not owner or _PLACEHOLDER.match(owner) or owner.upper() in {"TBD", "?", "-"}:
-                findings.actions_unowned += 1
-            if not _is_date(due):
-                findings.actions_undated += 1
+    for item in action_items(root):
+        findings.actions += 1
+        if not item.owned:
+            findings.actions_unowned += 1
+        if item.due_date is None:
+            findings.actions_undated += 1
     return findings
+
+
+@dataclass
+class ActionItem:
+    """One row of a review's action-item table, as the runbook's template lays it out (the history store keeps
+    them until they are done: the runbook reviews them "in the weekly team meeting until complete")."""
+
+    number: int
+    action: str
+    owner: str
+    due: str
+    priority: str = ""
+    status: str = ""
+
+    @property
+    def owned(self) -> bool:
+        return bool(self.owner) and not _PLACEHOLDER.match(self.owner) and self.owner.upper() not in {"TBD", "?", "-"}
+
+    @property
+    def due_date(self) -> date | None:
+        return date.fromisoformat(self.due) if _is_date(self.due) else None
+
+    @property
+    def done(self) -> bool:
+        """A later review marks an item done in a Status column (``done``, ``closed``, ``complete``, ``✅``)."""
+        return bool(re.match(r"^(done|closed|complete[d]?|fixed|✅|\[x\])", self.status.strip(), re.IGNORECASE))
+
+
+def action_items(root: Section) -> list[ActionItem]:
+    """The rows of the first table under the review's action-item heading (empty rows skipped)."""
+    section = _section(root, r"action")
+    if section is None or not section.tables():
+        return []
+    table = section.tables()[0]
+    columns = {"action": table.column("action", "item", "task"), "owner": table.column("owner"),
+               "due": table.column("due", "date"), "priority": table.column("priority"),
+               "status": table.column("status", "state", "done")}
+
+    def cell(row: list[str], name: str) -> str:
+        index = columns[name]
+        return row[index].strip() if index is not None and index < len(row) else ""
+
+    items = []
+    for row in table.rows:
+        if not any(c.strip() for c in row):
+            continue
+        items.append(ActionItem(len(items) + 1, cell(row, "action") or row[0].strip(), cell(row, "owner"),
+                                cell(row, "due"), cell(row, "priority"), cell(row, "status")))
+    return items
+
+
+def root_cause(root: Section) -> str:
+    """The review's *Root Cause* section as one line of text ("" when it has none)."""
+    section = _section(root, r"root cause")
+    return " ".join(section.paragraphs()).strip() if section is not None else ""
 
 
 def _is_date(text: str) -> bool:
