@@ -75,11 +75,8 @@ def prometheus_value(port: int, query: str) -> float | None:
 
 def run_all(kind: Kind, chosen: list[RunbookCommand], worked: dict[str, str]) -> None:
     """Run each command verbatim and check what the runbook implies it shows."""
-    pod = kind.target.replicas()[0].name
     for cmd in chosen:
         text = cmd.text
-        if cmd.placeholders:  # `kubectl describe pod <POD> -n <NAMESPACE>`: a person fills them in
-            text = text.replace("<POD>", pod).replace("<NAMESPACE>", WORLD.namespace)
         if cmd.tool is Tool.open:
             (url,) = cmd.urls
             status, page = url_answers(url)
@@ -92,6 +89,9 @@ def run_all(kind: Kind, chosen: list[RunbookCommand], worked: dict[str, str]) ->
             # scraped it twice (15 s resolution), `kubectl logs -l` fails while one of the pods is still starting
             deadline = time.monotonic() + (90 if text.startswith("kubectl top") else 45)
             while True:
+                if cmd.placeholders:  # `kubectl describe pod <POD> -n <NAMESPACE>`: a person fills in a pod of now
+                    pod = kind.target.replicas()[0].name  # (the drill rolls the Deployment: a name goes stale)
+                    text = cmd.text.replace("<POD>", pod).replace("<NAMESPACE>", WORLD.namespace)
                 result = shell(kind, text, timeout=LONG_S if cmd.long_running else 120)
                 try:
                     assert result.returncode == 0, f"{text!r} failed ({result.returncode}): {result.stdout[-1500:]}"
