@@ -19,6 +19,7 @@ from gameday.runbook.classify import (
     user_facing_only,
 )
 from gameday.runbook.commands import RunbookCommand
+from gameday.runbook.communication import Communication
 from gameday.runbook.world import World, derive_world
 
 
@@ -214,6 +215,9 @@ class Runbook(_Closed):
     postmortem_within_hours: float
     external_notification_minutes: float | None = None
     templates: dict[str, str] = Field(default_factory=dict)
+    communication: Communication = Field(
+        default_factory=Communication,
+        description="Phase 4 and the roles: template fields, status-page statuses, external severities, duties")
     commands: list[RunbookCommand] = Field(default_factory=list, description="every command of its shell blocks")
     world: World = Field(default_factory=lambda: derive_world([]),
                          description="the namespace, Deployment, services and hosts its commands name")

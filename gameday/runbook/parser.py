@@ -15,6 +15,7 @@ from gameday.errors import RunbookError, from_validation_error
 from gameday.references import check_runbook
 from gameday.runbook import durations
 from gameday.runbook.commands import extract_commands
+from gameday.runbook.communication import Communication, read_communication
 from gameday.runbook.markdown import Section, Table, parse_sections, repair
 from gameday.runbook.mermaid import MermaidError, parse_flowchart
 from gameday.runbook.model import (
@@ -352,6 +353,12 @@ class _Reader:
                     return durations.minutes(match.group(1))
         return None
 
+    def communication(self, templates: dict[str, str], roles: list[Role]) -> Communication:
+        """Template fields, status-page statuses, whom external notices are for, duties by role."""
+        external = self.root.find(r"external communication")
+        intro = next((p for p in external.paragraphs() if severity_names(p)), "") if external else ""
+        return read_communication(templates, [(r.abbreviation, r.duties) for r in roles], intro)
+
     def templates(self) -> dict[str, str]:
         out: dict[str, str] = {}
         section = self.root.find(r"^templates$")
@@ -390,11 +397,12 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
         workflow = reader.workflow()
         phases = reader.phases()
         commands = extract_commands(reader.root)
+        roles, templates = reader.roles(), reader.templates()
         runbook = Runbook(
             title=reader.title(),
             source=source,
             severities=severities,
-            roles=reader.roles(),
+            roles=roles,
             workflow=workflow,
             phases=phases,
             declaration=reader.declaration(),
@@ -406,7 +414,8 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
             stability_minutes=reader.stability_minutes(workflow),
             postmortem_within_hours=reader.postmortem_hours(phases),
             external_notification_minutes=reader.external_notification_minutes(),
-            templates=reader.templates(),
+            templates=templates,
+            communication=reader.communication(templates, roles),
             commands=commands,
             world=derive_world(commands, source),
         )
