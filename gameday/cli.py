@@ -166,6 +166,10 @@ def _register_commands() -> None:
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     if "score" not in names:
         register_scoring(app)
+    if "history" not in names:
+        from gameday.history.cli import register as register_history
+
+        register_history(app)
     plugins = group(COMMANDS)
     if not plugins:
         Console(stderr=True).print(STALE_INSTALL, highlight=False, soft_wrap=True)
