@@ -548,6 +548,9 @@ class DrillRunner:
             (self.out / "summary.json").unlink(missing_ok=True)
             self.console.print(f"[yellow]summary not saved: {self.out / 'summary.json'}: {exc.strerror}[/]")
         print_summary(summary, self.console)
+        from gameday.history import record_drill  # the team's incident history; a failure is said, never raised
+
+        record_drill(self.journal_path, self.console)
         return summary
 
 
