@@ -71,9 +71,11 @@ def _compiled(policy, runbook, path: Path):  # type: ignore[no-untyped-def]
 
 
 def register(app: typer.Typer) -> None:
+    from sim.review_cli import register as register_review
     from sim.sweep.cli import register as register_sweep
 
     register_sweep(app)
+    register_review(app)
 
     @app.command()
     def simulate(

@@ -55,3 +55,28 @@ def incidents_needed(improvement: float, *, grid=DEFAULT_GRID, trials: int = 100
         if experiment(n, improvement, trials=trials, seed=seed, **kw)["ci90_mean_difference"][0] > 0:
             return n
     return None
+
+
+def count_trend_noise(counts: list[int], *, trials: int = 4000, seed: int = 0) -> dict:
+    """Can a trend in monthly incident counts be told from noise?  Monte Carlo, in the spirit of the MTTR test
+    above: draw the same months from a Poisson process with *no* trend at the observed mean rate and see how often
+    the least-squares slope comes out at least as steep as the observed one (two-sided)."""
+    n = len(counts)
+    total = int(sum(counts))
+    if n < 3 or total == 0:
+        why = "no incidents" if total == 0 else f"{n} month{'s' * (n != 1)}"
+        return {"p_value": None, "distinguishable": False, "months": n, "incidents": total,
+                "text": f"{why}: too few to tell a trend from noise"}
+    x = np.arange(n, dtype=float)
+    x -= x.mean()
+    observed = float(np.dot(x, np.asarray(counts, dtype=float)) / np.dot(x, x))
+    rng = np.random.default_rng(seed)
+    draws = rng.poisson(total / n, size=(trials, n)).astype(float)
+    slopes = draws @ x / np.dot(x, x)
+    p_value = float((np.abs(slopes) >= abs(observed) - 1e-12).mean())
+    distinguishable = p_value < 0.05
+    verdict = "can be told from noise" if distinguishable else "cannot be told from noise"
+    return {"p_value": round(p_value, 3), "distinguishable": distinguishable, "months": n, "incidents": total,
+            "slope_per_month": round(observed, 3),
+            "text": f"{verdict}: with no trend at {total / n:.2g} incidents a month, a slope this steep comes up in "
+                    f"{p_value:.0%} of {trials} simulated {n}-month spans"}
