@@ -195,6 +195,8 @@ def drill_run(
     = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the drill summary as JSON on stdout at the end "
                                           "(narration stays on stderr unless --quiet)")] = False,
+    notify: Annotated[Path | None, typer.Option("--notify", help="deliver the team's messages for real "
+                                                "(kind: notify; default: the journal only)")] = None,
 ) -> None:
     """Steady state, blind delay, inject, observe until closed/timeout/abort, revert every fault."""
     from drills.runner import DrillOptions, run_drill
@@ -203,6 +205,7 @@ def drill_run(
 
     if responder not in ("human", "autopilot"):
         raise InputError(None, "--responder", f"expected human or autopilot, not {responder!r}")
+    notifier = _notifier(notify, runbook) if notify is not None else None  # refused before any fault
     room = None
     if war_room:
         from drills.warroom.attach import AttachedWarRoom
@@ -227,7 +230,24 @@ def drill_run(
     finally:
         if room is not None:
             room.stop()
+        if notifier is not None:
+            counts = notifier.stop()
+            typer.echo(f"notify: {counts.sent} delivered, {counts.failed} failed (failures are in the journal)",
+                       err=True)
     raise typer.Exit(summary.exit_code)
+
+
+def _notifier(path: Path, runbook: Path | None):  # type: ignore[no-untyped-def]
+    """Open the sinks of a notify file (checked against the runbook and the environment first) and follow
+    this process's drill once it has a journal."""
+    from drills.notify.config import load_notify
+    from drills.notify.dispatch import Notifier
+    from gameday.runbook import load_runbook
+
+    notifier = Notifier.open(load_notify(path), path, load_runbook(runbook), echo=lambda t: typer.echo(t, err=True))
+    for line in notifier.describe():
+        typer.echo(f"notify: {line}", err=True)
+    return notifier.attach_to_this_process()
 
 
 def _log(kind: str, actor: str | None, drill: str | None, data: dict[str, object] | None = None) -> None:
