@@ -29,6 +29,7 @@ class FaultType(StrEnum):
     pgbouncer_down = "pgbouncer-down"
     slow_queries = "slow-queries"
     error_burst = "error-burst"
+    config_change = "config-change"  # a bad configuration push, no new image (issue 22)
 
 
 class FaultParams(BaseModel):
@@ -67,6 +68,13 @@ class SlowQueriesParams(FaultParams):
     latency_fraction: float = Field(default=0.08, gt=0, le=1, description="share of queries slowed")
 
 
+class ConfigChangeParams(FaultParams):
+    """The pushed configuration's bad value; the good one is the knob's default (2 s)."""
+
+    upstream_timeout_s: float = Field(default=0.0001, gt=0, le=60,
+                                      description="the eligibility client's timeout after the change (s)")  # fmt: skip
+
+
 class ErrorBurstParams(FaultParams):
     upstream_error_fraction: float = Field(default=0.5, gt=0, le=1,
                                            description="share of eligibility calls answered 5xx")  # fmt: skip
@@ -79,6 +87,9 @@ class FaultSpec:
     summary: str
     #: The alerts that should fire (the detection signature), on every target.
     signature: tuple[str, ...]
+    #: The drill targets with an actuator for it (a test holds each target's registry to this), so a scenario
+    #: naming a target that cannot inject its fault is refused when it is loaded.
+    targets: tuple[str, ...] = ("local", "kubernetes")
 
 
 CATALOGUE: dict[FaultType, FaultSpec] = {
@@ -93,6 +104,9 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
         FaultSpec(FaultType.slow_queries, SlowQueriesParams, "add pg_sleep to a share of queries", ("HighLatencyP95",)),
         FaultSpec(FaultType.error_burst, ErrorBurstParams,
                   "the eligibility upstream answers 5xx for a share of calls", ("HighErrorRate",)),
+        FaultSpec(FaultType.config_change, ConfigChangeParams,
+                  "push a configuration change (no new image): the eligibility client's timeout far too short",
+                  ("HighErrorRate",)),
     )
 }  # fmt: skip
 

@@ -32,6 +32,7 @@ class Remediation(StrEnum):
     restart_pgbouncer = "restart-pgbouncer"
     kill_slow_queries = "kill-slow-queries"
     failover_upstream = "failover-upstream"
+    revert_config = "revert-config"
 
     @classmethod
     def _missing_(cls, value: object) -> Remediation | None:
@@ -111,6 +112,9 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
         RemediationSpec(Remediation.failover_upstream, "Fail over upstream",
                         "switch to a healthy eligibility instance", NoParams, "failover-upstream", "eligibility",
                         (FaultType.error_burst,)),
+        RemediationSpec(Remediation.revert_config, "Revert config change",
+                        "put the configuration back as it was before the last push (no new image)", NoParams,
+                        "rollback", "configuration", (FaultType.config_change,), rollback=True),
     )
 }  # fmt: skip
 

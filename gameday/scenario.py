@@ -139,6 +139,10 @@ class Scenario(_Closed):
     expected_severity: str = Field(pattern=r"^SEV-[1-9]$")
     user_facing: bool = True
     rollback_safe: bool = Field(default=True, description="runbook decision tree: can we roll back safely?")
+    data_at_risk: bool = Field(default=False, description="runbook decision tree: is data integrity at risk? "
+                                                          "(YES: offline, repair the data, then restore)")
+    decision_path: list[str] = Field(default_factory=list, description="the runbook steps and decision-tree "
+                                                                      "answers this scenario exercises, in order")
     safe_remediations: list[RemediationName] = Field(
         default_factory=lambda: [Remediation.rollback], min_length=1,
         description="what the autopilot tries, in order (gameday.remediations); at least one must fix the fault")
@@ -176,6 +180,18 @@ class Scenario(_Closed):
         if not set(fixes) & set(self.safe_remediations):
             raise ValueError(f"safe_remediations: none of {', '.join(r.value for r in self.safe_remediations)} "
                              f"fixes {self.fault.type.value} (what fixes it: {', '.join(r.value for r in fixes)})")
+        return self
+
+    @model_validator(mode="after")
+    def _runs_on_targets(self) -> Scenario:
+        """Every fault (the first and each stage) must have an actuator on every target the scenario names
+        (:attr:`gameday.faults.FaultSpec.targets`), so ``gameday validate`` refuses it before anything starts."""
+        for fault in (self.fault, *self.stages):
+            able = spec_for(fault.type).targets
+            for target in self.targets:
+                if target not in able:
+                    raise ValueError(f"targets: {fault.type.value} has no actuator on the {target} target "
+                                     f"(it runs on {', '.join(able)}); list only those targets")
         return self
 
     @field_validator("blind_delay_seconds")

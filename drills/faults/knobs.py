@@ -9,7 +9,7 @@ from __future__ import annotations
 from drills.service.knobs import Knobs
 from gameday.faults import CATALOGUE, FaultParams, FaultType
 
-KNOB_FAULTS = frozenset({FaultType.slow_queries, FaultType.error_burst})
+KNOB_FAULTS = frozenset({FaultType.slow_queries, FaultType.error_burst, FaultType.config_change})
 
 # Every knob fault's parameter is a knob of the same name: checked once, at import.
 _missing = {t.value: sorted(set(CATALOGUE[t].params.model_fields) - set(Knobs.model_fields)) for t in KNOB_FAULTS}
@@ -32,6 +32,10 @@ def leak_pacing(time_scale: float, now: float) -> dict[str, float]:
     """The knob values of the pool leak's schedule at ``time_scale``, starting at Unix time ``now``."""
     return {"slow_plan_fraction": 0.0, "slow_plan_every_s": LEAK_EVERY_RUNBOOK_S / time_scale,
             "slow_plan_from": now + LEAK_AFTER_RUNBOOK_S / time_scale}
+
+
+#: The configuration knobs a bad change touches, and their good values (what ``revert-config`` puts back).
+CONFIG_KNOBS = ("upstream_timeout_s",)
 
 
 def knob_names(fault_type: FaultType) -> tuple[str, ...]:

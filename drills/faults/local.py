@@ -1,4 +1,4 @@
-"""The five faults on the local sandbox, one actuator class each (registered in :data:`LOCAL_FAULTS`).
+"""The faults on the local sandbox, one actuator class each (registered in :data:`LOCAL_FAULTS`).
 
 Rollout faults deploy a bad release of the demo backend; knob faults change the runtime knobs the backend
 and its upstream re-read within half a second (``drills/service/knobs.py``); ``pgbouncer-down`` stops the
@@ -116,3 +116,10 @@ class LocalSlowQueries(_KnobFault):
 @LOCAL_FAULTS.register
 class LocalErrorBurst(_KnobFault):
     fault = FaultType.error_burst
+
+
+@LOCAL_FAULTS.register
+class LocalConfigChange(_KnobFault):
+    """A configuration push without a new image: the knob file stands for the ConfigMap."""
+
+    fault = FaultType.config_change

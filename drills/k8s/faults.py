@@ -1,4 +1,4 @@
-"""The five faults on Kubernetes, one actuator class each (registered in :data:`KUBE_FAULTS`).
+"""The faults on Kubernetes, one actuator class each (registered in :data:`KUBE_FAULTS`).
 
 Each fault is an ordinary API change a bad deploy or a bad config push would make, on one object of the
 drill's namespace: a rollout of a bad release (pool leak, crash loop), PgBouncer scaled to 0, or runtime
@@ -223,3 +223,10 @@ class KubeSlowQueries(_KnobFault):
 @KUBE_FAULTS.register
 class KubeErrorBurst(_KnobFault):
     fault = FaultType.error_burst
+
+
+@KUBE_FAULTS.register
+class KubeConfigChange(_KnobFault):
+    """A configuration push without a new image: the ``erp-knobs`` ConfigMap the pods read."""
+
+    fault = FaultType.config_change

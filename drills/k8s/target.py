@@ -31,6 +31,7 @@ import urllib3
 import yaml
 
 from drills.detection import DetectionChain, WallDetection
+from drills.faults.knobs import CONFIG_KNOBS
 from drills.k8s import guard
 from drills.k8s.endpoints import ports_for_context, url
 from drills.k8s.faults import KUBE_FAULTS, KubeObject
@@ -564,6 +565,12 @@ class KubernetesTarget:
         """Stands for switching to a healthy eligibility instance."""
         self.set_knobs("fail over the eligibility upstream", upstream_error_fraction=0.0)
         return "failed over the eligibility upstream"
+
+    @KUBE_REMEDIES.register(Remediation.revert_config)
+    def _revert_config(self, params: NoParams) -> str:
+        """The configuration's good values are the knobs' defaults: dropping them from the ConfigMap puts them back."""
+        self.set_knobs("revert the configuration change", drop=CONFIG_KNOBS)
+        return f"configuration reverted ({', '.join(CONFIG_KNOBS)} back to the defaults)"
 
     def _rollout_restart(self, name: str) -> str:
         body = {"spec": {"template": {"metadata": {"annotations": {

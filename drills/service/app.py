@@ -181,7 +181,8 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.upstream_url:
             # insurance eligibility: a dependency whose 5xx we pass on as 502 (error-burst drill)
             try:
-                answer = await http.get(f"{settings.upstream_url}/eligibility/{patient_id}")
+                answer = await http.get(f"{settings.upstream_url}/eligibility/{patient_id}",
+                                        timeout=knobs.get().upstream_timeout_s)
             except httpx.HTTPError as exc:
                 raise HTTPException(502, f"eligibility service unreachable: {type(exc).__name__}") from None
             if answer.status_code >= 500:

@@ -23,6 +23,8 @@ class Knobs(BaseModel):
                                                                      "progression")
     slow_plan_from: float = Field(default=0.0, ge=0, description="... from this Unix time on (0 = at once)")
     upstream_error_fraction: float = Field(default=0.0, ge=0, le=1)
+    # configuration the team owns (a ConfigMap on kind): a bad change to it is the config-change fault
+    upstream_timeout_s: float = Field(default=2.0, gt=0, le=60, description="the eligibility client's timeout")
 
 
 class KnobReader:

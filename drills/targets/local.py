@@ -13,11 +13,12 @@ from typing import Any
 
 from drills.active import LOCAL_KEY
 from drills.detection import DetectionChain
+from drills.faults.knobs import CONFIG_KNOBS
 from drills.faults.local import LOCAL_FAULTS
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
 from drills.sandbox.stack import Sandbox
-from drills.service.knobs import write_knobs
+from drills.service.knobs import Knobs, write_knobs
 from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState
 from gameday.errors import InputError, TargetError
 from gameday.journal import JournalWriter
@@ -180,6 +181,13 @@ class LocalTarget:
         """Stands for switching to a healthy eligibility instance."""
         write_knobs(self.sandbox.layout.knobs, upstream_error_fraction=0.0)
         return "failed over the eligibility upstream"
+
+    @LOCAL_REMEDIES.register(Remediation.revert_config)
+    def _revert_config(self, params: NoParams) -> str:
+        """The configuration's good values are the knobs' defaults (what the team's repository holds)."""
+        good = {name: Knobs.model_fields[name].default for name in CONFIG_KNOBS}
+        write_knobs(self.sandbox.layout.knobs, **good)
+        return f"configuration reverted: {good}"
 
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]

@@ -70,7 +70,10 @@ def test_every_entry_is_complete_and_every_fault_has_a_fix() -> None:
         assert spec.params.model_config["extra"] == "forbid"
     for fault in FaultType:
         assert fixes_for(fault), f"no remediation ends {fault.value}"
-    assert [spec.name for spec in CATALOGUE.values() if spec.rollback] == [Remediation.rollback]
+    # the decision tree's rollback: of the deployment, or of a configuration push (no new image)
+    assert [spec.name for spec in CATALOGUE.values() if spec.rollback] == [Remediation.rollback,
+                                                                           Remediation.revert_config]
+    assert all(spec.kind == "rollback" for spec in CATALOGUE.values() if spec.rollback)
     assert spec_for("rollback").kind == "rollback"  # what the decision-tree check of the scorer looks for
 
 
