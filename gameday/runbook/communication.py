@@ -99,6 +99,7 @@ DUTY_EVENTS: dict[DutyKind, tuple[EventType, ...]] = {
     DutyKind.notify_users: (EventType.external_notice,),
     DutyKind.incident_page: (EventType.status_page,),
     DutyKind.stakeholders: (EventType.notified,),
+    DutyKind.review: (EventType.postmortem_filed,),
 }
 
 

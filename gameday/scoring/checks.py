@@ -503,4 +503,8 @@ def unaided(ctx: Context, c: Check) -> CheckResult:
 
 
 
+# The communication checks (Phase 4, business escalation, duties by role) live in their own module and join
+# the registry here, after the checks above, so whoever imports the registry gets every check.
+from gameday.scoring import checks_comms as _checks_comms  # noqa: E402,F401
+
 __all__ = ["CHECKS", "Check", "Context", "check", "check_ids", "person_name"]

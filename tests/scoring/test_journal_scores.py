@@ -36,10 +36,10 @@ def test_perfect_drill_scores_100(fixtures: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "failing", "score", "observed_fragment"),
     [
-        ("late-declaration", "declared_in_time", 85.0, "22.0 min after detection"),
-        ("missed-updates", "status_updates", 90.0, "longest gap 44.0 min, 2 missed"),
-        ("early-close", "stability_watch", 95.0, "watched 10.0 min"),
-        ("verified-early", "verification_true", 85.0, "error rate 20.1%"),
+        ("late-declaration", "declared_in_time", 88.0, "22.0 min after detection"),
+        ("missed-updates", "status_updates", 94.0, "longest gap 44.0 min, 2 missed"),
+        ("early-close", "stability_watch", 96.0, "watched 10.0 min"),
+        ("verified-early", "verification_true", 88.0, "error rate 20.1%"),
     ],
 )
 def test_failing_drills(fixtures: Path, name: str, failing: str, score: float, observed_fragment: str) -> None:
@@ -106,9 +106,12 @@ def test_sim_journal_scored_per_incident_with_aggregate(fixtures: Path) -> None:
         assert statuses["verification_true"] is Status.not_applicable
         assert statuses["postmortem"] is Status.not_applicable
     assert first.score == 100.0
-    # the second incident was really SEV-1: wrong severity and nobody paged
-    assert {c.id for c in second.failed} == {"severity_matches", "paged"}
-    assert second.score == pytest.approx(round(100 * (second.possible - 15) / second.possible, 1))
+    # the second incident was really SEV-1: wrong severity, nobody paged, and what SEV-1 asks of Phase 4
+    # (Email among the update channels, the business told) left out, as SEV-2 does not ask for it
+    assert {c.id for c in second.failed} == {"severity_matches", "paged", "update_channels", "business_escalation"}
+    lost = sum(c.weight for c in second.failed)
+    assert lost == 8 + 4 + 3 + 3
+    assert second.score == pytest.approx(round(100 * (second.possible - lost) / second.possible, 1))
     assert result.score == pytest.approx(round((first.score + second.score) / 2, 1))
     assert result.metric_means["mttd"] == pytest.approx(4.0)
 
@@ -149,7 +152,7 @@ def test_missing_review_for_a_drill_fails(fixtures: Path, tmp_path: Path, seed_r
     shutil.copy(seed_runbook, tmp_path / "seed-runbook.md")
     result = score_journal(journal)
     assert _statuses(result)["postmortem"] == "fail"
-    assert result.score == 95.0
+    assert result.score == 96.0  # the review weighs 4
 
 
 def test_weights_override_and_typos(fixtures: Path, tmp_path: Path) -> None:
@@ -163,7 +166,7 @@ def test_weights_override_and_typos(fixtures: Path, tmp_path: Path) -> None:
 
     heavy.write_text(yaml.safe_dump(body), encoding="utf-8")
     result = score_journal(fixtures / "early-close.jsonl", weights=heavy)
-    assert result.score == pytest.approx(47.5)  # 95 of 200 points earned
+    assert result.score == pytest.approx(47.8)  # 96 of 201 points earned
     body["weights"]["stabilty_watch"] = 1
     heavy.write_text(yaml.safe_dump(body), encoding="utf-8")
     with pytest.raises(InputError, match="stabilty_watch"):

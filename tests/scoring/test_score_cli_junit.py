@@ -29,7 +29,7 @@ def test_junit_has_one_testcase_per_check_and_the_failures(app: typer.Typer, fix
     cases = root.findall(".//testcase")
     from gameday.scoring.checks import CHECKS
 
-    assert len(cases) == len(CHECKS) == 12
+    assert len(cases) == len(CHECKS) == 19
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
     assert failed == ["verification_true"]
     failure = next(c for c in cases if c.get("name") == "verification_true").find("failure")
@@ -58,7 +58,7 @@ def test_json_output_and_min_score(app: typer.Typer, fixtures: Path) -> None:
     result = CliRunner().invoke(app, ["score", str(fixtures / "early-close.jsonl"), "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body["score"] == 95.0
+    assert body["score"] == 96.0
     assert body["incidents"][0]["checks"][0]["expected"]
     low = CliRunner().invoke(app, ["score", str(fixtures / "early-close.jsonl"), "--min-score", "99"])
     assert low.exit_code == 1
@@ -91,4 +91,4 @@ def test_bad_input_is_one_line_error(app: typer.Typer, fixtures: Path, tmp_path:
 def test_quiet_prints_only_the_score_line(app: typer.Typer, fixtures: Path) -> None:
     result = CliRunner().invoke(app, ["score", str(fixtures / "early-close.jsonl"), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines() == [f"{fixtures / 'early-close.jsonl'}: score 95/100 over 1 incident(s)"]
+    assert result.output.strip().splitlines() == [f"{fixtures / 'early-close.jsonl'}: score 96/100 over 1 incident(s)"]

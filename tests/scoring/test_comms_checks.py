@@ -1,0 +1,256 @@
+"""Phase 4 and the roles, scored: one crafted journal per failure fails exactly its check, naming the runbook's
+number; the complete journal passes every check that applies.
+
+Clock: time scale 60, so ``t`` seconds are runbook minutes.  The incident: a user-facing SEV-1 detected at
+minute 2, declared at 5, restored (verified) at 47 — a 45-minute outage, so the VP Product is due (after
+30 min) and the CEO is not (past 2 h) — resolved after the 30-minute watch at 77.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gameday.errors import JournalError
+from gameday.journal import Event, read_journal
+from gameday.runbook import DEFAULT_RUNBOOK, load_runbook
+from gameday.runbook.communication import DutyKind
+from gameday.scoring import score_events
+from gameday.scoring.checks_comms import MACHINE_ACTORS
+from gameday.scoring.result import CheckResult, IncidentScore, Status
+
+TEAM_RUNBOOK = Path(__file__).resolve().parents[3] / "shared" / "runbooks" / "incident-response.md"
+RUNBOOK = load_runbook(TEAM_RUNBOOK if TEAM_RUNBOOK.is_file() else DEFAULT_RUNBOOK)
+COMMS = ["update_channels", "initial_notice", "resolution_notice", "declaration_message", "status_page",
+         "business_escalation", "duties_by_role"]
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SEV1 = ["Slack", "Status Page", "Email"]
+#: The TL's fix duty in the runbook's own words ("Carry out the fix" shipped, "Implement fixes" the team's)
+FIX = RUNBOOK.communication.duty_owner(DutyKind.fix).text  # type: ignore[union-attr]
+
+Row = tuple[float, str, str, dict[str, Any]]
+
+
+def _update(number: int, status: str, channels: list[str] = SEV1) -> dict[str, Any]:
+    return {"number": number, "message": f"Update #{number}", "channels": channels, "fields": {
+        "time": "09:00 UTC", "number": number, "status": status, "summary": "rollback under way",
+        "next_update": "09:15 UTC", "impact": "users see errors"}}
+
+
+def _page(status: str) -> dict[str, Any]:
+    return {"status": status, "fields": {"title": "ERP errors", "status": status, "message": "we are on it",
+                                         "updated": "09:00 UTC"}}
+
+
+RESOLUTION = {"subject": "Service Restored - Hospital ERP System", "restored": "09:47 UTC",
+              "root_cause": "Database connection pool leak", "resolution": "Rolled back to v1.2.2"}
+
+
+def complete() -> list[Row]:
+    return [
+        (0, "fault_injected", "gameday", {"fault": "connection-pool-leak", "params": {}}),
+        (2, "alert_firing", "alertmanager", {"alertname": "HighErrorRate"}),
+        (2.5, "paged", "pagerduty", {"who": "alice", "level": 1}),
+        (3, "acknowledged", "alice", {}),
+        (5, "severity_declared", "alice", {"severity": "SEV-1", "level": 1}),
+        (5.2, "role_assigned", "alice", {"role": "IC", "person": "alice"}),
+        (5.3, "role_assigned", "alice", {"role": "TL", "person": "bob"}),
+        (5.4, "role_assigned", "alice", {"role": "CL", "person": "carol"}),
+        (5.5, "declaration_posted", "alice", {"channel": "#incidents", "fields": {
+            "severity": "SEV-1", "summary": "Backend errors", "impact": "35% of requests fail",
+            "detected": "09:02 UTC", "ic": "@alice", "tl": "@bob", "war_room": "#incident-001"}}),
+        (5.6, "war_room_created", "alice", {"channel": "#incident-001"}),
+        (6, "status_page", "carol", _page("Investigating")),
+        (6, "notified", "alice", {"who": "Product Manager"}),
+        (6, "notified", "alice", {"who": "Customer Support Lead"}),
+        (7, "status_update", "carol", _update(1, "Investigating")),
+        (10, "external_notice", "carol", {"kind": "initial", "channels": ["Email"], "fields": {
+            "subject": "Service Issue - Hospital ERP System", "current_status": "Investigating",
+            "estimated_resolution": "TBD (next update in 30 minutes)"}}),
+        (12, "hypothesis", "bob", {"text": "v1.2.3 leaks connections"}),
+        (15, "status_page", "carol", _page("Identified")),
+        (20, "status_update", "carol", _update(2, "Identified")),
+        (30, "action", "bob", {"kind": "rollback", "target": "deployment/backend"}),
+        (33, "notified", "alice", {"who": "VP Product"}),
+        (35, "status_update", "carol", _update(3, "Identified")),
+        (47, "verified", "bob", {}),
+        (47, "status_page", "carol", _page("Monitoring")),
+        (50, "status_update", "carol", _update(4, "Monitoring")),
+        (65, "status_update", "carol", _update(5, "Monitoring")),
+        (77, "resolved", "alice", {}),
+        (77, "status_page", "carol", _page("Resolved")),
+        (77.5, "external_notice", "carol", {"kind": "resolution", "channels": ["Email"], "fields": RESOLUTION}),
+        (78, "closed", "alice", {}),
+    ]
+
+
+def events(rows: list[Row], *, severity: str = "SEV-1", user_facing: bool = True) -> list[Event]:
+    scenario = {"name": "pool-leak", "expected_severity": severity, "user_facing": user_facing,
+                "rollback_safe": True}
+    header: Row = (0, "journal_started", "gameday", {"source": "sim", "time_scale": 60.0, "scenario": scenario})
+    ordered = sorted([header, *rows], key=lambda r: r[0])
+    return [Event(ts=START + timedelta(seconds=t), t=t, seq=seq, incident="drill-001", type=kind, actor=actor,
+                  data=data) for seq, (t, kind, actor, data) in enumerate(ordered)]
+
+
+def score(rows: list[Row], **scenario: Any) -> IncidentScore:
+    (incident,) = score_events(events(rows, **scenario), RUNBOOK).incidents
+    return incident
+
+
+def by_id(incident: IncidentScore) -> dict[str, CheckResult]:
+    return {c.id: c for c in incident.checks}
+
+
+def replace(rows: list[Row], at: float, kind: str, new: Row | None) -> list[Row]:
+    """The rows with the one at ``at`` of ``kind`` replaced (or dropped)."""
+    hits = [r for r in rows if r[0] == at and r[1] == kind]
+    assert len(hits) == 1, (at, kind)
+    return [new if r is hits[0] else r for r in rows if not (r is hits[0] and new is None)]
+
+
+def test_the_complete_journal_passes_every_check() -> None:
+    incident = score(complete())
+    checks = by_id(incident)
+    assert all(checks[i].status is Status.passed for i in COMMS), [checks[i] for i in COMMS]
+    assert [c.id for c in incident.checks if c.status is Status.failed] == []
+    assert incident.score == 100.0
+    assert checks["business_escalation"].observed == "told: Product Manager, Customer Support Lead, VP Product"
+    assert checks["duties_by_role"].observed.startswith("declared: alice (IC); announced: alice (IC)")
+
+
+def _fails_exactly(rows: list[Row], *failing: str) -> dict[str, CheckResult]:
+    incident = score(rows)
+    assert sorted(c.id for c in incident.checks if c.status is Status.failed) == sorted(failing)
+    checks = by_id(incident)
+    for check_id in failing:
+        assert "\n" not in checks[check_id].feedback
+    return checks
+
+
+def test_a_sev1_update_to_slack_only() -> None:
+    rows = replace(complete(), 20, "status_update", (20, "status_update", "carol", _update(2, "Identified",
+                                                                                           ["Slack"])))
+    feedback = _fails_exactly(rows, "update_channels")["update_channels"].feedback
+    assert "Update #2 went to Slack only (not Status Page, Email)" in feedback
+    assert "the runbook sends SEV-1 updates to Slack, Status Page, Email every 15 min" in feedback
+
+
+def test_an_update_missing_a_template_field() -> None:
+    lacking = _update(3, "Identified")
+    del lacking["fields"]["next_update"]
+    rows = replace(complete(), 35, "status_update", (35, "status_update", "carol", lacking))
+    assert "Update #3 lacks Next Update" in _fails_exactly(rows, "update_channels")["update_channels"].feedback
+
+
+def test_the_initial_notice_at_20_minutes() -> None:
+    rows = complete()
+    notice = next(r for r in rows if r[1] == "external_notice" and r[3]["kind"] == "initial")
+    rows = replace(rows, notice[0], "external_notice", (22, *notice[1:]))  # detected at 2
+    feedback = _fails_exactly(rows, "initial_notice")["initial_notice"].feedback
+    assert feedback == ("The initial notification went out 20.0 min after detection; the runbook asks for it "
+                        "within 15 min.")
+
+
+def test_a_resolution_notice_without_root_cause() -> None:
+    fields = {k: v for k, v in RESOLUTION.items() if k != "root_cause"}
+    rows = replace(complete(), 77.5, "external_notice",
+                   (77.5, "external_notice", "carol", {"kind": "resolution", "fields": fields}))
+    feedback = _fails_exactly(rows, "resolution_notice")["resolution_notice"].feedback
+    assert feedback.startswith("The resolution notification lacks Root Cause;")
+    assert "'Resolution Notification' carries Subject, Restored as of, Root Cause, Resolution" in feedback
+
+
+def test_the_ic_applying_the_fix_while_no_tl_is_assigned() -> None:
+    """No TL: the runbook's roles check fails too (a declaration names one); the duties check names the fix
+    and the verification, both the TL's, done by the IC."""
+    rows = [r for r in complete() if not (r[1] == "role_assigned" and r[3]["role"] == "TL")]
+    rows = [(t, kind, "alice" if kind in ("action", "verified", "hypothesis") else actor, data)
+            for t, kind, actor, data in rows]
+    checks = _fails_exactly(rows, "duties_by_role", "roles_assigned")
+    feedback = checks["duties_by_role"].feedback
+    assert feedback == f"'{FIX}' is the Technical Lead's (TL); alice (IC) did it while nobody held TL (and 1 more)."
+    assert "acted: alice (IC)" in checks["duties_by_role"].observed
+
+
+def test_the_ic_applying_the_fix_beside_a_tl() -> None:
+    rows = replace(complete(), 30, "action", (30, "action", "alice", {"kind": "rollback"}))
+    feedback = _fails_exactly(rows, "duties_by_role")["duties_by_role"].feedback
+    assert feedback == f"'{FIX}' is the Technical Lead's (TL); alice (IC) did it while the TL was bob."
+
+
+def test_the_vp_product_never_told() -> None:
+    rows = replace(complete(), 33, "notified", None)
+    feedback = _fails_exactly(rows, "business_escalation")["business_escalation"].feedback
+    assert feedback == "VP Product was never told (the runbook: after 30 min)."
+
+
+def test_the_ceo_only_past_a_two_hour_outage() -> None:
+    """Restored at 130 (past the runbook's 2 h from detection at 2): the CEO was due."""
+    rows = [(t + 83 if t >= 47 else t, kind, actor, data) for t, kind, actor, data in complete()]
+    rows += [(t, "status_update", "carol", _update(n, "Identified")) for n, t in ((6, 50), (7, 65), (8, 80),
+                                                                                     (9, 95), (10, 110), (11, 125))]
+    feedback = _fails_exactly(rows, "business_escalation")["business_escalation"].feedback
+    assert feedback == "CEO was never told (the runbook: if > 2 hour outage)."
+    told = [*rows, (126, "notified", "alice", {"who": "CEO"})]
+    assert by_id(score(told))["business_escalation"].status is Status.passed
+
+
+def test_the_status_page_must_end_resolved_and_walk_the_template() -> None:
+    rows = replace(complete(), 77, "status_page", None)
+    assert "it ends at Monitoring, not Resolved" in _fails_exactly(rows, "status_page")["status_page"].feedback
+    rows = replace(complete(), 6, "status_page", (6, "status_page", "carol", _page("Major Outage")))
+    feedback = _fails_exactly(rows, "status_page")["status_page"].feedback
+    assert "'Major Outage' is not one of the template's 4 statuses" in feedback
+    assert "never said Investigating" in feedback
+
+
+def test_the_declaration_message_names_every_field() -> None:
+    rows = replace(complete(), 5.5, "declaration_posted",
+                   (5.5, "declaration_posted", "alice", {"fields": {"severity": "SEV-1", "summary": "errors"}}))
+    feedback = _fails_exactly(rows, "declaration_message")["declaration_message"].feedback
+    assert feedback == ("The declaration message lacks Impact, Detected, IC, TL, War Room; the runbook's "
+                        "'Slack Incident Declaration' has 7 fields: Severity, Summary, Impact, Detected, IC, TL, "
+                        "War Room.")
+
+
+def test_not_applicable_where_the_runbook_does_not_ask() -> None:
+    hidden = by_id(score(complete(), user_facing=False))
+    for check_id in ("initial_notice", "resolution_notice", "status_page", "business_escalation"):
+        assert hidden[check_id].status is Status.not_applicable, check_id
+        assert "user_facing: false" in hidden[check_id].feedback
+    rows = [r for r in complete() if r[1] not in ("external_notice", "notified")]
+    sev2 = by_id(score([(t, k, a, d | {"severity": "SEV-2", "level": 2} if k == "severity_declared" else d)
+                        for t, k, a, d in rows], severity="SEV-2"))
+    assert sev2["business_escalation"].status is Status.not_applicable  # the runbook: user-facing SEV-1 only
+    assert sev2["initial_notice"].status is Status.failed  # SEV-2 users are told too (SEV-1/2)
+
+
+def test_machine_actors_hold_no_duty() -> None:
+    rows = replace(complete(), 30, "action", (30, "action", "automation", {"kind": "rollback"}))
+    assert "automation" in MACHINE_ACTORS
+    assert by_id(score(rows))["duties_by_role"].status is Status.passed
+
+
+def test_a_bad_communication_event_is_one_line_naming_the_line(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    lines = [e.to_json() for e in events(complete())]
+    journal.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(read_journal(journal)) == len(lines)
+    bad = lines[:]
+    index = next(i for i, line in enumerate(bad) if '"external_notice"' in line)
+    bad[index] = bad[index].replace('"kind":"initial"', '"kind":"final"')
+    journal.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(JournalError) as caught:
+        read_journal(journal)
+    message = str(caught.value)
+    assert "\n" not in message and f"line {index + 1}" in message and "kind" in message
+    bad = lines[:]
+    index = next(i for i, line in enumerate(bad) if '"status_page"' in line)
+    bad[index] = bad[index].replace('"status":"Investigating",', "", 1)
+    journal.write_text("\n".join(bad) + "\n", encoding="utf-8")
+    with pytest.raises(JournalError, match=rf"line {index + 1}: data: status: Field required"):
+        read_journal(journal)
