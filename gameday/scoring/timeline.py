@@ -40,6 +40,9 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+#: Whom a row says was told: capitalised words ("VP Product", "Customer Support Lead"), not users or customers.
+_WHO = r"(?!users\b|customers\b|stakeholders\b)((?-i:[A-Z][\w-]*(?: [A-Z][\w-]*){0,3}))"
+
 RULES: list[Rule] = [
     (_rx(r"\bdeploy(ed|ment)?\b.*\b(start|began|rolled out|released)|\b(impact|outage|errors?) (began|started)"),
      E.incident_started, _text),
@@ -53,6 +56,18 @@ RULES: list[Rule] = [
     (_rx(r"\bwar room\b"), E.war_room_created, _text),
     (_rx(r"\b(status update|status page|update #?\d+ posted|stakeholders? (notified|updated))"), E.status_update,
      _text),
+    # Phase 4 (gameday.journal's communication events): what a past incident's table says was sent
+    (_rx(r"\bstatus page\b[^.;]*?(?:\b(?:to|as|now|reads?)|:)\s*[\"'“]?((?-i:[A-Z][a-z]+))\b"), E.status_page,
+     lambda m, row: {"message": row, "status": m.group(1)}),
+    (_rx(r"\b(initial|first) (user |customer |external )?(notification|notice)|\b(users|customers) "
+         r"(notified|informed|told)\b(?!.*\b(restored|resolved)\b)"), E.external_notice,
+     lambda m, row: {"message": row, "kind": "initial"}),
+    (_rx(r"\bresolution (notification|notice)|\b(users|customers) (notified|informed|told)\b.*\b(restored|resolved)"),
+     E.external_notice, lambda m, row: {"message": row, "kind": "resolution"}),
+    (_rx(rf"\b(?:notified|informed|told|escalated to)[: ]+(?:the )?{_WHO}|{_WHO} (?:was )?(?:notified|informed)\b"),
+     E.notified, lambda m, row: {"message": row, "who": (m.group(1) or m.group(2)).strip()}),
+    (_rx(r"\bdeclar(ed|ation)\b.*\bin #[\w-]+|\bdeclaration (posted|message)\b"), E.declaration_posted,
+     lambda m, row: {"message": row, "channel": (re.findall(r"#[\w-]+", row) or [None])[0]}),
     (_rx(r"\b(root cause identified|hypothes[ie]s|suspect(ed)?)\b"), E.hypothesis, _text),
     (_rx(r"\b(rollback|rolled back|revert(ed)?)\b"), E.action, lambda m, row: {"text": row, "kind": "rollback"}),
     (_rx(r"\b(hotfix|restart(ed)?|scaled?|failover)\b"), E.action,

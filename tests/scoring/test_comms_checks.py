@@ -254,3 +254,46 @@ def test_a_bad_communication_event_is_one_line_naming_the_line(tmp_path: Path) -
     journal.write_text("\n".join(bad) + "\n", encoding="utf-8")
     with pytest.raises(JournalError, match=rf"line {index + 1}: data: status: Field required"):
         read_journal(journal)
+
+
+TIMELINE = """## Incident Timeline: 2026-02-10-001
+
+| Time (UTC) | Event                                          |
+| ---------- | ---------------------------------------------- |
+| 10:00      | Prometheus alert: HighErrorRate firing         |
+| 10:03      | Incident declared SEV-1 in #incidents          |
+| 10:04      | Product Manager notified                       |
+| 10:05      | Notified Customer Support Lead                 |
+| 10:06      | Status page set to Investigating               |
+| 10:12      | Initial notification sent to users             |
+| 10:20      | Root cause identified: pool leak               |
+| 10:25      | Rolled back to v1.2.2                          |
+| 10:40      | Service restored, monitoring stability         |
+| 10:41      | Status page set to Monitoring                  |
+| 10:45      | VP Product informed                            |
+| 11:10      | Incident resolved; status page set to Resolved |
+| 11:15      | Incident closed                                |
+"""
+
+
+def test_a_past_incidents_timeline_is_judged_on_what_it_records(tmp_path: Path) -> None:
+    """The importer recognises the notices, the status page and whom the business escalation told; what a
+    summary table cannot hold (fields, every status page post) is n/a or not asked, never failed."""
+    from gameday.scoring import score_timeline
+    from gameday.scoring.timeline import timeline_events
+
+    path = tmp_path / "timeline.md"
+    path.write_text(TIMELINE, encoding="utf-8")
+    seen = [(e.t / 60, e.type.value, e.data.get("status") or e.data.get("kind") or e.data.get("who"))
+            for e in timeline_events(path) if e.type.value in ("status_page", "external_notice", "notified")]
+    assert seen == [(4, "notified", "Product Manager"), (5, "notified", "Customer Support Lead"),
+                    (6, "status_page", "Investigating"), (12, "external_notice", "initial"),
+                    (41, "status_page", "Monitoring"), (45, "notified", "VP Product"),
+                    (70, "status_page", "Resolved")]
+    checks = by_id(score_timeline(path, runbook=RUNBOOK).incidents[0])
+    assert checks["initial_notice"].status is Status.passed
+    assert checks["status_page"].status is Status.passed
+    assert checks["declaration_message"].status is Status.not_applicable
+    # the VP Product heard 42 min after the declaration (due 30 min in, as the outage lasted 40)
+    assert checks["business_escalation"].feedback == ("VP Product was told 42.0 min after the declaration "
+                                                      "(the runbook: after 30 min).")
