@@ -90,6 +90,7 @@ class _Data(BaseModel):
     message: str | None = None
     channels: list[str] = Field(default_factory=list, description="where it went: the runbook's channel names")
     fields: TemplateFields = Field(default_factory=dict, description="the runbook template's fields, filled in")
+    step: str | None = Field(default=None, description="the declaration step it carries out, if one")
 
 
 class StatusUpdateData(_Data):

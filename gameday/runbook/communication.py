@@ -172,6 +172,17 @@ def read_template(name: str, text: str) -> MessageTemplate:
     return MessageTemplate(name=name, text=text, fields=fields)
 
 
+#: A value still the template's placeholder ("[One-line description]", "@[username]", "SEV-[1/2/3]").
+PLACEHOLDER = re.compile(r"\[[^\]]*\]")
+
+
+def filled_fields(text: str) -> dict[str, str]:
+    """The fields a written message fills, read the way its template is (``**Impact**: 35% fail``), keyed like
+    the template's; a value left as the template's placeholder is no value."""
+    return {f.key: f.example for f in read_template("", text).fields
+            if f.example.strip() and not PLACEHOLDER.search(f.example)}
+
+
 def _alternatives(example: str) -> list[str]:
     """``"[Investigating / Identified / Monitoring / Resolved]"`` -> the four statuses."""
     inner = example.strip().strip("[]")

@@ -13,7 +13,7 @@ from typing import Any
 from gameday.journal import Event, EventType
 from gameday.metrics import Milestone, response_time
 from gameday.runbook.classify import DeclarationKind
-from gameday.runbook.communication import DUTY_EVENTS, Duty, MessageTemplate, field_key
+from gameday.runbook.communication import DUTY_EVENTS, Duty, MessageTemplate, field_key, filled_fields
 from gameday.scoring.checks import Check, Context, _declares, _fmt, _slack, _user_facing, check
 from gameday.scoring.result import CheckResult
 from gameday.scoring.view import person_name
@@ -25,9 +25,12 @@ MACHINE_ACTORS = frozenset({"automation", "system", "gameday", "kubectl", "alert
 
 def _filled(event: Event) -> dict[str, Any]:
     """An event's template fields: its ``fields`` over its other data (``status`` or ``number`` at top level
-    count too), keys normalised like the runbook's labels."""
-    data = {field_key(str(k)): v for k, v in event.data.items() if k not in ("fields", "channels")}
-    return data | {field_key(str(k)): v for k, v in dict(event.data.get("fields") or {}).items()}
+    count too) over what its message fills in the template's own layout (a pasted, filled-in template), keys
+    normalised like the runbook's labels."""
+    message = event.data.get("message")
+    written: dict[str, Any] = filled_fields(message) if isinstance(message, str) else {}
+    data = {field_key(str(k)): v for k, v in event.data.items() if k not in ("fields", "channels", "message")}
+    return written | data | {field_key(str(k)): v for k, v in dict(event.data.get("fields") or {}).items()}
 
 
 def _missing_text(template: MessageTemplate, event: Event) -> str:

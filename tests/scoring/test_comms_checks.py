@@ -297,3 +297,17 @@ def test_a_past_incidents_timeline_is_judged_on_what_it_records(tmp_path: Path) 
     # the VP Product heard 42 min after the declaration (due 30 min in, as the outage lasted 40)
     assert checks["business_escalation"].feedback == ("VP Product was told 42.0 min after the declaration "
                                                       "(the runbook: after 30 min).")
+
+
+def test_a_message_written_in_the_template_fills_its_fields() -> None:
+    """A team that pastes the filled-in template (``gameday drill log``, the war room) is read like ``fields``;
+    a field left as the template's placeholder is not filled."""
+    message = ("🚨 **INCIDENT DECLARED**\n**Severity**: SEV-1\n**Summary**: Backend errors\n**Impact**: 35% fail\n"
+               "**Detected**: 09:02 UTC\n**IC**: @alice\n**TL**: @[username]\n**War Room**: #incident-001")
+    rows = replace(complete(), 5.5, "declaration_posted",
+                   (5.5, "declaration_posted", "alice", {"channel": "#incidents", "message": message}))
+    feedback = _fails_exactly(rows, "declaration_message")["declaration_message"].feedback
+    assert feedback.startswith("The declaration message lacks TL;")
+    rows = replace(complete(), 5.5, "declaration_posted", (5.5, "declaration_posted", "alice", {
+        "message": message.replace("@[username]", "@bob")}))
+    assert by_id(score(rows))["declaration_message"].status is Status.passed
