@@ -1,7 +1,9 @@
-"""Generate the example drill journals in ``examples/journals/`` (committed; notebooks and docs use them).
+"""Generate the example journals in ``examples/journals/`` (committed; notebooks and docs use them).
 
-Two teams ("blue" and "red") each ran three connection-pool-leak drills a few weeks apart.  Blue is
-steady; red starts slow and sloppy (late declaration, no hypothesis, thin reviews) and improves.  Every
+They are made up, not drills anyone ran, and say so: their ``journal_started`` source is ``generated`` (the history
+store keeps them apart from drills and incidents).  Two made-up teams ("blue" and "red") with three
+connection-pool-leak "drills" each, a few weeks apart.  Blue is steady; red is *written* to start slow and sloppy
+(late declaration, no hypothesis, thin reviews) and to improve, so that result is this script's, not a finding.  Every
 delay is drawn from a seeded NumPy generator, one stream per team, so the files are reproducible:
 
     .venv/bin/python examples/make_journals.py
@@ -71,7 +73,7 @@ def drill(team: str, number: int, skill: float, rng: np.random.Generator) -> Pat
 
     with JournalWriter(path, incident, durable=False, start=start) as j:
         j.emit(E.journal_started, "gameday", {
-            "source": "drill", "time_scale": SCALE, "runbook": "runbooks/incident-response.md",
+            "source": "generated", "time_scale": SCALE, "runbook": "runbooks/incident-response.md",
             "scenario": SCENARIO.model_dump(mode="json"), "team": team, "drill": number + 1,
         }, at=at(0.0))
 
