@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drills.autopilot_branches import BranchView, attempts
 from gameday.errors import GamedayError
 from gameday.journal import EventType, JournalWriter
 from gameday.remediations import Remediation, spec_for
@@ -139,7 +140,7 @@ class Autopilot:
         self.model = model
         self.target = target
         self.journal = journal
-        self.view = view
+        self.view = BranchView(view, scenario)  # the decision tree's branches (drills/autopilot_branches.py)
         self.time_scale = time_scale
         # One stream per concurrent process: the status-update clock ticks at times the wall clock decides
         # for the main process, so sharing a stream would make the step draws depend on timing.
@@ -341,18 +342,18 @@ class Autopilot:
     def _diagnose_and_fix(self) -> Generator[Any, Any, None]:
         """Investigate -> hypothesis -> fix -> fix worked? (the runbook's "Issue Resolved?") -> verify ->
         stable? (back to investigate on No)."""
-        remaining = list(self.scenario.safe_remediations)
-        last: Remediation | None = None
+        remaining = attempts(self.scenario)  # one remediation each, or a branch's sequence
+        last: list[Remediation] | None = None
         while True:
             yield from self.step("investigate")
             yield from self.step("hypothesis")
             if remaining:
                 last = remaining.pop(0)
-            elif last is not None and spec_for(last).rollback:
+            elif last is not None and any(spec_for(step).rollback for step in last):
                 last = None  # a second undo would roll forward to the bad release: investigate instead
             self.emit(EventType.hypothesis, {
                 "text": f"{self.scenario.title}: {self.scenario.fault.type.value}; "
-                        f"plan: {last.value if last else 'keep investigating'}",
+                        f"plan: {' then '.join(s.value for s in last) if last else 'keep investigating'}",
                 "firing": self.view.firing(),
             })
             if last is None:
@@ -362,8 +363,9 @@ class Autopilot:
                     return
                 continue
             # The model's "fix" mixes rollback and hotfix times; we know which one we are doing.
-            yield from self.step("rollback" if spec_for(last).rollback else "fix")
-            yield from self._remediate(last)
+            yield from self.step("rollback" if any(spec_for(step).rollback for step in last) else "fix")
+            for step in last:
+                yield from self._remediate(step)
             fixed_at = datetime.now(UTC)
             limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
             if not (yield from self.wait_for(lambda at=fixed_at: self.view.health(since=at)[0], limit)):

@@ -30,6 +30,7 @@ class FaultType(StrEnum):
     slow_queries = "slow-queries"
     error_burst = "error-burst"
     config_change = "config-change"  # a bad configuration push, no new image (issue 22)
+    database_down = "database-down"  # PostgreSQL stops while PgBouncer keeps running (the runbook's "RDS")
 
 
 class FaultParams(BaseModel):
@@ -75,6 +76,10 @@ class ConfigChangeParams(FaultParams):
                                       description="the eligibility client's timeout after the change (s)")  # fmt: skip
 
 
+class DatabaseDownParams(FaultParams):
+    pass
+
+
 class ErrorBurstParams(FaultParams):
     upstream_error_fraction: float = Field(default=0.5, gt=0, le=1,
                                            description="share of eligibility calls answered 5xx")  # fmt: skip
@@ -107,6 +112,8 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
         FaultSpec(FaultType.config_change, ConfigChangeParams,
                   "push a configuration change (no new image): the eligibility client's timeout far too short",
                   ("HighErrorRate",)),
+        FaultSpec(FaultType.database_down, DatabaseDownParams,
+                  "stop PostgreSQL while PgBouncer keeps running", ("DatabaseDown", "HighErrorRate")),
     )
 }  # fmt: skip
 

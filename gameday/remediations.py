@@ -33,6 +33,7 @@ class Remediation(StrEnum):
     kill_slow_queries = "kill-slow-queries"
     failover_upstream = "failover-upstream"
     revert_config = "revert-config"
+    restart_database = "restart-database"
 
     @classmethod
     def _missing_(cls, value: object) -> Remediation | None:
@@ -115,6 +116,9 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
         RemediationSpec(Remediation.revert_config, "Revert config change",
                         "put the configuration back as it was before the last push (no new image)", NoParams,
                         "rollback", "configuration", (FaultType.config_change,), rollback=True),
+        RemediationSpec(Remediation.restart_database, "Restart database",
+                        "bring PostgreSQL back: start it if stopped, else restart it", NoParams, "restart",
+                        "database", (FaultType.database_down,)),
     )
 }  # fmt: skip
 

@@ -15,7 +15,14 @@ from drills.faults.knobs import LEAK_KNOBS, knob_names, knob_values, leak_pacing
 from drills.sandbox.config import HEALTHY_VERSION
 from drills.sandbox.paths import read_json
 from drills.service.knobs import Knobs, write_knobs
-from gameday.faults import CrashloopParams, FaultParams, FaultType, PgbouncerDownParams, PoolLeakParams
+from gameday.faults import (
+    CrashloopParams,
+    DatabaseDownParams,
+    FaultParams,
+    FaultType,
+    PgbouncerDownParams,
+    PoolLeakParams,
+)
 
 if TYPE_CHECKING:
     from drills.sandbox.stack import Sandbox
@@ -87,6 +94,23 @@ class LocalPgbouncerDown(FaultActuator["Sandbox", PgbouncerDownParams]):
     def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
         ctx.start_service("pgbouncer")
         return "pgbouncer started"
+
+
+@LOCAL_FAULTS.register
+class LocalDatabaseDown(FaultActuator["Sandbox", DatabaseDownParams]):
+    """PostgreSQL stopped under supervisord; PgBouncer keeps running and accepting clients."""
+
+    fault = FaultType.database_down
+
+    def prepare(self, ctx: Sandbox, params: DatabaseDownParams) -> dict[str, Any]:
+        return {"was": ctx.service_state("postgres")}
+
+    def inject(self, ctx: Sandbox, params: DatabaseDownParams) -> None:
+        ctx.stop_service("postgres")
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        ctx.start_service("postgres")
+        return "postgres started"
 
 
 def _read_knobs(ctx: Sandbox) -> Knobs:

@@ -24,10 +24,18 @@ from drills.k8s.objects import (
     INJECTION_ANNOTATION,
     KNOBS_CONFIGMAP,
     PGBOUNCER,
+    POSTGRES,
     VERSION_LABEL,
 )
 from gameday.errors import TargetError
-from gameday.faults import CrashloopParams, FaultParams, FaultType, PgbouncerDownParams, PoolLeakParams
+from gameday.faults import (
+    CrashloopParams,
+    DatabaseDownParams,
+    FaultParams,
+    FaultType,
+    PgbouncerDownParams,
+    PoolLeakParams,
+)
 
 if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
@@ -157,14 +165,22 @@ class KubePoolLeak(_Rollout):
 
     def inject(self, obj: KubeObject, params: PoolLeakParams) -> None:
         target = obj.target
-        pacing = leak_pacing(target.time_scale, time.time())
+        injected = time.time()
+        pacing = leak_pacing(target.time_scale, injected)
         due = pacing["slow_plan_from"]
         # "serving everywhere this long after the deploy starts": a container's start cannot be scaled, so where the
-        # rollout takes longer than that (kind at high time scales) the schedule starts once it is out everywhere
+        # rollout takes longer than that (kind at high time scales) the schedule starts once it is out everywhere,
+        # and the fault's runbook clock starts that much later (journaled as `fault_active` by the runner)
         target.set_knobs("pace the pool leak", **{**pacing, "slow_plan_from": time.time() + LEAK_HOLD_S})
+        target.clock_start = None  # known once the release serves
+
+        def schedule() -> None:
+            now = time.time()
+            target.set_knobs("the pool leak's schedule starts", slow_plan_from=max(due, now))
+            target.clock_start = injected + max(0.0, now - due)
+
         super().inject(obj, params)
-        target.once_rolled_out(params.version, lambda: target.set_knobs(
-            "the pool leak's schedule starts", slow_plan_from=max(due, time.time())), serving=True)
+        target.once_rolled_out(params.version, schedule, serving=True)
 
     def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
         # the knobs first: the template's restore drops the record, so a runner killed between the two must find
@@ -193,6 +209,21 @@ class KubePgbouncerDown(_WorkloadFault):
         return "scale to 0"
 
     def inject(self, obj: KubeObject, params: PgbouncerDownParams) -> None:
+        obj.patch([{"op": "replace", "path": "/spec/replicas", "value": 0}], f"inject {self.fault.value}")
+
+
+@KUBE_FAULTS.register
+class KubeDatabaseDown(_WorkloadFault):
+    """PostgreSQL's StatefulSet scaled to 0 (its volume stays); PgBouncer keeps running."""
+
+    fault = FaultType.database_down
+    kind = "StatefulSet"
+    name = POSTGRES
+
+    def describe(self, params: DatabaseDownParams) -> str:
+        return "scale the postgres StatefulSet to 0 (PgBouncer keeps running)"
+
+    def inject(self, obj: KubeObject, params: DatabaseDownParams) -> None:
         obj.patch([{"op": "replace", "path": "/spec/replicas", "value": 0}], f"inject {self.fault.value}")
 
 

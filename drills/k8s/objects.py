@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 #: gameday's own objects (the runbook does not name them); the backend's names are the runbook's (World).
 PGBOUNCER = "pgbouncer"
+POSTGRES = "postgres"  # a StatefulSet (manifests/postgres.yaml.j2)
 IMAGE_REPO = "gameday/hospital-erp-backend"
 #: The runtime fault knobs (drills/service/knobs.py) the backend and eligibility pods read from a mounted file.
 KNOBS_CONFIGMAP = "erp-knobs"

@@ -42,6 +42,7 @@ from drills.k8s.objects import (
     KNOBS_CONFIGMAP,
     KNOBS_KEY,
     PGBOUNCER,
+    POSTGRES,
     VERSION_LABEL,
     default_world,
 )
@@ -95,6 +96,8 @@ class KubernetesTarget:
         self._calibration: InjectionRecord | None = None
         self._closing = threading.Event()  # set when the faults are reverted or the target closes
         self._wall: WallDetection | None = None
+        #: when the last fault's runbook clock started (a fault whose start waits for pods sets it later)
+        self.clock_start: float | None = None
         self.dry_run = dry_run
         self.kubectl_bin = kubectl or shutil.which("kubectl") or "kubectl"
         ports = ports_for_context(self.context)
@@ -472,8 +475,12 @@ class KubernetesTarget:
         # 1. persist: the cluster now knows how to undo what follows
         obj.patch({"metadata": {"annotations": {INJECTION_ANNOTATION: record.model_dump_json()}}}, "record")
         # 2. change
+        self.clock_start = time.time()
         actuator.inject(obj, fault.params)
         return record
+
+    def fault_clock_start(self) -> float | None:
+        return self.clock_start
 
     def _load_record(self, obj: dict[str, Any]) -> InjectionRecord | None:
         raw = (obj["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
@@ -571,6 +578,17 @@ class KubernetesTarget:
         """The configuration's good values are the knobs' defaults: dropping them from the ConfigMap puts them back."""
         self.set_knobs("revert the configuration change", drop=CONFIG_KNOBS)
         return f"configuration reverted ({', '.join(CONFIG_KNOBS)} back to the defaults)"
+
+    @KUBE_REMEDIES.register(Remediation.restart_database)
+    def _restart_database(self, params: NoParams) -> str:
+        sts = self._read("StatefulSet", POSTGRES)
+        if not sts.spec.replicas:  # stopped: bring it back
+            self._patch("StatefulSet", POSTGRES, {"spec": {"replicas": 1}}, "scale")
+            return f"statefulset/{POSTGRES} scaled from 0 to 1"
+        body = {"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}}  # fmt: skip
+        self._patch("StatefulSet", POSTGRES, body, "restart")
+        return f"statefulset/{POSTGRES} restarted"
 
     def _rollout_restart(self, name: str) -> str:
         body = {"spec": {"template": {"metadata": {"annotations": {

@@ -120,6 +120,10 @@ class MetricQueries:
     pool_in_use: str = "sum(db_pool_connections_in_use)"
     pool_size: str = "sum(db_pool_size)"
     pool_waiting: str = "sum(db_pool_waiting)"
+    #: PostgreSQL seen directly (the runbook's "Database connections normal"; absent where nothing exports it)
+    database_up: str = "min(pg_up)"
+    #: the data invariant's violations, read from the real tables (drills/exporters/database.py)
+    integrity_violations: str = "max(erp_integrity_violations)"
 
     def compressed(self, time_scale: float, floor_seconds: float,
                    quantile_floor_seconds: float | None = None) -> MetricQueries:

@@ -145,6 +145,7 @@ def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
              " >= on (database) max by (database) (pgbouncer_databases_pool_size)",
              "warning", "PgBouncer pool {{ $labels.database }} has no free server connection"),
         rule("PgBouncerDown", "pgbouncer_up == 0", "critical", "PgBouncer does not answer"),
+        rule("DatabaseDown", "pg_up == 0", "critical", "PostgreSQL does not answer (PgBouncer may still run)"),
         # a pod being created or deleted (a rollout, a restart) is not down: like Kubernetes, count the pods
         # that should serve
         rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '

@@ -19,9 +19,10 @@ from prometheus_client import start_http_server
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from drills.exporters.database import DatabaseProbe, database_metrics
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.sandbox.config import SandboxConfig
-from drills.sandbox.configs import ADMIN_USER
+from drills.sandbox.configs import ADMIN_USER, database_url
 from drills.sandbox.kubelet import load_config
 from drills.sandbox.paths import Layout
 
@@ -31,10 +32,12 @@ class SandboxCollector(Collector):
         self.layout = Layout(cfg.home)
         self.admin = PgBouncerAdmin(
             f"host=127.0.0.1 port={cfg.ports.pgbouncer} dbname=pgbouncer user={ADMIN_USER} connect_timeout=1")
+        self.database = DatabaseProbe(database_url(cfg, direct=True))
 
     def collect(self) -> Iterator[Any]:
         yield from self._pods()
         yield from self._pgbouncer()
+        yield from database_metrics(self.database)
 
     def _pods(self) -> Iterator[Any]:
         restarts = CounterMetricFamily("kube_pod_container_status_restarts", "container restarts",

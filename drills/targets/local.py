@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,7 @@ class LocalTarget:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.sandbox = Sandbox(config)
         self.config = self.sandbox.cfg
+        self._clock_start: float | None = None
 
     def close(self) -> None:
         """Nothing to release: every call talks to the live processes afresh."""
@@ -105,8 +107,13 @@ class LocalTarget:
             revert_state=actuator.prepare(self.sandbox, fault.params), drill_id=drill_id, runner_pid=os.getpid(),
         )  # fmt: skip
         self._save(record)  # durable before the change: a killed runner's fault can always be found
+        self._clock_start = time.time()  # the pool leak's schedule counts from here (drills/faults/local.py)
         actuator.inject(self.sandbox, fault.params)
         return record
+
+    def fault_clock_start(self) -> float | None:
+        """The injection: every sandbox fault paces itself from it."""
+        return self._clock_start
 
     def revert(self, record: InjectionRecord) -> None:
         already = record.reverted_at is not None or (self._reverted_dir / f"{record.id}.json").exists()
@@ -188,6 +195,14 @@ class LocalTarget:
         good = {name: Knobs.model_fields[name].default for name in CONFIG_KNOBS}
         write_knobs(self.sandbox.layout.knobs, **good)
         return f"configuration reverted: {good}"
+
+    @LOCAL_REMEDIES.register(Remediation.restart_database)
+    def _restart_database(self, params: NoParams) -> str:
+        if self.sandbox.service_state("postgres") != "RUNNING":
+            self.sandbox.start_service("postgres")
+            return "started postgres"
+        self.sandbox.supervisor.restart("postgres")
+        return "restarted postgres"
 
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]

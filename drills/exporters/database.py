@@ -1,0 +1,64 @@
+"""PostgreSQL seen directly (not through PgBouncer), under postgres_exporter's ``pg_up`` and the demo's own
+data invariant ``erp_integrity_violations``.
+
+Why directly: with PgBouncer up and PostgreSQL down (the ``database-down`` fault) only a direct connection
+tells them apart; and the invariant must be read from the real tables, not from what the backend claims.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from prometheus_client.core import GaugeMetricFamily
+
+#: The data invariant the team can check (docs and the runbook card quote it): no appointment is booked
+#: twice (same patient, time and department).  0 when the data is right.
+INTEGRITY_SQL = (
+    "SELECT count(*) FROM (SELECT 1 FROM appointments GROUP BY patient_id, starts_at, department"
+    " HAVING count(*) > 1) AS doubled"
+)
+
+
+class DatabaseProbe:
+    """One kept connection (autocommit), reopened after a failure; every call is one short query."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def scalar(self, sql: str) -> float:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=1)
+                    row = self._conn.execute(sql).fetchone()
+                    return float(row[0]) if row and row[0] is not None else 0.0
+                except psycopg.Error:
+                    if self._conn is not None:
+                        self._conn.close()
+                    self._conn = None
+                    if attempt == 2:
+                        raise
+        return 0.0
+
+
+def database_metrics(probe: DatabaseProbe) -> Iterator[Any]:
+    """``pg_up`` (0, not absent, while PostgreSQL is down: the ``DatabaseDown`` alert needs a series) and
+    ``erp_integrity_violations`` (absent while the database is down: unknown is not 0)."""
+    up = GaugeMetricFamily("pg_up", "PostgreSQL answers a direct connection")
+    try:
+        violations = probe.scalar(INTEGRITY_SQL)
+    except psycopg.Error:
+        up.add_metric([], 0.0)
+        yield up
+        return
+    up.add_metric([], 1.0)
+    yield up
+    family = GaugeMetricFamily("erp_integrity_violations", "appointments booked more than once (groups)")
+    family.add_metric([], violations)
+    yield family
