@@ -97,6 +97,8 @@ class DrillState:
     injected_at: float | None = None  # monotonic
     #: The ``fault_injected`` event: only what is journaled after it, and fires after it, can detect the fault.
     injection: Event | None = None
+    #: ``fault_active`` is settled: journaled, or the fault's clock started with its injection.
+    clock_settled: bool = False
     detected: bool = False
     actions: list[Event] = field(default_factory=list)
     mitigated: bool = False
@@ -337,6 +339,7 @@ class DrillRunner:
                 self._stop("error", f"the autopilot crashed: {self.autopilot.error_text}")
                 break
             self._check_observers()
+            self._check_fault_clock()
             self._check_mitigation()
             now = time.monotonic()
             self._check_dependencies(now)
@@ -359,6 +362,22 @@ class DrillRunner:
                     "reason": "timeout", "timeout_minutes": self.scenario.timeout_minutes})
                 self._stop("timeout", f"not closed within {self.scenario.timeout_minutes:g} runbook minutes")
             time.sleep(0.25)
+
+    def _check_fault_clock(self) -> None:
+        """Journal ``fault_active`` when the fault's runbook clock started after its injection (a container's start
+        cannot be scaled: kind's leaking release served later than the runbook's rollout), so MTTD counts from it."""
+        if self.state.clock_settled or self.state.injection is None:
+            return
+        start = self.target.fault_clock_start()
+        if start is None:
+            return
+        self.state.clock_settled = True
+        late = start - self.state.injection.ts.timestamp()
+        if late >= CLOCK_RESOLUTION_S:
+            self.journal.emit(EventType.fault_active, "runner", {
+                "fault": self.scenario.fault.type.value, "unscaled_seconds": round(late, 3),
+                "runbook_minutes": round(late * self.time_scale / 60.0, 2),
+            }, at=datetime.fromtimestamp(start, UTC))  # fmt: skip
 
     def _check_dependencies(self, now: float) -> None:
         """Prometheus (the sampler got no reading at all) and Alertmanager (its readiness, every few seconds)

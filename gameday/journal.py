@@ -39,6 +39,9 @@ class EventType(StrEnum):
     steady_state = "steady_state"  # data: ok, checks
     incident_started = "incident_started"  # sim: the fault begins; data: severity
     fault_injected = "fault_injected"  # data: fault, params
+    # the fault's runbook clock starts later than its injection by what cannot be scaled (kind: the leaking
+    # release took longer to serve than the runbook's rollout); data: fault, unscaled_seconds (wall)
+    fault_active = "fault_active"
     fault_reverted = "fault_reverted"  # data: fault, ok
     alert_firing = "alert_firing"  # data: alertname, labels, severity
     alert_resolved = "alert_resolved"

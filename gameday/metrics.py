@@ -59,13 +59,13 @@ class MilestoneDefinition:
 #: An incident's own events that can stand for its start when no fault/incident-start event exists
 #: (an imported timeline starts at its first row, usually the alert).
 LIFECYCLE = frozenset({
-    E.incident_started, E.fault_injected, E.alert_firing, E.detected, E.acknowledged, E.severity_declared,
-    E.resolved, E.closed,
+    E.incident_started, E.fault_injected, E.fault_active, E.alert_firing, E.detected, E.acknowledged,
+    E.severity_declared, E.resolved, E.closed,
 })
 
 MILESTONES: dict[Milestone, MilestoneDefinition] = {m.milestone: m for m in (
-    MilestoneDefinition(Milestone.started, "first `fault_injected` or `incident_started` (a timeline: its first row)",
-                        "the fault began"),
+    MilestoneDefinition(Milestone.started, "`fault_active` if any, else first `fault_injected` or `incident_started` "
+                        "(a timeline: its first row)", "the fault began"),
     MilestoneDefinition(Milestone.detected, "first `alert_firing` or `detected` at or after *started*",
                         "an alert fired or someone reported the problem"),
     MilestoneDefinition(Milestone.acknowledged, "first `acknowledged`", "a responder took the page"),
@@ -140,7 +140,10 @@ def milestones(events: Iterable[tuple[float, EventType | str]]) -> dict[Mileston
         found = [t for t in times.get(kind, []) if until is None or t <= until]
         return found[-1] if found else None
 
-    started = first(E.fault_injected, E.incident_started)
+    # a fault whose start waited for what cannot be scaled (a container's start) starts its clock when active
+    started = first(E.fault_active)
+    if started is None:
+        started = first(E.fault_injected, E.incident_started)
     resolved = first(E.resolved)
     if resolved is None:
         resolved = first(E.closed)

@@ -145,6 +145,10 @@ class Target(Protocol):
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Persist the record, then make the change."""
 
+    def fault_clock_start(self) -> float | None:
+        """Unix time the last injected fault's runbook clock started: its injection, or later by what cannot be
+        scaled (kind: the leaking release took longer to serve than the runbook's rollout); ``None`` until known."""
+
     def revert(self, record: InjectionRecord) -> None:
         """Undo the change and mark the record reverted; safe to call twice."""
 

@@ -87,6 +87,20 @@ def test_milestone_fallbacks() -> None:
     assert incident_metrics([(0, E.fault_injected)])["mtta"] is None
 
 
+def test_a_fault_whose_start_waited_for_pods_starts_the_clock_when_active() -> None:
+    """kind at a high time scale: the leaking release served 5 runbook minutes after its injection (a container's
+    start is not scaled); MTTD counts from then, and an alert of the rollout itself (old pods replaced) before
+    it detects nothing."""
+    events = [(0, E.fault_injected), (2, E.alert_firing), (5, E.fault_active), (11, E.alert_firing),
+              (12, E.acknowledged), (40, E.resolved)]
+    times = milestones(events)
+    assert (times[Milestone.started], times[Milestone.detected]) == (5, 11)
+    assert incident_metrics(events)["mttd"] == 6
+    assert incident_metrics(events)["mttr"] == 35
+    # without it, the injection starts the clock (the sandbox's faults, kind's other faults)
+    assert incident_metrics([e for e in events if e[1] is not E.fault_active])["mttd"] == 2
+
+
 # -- targets and compliance ---------------------------------------------------------------------------------
 
 
