@@ -286,6 +286,40 @@ def log_update(message: Annotated[str, typer.Argument(help="the status update te
     _log("status_update", actor, drill, {"message": message, "channels": channel or []})
 
 
+ChannelOption = Annotated[list[str] | None, typer.Option("--channel", help="a runbook channel, repeatable")]
+
+
+@drill_log_app.command("declaration")
+def log_declaration(message: Annotated[str, typer.Argument(help="the declaration message (runbook template)")],
+                    channel: ChannelOption = None, actor: ActorOption = None, drill: DrillOption = None) -> None:
+    """Post the declaration message."""
+    _log("declaration_posted", actor, drill, {"message": message, "channels": channel or []})
+
+
+@drill_log_app.command("notice")
+def log_notice(kind: Annotated[str, typer.Argument(help="initial | resolution")],
+               message: Annotated[str, typer.Argument(help="the notice (runbook template)")],
+               channel: ChannelOption = None, actor: ActorOption = None, drill: DrillOption = None) -> None:
+    """Tell users: the initial or the resolution notification."""
+    _log("external_notice", actor, drill, {"kind": kind, "message": message, "channels": channel or []})
+
+
+@drill_log_app.command("status-page")
+def log_status_page(status: Annotated[str, typer.Argument(help="a status of the runbook's status page template")],
+                    message: Annotated[str, typer.Argument(help="what users read")],
+                    channel: ChannelOption = None, actor: ActorOption = None, drill: DrillOption = None) -> None:
+    """Update the status page."""
+    _log("status_page", actor, drill, {"status": status, "message": message, "channels": channel or []})
+
+
+@drill_log_app.command("notify")
+def log_notify(who: Annotated[str, typer.Argument(help="someone on the runbook's business escalation list")],
+               message: Annotated[str | None, typer.Argument(help="what they were told")] = None,
+               channel: ChannelOption = None, actor: ActorOption = None, drill: DrillOption = None) -> None:
+    """Record a business notification."""
+    _log("notified", actor, drill, {"who": who, "channels": channel or [], **({"message": message} if message else {})})
+
+
 @drill_log_app.command("hypothesis")
 def log_hypothesis(text: Annotated[str, typer.Argument(help="what you believe is wrong")],
                    actor: ActorOption = None, drill: DrillOption = None) -> None:

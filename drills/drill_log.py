@@ -12,7 +12,7 @@ import getpass
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +49,38 @@ class StatusUpdate(_Entry):
     channels: list[str] = Field(default_factory=list)
 
 
+class DeclarationPosted(_Entry):
+    """The declaration message (the runbook's declaration template), posted to its channels."""
+
+    message: str = Field(min_length=1)
+    channels: list[str] = Field(default_factory=list)
+    channel: str | None = Field(default=None, description="the chat channel it went to, e.g. #incidents")
+
+
+class ExternalNotice(_Entry):
+    """Users told: the runbook's initial or resolution notification."""
+
+    kind: Literal["initial", "resolution"]
+    message: str = Field(min_length=1)
+    channels: list[str] = Field(default_factory=list)
+
+
+class StatusPage(_Entry):
+    """An entry on the status page, with one of the status page template's statuses."""
+
+    status: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+    channels: list[str] = Field(default_factory=list)
+
+
+class Notified(_Entry):
+    """Business escalation: someone on the runbook's list told."""
+
+    who: str = Field(min_length=1)
+    message: str | None = None
+    channels: list[str] = Field(default_factory=list)
+
+
 class Hypothesis(_Entry):
     text: str = Field(min_length=1)
 
@@ -72,6 +104,10 @@ ENTRIES: dict[EventType, type[_Entry]] = {
     EventType.severity_declared: SeverityDeclared,
     EventType.role_assigned: RoleAssigned,
     EventType.status_update: StatusUpdate,
+    EventType.declaration_posted: DeclarationPosted,
+    EventType.external_notice: ExternalNotice,
+    EventType.status_page: StatusPage,
+    EventType.notified: Notified,
     EventType.hypothesis: Hypothesis,
     EventType.verified: NoData,
     EventType.resolved: NoData,
@@ -136,6 +172,8 @@ class ResponderLog:
             if entry.level not in levels:
                 raise InputError(None, "level", f"the runbook's escalation ladder has "
                                  f"{', '.join(f'L{n}' for n in levels)}, not L{entry.level}")
+        elif isinstance(entry, StatusUpdate | DeclarationPosted | ExternalNotice | StatusPage | Notified):
+            out = self._message(entry, out)
         elif isinstance(entry, WarRoom):
             out["channel"] = entry.channel or f"#incident-{self.incident}"
         elif isinstance(entry, Postmortem):
@@ -144,6 +182,46 @@ class ResponderLog:
                 raise InputError(path, None, "no such file; write the review first")
             out["path"] = str(path.resolve())
         return event_type, out
+
+    def _message(self, entry: _Entry, out: dict[str, Any]) -> dict[str, Any]:
+        """A message's channels, status and addressee are the runbook's names (exact spelling written back), and
+        the template fields its text fills are recorded as ``fields`` (the scorer reads them; the text stays
+        as the team wrote it)."""
+        from gameday.names import unknown
+        from gameday.runbook.communication import read_template
+
+        comms = self.runbook.communication
+        channels = list(dict.fromkeys(c for s in self.runbook.severities for c in s.update_channels))
+        by_name = {c.lower(): c for c in channels}
+        for i, name in enumerate(out.get("channels", [])):
+            if name.lower() not in by_name:
+                raise InputError(None, f"channels.{i}", unknown("channel", name, channels))
+        if "channels" in out:
+            out["channels"] = list(dict.fromkeys(by_name[c.lower()] for c in out["channels"]))
+        if isinstance(entry, StatusPage) and comms.status_page_statuses:
+            statuses = {s.lower(): s for s in comms.status_page_statuses}
+            if entry.status.lower() not in statuses:
+                raise InputError(None, "status", unknown("status", entry.status, comms.status_page_statuses,
+                                                         "the status page template"))
+            out["status"] = statuses[entry.status.lower()]
+        if isinstance(entry, Notified) and self.runbook.escalation.business:
+            people = {b.who.lower(): b.who for b in self.runbook.escalation.business}
+            if entry.who.lower() not in people:
+                raise InputError(None, "who", unknown("person to notify", entry.who, list(people.values()),
+                                                      "the runbook's business escalation"))
+            out["who"] = people[entry.who.lower()]
+        template = {StatusUpdate: comms.update, DeclarationPosted: comms.declaration, StatusPage: comms.status_page,
+                    ExternalNotice: comms.resolution_notice if getattr(entry, "kind", "") == "resolution"
+                    else comms.initial_notice}.get(type(entry))
+        if template is not None and out.get("message"):
+            keys = set(template.field_keys())
+            said = read_template(template.name, out["message"])
+            fields = {f.key: f.example for f in said.fields if f.key in keys and f.example}
+            if fields:
+                out["fields"] = fields
+            if isinstance(entry, StatusUpdate) and str(fields.get("number", "")).isdigit():
+                out["number"] = int(fields["number"])
+        return out
 
     def log(self, kind: str, actor: str | None, data: dict[str, Any] | None = None) -> Event:
         """Validate a responder step, then append it."""

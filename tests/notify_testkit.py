@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,13 +50,12 @@ class SmtpServer:
     mails: list[Message] = field(default_factory=list)
 
     def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in list(self.mails)]
+        return [str(m["Subject"]).strip() for m in list(self.mails)]  # unfolded, as mail clients show it
 
     def body(self, subject_part: str) -> str | None:
         for mail in list(self.mails):
             if subject_part in str(mail["Subject"]):
-                payload = mail.get_payload(decode=True)
-                return payload.decode("utf-8") if isinstance(payload, bytes) else str(payload)
+                return str(mail.get_content())  # type: ignore[attr-defined]
         return None
 
 
@@ -72,7 +71,7 @@ def smtp_server(folder: Path) -> Iterator[SmtpServer]:
 
     class Collect:
         async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-            server.mails.append(message_from_bytes(envelope.content))
+            server.mails.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 OK"
 
     def login(_server: Any, _session: Any, _envelope: Any, mechanism: str, data: Any) -> AuthResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
@@ -65,7 +66,7 @@ class SmtpDelivery:
 
     def deliver(self, message: Message) -> None:
         spec = self.spec
-        mail = EmailMessage()
+        mail = EmailMessage(policy=policy.SMTP)  # folds long subjects as mail clients expect (compat32 does not)
         mail["Subject"] = message.subject
         mail["From"] = spec.sender
         mail["To"] = ", ".join(spec.to)

@@ -103,6 +103,23 @@ class Room:
     def _do_update(self, r: rq.StatusUpdate) -> Event:
         return self._log("status_update", r.actor, {"message": r.message, "channels": list(r.channels)})
 
+    def _do_declaration(self, r: rq.Declaration) -> Event:
+        return self._log("declaration_posted", r.actor, {"message": r.message, "channels": list(r.channels)})
+
+    def _do_notice(self, r: rq.Notice) -> Event:
+        return self._log("external_notice", r.actor, {"kind": r.kind, "message": r.message,
+                                                      "channels": list(r.channels)})
+
+    def _do_status_page(self, r: rq.StatusPage) -> Event:
+        return self._log("status_page", r.actor, {"status": r.status, "message": r.message,
+                                                  "channels": list(r.channels)})
+
+    def _do_notify(self, r: rq.Notify) -> Event:
+        data: dict[str, Any] = {"who": r.who, "channels": list(r.channels)}
+        if r.message:
+            data["message"] = r.message
+        return self._log("notified", r.actor, data)
+
     def _do_hypothesis(self, r: rq.Hypothesis) -> Event:
         return self._log("hypothesis", r.actor, {"text": r.text})
 

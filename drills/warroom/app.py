@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from drills.warroom.actions import Room, remediation_buttons
+from drills.warroom.communicate import communicate_config
 from drills.warroom.feed import JournalFeed
 from drills.warroom.requests import MAX_BODY_BYTES, RequestRefused, parse_request
 from drills.warroom.security import COOKIE, CSRF_HEADER, Access, Role
@@ -180,7 +181,9 @@ def create_app(journal: Path, runbook: Runbook, access: Access, room: Room | Non
         try:
             text = draft_text(name, journal, runbook, blind=blind)
         except KeyError:
-            return refused(404, f"no draft {name!r}; expected status-update or review")
+            from drills.warroom.drafts import DRAFTS
+
+            return refused(404, f"no draft {shown(name)}; expected one of {', '.join(DRAFTS)}")
         if blind:
             text = feed.redactor.text(text)  # system-written: may name the fault
         return JSONResponse({"name": name, "text": text})
@@ -240,4 +243,5 @@ def _page_config(runbook: Runbook, role: str, card: dict[str, Any]) -> dict[str,
         "thresholds": {"error_rate": runbook.verification.error_rate_below,
                        "p95_seconds": runbook.verification.p95_below_seconds},
         "remediations": remediation_buttons(),  # the remediation catalogue (gameday.remediations)
+        "communicate": communicate_config(runbook),  # the Communicate panel's forms, from the runbook's templates
     }

@@ -12,8 +12,20 @@ from pathlib import Path
 from gameday.journal import read_journal
 from gameday.runbook.model import Runbook
 
-#: Form name -> the runbook template it starts from.
-DRAFTS = {"status-update": "Status Update", "review": "Post-Incident Review"}
+#: Form name -> the runbook template it starts from, by name (the review) or by what the runbook model says
+#: the template is (``runbook.communication``: the runbook names its templates its own way).
+DRAFTS = {"status-update": "update", "declaration": "declaration", "status-page": "status_page",
+          "initial-notice": "initial_notice", "resolution-notice": "resolution_notice",
+          "review": "Post-Incident Review"}
+
+
+def template_name(name: str, runbook: Runbook) -> str | None:
+    """The runbook's name for the template behind form ``name`` (KeyError: no such form)."""
+    key = DRAFTS[name]
+    found = getattr(runbook.communication, key, None) if key.islower() else None
+    if found is not None:
+        return str(found.name)
+    return key if key in runbook.templates else None
 
 
 def draft_text(name: str, journal: Path, runbook: Runbook, *, blind: bool = False) -> str:
@@ -23,8 +35,8 @@ def draft_text(name: str, journal: Path, runbook: Runbook, *, blind: bool = Fals
     from gameday.scoring.engine import score_events
     from gameday.scoring.view import split_incidents
 
-    template = DRAFTS[name]  # KeyError: unknown draft
-    if template not in runbook.templates:
+    template = template_name(name, runbook)  # KeyError: unknown draft
+    if template is None or template not in runbook.templates:
         return ""
     events = read_journal(journal)
     views = split_incidents(events, journal.parent)

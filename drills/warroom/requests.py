@@ -87,6 +87,39 @@ class StatusUpdate(_Request):
     channels: list[Short] = Field(default_factory=list, max_length=6)
 
 
+class Declaration(_Request):
+    """The declaration message (the runbook's declaration template), to the channels ticked."""
+
+    type: Literal["declaration"]
+    message: Text
+    channels: list[Short] = Field(default_factory=list, max_length=6)
+
+
+class Notice(_Request):
+    """Users told: the runbook's initial or resolution notification."""
+
+    type: Literal["notice"]
+    kind: Literal["initial", "resolution"]
+    message: Text
+    channels: list[Short] = Field(default_factory=list, max_length=6)
+
+
+class StatusPage(_Request):
+    type: Literal["status_page"]
+    status: Short
+    message: Text
+    channels: list[Short] = Field(default_factory=list, max_length=6)
+
+
+class Notify(_Request):
+    """Business escalation: one person of the runbook's list told."""
+
+    type: Literal["notify"]
+    who: Short
+    message: Text | None = None
+    channels: list[Short] = Field(default_factory=list, max_length=6)
+
+
 class Hypothesis(_Request):
     type: Literal["hypothesis"]
     text: Text
@@ -145,12 +178,12 @@ class EndDrill(_Request):
     reason: Short = "ended by the game master"
 
 
-RESPONDER_REQUESTS = (Ack, Declare, Assign, StatusUpdate, Hypothesis, Page, WarRoom, Verify, Resolve, Close,
-                      Review, Remediate)
+RESPONDER_REQUESTS = (Ack, Declare, Assign, StatusUpdate, Declaration, Notice, StatusPage, Notify, Hypothesis, Page,
+                      WarRoom, Verify, Resolve, Close, Review, Remediate)
 GM_REQUESTS = (Hint, Reveal, Stage, EndDrill)
 ActionRequest = Annotated[
-    Ack | Declare | Assign | StatusUpdate | Hypothesis | Page | WarRoom | Verify | Resolve | Close | Review
-    | Remediate | Hint | Reveal | Stage | EndDrill,
+    Ack | Declare | Assign | StatusUpdate | Declaration | Notice | StatusPage | Notify | Hypothesis | Page | WarRoom
+    | Verify | Resolve | Close | Review | Remediate | Hint | Reveal | Stage | EndDrill,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ActionRequest)

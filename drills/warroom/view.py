@@ -58,8 +58,12 @@ def describe(event: Event) -> str:
         E.role_assigned: f"{d.get('role', '')} = {d.get('person', '')}",
         E.war_room_created: f"War room {d.get('channel', '')}",
         E.escalated: f"Escalated to level {d.get('level', '')} {d.get('role', '')}".rstrip(),
-        E.notified: f"Notified {d.get('who', '')}",
-        E.status_update: f"Status update: {d.get('message', '')}",
+        E.notified: f"Notified {d.get('who', '')}" + _to(d),
+        E.status_update: f"Status update{_to(d)}: {d.get('message', '')}",
+        E.declaration_posted: f"Declaration posted{_to(d)}: {d.get('message', '')}".rstrip(": "),
+        E.external_notice: f"{str(d.get('kind', '')).capitalize()} notice to users{_to(d)}: {d.get('message', '')}"
+        .rstrip(": "),
+        E.status_page: f"Status page: {d.get('status', '')}{_to(d)} {d.get('message', '')}".rstrip(),
         E.hypothesis: f"Hypothesis: {d.get('text', '')}",
         E.action: f"Action {d.get('kind', '')}: {d.get('detail', '')}".rstrip(": "),
         E.mitigated: f"Mitigated (error rate {_pct(d.get('error_rate'))})",
@@ -77,6 +81,12 @@ def describe(event: Event) -> str:
     if text is None:
         text = str(d.get("text") or event.type.value)
     return text
+
+
+def _to(data: dict[str, Any]) -> str:
+    """`` (Slack, Email)``: the channels a message went to, when it names any."""
+    channels = [str(c) for c in data.get("channels") or []]
+    return f" ({', '.join(channels)})" if channels else ""
 
 
 def _pct(value: Any) -> str:
@@ -204,6 +214,50 @@ class RoomView:
         return {"severity": sev.name, "interval_minutes": sev.update_interval_minutes, "text": sev.update_text,
                 "channels": sev.update_channels, "last_t": round(last.t, 3) if last else None,
                 "due_t": None if done else due, "count": sum(e.type is E.status_update for e in self.events)}
+
+    def communication(self) -> dict[str, Any]:
+        """What the runbook asks the team to tell, and by when: the initial notice to users (its minutes from
+        detection) and each business notification (its minutes from the declaration; "past N h of outage"
+        ones only while the service is not restored), each with the moment it was done, as the scorer times
+        them.  Times are ``t``; the page shows "due in 4:10" or "overdue 0:36"."""
+        severity = self.severity()
+        out: dict[str, Any] = {"severity": severity, "channels": [], "dues": []}
+        if severity is None:
+            return out
+        try:
+            out["channels"] = self.runbook.severity(severity).update_channels
+        except KeyError:
+            return out
+        comms, escalation = self.runbook.communication, self.runbook.escalation
+        user_facing = bool((self.meta.get("scenario") or {}).get("user_facing", True))
+        detected = self.first(E.alert_firing, E.detected) or self.first(E.fault_injected)
+        declared = self.first(E.severity_declared)
+        verified = self.last(E.verified)
+        over = self.first(E.resolved, E.closed) is not None
+        minutes = self.runbook.external_notification_minutes
+        external = (not comms.external_severities or severity in comms.external_severities) and (
+            user_facing or not comms.external_user_facing_only)
+        if minutes is not None and external and detected is not None:
+            sent = next((e for e in self.events if e.type is E.external_notice and e.data.get("kind") == "initial"),
+                        None)
+            out["dues"].append(self._due("initial-notice", "Initial notification to users",
+                                         f"within {minutes:g} min of detection", detected.t, minutes, sent, over))
+        business = not escalation.business_severities or severity in escalation.business_severities
+        if business and user_facing and declared is not None:
+            for note in escalation.business:
+                told = next((e for e in self.events if e.type is E.notified
+                             and str(e.data.get("who", "")).lower() == note.who.lower()), None)
+                due = self._due(f"notify:{note.who}", f"Tell {note.who}", note.condition_text, declared.t,
+                                note.after_minutes, told, over)
+                if note.outage_over and told is None and verified is not None:
+                    due.update(due_t=None, note="not needed: the service was restored in time")
+                out["dues"].append(due)
+        return out
+
+    def _due(self, key: str, what: str, rule: str, anchor_t: float, minutes: float, done: Event | None,
+             over: bool) -> dict[str, Any]:
+        return {"key": key, "what": what, "rule": rule, "done_t": round(done.t, 3) if done else None,
+                "due_t": None if over and done is None else round(anchor_t + self.wall(minutes), 3), "note": None}
 
     def ladder(self) -> dict[str, Any]:
         """The technical escalation ladder, counted from acknowledgement while the service is not restored (as
@@ -339,6 +393,7 @@ class RoomView:
             "roles": self.roles(),
             "status_update": self.status_update(),
             "ladder": self.ladder(),
+            "communication": self.communication(),
             "checklists": self.checklists(now_t),
             "hints": self.hints(),
             "reveal": self.reveal(),

@@ -65,7 +65,7 @@ def test_every_channel_delivered_and_a_dead_sink_is_journaled(state: Path, smtp:
     notifier = Notifier.open(load_notify(path), path, load_runbook(), env=notify_env(receiver, dead))
     page = _status_page(notifier)
     try:
-        with stand_in_drill(state, "connection-pool-leak", "connection_pool_leak") as drill:
+        with stand_in_drill(state, "connection-pool-leak", "connection-pool-leak") as drill:
             notifier.attach_to_this_process(poll_s=0.05)
             log = ResponderLog.of(drill.active)
             log.log("severity_declared", "alice", {"level": 1})
@@ -126,7 +126,7 @@ def test_a_sink_that_never_answers_delays_nobody(state: Path, smtp: SmtpServer, 
         env = notify_env(receiver, hung.getsockname()[1])
         notifier = Notifier.open(load_notify(path), path, load_runbook(), env=env)
         try:
-            with stand_in_drill(state, "connection-pool-leak", "connection_pool_leak") as drill:
+            with stand_in_drill(state, "connection-pool-leak", "connection-pool-leak") as drill:
                 notifier.attach_to_this_process(poll_s=0.05)
                 wait_for(lambda: any(e.actor == "notify" for e in read_journal(drill.journal)), "the notifier", 10)
                 log = ResponderLog.of(drill.active)

@@ -27,10 +27,12 @@
     const s = Math.max(0, Math.round(t));
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }
-  function fmtCountdown(seconds) {
-    const neg = seconds < 0; const s = Math.abs(Math.round(seconds));
-    return `${neg ? "-" : ""}${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  function fmtCountdown(seconds) { // never negative: what is past due says "overdue" (dueText)
+    const s = Math.abs(Math.round(seconds));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }
+  // "due in 4:10" or "overdue 0:36": a deadline that has passed is never a negative countdown
+  function dueText(left, soon) { return left < 0 ? `overdue ${fmtCountdown(-left)}` : `${soon || "due in"} ${fmtCountdown(left)}`; }
   function say(text, bad) {
     const box = $("message"); box.textContent = text; box.className = bad ? "bad" : "good";
   }
@@ -48,6 +50,40 @@
   for (const r of config.remediations) {
     $("remediations").appendChild(el("button", r.label, { "data-act": "remediate", "data-action": r.action }));
   }
+  // -- the Communicate panel: the runbook's message templates, its channels, statuses and business list --
+  const comm = config.communicate;
+  const forms = new Map(comm.forms.map((f) => [f.id, f]));
+  for (const f of comm.forms) $("comm-kind").appendChild(el("option", f.label, { value: f.id }));
+  for (const s of comm.statuses) $("comm-status").appendChild(el("option", s, { value: s }));
+  for (const b of comm.business) $("comm-who").appendChild(el("option", `${b.who} (${b.rule})`, { value: b.who }));
+  for (const c of comm.channels) {
+    const label = el("label", null, { class: "channel" });
+    label.appendChild(el("input", null, { type: "checkbox", value: c, "data-channel": c }));
+    label.appendChild(document.createTextNode(` ${c}`));
+    $("comm-channels").appendChild(label);
+  }
+  if (forms.has("update")) $("comm-kind").value = "update";
+  function commForm() { return forms.get($("comm-kind").value); }
+  // ticks follow the form and the declared severity; a person's own ticks stay until either changes
+  function tickChannels(force) {
+    const form = commForm(); if (!form) return;
+    const c = state.panels && state.panels.communication;
+    const key = `${form.id}|${c ? c.severity : ""}`;
+    if (!force && state.commTicked === key) return;
+    state.commTicked = key;
+    const want = form.channels === null ? ((c && c.channels) || []) : form.channels;
+    for (const box of $("comm-channels").querySelectorAll("input")) box.checked = want.includes(box.value);
+  }
+  function showForm() {
+    const form = commForm(); if (!form) return;
+    $("comm-status-label").classList.toggle("hidden", form.act !== "status_page");
+    $("comm-who-label").classList.toggle("hidden", form.act !== "notify");
+    $("comm-prefill").disabled = !form.draft;
+    tickChannels(true);
+  }
+  $("comm-kind").addEventListener("change", showForm);
+  showForm();
+
   const actor = $("actor");
   actor.value = localStorage.getItem("gameday.actor") || "";
   actor.addEventListener("change", () => localStorage.setItem("gameday.actor", actor.value.trim()));
@@ -58,10 +94,14 @@
     if (kind === "declare") body.level = Number($("declare-level").value);
     if (kind === "assign") { body.role = $("assign-role").value; body.person = $("assign-person").value.trim(); }
     if (kind === "hypothesis") body.text = $("hypothesis-text").value;
-    if (kind === "update") {
-      body.message = $("update-text").value;
-      const sev = state.panels && state.panels.status_update;
-      body.channels = sev ? sev.channels : [];
+    if (kind === "communicate") {
+      const form = commForm(); const text = $("comm-text").value;
+      body.type = form.act;
+      body.channels = [...$("comm-channels").querySelectorAll("input:checked")].map((b) => b.value);
+      if (form.act !== "notify" || text.trim()) body.message = text;
+      if (form.act === "notice") body.kind = form.notice;
+      if (form.act === "status_page") body.status = $("comm-status").value;
+      if (form.act === "notify") body.who = $("comm-who").value;
     }
     if (kind === "page") {
       const level = Number($("page-level").value);
@@ -94,6 +134,7 @@
       say(`${answer.type} journaled (#${answer.seq}) as ${answer.actor}`, false);
       if (kind === "hypothesis") $("hypothesis-text").value = "";
       if (kind === "hint") $("hint-text").value = "";
+      if (kind === "communicate") $("comm-text").value = "";
     } catch (err) {
       say(`request failed: ${err}`, true);
     } finally {
@@ -110,10 +151,15 @@
   });
 
   async function fill(name) {
-    const response = await fetch(`/api/draft/${encodeURIComponent(name)}`, { credentials: "same-origin" });
+    const form = name === "communicate" ? commForm() : null;
+    const draft = form ? form.draft : name;
+    if (!draft) return;
+    const response = await fetch(`/api/draft/${encodeURIComponent(draft)}`, { credentials: "same-origin" });
     const answer = await response.json();
     if (!response.ok) { say(answer.error, true); return; }
-    $(name === "review" ? "review-text" : "update-text").value = answer.text;
+    $(name === "review" ? "review-text" : "comm-text").value = answer.text;
+    const status = form && form.act === "status_page" && /Status\W*:\W*([A-Za-z]+)/.exec(answer.text);
+    if (status && comm.statuses.includes(status[1])) $("comm-status").value = status[1];
   }
 
   // -- rendering -----------------------------------------------------------------------------------------
@@ -172,7 +218,7 @@
       if (rung.reached) when = "paged";
       else if (rung.due_t !== null) {
         const left = rung.due_t - serverNow();
-        when = `${left < 0 ? "overdue by" : "due in"} ${fmtCountdown(Math.abs(left))} (${rung.condition || "now"})`;
+        when = `${dueText(left)} (${rung.condition || "now"})`;
       }
       li.appendChild(el("span", when, { class: "when" }));
       list.appendChild(li);
@@ -234,11 +280,34 @@
     if (!u || u.due_t === null) { box.textContent = u ? `${u.count} status update(s)` : "no status update due"; box.className = "badge"; }
     else {
       const left = u.due_t - serverNow();
-      box.textContent = left < 0 ? `${u.severity} status update overdue by ${fmtCountdown(-left)} (${u.text})`
-        : `next ${u.severity} update in ${fmtCountdown(left)} (${u.text})`;
+      box.textContent = left < 0 ? `${u.severity} status update ${dueText(left)} (${u.text})`
+        : `next ${u.severity} update ${dueText(left, "in")} (${u.text})`;
       box.className = `badge ${left < 0 ? "overdue" : ""}`;
     }
     renderLadder(p.ladder);
+    renderDues(p);
+  }
+
+  // what the runbook asks to be told, and by when: the next update, the notice to users, each business contact
+  function renderDues(p) {
+    const c = p.communication; const list = $("comm-dues"); clear(list);
+    tickChannels(false);
+    if (!c || !c.severity) { list.appendChild(el("li", "nothing due before a severity is declared", { class: "muted" })); return; }
+    const rows = [];
+    const u = p.status_update;
+    if (u && u.due_t !== null) rows.push({ key: "update", what: `Next ${u.severity} update`, rule: u.text, due_t: u.due_t, done_t: null });
+    rows.push(...c.dues);
+    for (const d of rows) {
+      let when; let late = false;
+      if (d.done_t !== null) when = `done at ${fmtT(d.done_t)}`;
+      else if (d.due_t === null) when = d.note || "not due";
+      else { const left = d.due_t - serverNow(); late = left < 0; when = dueText(left); }
+      const li = el("li", null, { "data-due": d.key, class: d.done_t !== null ? "done" : (late ? "late" : "") });
+      li.appendChild(el("strong", d.what));
+      li.appendChild(el("span", ` ${when}`, { class: `when ${late ? "badge overdue" : ""}` }));
+      if (d.rule) li.appendChild(el("small", ` (${d.rule})`));
+      list.appendChild(li);
+    }
   }
 
   // -- the runbook's commands, for the drill's target ------------------------------------------------------
