@@ -48,9 +48,23 @@ CSV_COLUMNS = {
 def intervals_from_journals(paths: list[Path]) -> dict[str, list[float]]:
     from gameday.journal import load_frame
 
-    frame = load_frame(*paths)
+    return _intervals(load_frame(*paths))
+
+
+def intervals_from_history(store: Path | None) -> dict[str, list[float]]:
+    """The same intervals from the history store's drills and imported past incidents (``gameday history``);
+    simulated baselines and generated examples are left out: calibration is about what the team did."""
+    from gameday.history.store import HistoryStore
+
+    frame = HistoryStore(store).frame(
+        "SELECT e.key AS journal, e.incident, e.type, e.runbook_minutes FROM events e JOIN incidents i "
+        "USING (key, incident) WHERE i.kind IN ('drill', 'incident')")
+    return _intervals(frame)
+
+
+def _intervals(frame: object) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {name: [] for name in INTERVALS}
-    for _, events in frame.groupby(["journal", "incident"], sort=True):
+    for _, events in frame.groupby(["journal", "incident"], sort=True):  # type: ignore[attr-defined]
         first = events.groupby("type")["runbook_minutes"].min().to_dict()
         for name, (starts, ends, _) in INTERVALS.items():
             a = min((first[s] for s in starts if s in first), default=None)
@@ -150,8 +164,14 @@ def figure(data: dict[str, list[float]], fitted: dict[str, dict], path: Path) ->
     return path
 
 
-def calibrate(inputs: list[Path], out: Path, base: Path | None = None, figure_path: Path | None = None) -> dict:
-    """Fit every interval found and write a policy YAML (the base policy with fitted fields replaced)."""
+#: Fewer values than this and a fit says so: the policy then carries the median, or the base's own value.
+TOO_FEW = 5
+
+
+def calibrate(inputs: list[Path], out: Path, base: Path | None = None, figure_path: Path | None = None,
+              history: Path | bool | None = False) -> dict:
+    """Fit every interval found and write a policy YAML (the base policy with fitted fields replaced); ``history``
+    adds the store's drills and past incidents (True: the default store)."""
     import yaml
 
     from gameday.files import read_yaml
@@ -163,15 +183,19 @@ def calibrate(inputs: list[Path], out: Path, base: Path | None = None, figure_pa
     unknown = [p for p in inputs if p not in journals and p not in csvs]
     if unknown:
         raise InputError(unknown[0], None, "expected a journal (.jsonl) or an incident-history CSV (.csv)")
-    for part in ([intervals_from_journals(journals)] if journals else []) + [intervals_from_csv(p) for p in csvs]:
+    parts = [intervals_from_journals(journals)] if journals else []
+    if history is not False:
+        parts.append(intervals_from_history(None if history is True else history))
+    for part in parts + [intervals_from_csv(p) for p in csvs]:
         for name, values in part.items():
             data[name].extend(values)
     fitted = {name: fit(values) for name, values in data.items()}
     if not any(f["n"] for f in fitted.values()):
-        raise InputError(inputs[0] if inputs else None, None, "no measurable intervals found")
+        raise InputError(inputs[0] if inputs else "the history store", None, "no measurable intervals found")
     doc = read_yaml(base) if base else {"kind": "policy", "name": out.stem.lower().replace("_", "-")}
     doc["name"] = _slug_name(out.stem)
-    doc["description"] = f"calibrated from {len(inputs)} file(s): " + ", ".join(
+    store = " and the history store" if history is not False else ""
+    doc["description"] = f"calibrated from {len(inputs)} file(s){store}: " + ", ".join(
         f"{n} ({f['n']} values)" for n, f in fitted.items() if f["n"])
     for name, f in fitted.items():
         if f["chosen"] is None:
@@ -185,7 +209,7 @@ def calibrate(inputs: list[Path], out: Path, base: Path | None = None, figure_pa
     intervals = {}
     for n, f in fitted.items():
         fits = {fam: {"aic": g["aic"], "ks": g["ks"], **g["params"]} for fam, g in f["fits"].items()}
-        intervals[n] = {k: v for k, v in f.items() if k != "fits"} | {"fits": fits}
+        intervals[n] = {k: v for k, v in f.items() if k != "fits"} | {"fits": fits, "too_few": 0 < f["n"] < TOO_FEW}
     return {"policy": str(out), "figure": str(fig), "intervals": intervals}
 
 

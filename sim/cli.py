@@ -271,20 +271,30 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def calibrate(
-        inputs: Annotated[list[Path], typer.Argument(help="drill journals (.jsonl) and/or incident-history CSVs")],
         out: Annotated[Path, typer.Option("--out", help="policy YAML to write")],
+        inputs: Annotated[list[Path] | None, typer.Argument(
+            help="drill journals (.jsonl) and/or incident-history CSVs")] = None,
         base: Annotated[Path | None, typer.Option("--base", help="policy to start from")] = None,
         figure: Annotated[Path | None, typer.Option("--figure", help="goodness-of-fit PNG (default: OUT.png)")] = None,
+        history: Annotated[bool, typer.Option("--history", help="also fit from the history store's drills and past "
+                                                                "incidents (gameday history)")] = False,
+        store: Annotated[Path | None, typer.Option("--store", help="the history store for --history; default "
+                                                                   "$GAMEDAY_STATE_DIR/history.duckdb")] = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Fit step durations (MLE) from journals or incident history and write a policy to simulate with."""
+        """Fit step durations (MLE) from journals, incident history or the history store; write a policy."""
+        from gameday.errors import InputError
+        from sim.calibrate import TOO_FEW
         from sim.calibrate import calibrate as run_calibrate
 
-        result = run_calibrate(list(inputs), out, base, figure)
+        if not inputs and not history:
+            raise InputError(None, "INPUTS", "give journals or CSVs, or --history")
+        result = run_calibrate(list(inputs or []), out, base, figure, history=(store or True) if history else False)
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return
         for name, f in result["intervals"].items():
             if f["n"]:
-                typer.echo(f"{name}: n={f['n']}  -> {f['chosen']}")
+                few = f"  (too few to fit: fewer than {TOO_FEW} values)" if f["too_few"] else ""
+                typer.echo(f"{name}: n={f['n']}  -> {f['chosen']}{few}")
         typer.echo(f"wrote {result['policy']} and {result['figure']}")

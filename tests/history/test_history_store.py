@@ -266,3 +266,16 @@ def test_a_store_that_cannot_be_written_never_fails_the_drill(tmp_path: Path, dr
     assert len(said) == 1 and "not recorded" in said[0] and str(broken) in said[0]
     monkeypatch.setenv("GAMEDAY_HISTORY", str(tmp_path / "good.duckdb"))
     assert record_drill(drills[0].journal, Console()) is True
+
+
+def test_calibrate_fits_from_the_store_and_says_when_values_are_too_few(tmp_path: Path, drills: list[Drill]) -> None:
+    history = tmp_path / "history.duckdb"
+    _fill(HistoryStore(history), tmp_path, drills)
+    done = run_gameday("calibrate", "--history", "--store", history, "--out", tmp_path / "calibrated.yaml")
+    assert done.returncode == 0, done.stderr
+    lines = {line.split(":")[0]: line for line in done.stdout.splitlines()}
+    # two drills measure detection (fault -> alert: 1 and 2 runbook minutes); the timeline starts at its alert
+    assert lines["detect"].startswith("detect: n=2") and "too few to fit" in lines["detect"]
+    # the drills' 'ack' and the past incident's declaration -> mitigation ('Pods healthy, error rate dropping')
+    assert "mitigate: n=1" in lines["mitigate"] and "'value': 18.0" in lines["mitigate"]
+    assert (tmp_path / "calibrated.yaml").is_file()
