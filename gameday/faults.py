@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gameday.names import unknown
-from gameday.releases import CRASHLOOP, LEAKY, RELEASES
+from gameday.releases import CRASHLOOP, LEAKY, MIGRATING, RELEASES
 
 #: The releases the rollout faults deploy by default (the release catalogue, :mod:`gameday.releases`).
 LEAKY_VERSION = LEAKY.version
@@ -31,6 +31,7 @@ class FaultType(StrEnum):
     error_burst = "error-burst"
     config_change = "config-change"  # a bad configuration push, no new image (issue 22)
     database_down = "database-down"  # PostgreSQL stops while PgBouncer keeps running (the runbook's "RDS")
+    forward_migration = "forward-migration"  # a buggy release whose schema migration has no way back
 
 
 class FaultParams(BaseModel):
@@ -76,6 +77,12 @@ class ConfigChangeParams(FaultParams):
                                       description="the eligibility client's timeout after the change (s)")  # fmt: skip
 
 
+class ForwardMigrationParams(FaultParams):
+    version: ReleaseVersion = Field(default=MIGRATING.version,
+                                    description="the release to roll out: it migrates the schema forward as it "
+                                                "starts, and has a bug")  # fmt: skip
+
+
 class DatabaseDownParams(FaultParams):
     pass
 
@@ -114,6 +121,9 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
                   ("HighErrorRate",)),
         FaultSpec(FaultType.database_down, DatabaseDownParams,
                   "stop PostgreSQL while PgBouncer keeps running", ("DatabaseDown", "HighErrorRate")),
+        FaultSpec(FaultType.forward_migration, ForwardMigrationParams,
+                  "roll out a buggy release whose forward-only schema migration breaks the release before it",
+                  ("HighErrorRate",), targets=("local",)),
     )
 }  # fmt: skip
 

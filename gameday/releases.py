@@ -19,6 +19,11 @@ class Release:
     releases_on_timeout: bool = True
     #: A release shipped with a wrong DATABASE_URL.
     database_url_override: str | None = None
+    #: The database schema it needs; a release with a newer schema migrates forward when it starts, and that
+    #: migration has no way back (schema 2 renames ``patients.ward`` to ``unit``: older releases then fail).
+    schema: int = 1
+    #: A bug in the ward list of the first release on schema 2 (it sorts by a column that does not exist).
+    broken_ward_list: bool = False
 
 
 HEALTHY = Release("v1.2.2", "the healthy release: every connection goes back to the pool")
@@ -28,8 +33,13 @@ LEAKY = Release("v1.2.3", "incident 2026-01-24-001: leaks a pooled connection on
 CRASHLOOP = Release("v1.2.4-rc1", "ships a DATABASE_URL that cannot reach the database",
                     database_url_override="postgresql://erp@127.0.0.1:1/erp")  # fmt: skip
 
+# issue 22's unsafe rollback: a forward-only migration, a bug, and the fix to roll forward to
+MIGRATING = Release("v1.3.0", "care units: migrates the schema forward (ward -> unit, no way back); its ward "
+                    "list fails", schema=2, broken_ward_list=True)  # fmt: skip
+FIXED = Release("v1.3.1", "the care-unit release with its ward list fixed (roll forward to it)", schema=2)
+
 #: Every release, healthy first (the kind build makes one backend image per entry).
-RELEASES: dict[str, Release] = {r.version: r for r in (HEALTHY, LEAKY, CRASHLOOP)}
+RELEASES: dict[str, Release] = {r.version: r for r in (HEALTHY, LEAKY, CRASHLOOP, MIGRATING, FIXED)}
 
 
 def release(version: str) -> Release:

@@ -19,7 +19,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from gameday.errors import InputError, from_validation_error
-from gameday.faults import FaultType
+from gameday.faults import FaultType, ReleaseVersion
+from gameday.releases import FIXED
 
 
 class Remediation(StrEnum):
@@ -34,6 +35,7 @@ class Remediation(StrEnum):
     failover_upstream = "failover-upstream"
     revert_config = "revert-config"
     restart_database = "restart-database"
+    roll_forward = "roll-forward"
 
     @classmethod
     def _missing_(cls, value: object) -> Remediation | None:
@@ -64,6 +66,10 @@ class DeploymentParams(RemediationParams):
 
 class RollbackParams(DeploymentParams):
     to_revision: int | None = Field(default=None, ge=1, description="default: the previous revision")
+
+
+class RollForwardParams(DeploymentParams):
+    version: ReleaseVersion = Field(default=FIXED.version, description="the fixed release to roll out")
 
 
 class ScaleParams(DeploymentParams):
@@ -119,6 +125,10 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
         RemediationSpec(Remediation.restart_database, "Restart database",
                         "bring PostgreSQL back: start it if stopped, else restart it", NoParams, "restart",
                         "database", (FaultType.database_down,)),
+        RemediationSpec(Remediation.roll_forward, "Roll forward backend",
+                        "roll out the fixed release (a hotfix) instead of rolling back onto a schema the old "
+                        "release cannot read", RollForwardParams, "roll-forward", "backend",
+                        (FaultType.forward_migration,)),
     )
 }  # fmt: skip
 

@@ -20,6 +20,7 @@ from gameday.faults import (
     DatabaseDownParams,
     FaultParams,
     FaultType,
+    ForwardMigrationParams,
     PgbouncerDownParams,
     PoolLeakParams,
 )
@@ -79,6 +80,25 @@ class LocalPoolLeak(_Rollout):
 @LOCAL_FAULTS.register
 class LocalCrashloop(_Rollout):
     fault = FaultType.crashloop
+
+
+@LOCAL_FAULTS.register
+class LocalForwardMigration(_Rollout):
+    """The release migrates the schema forward as its pods start; revert rolls back to the version recorded
+    before, *then* migrates the schema back (once no pod of the new release is left to migrate it again).
+    With the sandbox down, the deployment is put back and its next start migrates the schema back."""
+
+    fault = FaultType.forward_migration
+
+    def prepare(self, ctx: Sandbox, params: ForwardMigrationParams) -> dict[str, Any]:  # type: ignore[override]
+        return {**super().prepare(ctx, params), "schema": 1}  # type: ignore[arg-type]
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        done = super().revert(ctx, undo)
+        if ctx.service_state("postgres") != "RUNNING":
+            return f"{done}; the schema goes back at the next sandbox start"
+        ctx.migrate_schema(int(undo.get("schema", 1)))
+        return f"{done}; schema back to {undo.get('schema', 1)}"
 
 
 @LOCAL_FAULTS.register

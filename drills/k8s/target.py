@@ -51,7 +51,14 @@ from drills.k8s.status import pod_state
 from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState, SetupChange
 from gameday.errors import SafetyError, TargetError
 from gameday.journal import JournalWriter
-from gameday.remediations import DeploymentParams, NoParams, Remediation, RollbackParams, ScaleParams
+from gameday.remediations import (
+    DeploymentParams,
+    NoParams,
+    Remediation,
+    RollbackParams,
+    RollForwardParams,
+    ScaleParams,
+)
 from gameday.runbook.world import World
 from gameday.scenario import Fault
 
@@ -578,6 +585,18 @@ class KubernetesTarget:
         """The configuration's good values are the knobs' defaults: dropping them from the ConfigMap puts them back."""
         self.set_knobs("revert the configuration change", drop=CONFIG_KNOBS)
         return f"configuration reverted ({', '.join(CONFIG_KNOBS)} back to the defaults)"
+
+    @KUBE_REMEDIES.register(Remediation.roll_forward)
+    def _roll_forward(self, params: RollForwardParams) -> str:
+        """A new revision of the Deployment on the fixed release's image (what a hotfix deploy does)."""
+        from drills.k8s.faults import KubePoolLeak  # its template(): the image, APP_VERSION and version label
+
+        name = params.deployment or self.backend
+        dep = self._read("Deployment", name)
+        template = self._sanitize(dep.spec.template)
+        new = KubePoolLeak().template(template, params.version)
+        self._patch("Deployment", name, [{"op": "replace", "path": "/spec/template", "value": new}], "roll forward")
+        return f"deployment/{name} rolled forward to {params.version}"
 
     @KUBE_REMEDIES.register(Remediation.restart_database)
     def _restart_database(self, params: NoParams) -> str:

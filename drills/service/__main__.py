@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.Error as exc:
         print(f"Cannot connect to database: {str(exc).strip().splitlines()[0]}", file=sys.stderr, flush=True)
         return 1
-    if args.migrate:
+    if args.migrate or rel.schema > 1:  # a release on a newer schema migrates forward as it starts
         from drills.service.schema import migrate
 
-        migrate(url)
+        migrate(url, rel.schema)
 
     import uvicorn
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from drills.service.knobs import KnobReader
 from drills.service.metrics import Metrics
-from drills.service.schema import DEPARTMENTS
+from drills.service.schema import DEPARTMENTS, ward_column
 from gameday.releases import Release
 
 STATEMENT_TIMEOUT_MS = 300
@@ -161,18 +161,23 @@ def create_app(settings: Settings) -> FastAPI:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # the column this release's schema has (an older release on a newer schema fails here: unsafe rollback)
+    ward_col = ward_column(settings.release.schema)
+    ward_order = "unit_name" if settings.release.broken_ward_list else "id"  # the care-unit bug: no such column
+
     @app.get("/api/patients")
     async def list_patients(ward: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         return await fetch(
-            "SELECT id, mrn, name, ward" + _latency_sql() + " FROM patients"
-            " WHERE (%(ward)s::text IS NULL OR ward = %(ward)s) ORDER BY id LIMIT %(limit)s",
+            f"SELECT id, mrn, name, {ward_col} AS ward" + _latency_sql() + " FROM patients"
+            f" WHERE (%(ward)s::text IS NULL OR {ward_col} = %(ward)s) ORDER BY {ward_order} LIMIT %(limit)s",
             {"ward": ward, "limit": min(max(limit, 1), 100)},
         )
 
     @app.get("/api/patients/{patient_id}")
     async def get_patient(patient_id: int) -> dict[str, Any]:
         rows = await fetch(
-            "SELECT id, mrn, name, birth_date, ward" + _latency_sql() + " FROM patients WHERE id = %(id)s",
+            f"SELECT id, mrn, name, birth_date, {ward_col} AS ward" + _latency_sql()
+            + " FROM patients WHERE id = %(id)s",
             {"id": patient_id},
         )
         if not rows:

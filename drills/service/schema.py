@@ -49,12 +49,46 @@ DEPARTMENTS = ("radiology", "cardiology", "oncology", "pediatrics", "surgery")
 MIGRATION_LOCK = 7_240_124
 
 
-def migrate(dsn: str) -> None:
-    """Create the schema and seed it once; safe to run at every ``sandbox up`` and from every replica at once
-    (one transaction under a transaction-scoped advisory lock, so it also works through PgBouncer)."""
+#: Schema 2 (the care-unit releases): ``patients.ward`` becomes ``unit``.  Forward-only for the service: a
+#: release never migrates back, so an older release rolled back onto schema 2 fails on ``ward``.
+TO_SCHEMA_2 = """
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'patients' AND column_name = 'ward')
+  THEN ALTER TABLE patients RENAME COLUMN ward TO unit; END IF;
+END $$;
+"""
+#: Only for a drill's revert and the sandbox's start: put the schema back where the healthy release needs it.
+TO_SCHEMA_1 = """
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'patients' AND column_name = 'unit')
+  THEN ALTER TABLE patients RENAME COLUMN unit TO ward; END IF;
+END $$;
+"""
+
+
+def ward_column(schema: int) -> str:
+    """The patients' ward column under each schema."""
+    return "unit" if schema >= 2 else "ward"
+
+
+def migrate(dsn: str, schema: int = 1, *, downgrade: bool = False) -> None:
+    """Create the schema and seed it once, then bring it forward to ``schema``; safe to run at every ``sandbox
+    up`` and from every replica at once (one transaction under a transaction-scoped advisory lock, so it also
+    works through PgBouncer).  Only ``downgrade`` (the drills' own clean-up, never a release) goes back."""
     params = {"patients": PATIENTS, "appointments": APPOINTMENTS}
     with psycopg.connect(dsn, prepare_threshold=None) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(SCHEMA)
-        conn.execute(SEED, params)
+        if downgrade:
+            conn.execute(TO_SCHEMA_1)
+        if current_schema(conn) == 1:
+            conn.execute(SEED, params)
         conn.execute(SEED_APPOINTMENTS, params)
+        if schema >= 2:
+            conn.execute(TO_SCHEMA_2)
+
+
+def current_schema(conn: psycopg.Connection) -> int:
+    renamed = conn.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'patients'"
+                           " AND column_name = 'unit'").fetchone()
+    return 2 if renamed else 1

@@ -23,7 +23,14 @@ from drills.service.knobs import Knobs, write_knobs
 from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState
 from gameday.errors import InputError, TargetError
 from gameday.journal import JournalWriter
-from gameday.remediations import DeploymentParams, NoParams, Remediation, RollbackParams, ScaleParams
+from gameday.remediations import (
+    DeploymentParams,
+    NoParams,
+    Remediation,
+    RollbackParams,
+    RollForwardParams,
+    ScaleParams,
+)
 from gameday.scenario import Fault
 
 #: The catalogue's remediations on the sandbox (gameday.remediations), one method each below.
@@ -203,6 +210,13 @@ class LocalTarget:
             return "started postgres"
         self.sandbox.supervisor.restart("postgres")
         return "restarted postgres"
+
+    @LOCAL_REMEDIES.register(Remediation.roll_forward)
+    def _roll_forward(self, params: RollForwardParams) -> str:
+        _backend_only(params)
+        before = self.sandbox.deployment().version
+        dep = self.sandbox.rollout(params.version, cause=f"roll forward from {before}")
+        return f"rolled backend forward from {before} to {dep.version} (revision {dep.current.revision})"
 
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]
