@@ -83,3 +83,23 @@ def _day(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(None, "--today", f"not a date: {text!r} (YYYY-MM-DD)") from None
+
+
+def write_team_trend(out: Path, history: Path | None = None) -> Path | None:
+    """The monthly review (``review.html``) in ``out`` for the war room's after-close view; None when there is no
+    store to read (a first drill on this machine, ``GAMEDAY_HISTORY=off``): the view then shows no link."""
+    from gameday.errors import GamedayError
+    from gameday.history.render import write_monthly
+    from gameday.history.review import monthly_review
+    from gameday.history.store import HistoryStore
+    from gameday.runbook import load_runbook
+    from sim.detectability import count_trend_noise
+
+    store = HistoryStore(history, lock_timeout=10.0)
+    if not store.path.is_file():
+        return None
+    try:
+        review = monthly_review(store, load_runbook(), count_noise=count_trend_noise)
+        return write_monthly(review, out, store.path)[0]
+    except GamedayError:
+        return None

@@ -32,7 +32,7 @@ from gameday.runbook.model import Runbook
 
 HERE = Path(__file__).parent
 REPORT_DIR = "warroom-report"
-REPORT_FILES = {"report.html", "report.md", "timeline.png"}
+REPORT_FILES = {"report.html", "report.md", "timeline.png", "review.html"}  # review: the team's monthly trend
 #: SSE keep-alive (seconds): proxies and browsers drop silent connections.
 KEEPALIVE_S = 15.0
 #: The page pushes at least this often, so countdowns and checklists that depend on time stay true.
@@ -200,7 +200,11 @@ def create_app(journal: Path, runbook: Runbook, access: Access, room: Room | Non
             from gameday.report import build_report
 
             build_report(journal=journal, out=out)
-        return JSONResponse({"html": "/report/report.html", "chart": "/report/timeline.png"})
+        from sim.review_cli import write_team_trend
+
+        trend = write_team_trend(out)
+        return JSONResponse({"html": "/report/report.html", "chart": "/report/timeline.png",
+                             "trend": "/report/review.html" if trend else None})
 
     @app.get("/report/{name}")
     def report_file(name: str, request: Request) -> Response:

@@ -452,6 +452,7 @@
       const body = await response.json();
       $("report-chart").src = `${body.chart}?v=${Date.now()}`;
       $("report-link").href = body.html;
+      if (body.trend) { $("trend-link").href = body.trend; $("trend-link").classList.remove("hidden"); }
     }
   }
   if (isGM) setInterval(() => loadScore($("gm-score"), $("gm-score-table")), 3000);
