@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drills.autopilot_branches import BranchView, attempts
+from drills.autopilot_comms import CommsLead
 from gameday.errors import GamedayError
 from gameday.journal import EventType, JournalWriter
 from gameday.remediations import Remediation, spec_for
@@ -153,6 +154,8 @@ class Autopilot:
         #: The stability watch held (the glossary's *resolved*): status updates and escalation are over.
         self.resolved = False
         self.error: BaseException | None = None
+        #: Phase 4 from the runbook's templates, and who does what (drills/autopilot_comms.py).
+        self.comms = CommsLead(self)
         self._thread = threading.Thread(target=self._run, name="autopilot", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ class Autopilot:
         return POLL_WALL_S * self.time_scale / 60.0
 
     def emit(self, kind: EventType, data: dict[str, Any] | None = None) -> None:
-        self.journal.emit(kind, ACTOR, data or {})
+        self.journal.emit(kind, self.comms.actor(kind), data or {})
 
     def sleep(self, minutes: float) -> Generator[Any, Any, None]:
         """Sleep ``minutes`` of runbook time in poll-sized slices, so a stop is noticed quickly."""
@@ -248,6 +251,8 @@ class Autopilot:
         yield from self._diagnose_and_fix()
         self.resolved = True
         self.emit(EventType.resolved, {"severity": self.severity})
+        if declares:
+            self.comms.resolved()
         yield from self.step("close")
         self.emit(EventType.closed, {"severity": self.severity})
         # Phase 6 (review within runbook.postmortem_within_hours): filed at once, before the runner, which
@@ -266,11 +271,13 @@ class Autopilot:
             self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})
         for step in self.runbook.declaration_for(self.severity, user_facing=self.scenario.user_facing):
             self._declaration_step(step)
+        self.comms.declared()
 
     def _team_roles(self) -> list[str]:
         """The roles a declaration names (the runbook's) plus those the policy staffs, in the runbook's order."""
         wanted = {name.upper() for name in self.model.policy.responders.roles}
         wanted |= {abbr.upper() for abbr in self.runbook.declaration_roles}
+        wanted |= self.comms.roles()  # those whose duties the autopilot carries out (the CL's messages)
         return [r.abbreviation for r in self.runbook.roles if r.abbreviation.upper() in wanted]
 
     def _declaration_step(self, step: DeclarationStep) -> None:
@@ -281,10 +288,13 @@ class Autopilot:
             data["channel"] = f"#incident-{self.journal.incident}"
         elif kind is DeclarationKind.page:
             data |= {"who": "on-call team", "level": 1, "severity": self.severity}
-        elif kind in (DeclarationKind.status_page, DeclarationKind.announce):
-            channel = "Status Page" if kind is DeclarationKind.status_page else "Slack"
-            data |= {"number": 0, "status": "Investigating", "channels": [channel],
-                     "message": f"{step.title}: investigating"}
+        elif kind is DeclarationKind.announce:  # the declaration message, in its template
+            data = self.comms.declaration(step=step.title)
+        elif kind is DeclarationKind.status_page:  # the status page's first status
+            page = self.comms.status_page("Investigating", "We are investigating errors on the service.", step.title)
+            if page is None:
+                return
+            data = page
         else:
             data["text"] = f"{step.title}: done"
         self.emit(DECLARATION_EVENTS[kind], data)
@@ -294,21 +304,13 @@ class Autopilot:
         (``ResponderModel.status_update_gap_minutes``): late only when writing one takes longer than usual."""
         if self.model.status_update_minutes(self.severity) is None:
             return
-        channels = self.runbook.severity(self.severity).update_channels
-        number = 0
         while not self.resolved:
             gap = self.model.status_update_gap_minutes(self.severity, self.updates_rng)
             yield from self.sleep(gap or 0.0)
             if self.resolved:
                 return
-            number += 1
             healthy, checks = self.view.health()
-            self.emit(EventType.status_update, {
-                "number": number,
-                "status": "Monitoring" if healthy else "Investigating",
-                "message": f"Update #{number}: error rate {checks['error_rate']}",
-                "channels": channels,
-            })
+            self.emit(EventType.status_update, self.comms.update(checks, healthy))
 
     def _escalations(self, since: float) -> Generator[Any, Any, None]:
         """Climb the technical ladder, and send the business notifications for their severities, while the
@@ -356,6 +358,8 @@ class Autopilot:
                         f"plan: {' then '.join(s.value for s in last) if last else 'keep investigating'}",
                 "firing": self.view.firing(),
             })
+            if last is not None and self.severity in self.runbook.declared_severities():
+                self.comms.identified(" then ".join(spec_for(step).label for step in last))
             if last is None:
                 # Nothing left to try.  A blip that failed the stability watch (a pod briefly unready) is over
                 # when the checks pass again: verify anew rather than investigate until the drill times out.
@@ -380,6 +384,7 @@ class Autopilot:
         if not healthy:
             return False
         self.emit(EventType.verified, {"checks": checks, "criteria": self.runbook.verification.checklist})
+        self.comms.restored()
         self.restored = True
         stable = yield from self._stability_watch()
         self.restored = stable  # a failed watch: the problem is back, so is the ladder
@@ -391,6 +396,7 @@ class Autopilot:
         spec = spec_for(action)
         self.emit(EventType.action, {"kind": spec.kind, "action": action.value, "params": {},
                                      "target": spec.acts_on})
+        self.comms.fixed(action)
         outcome: dict[str, Any] = {}
 
         def work() -> None:

@@ -46,13 +46,13 @@ def declaration_kind(title: str) -> DeclarationKind:
     return DeclarationKind.other
 
 
-#: The journal event that records each kind of step as done.  The declaration post in #incidents is the
-#: incident's first stakeholder communication, so it counts as a status update (number 0).
+#: The journal event that records each kind of step as done: the post in #incidents is the declaration
+#: message (its template's fields), the status page step the page's first status.
 DECLARATION_EVENTS: dict[DeclarationKind, EventType] = {
     DeclarationKind.war_room: EventType.war_room_created,
     DeclarationKind.page: EventType.paged,
-    DeclarationKind.status_page: EventType.status_update,
-    DeclarationKind.announce: EventType.status_update,
+    DeclarationKind.status_page: EventType.status_page,
+    DeclarationKind.announce: EventType.declaration_posted,
     DeclarationKind.other: EventType.note,
 }
 

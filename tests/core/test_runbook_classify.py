@@ -103,7 +103,8 @@ def test_every_kind_has_a_journal_event() -> None:
     assert set(DECLARATION_EVENTS) == set(DeclarationKind)
     assert DECLARATION_EVENTS[K.war_room] is EventType.war_room_created
     assert DECLARATION_EVENTS[K.page] is EventType.paged
-    assert DECLARATION_EVENTS[K.status_page] is EventType.status_update
+    assert DECLARATION_EVENTS[K.status_page] is EventType.status_page
+    assert DECLARATION_EVENTS[K.announce] is EventType.declaration_posted
 
 
 def test_unlabelled_decision_and_step() -> None:

@@ -6,7 +6,9 @@ are under test.  Target and dashboards are not needed for the declaration.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "policies" / "baseline.yaml"
 
 
+class Outage:
+    """The dashboards during the outage: what the declaration's impact field reads."""
+
+    def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
+        return False, {"error_rate": 0.9059697422570934, "p95_seconds": None}
+
+
 def _declare(tmp_path: Path, user_facing: bool) -> list:
     runbook = load_runbook()
     scenario = load_model(ROOT / "scenarios" / "connection-pool-leak.yaml", Scenario)
@@ -30,7 +39,8 @@ def _declare(tmp_path: Path, user_facing: bool) -> list:
     assert scenario.expected_severity == "SEV-1"
     journal = JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False)
     pilot = Autopilot(runbook=runbook, scenario=scenario, model=ResponderModel.from_files(BASELINE), target=None,
-                      journal=journal, view=None, time_scale=60.0, rng=np.random.default_rng(1))
+                      journal=journal, view=Outage(), time_scale=60.0,  # type: ignore[arg-type]
+                      rng=np.random.default_rng(1))
     pilot.env = simpy.Environment()
     pilot.env.process(pilot._declare())
     pilot.env.run()
@@ -41,17 +51,33 @@ def _declare(tmp_path: Path, user_facing: bool) -> list:
 @pytest.mark.parametrize("user_facing", [True, False])
 def test_declaration_steps_become_the_classified_events(tmp_path: Path, user_facing: bool) -> None:
     events = _declare(tmp_path, user_facing)
-    steps = [(e.type, e.data.get("kind")) for e in events if "step" in e.data]
+    steps = [(e.type, e.data["step"]) for e in events if "step" in e.data]
     expected = [
-        (EventType.status_update, "announce"),
-        (EventType.war_room_created, "war_room"),
-        (EventType.paged, "page"),
+        (EventType.declaration_posted, "Create incident in Slack"),  # the declaration message, in its template
+        (EventType.war_room_created, "Create war room channel"),
+        (EventType.paged, "Page on-call team"),
     ]
     if user_facing:
-        expected.append((EventType.status_update, "status_page"))
+        expected.append((EventType.status_page, "Update status page"))  # its first status
     assert steps == expected
     roles = [e.data["role"] for e in events if e.type is EventType.role_assigned]
     assert roles[:2] == ["IC", "TL"]  # the roles the declaration template names, whatever the policy staffs
+    assert "CL" in roles  # the autopilot posts the updates and notices: the runbook gives that to the CL
+    posted = next(e for e in events if e.type is EventType.declaration_posted)
+    assert posted.actor == "autopilot-ic"  # the IC declares
+    assert list(posted.data["fields"]) == ["severity", "summary", "impact", "detected", "ic", "tl", "war_room"]
+    assert posted.data["fields"]["ic"] == "@autopilot-ic"
+    assert posted.data["fields"]["impact"] == "error rate 90.6%"
+    assert "**War Room**: #incident-drill-1" in posted.data["message"]
+    notices = [e for e in events if e.type is EventType.external_notice]
+    pages = [e.data["status"] for e in events if e.type is EventType.status_page]
+    if user_facing:  # users are told, within the runbook's 15 min, by the CL
+        assert [(e.data["kind"], e.actor) for e in notices] == [("initial", "autopilot-cl")]
+        assert notices[0].data["fields"]["current_status"] == "Investigating"
+        assert notices[0].data["channels"] == ["Email"]
+        assert pages == ["Investigating"]
+    else:
+        assert notices == [] and pages == []
 
 
 def test_status_update_gap_is_the_simulators_rule() -> None:
@@ -65,3 +91,30 @@ def test_status_update_gap_is_the_simulators_rule() -> None:
     writing = model.delay_minutes("status_update", rng_b, severity="SEV-1")
     assert model.status_update_gap_minutes("SEV-1", rng_a) == pytest.approx(15.0 - typical + writing)
     assert model.status_update_gap_minutes("SEV-4", rng_a) is None  # "once at close": no cadence
+
+
+def test_figures_are_written_as_the_runbook_writes_them() -> None:
+    """Not "error rate 0.9059697422570934": a percentage with one decimal, p95 in seconds."""
+    from drills.autopilot_comms import impact, percent
+
+    assert percent(0.9059697422570934) == "90.6%"
+    assert percent(0.004) == "0.4%" and percent(None) == "unknown"
+    assert impact({"error_rate": 0.9059697422570934, "p95_seconds": 1.23456}) == "error rate 90.6%, p95 1.23 s"
+
+
+def test_updates_fill_the_update_template_for_every_channel(tmp_path: Path) -> None:
+    runbook = load_runbook()
+    scenario = load_model(ROOT / "scenarios" / "connection-pool-leak.yaml", Scenario)
+    journal = JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False)
+    pilot = Autopilot(runbook=runbook, scenario=scenario, model=ResponderModel.from_files(BASELINE), target=None,
+                      journal=journal, view=None, time_scale=60.0, rng=np.random.default_rng(1))
+    pilot.env = simpy.Environment()
+    first = pilot.comms.update({"error_rate": 0.9059697422570934, "p95_seconds": 2.5}, healthy=False)
+    pilot.comms.identified("Roll back backend")
+    second = pilot.comms.update({"error_rate": 0.5}, healthy=False)
+    journal.close()
+    assert first["channels"] == ["Slack", "Status Page", "Email"]
+    assert first["message"] == "Update #1: investigating; error rate 90.6%, p95 2.50 s"
+    assert list(first["fields"]) == ["time", "number", "status", "summary", "next_update", "impact"]
+    assert first["fields"]["next_update"] == (journal.start + timedelta(minutes=15)).strftime("%H:%M UTC")
+    assert (second["number"], second["status"]) == (2, "Identified")

@@ -7,6 +7,7 @@ runbook minutes before the fix pass in milliseconds.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ class AlwaysFiring:
     def firing(self) -> list[str]:
         return ["HighErrorRate"]
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
+    def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:  # DrillView.health's
         return False, {"error_rate": 0.5}
 
 
