@@ -162,7 +162,7 @@ def test_autopilot_drill_detects_rolls_back_and_reverts(
 
     fired = {e.data["alertname"] for e in events if e.type is EventType.alert_firing}
     assert fired & set(spec.expected_alerts), f"none of {spec.expected_alerts} fired (got {fired})"
-    assert events[rollback].actor == "autopilot"
+    assert events[rollback].actor == "autopilot-tl"  # the runbook gives the fix to the TL
     assert events[mitigated].data["error_rate"] < threshold
     after = [e.data["error_rate"] for e in events[mitigated:] if e.type is EventType.metric_sample]
     assert after and after[-1] is not None and after[-1] < threshold, "error rate not back under the runbook's 1%"
@@ -174,7 +174,7 @@ def test_autopilot_drill_detects_rolls_back_and_reverts(
     assert events[reverted].data["ok"] is True
     closed = first_index(events, of(EventType.closed), "closed", after=mitigated)
     filed = first_index(events, of(EventType.postmortem_filed), "postmortem_filed", after=closed)
-    assert events[filed].actor == "autopilot"
+    assert events[filed].actor == "autopilot-ic"  # and the review to the IC
     review = read_review(Path(summary["journal"]).parent / events[filed].data["path"],
                          runbook.templates[TEMPLATE_NAME])
     assert review.problems == [], f"the autopilot's review misses the template: {review.problems}"

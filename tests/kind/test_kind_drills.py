@@ -89,7 +89,7 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
 
     injected = first(events, of(EventType.fault_injected), "fault_injected")
     alert = first(events, of(EventType.alert_firing), "alert_firing", after=injected)
-    action = first(events, lambda e: e.type is EventType.action and e.actor == "autopilot", "autopilot action",
+    action = first(events, lambda e: e.type is EventType.action and e.actor == "autopilot-tl", "autopilot action",
                    after=alert)
     mitigated = first(events, of(EventType.mitigated), "mitigated", after=action)
     reverted = first(events, of(EventType.fault_reverted), "fault_reverted", after=mitigated)
