@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from gameday.errors import InputError
 
@@ -105,6 +105,13 @@ class SmtpSink(_Closed):
             raise ValueError("username is written inline; name the environment variable that holds it "
                              "(username_env: GAMEDAY_SMTP_USER)")
         return data
+
+    @field_validator("ca_file")
+    @classmethod
+    def _beside_the_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """A relative CA file is read beside the notify file, wherever gameday runs from."""
+        base = (info.context or {}).get("base_dir")
+        return Path(base) / value if value is not None and not value.is_absolute() and base is not None else value
 
     @model_validator(mode="after")
     def _modes(self) -> SmtpSink:

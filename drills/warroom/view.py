@@ -230,8 +230,9 @@ class RoomView:
             return out
         comms, escalation = self.runbook.communication, self.runbook.escalation
         user_facing = bool((self.meta.get("scenario") or {}).get("user_facing", True))
-        detected = self.first(E.alert_firing, E.detected) or self.first(E.fault_injected)
         declared = self.first(E.severity_declared)
+        # never the injection: in a blind drill its moment is the game master's secret
+        detected = self.first(E.alert_firing, E.detected) or declared
         verified = self.last(E.verified)
         over = self.first(E.resolved, E.closed) is not None
         minutes = self.runbook.external_notification_minutes

@@ -123,3 +123,15 @@ def test_a_notice_brings_its_own_subject() -> None:
                                        "message": "Subject: Service Restored - Hospital ERP\n\nAll good."})
     message = message_for(event, "SEV-1", "inc-1")
     assert (message.subject, message.text) == ("Service Restored - Hospital ERP", "All good.")
+
+
+def test_a_relative_ca_file_is_read_beside_the_notify_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drills.notify.config import load_notify
+
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "ca.pem").write_text("a CA\n")
+    path = tmp_path / "team" / "notify.yaml"
+    path.write_text(json.dumps(_with(1, ca_file="ca.pem")))
+    monkeypatch.chdir(tmp_path)  # not where the file is
+    sinks = load_notify(path).resolve(path, {"GD_TEST_SLACK_URL": "https://hooks.example.com/x"})
+    assert sinks[1].spec.ca_file == tmp_path / "team" / "ca.pem"  # type: ignore[union-attr]
