@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Drill, past_incident, run_gameday, write_drill
+from history_helpers import Drill, past_incident, run_gameday, write_drill
 
 from gameday.history.ingest import read_journal_file, read_review_file, read_timeline_file
 from gameday.history.review import monthly_review, weekly_review

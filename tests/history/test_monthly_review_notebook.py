@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import Drill, past_incident, run_gameday
+from history_helpers import Drill, past_incident, run_gameday
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "monthly_review.ipynb"
