@@ -22,6 +22,7 @@ from sim.kernel import Replication
 from sim.milestones import milestones
 from sim.model import CompiledModel
 from sim.responder import status_update_gap
+from sim.simpy_comms import Comms
 from sim.simpy_draws import IncidentDraws
 from sim.simpy_ledger import Ledger
 from sim.simpy_plan import TICKET, WAR_ROOM, Draws, Plan
@@ -50,6 +51,8 @@ class Recorder:
         self._business = {k for k, s in enumerate(model.severities) if s in escalation.business_severities} \
             if escalation.business else set()
         self._notes = sorted(escalation.business, key=lambda n: n.after_minutes)
+        #: Phase 4's rows (declaration message, status page, notices, the updates' template fields)
+        self._comms = Comms(model, columns, ledger.n)
 
     # -- an incident's moments, in the order it reaches them -----------------------------------------------
 
@@ -111,7 +114,8 @@ class Recorder:
         """What declaring means for this severity (runbook declaration steps), and the update clock."""
         log, model, now, name = self.log, self.model, self.env.now, self.names[i]
         sev_name = model.severities[sev]
-        log.append((now, name, E.severity_declared, "on-call", {"severity": sev_name, "level": int(
+        # the on-call declares as the incident's commander (the runbook gives declaring to the IC)
+        log.append((now, name, E.severity_declared, "IC", {"severity": sev_name, "level": int(
             model.runbook.severity(sev_name).level)}))
         for step in model.runbook.declaration_for(sev_name):  # classified by the runbook model
             title, kind = step.title, step.kind
@@ -119,8 +123,8 @@ class Recorder:
                 log.append((now, name, E.paged, "on-call", {"who": "on-call team", "step": title}))
             elif kind is DeclarationKind.war_room and "war_room" not in model.roles:  # else the workflow node does it
                 log.append((now, name, E.war_room_created, "on-call", {"step": title}))
-            elif kind in (DeclarationKind.status_page, DeclarationKind.announce):
-                log.append((now, name, E.status_update, "on-call", {"n": 0, "step": title}))
+        # the #incidents post and the status page step: the declaration message and the page's first status
+        log.extend(self._comms.declared(now, name, i, sev_name))
         self._start_updates(i, sev, "CL" if "CL" in model.policy.responders.roles else "IC")
 
     def step(self, i: int, sev: int, code: int) -> None:
@@ -134,6 +138,7 @@ class Recorder:
 
     def hypothesis(self, i: int, at: float, v: int) -> None:
         self.log.append((at, self.names[i], E.hypothesis, "TL", {"text": f"working hypothesis #{v + 1}"}))
+        self.log.extend(self._comms.identified(at, self.names[i], i))
 
     def fix(self, i: int, rollback: bool) -> None:
         self.log.append((self.env._now, self.names[i], E.action, "TL", {"kind": "rollback" if rollback else "hotfix"}))
@@ -143,6 +148,7 @@ class Recorder:
 
     def verified(self, i: int, at: float) -> None:
         self.log.append((at, self.names[i], E.verified, "TL", {}))
+        self.log.extend(self._comms.restored(at, self.names[i], i))
 
     def recurred(self, i: int, watch: int) -> None:
         """The problem came back during stability watch number ``watch`` (from 0)."""
@@ -205,7 +211,7 @@ class Recorder:
         # sim.responder.status_update_gap (the autopilot's rule too) split in its two waits: reminder, then writing
         reminder = status_update_gap(interval, 0.0, float(dist.mean()))
         columns, done, name = self._columns, self._ledger.done_event(i), self.names[i]
-        channels = self.model.runbook.severity(self.model.severities[sev]).update_channels
+        sev_name = self.model.severities[sev]
         k = 0
         while True:
             yield done | env.timeout(reminder)
@@ -215,7 +221,7 @@ class Recorder:
             if done.triggered:
                 return
             k += 1
-            log.append((env.now, name, E.status_update, actor, {"n": k, "channels": channels}))
+            log.append((env.now, name, E.status_update, actor, self._comms.update(env.now, i, k, sev_name)))
 
     # -- after the run ---------------------------------------------------------------------------------
 
@@ -240,4 +246,5 @@ class Recorder:
         resolved_at = milestones(self.model, rep)[Milestone.resolved]
         for i, name in enumerate(self.names):
             out.append((float(resolved_at[i]), name, E.resolved, "IC", {}))
+            out.extend(self._comms.resolved(float(resolved_at[i]), name, i))
         return out

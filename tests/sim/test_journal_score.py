@@ -61,6 +61,13 @@ def test_sim_journal_passes_the_checks_the_simulated_team_follows(baseline, seed
             assert checks[check] is Status.passed, (incident, check)
         if checks["severity"] == "SEV-1":
             assert checks["paged"] is Status.passed, incident
+        # Phase 4 and the roles (issue 21): the simulated team posts the declaration message, every update to
+        # the severity's channels in its template, walks the status page, sends the resolution notice, and
+        # each duty is done by its role; the initial notice is judged (a late declaration makes it late too)
+        for check in ("declaration_message", "update_channels", "status_page", "resolution_notice",
+                      "duties_by_role"):
+            assert checks[check] is Status.passed, (incident, check)
+        assert checks["initial_notice"] in (Status.passed, Status.failed), incident
     for checks in scores.values():
         assert checks["severity_matches"] is Status.passed
         assert checks["verification_true"] is Status.not_applicable  # a simulator has no metric samples
@@ -97,3 +104,17 @@ def test_slow_status_updates_fail_the_cadence_check(baseline, seed_runbook, tmp_
     # same incidents (common random numbers), only the update step differs: some, not all, come out late
     assert 0 < len(slow_failed) < len(applicable)
     assert set(fast) == set(slow)
+
+
+def test_the_initial_notice_follows_the_cl_writing_time(baseline, seed_runbook, tmp_path):
+    """The CL's writing is a status_update draw: a slow writer misses the runbook's 15 minutes more often."""
+    def in_time(dist: dict, name: str) -> tuple[int, int]:
+        scores = _statuses(_journal(_with_status_update(baseline, dist), seed_runbook, tmp_path / name),
+                           seed_runbook)
+        judged = [v["initial_notice"] for v in scores.values() if v["initial_notice"] is not Status.not_applicable]
+        return sum(s is Status.passed for s in judged), len(judged)
+
+    quick, n_quick = in_time({"dist": "fixed", "value": 1.0}, "quick.jsonl")
+    slow, n_slow = in_time({"dist": "fixed", "value": 14.0}, "slow.jsonl")
+    assert n_quick == n_slow > 20  # the same incidents (common random numbers)
+    assert quick > slow
