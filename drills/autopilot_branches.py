@@ -25,13 +25,19 @@ if TYPE_CHECKING:
 
 #: Faults of the database itself: verification also asks "Database connections normal".
 DATABASE_FAULTS = frozenset({FaultType.database_down})
+#: The data-at-risk branch's brackets: offline first, back online last.
+OFFLINE, ONLINE = Remediation.maintenance_on, Remediation.maintenance_off
 
 
 def attempts(scenario: Scenario) -> list[list[Remediation]]:
     """What the autopilot tries, one attempt after another (each checked before the next): every safe
     remediation on its own, except with data at risk, where the first attempt is the whole "offline, repair
     (with whatever else the scenario lists, in its order), restore" sequence."""
-    return [[name] for name in scenario.safe_remediations]
+    names = list(scenario.safe_remediations)
+    if not scenario.data_at_risk:
+        return [[name] for name in names]
+    inner = [name for name in names if name not in (OFFLINE, ONLINE)]
+    return [[OFFLINE, *inner, ONLINE]]
 
 
 class BranchView:

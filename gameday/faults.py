@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gameday.names import unknown
-from gameday.releases import CRASHLOOP, LEAKY, MIGRATING, RELEASES
+from gameday.releases import CRASHLOOP, DOUBLE_BOOKING, LEAKY, MIGRATING, RELEASES
 
 #: The releases the rollout faults deploy by default (the release catalogue, :mod:`gameday.releases`).
 LEAKY_VERSION = LEAKY.version
@@ -32,6 +32,7 @@ class FaultType(StrEnum):
     config_change = "config-change"  # a bad configuration push, no new image (issue 22)
     database_down = "database-down"  # PostgreSQL stops while PgBouncer keeps running (the runbook's "RDS")
     forward_migration = "forward-migration"  # a buggy release whose schema migration has no way back
+    data_corruption = "data-corruption"  # a release that writes wrong data while every request succeeds
 
 
 class FaultParams(BaseModel):
@@ -83,6 +84,11 @@ class ForwardMigrationParams(FaultParams):
                                                 "starts, and has a bug")  # fmt: skip
 
 
+class DataCorruptionParams(FaultParams):
+    version: ReleaseVersion = Field(default=DOUBLE_BOOKING.version,
+                                    description="the release to roll out: it books every appointment twice")
+
+
 class DatabaseDownParams(FaultParams):
     pass
 
@@ -124,6 +130,9 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
         FaultSpec(FaultType.forward_migration, ForwardMigrationParams,
                   "roll out a buggy release whose forward-only schema migration breaks the release before it",
                   ("HighErrorRate",), targets=("local",)),
+        FaultSpec(FaultType.data_corruption, DataCorruptionParams,
+                  "roll out a release that books every appointment twice while every request succeeds",
+                  ("DataIntegrityViolation",), targets=("local",)),
     )
 }  # fmt: skip
 

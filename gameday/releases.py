@@ -24,6 +24,8 @@ class Release:
     schema: int = 1
     #: A bug in the ward list of the first release on schema 2 (it sorts by a column that does not exist).
     broken_ward_list: bool = False
+    #: Books every appointment twice (a retry without an idempotency check): wrong data, successful requests.
+    double_booking: bool = False
 
 
 HEALTHY = Release("v1.2.2", "the healthy release: every connection goes back to the pool")
@@ -37,9 +39,13 @@ CRASHLOOP = Release("v1.2.4-rc1", "ships a DATABASE_URL that cannot reach the da
 MIGRATING = Release("v1.3.0", "care units: migrates the schema forward (ward -> unit, no way back); its ward "
                     "list fails", schema=2, broken_ward_list=True)  # fmt: skip
 FIXED = Release("v1.3.1", "the care-unit release with its ward list fixed (roll forward to it)", schema=2)
+# issue 22's data at risk: requests succeed while the data goes wrong
+DOUBLE_BOOKING = Release("v1.2.5", "retries every booking without checking it was made: each appointment is "
+                         "booked twice, and every request succeeds", double_booking=True)  # fmt: skip
 
 #: Every release, healthy first (the kind build makes one backend image per entry).
-RELEASES: dict[str, Release] = {r.version: r for r in (HEALTHY, LEAKY, CRASHLOOP, MIGRATING, FIXED)}
+RELEASES: dict[str, Release] = {r.version: r for r in (HEALTHY, LEAKY, CRASHLOOP, MIGRATING, FIXED,
+                                                          DOUBLE_BOOKING)}
 
 
 def release(version: str) -> Release:

@@ -36,6 +36,9 @@ class Remediation(StrEnum):
     revert_config = "revert-config"
     restart_database = "restart-database"
     roll_forward = "roll-forward"
+    maintenance_on = "maintenance-on"
+    repair_data = "repair-data"
+    maintenance_off = "maintenance-off"
 
     @classmethod
     def _missing_(cls, value: object) -> Remediation | None:
@@ -104,7 +107,8 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
         RemediationSpec(Remediation.rollback, "Roll back backend",
                         "roll the deployment back to its previous revision (kubectl rollout undo)",
                         RollbackParams, "rollback", "backend",
-                        (FaultType.connection_pool_leak, FaultType.crashloop), rollback=True),
+                        (FaultType.connection_pool_leak, FaultType.crashloop, FaultType.data_corruption),
+                        rollback=True),
         RemediationSpec(Remediation.restart, "Restart backend",
                         "replace every pod of the deployment (kubectl rollout restart)",
                         DeploymentParams, "restart", "backend", ()),
@@ -129,6 +133,15 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
                         "roll out the fixed release (a hotfix) instead of rolling back onto a schema the old "
                         "release cannot read", RollForwardParams, "roll-forward", "backend",
                         (FaultType.forward_migration,)),
+        RemediationSpec(Remediation.maintenance_on, "Take offline (maintenance)",
+                        "maintenance mode: the backend refuses every write while the data is repaired", NoParams,
+                        "maintenance-on", "backend", ()),
+        RemediationSpec(Remediation.repair_data, "Repair data",
+                        "remove the appointments booked more than once (keep the first of each)", NoParams,
+                        "repair-data", "database", (FaultType.data_corruption,)),
+        RemediationSpec(Remediation.maintenance_off, "Bring back online",
+                        "end maintenance mode: writes are accepted again", NoParams, "maintenance-off", "backend",
+                        ()),
     )
 }  # fmt: skip
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 from drills.faults.base import FaultActuator, FaultRegistry
 from drills.faults.knobs import LEAK_KNOBS, knob_names, knob_values, leak_pacing
 from drills.sandbox.config import HEALTHY_VERSION
+from drills.sandbox.configs import database_url
 from drills.sandbox.paths import read_json
 from drills.service.knobs import Knobs, write_knobs
+from drills.service.schema import repair
 from gameday.faults import (
     CrashloopParams,
     DatabaseDownParams,
@@ -99,6 +101,26 @@ class LocalForwardMigration(_Rollout):
             return f"{done}; the schema goes back at the next sandbox start"
         ctx.migrate_schema(int(undo.get("schema", 1)))
         return f"{done}; schema back to {undo.get('schema', 1)}"
+
+
+@LOCAL_FAULTS.register
+class LocalDataCorruption(_Rollout):
+    """The double-booking release; revert rolls back to the version recorded before, ends maintenance mode and
+    removes the duplicates it wrote (the drill's wrong data is its fault too).  With PostgreSQL down the
+    repair waits: the record stays pending and the next start tries again."""
+
+    fault = FaultType.data_corruption
+
+    def prepare(self, ctx: Sandbox, params: Any) -> dict[str, Any]:
+        return {**super().prepare(ctx, params), "maintenance": _read_knobs(ctx).maintenance}
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        done = super().revert(ctx, undo)
+        write_knobs(ctx.layout.knobs, maintenance=bool(undo.get("maintenance", False)))
+        if ctx.service_state("postgres") != "RUNNING":
+            ctx.start_service("postgres")
+        removed = repair(database_url(ctx.cfg, direct=True))
+        return f"{done}; maintenance mode as before; {removed} duplicated appointment(s) removed"
 
 
 @LOCAL_FAULTS.register

@@ -48,7 +48,14 @@ from drills.k8s.objects import (
 )
 from drills.k8s.stack import alertmanager_address
 from drills.k8s.status import pod_state
-from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState, SetupChange
+from drills.targets.base import (
+    Endpoints,
+    InjectionRecord,
+    RemedyRegistry,
+    ReplicaState,
+    SetupChange,
+    repair_through_app,
+)
 from gameday.errors import SafetyError, TargetError
 from gameday.journal import JournalWriter
 from gameday.remediations import (
@@ -597,6 +604,20 @@ class KubernetesTarget:
         new = KubePoolLeak().template(template, params.version)
         self._patch("Deployment", name, [{"op": "replace", "path": "/spec/template", "value": new}], "roll forward")
         return f"deployment/{name} rolled forward to {params.version}"
+
+    @KUBE_REMEDIES.register(Remediation.maintenance_on)
+    def _maintenance_on(self, params: NoParams) -> str:
+        self.set_knobs("maintenance mode on", maintenance=True)
+        return "maintenance mode on: writes are refused"
+
+    @KUBE_REMEDIES.register(Remediation.repair_data)
+    def _repair_data(self, params: NoParams) -> str:
+        return f"repaired: {repair_through_app(self.endpoints().app_url)} duplicated appointment(s) removed"
+
+    @KUBE_REMEDIES.register(Remediation.maintenance_off)
+    def _maintenance_off(self, params: NoParams) -> str:
+        self.set_knobs("maintenance mode off", drop=["maintenance"])
+        return "maintenance mode off: writes are accepted again"
 
     @KUBE_REMEDIES.register(Remediation.restart_database)
     def _restart_database(self, params: NoParams) -> str:

@@ -121,9 +121,9 @@ class MetricQueries:
     pool_size: str = "sum(db_pool_size)"
     pool_waiting: str = "sum(db_pool_waiting)"
     #: PostgreSQL seen directly (the runbook's "Database connections normal"; absent where nothing exports it)
-    database_up: str = "min(pg_up)"
+    database_up: str = "min(last_over_time(pg_up[1m]))"  # the latest reading, a missed scrape is no news
     #: the data invariant's violations, read from the real tables (drills/exporters/database.py)
-    integrity_violations: str = "max(erp_integrity_violations)"
+    integrity_violations: str = "max(last_over_time(erp_integrity_violations[1m]))"
 
     def compressed(self, time_scale: float, floor_seconds: float,
                    quantile_floor_seconds: float | None = None) -> MetricQueries:

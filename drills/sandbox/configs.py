@@ -146,6 +146,9 @@ def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
              "warning", "PgBouncer pool {{ $labels.database }} has no free server connection"),
         rule("PgBouncerDown", "pgbouncer_up == 0", "critical", "PgBouncer does not answer"),
         rule("DatabaseDown", "pg_up == 0", "critical", "PostgreSQL does not answer (PgBouncer may still run)"),
+        # last_over_time: a scrape the loaded exporter missed is no news, not a resolved alert
+        rule("DataIntegrityViolation", f"max(last_over_time(erp_integrity_violations[{w}])) > 0", "critical",
+             "{{ $value }} appointment(s) booked more than once: the data invariant is broken"),
         # a pod being created or deleted (a rollout, a restart) is not down: like Kubernetes, count the pods
         # that should serve
         rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '

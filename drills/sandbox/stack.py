@@ -309,7 +309,7 @@ class Sandbox:
     def _migrate(self, version: str) -> None:
         """The schema the deployed release needs, back to schema 1 too: a drill reverted while the sandbox was
         down (its unsafe migration's revert) left that to this start."""
-        from drills.service.schema import migrate
+        from drills.service.schema import migrate, repair
 
         with psycopg.connect(f"host=127.0.0.1 port={self.cfg.ports.postgres} dbname=postgres "
                              f"user={configs.DB_USER}", autocommit=True) as conn:
@@ -318,6 +318,8 @@ class Sandbox:
                 conn.execute(f"CREATE DATABASE {configs.DB_NAME}")
         schema = release(version).schema
         migrate(configs.database_url(self.cfg, direct=True), schema, downgrade=schema < 2)
+        # the sandbox starts from data that holds its invariant (bookings of older demo versions could collide)
+        repair(configs.database_url(self.cfg, direct=True))
 
     def migrate_schema(self, schema: int) -> None:
         """Bring the running database to ``schema`` (either way; the drills' own clean-up)."""

@@ -28,10 +28,12 @@ from pydantic import BaseModel, ConfigDict
 
 from drills.service.knobs import KnobReader
 from drills.service.metrics import Metrics
-from drills.service.schema import DEPARTMENTS, ward_column
+from drills.service.schema import DEPARTMENTS, REPAIR_SQL, ward_column
 from gameday.releases import Release
 
 STATEMENT_TIMEOUT_MS = 300
+#: What maintenance mode refuses.
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SLOW_PLAN_SECONDS = 1.0
 
 
@@ -58,9 +60,18 @@ class NewAppointment(BaseModel):
 class MetricsMiddleware:
     """Counts every response by route template (not raw path, to keep label cardinality bounded)."""
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    def __init__(self, app: Any, metrics: Metrics, knobs: KnobReader | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        #: maintenance mode (the runbook's "take the system offline"): writes are refused here, counted as 503s
+        self.knobs = knobs
+
+    async def _refuse(self, scope: dict, receive: Any, send: Any, start: float) -> None:
+        response = JSONResponse({"error": "maintenance: writes are refused while the data is repaired"},
+                                status_code=503)
+        await response(scope, receive, send)
+        self.metrics.requests.labels(scope["method"], "maintenance", "503").inc()
+        self.metrics.latency.labels(scope["method"], "maintenance").observe(time.perf_counter() - start)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] == "/metrics":
@@ -68,6 +79,10 @@ class MetricsMiddleware:
             return
         start = time.perf_counter()
         status = {"code": 500}
+        if self.knobs is not None and scope["method"] in WRITES and scope["path"].startswith("/api/") \
+                and self.knobs.get().maintenance:
+            await self._refuse(scope, receive, send, start)
+            return
 
         async def send_wrapper(message: dict) -> None:
             if message["type"] == "http.response.start":
@@ -245,14 +260,28 @@ def create_app(settings: Settings) -> FastAPI:
     async def book(appointment: NewAppointment) -> dict[str, Any]:
         if appointment.department not in DEPARTMENTS:
             raise HTTPException(422, f"unknown department {appointment.department!r}")
-        rows = await fetch(
-            "INSERT INTO appointments (patient_id, starts_at, department) SELECT %(p)s, %(s)s, %(d)s"
-            " WHERE EXISTS (SELECT 1 FROM patients WHERE id = %(p)s) RETURNING id",
-            {"p": appointment.patient_id, "s": appointment.starts_at, "d": appointment.department},
-        )
+        slot = {"p": appointment.patient_id, "s": appointment.starts_at, "d": appointment.department}
+        insert = ("INSERT INTO appointments (patient_id, starts_at, department) SELECT %(p)s, %(s)s, %(d)s"
+                  " WHERE EXISTS (SELECT 1 FROM patients WHERE id = %(p)s)")
+        if settings.release.double_booking:  # the bug: a retry that books again without looking
+            rows = await fetch(insert + " RETURNING id", slot)
+            if rows:
+                await fetch(insert + " RETURNING id", slot)
+        else:  # an appointment is booked once (the invariant drills/exporters/database.py checks)
+            rows = await fetch(insert + " AND NOT EXISTS (SELECT 1 FROM appointments WHERE patient_id = %(p)s"
+                               " AND starts_at = %(s)s AND department = %(d)s) RETURNING id", slot)
         if not rows:
-            raise HTTPException(404, "no such patient")
+            taken = await fetch("SELECT 1 FROM appointments WHERE patient_id = %(p)s AND starts_at = %(s)s"
+                                " AND department = %(d)s", slot)
+            raise HTTPException(409 if taken else 404, "already booked" if taken else "no such patient")
         return {"id": rows[0]["id"]}
+
+    @app.post("/admin/repair-appointments")
+    async def repair_appointments() -> dict[str, Any]:
+        """The repair remediation: remove the appointments booked more than once (works in maintenance mode)."""
+        async with pool.connection() as conn:
+            cur = await conn.execute(REPAIR_SQL)
+            return {"removed": cur.rowcount}
 
     # zero-initialise the 5xx series, so the runbook's error-rate ratio is 0 (not "no data") when healthy
     for route in app.routes:
@@ -261,4 +290,4 @@ def create_app(settings: Settings) -> FastAPI:
             if path and path not in ("/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
                 for status in ("500", "502", "503"):
                     metrics.requests.labels(method, path, status)
-    return MetricsMiddleware(app, metrics)  # type: ignore[return-value]
+    return MetricsMiddleware(app, metrics, knobs)  # type: ignore[return-value]

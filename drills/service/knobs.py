@@ -25,6 +25,8 @@ class Knobs(BaseModel):
     upstream_error_fraction: float = Field(default=0.0, ge=0, le=1)
     # configuration the team owns (a ConfigMap on kind): a bad change to it is the config-change fault
     upstream_timeout_s: float = Field(default=2.0, gt=0, le=60, description="the eligibility client's timeout")
+    # the team's switch (the runbook's "take the system offline" while data is repaired): writes are refused
+    maintenance: bool = Field(default=False, description="maintenance mode: every write answers 503")
 
 
 class KnobReader:

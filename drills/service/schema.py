@@ -40,6 +40,20 @@ FROM generate_series(1, %(appointments)s) AS i
 WHERE NOT EXISTS (SELECT 1 FROM appointments)
 """
 
+#: The repair of the double-booking release's damage: of each appointment booked more than once, keep the first.
+#: Its invariant (no appointment booked twice) is ``drills.exporters.database.INTEGRITY_SQL``.
+REPAIR_SQL = """
+DELETE FROM appointments AS a USING appointments AS b
+WHERE a.patient_id = b.patient_id AND a.starts_at = b.starts_at AND a.department = b.department AND a.id > b.id
+"""
+
+
+def repair(dsn: str) -> int:
+    """Remove the duplicated appointments; how many rows went."""
+    with psycopg.connect(dsn, prepare_threshold=None) as conn, conn.transaction():
+        return conn.execute(REPAIR_SQL).rowcount
+
+
 PATIENTS = 200
 APPOINTMENTS = 2000
 DEPARTMENTS = ("radiology", "cardiology", "oncology", "pediatrics", "surgery")

@@ -175,3 +175,17 @@ class Target(Protocol):
 
     def close(self) -> None:
         """Release clients and connections; the target object is not used afterwards."""
+
+
+def repair_through_app(app_url: str, timeout: float = 30.0) -> int:
+    """The repair-data remediation on any target: the backend's repair endpoint; how many rows it removed."""
+    import httpx
+
+    from gameday.errors import TargetError
+
+    try:
+        answer = httpx.post(f"{app_url}/admin/repair-appointments", timeout=timeout)
+        answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise TargetError(f"repair-data: the backend's repair endpoint failed: {exc}") from None
+    return int(answer.json()["removed"])

@@ -20,7 +20,7 @@ from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
 from drills.sandbox.stack import Sandbox
 from drills.service.knobs import Knobs, write_knobs
-from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState
+from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState, repair_through_app
 from gameday.errors import InputError, TargetError
 from gameday.journal import JournalWriter
 from gameday.remediations import (
@@ -217,6 +217,21 @@ class LocalTarget:
         before = self.sandbox.deployment().version
         dep = self.sandbox.rollout(params.version, cause=f"roll forward from {before}")
         return f"rolled backend forward from {before} to {dep.version} (revision {dep.current.revision})"
+
+    @LOCAL_REMEDIES.register(Remediation.maintenance_on)
+    def _maintenance_on(self, params: NoParams) -> str:
+        write_knobs(self.sandbox.layout.knobs, maintenance=True)
+        return "maintenance mode on: writes are refused"
+
+    @LOCAL_REMEDIES.register(Remediation.repair_data)
+    def _repair_data(self, params: NoParams) -> str:
+        """Through the backend's repair endpoint, as on every target (PgBouncer and the pool included)."""
+        return f"repaired: {repair_through_app(self.sandbox.app_url)} duplicated appointment(s) removed"
+
+    @LOCAL_REMEDIES.register(Remediation.maintenance_off)
+    def _maintenance_off(self, params: NoParams) -> str:
+        write_knobs(self.sandbox.layout.knobs, maintenance=False)
+        return "maintenance mode off: writes are accepted again"
 
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]
