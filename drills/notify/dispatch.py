@@ -17,10 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from drills.notify.config import NotifyConfig, ResolvedSink, StatusPageSink
+from drills.notify.config import NotifyConfig, ResolvedSink, StatusPageSink, runbook_channels
 from drills.notify.messages import COMMUNICATION, Message, channels_of, message_for
 from drills.notify.sinks import DeliveryError, Sink, StatusPageDelivery, open_sink
 from drills.observers.journal_tail import JournalTail
+from drills.warroom.communicate import channels_named
 from gameday.errors import GamedayError, InputError
 from gameday.journal import EventType, JournalWriter
 from gameday.runbook.model import Runbook
@@ -43,8 +44,13 @@ class Delivered:
 class Notifier:
     """Sinks by channel, one worker each; :meth:`follow` a journal, :meth:`stop` to drain and close."""
 
-    def __init__(self, sinks: list[Sink], timeout: float, echo: Callable[[str], object] | None = None) -> None:
+    def __init__(self, sinks: list[Sink], timeout: float, echo: Callable[[str], object] | None = None,
+                 declaration_channels: list[str] | None = None, known_channels: list[str] | None = None) -> None:
         self.sinks = sinks
+        self.known_channels = set(known_channels or [])  # the runbook's
+        #: Where a declaration that names no runbook channel goes: the channels its template's name names
+        #: ("Slack Incident Declaration" -> Slack); its ``channel`` is then the chat room, e.g. #incidents.
+        self.declaration_channels = declaration_channels or []
         self.timeout = timeout
         self.echo = echo or (lambda _text: None)
         self.counts = Delivered()
@@ -77,7 +83,10 @@ class Notifier:
             for sink in opened:
                 sink.close()
             raise
-        return cls(opened, config.timeout_seconds, echo)
+        known = runbook_channels(runbook)
+        template = runbook.communication.declaration
+        implied = channels_named(template.name, known) if template is not None else []
+        return cls(opened, config.timeout_seconds, echo, implied, known)
 
     def describe(self) -> list[str]:
         """One line per sink, no secret: ``Slack: webhook``, ``Status Page: status page at http://...``."""
@@ -129,6 +138,8 @@ class Notifier:
                 if event.type not in COMMUNICATION:
                     continue
                 named = set(channels_of(event))
+                if event.type is EventType.declaration_posted and not named & self.known_channels:
+                    named |= set(self.declaration_channels)
                 message = message_for(event, severity, event.incident)
                 for i, sink in enumerate(self.sinks):
                     implied = event.type is EventType.status_page and isinstance(sink.resolved.spec, StatusPageSink)

@@ -57,11 +57,13 @@ def message_for(event: Event, severity: str | None, incident: str) -> Message:
     elif event.type is E.declaration_posted:
         subject = f"{sev}Incident declared: {incident}"
     elif event.type is E.external_notice:
+        if not data.get("message"):  # the subject is the mail's, not a line of its body
+            body = field_lines({k: v for k, v in fields.items() if k != "subject"})
         lines = body.splitlines()
         match = _SUBJECT.match(lines[0]) if lines else None
         if match:  # the runbook's notices start with their own "Subject:" line
             body = "\n".join(lines[1:]).strip()
-        given = data.get("subject") or (match.group("subject") if match else None)
+        given = data.get("subject") or fields.get("subject") or (match.group("subject") if match else None)
         subject = str(given or f"{'Service restored' if data.get('kind') == 'resolution' else 'Service issue'}"
                                 f": incident {incident}")
     elif event.type is E.status_page:

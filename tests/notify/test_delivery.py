@@ -75,19 +75,29 @@ def test_every_channel_delivered_and_a_dead_sink_is_journaled(state: Path, smtp:
                 writer.emit(EventType.external_notice, "carol", {
                     "kind": "initial", "channels": ["Email", "Status Page"],
                     "message": "Subject: Service Issue - Hospital ERP System\n\nWe are investigating."})
+                # a declaration naming only its chat room goes where its template's name says (Slack); a notice
+                # with fields only takes its subject from them
+                writer.emit(EventType.declaration_posted, "alice", {"channel": "#incidents", "fields": {
+                    "severity": "SEV-1", "summary": "Backend errors after v1.2.3"}})
+                writer.emit(EventType.external_notice, "carol", {
+                    "kind": "resolution", "channels": ["Email"],
+                    "fields": {"subject": "Service Restored - Hospital ERP System",
+                               "root_cause": "Pool leak in v1.2.3"}})
                 writer.emit(EventType.status_page, "carol", {"status": "Identified",
                                                              "fields": {"title": "Hospital ERP errors",
                                                                         "message": "Cause found; fix rolling"}})
 
             # the SMTP server (after STARTTLS and a login) has both mails
-            wait_for(lambda: len(smtp.mails) >= 2, "two mails at the SMTP server", 30)
+            wait_for(lambda: len(smtp.mails) >= 3, "three mails at the SMTP server", 30)
             assert any("[SEV-1] Status update" in s for s in smtp.subjects()), smtp.subjects()
             assert "Service Issue - Hospital ERP System" in smtp.subjects()
             assert "We are investigating." in (smtp.body("Service Issue") or "")
+            assert (smtp.body("Service Restored") or "").strip() == "Root Cause: Pool leak in v1.2.3"
             assert all(m["To"] == "oncall@example.com, support-lead@example.com" for m in smtp.mails)
-            # the live webhook got the update only (the notice named Email and Status Page, not Slack)
-            wait_for(lambda: receiver.texts(), "the webhook's post", 30)
-            assert len(receiver.texts()) == 1 and "rolling back v1.2.3" in receiver.texts()[0]
+            # the live webhook got the update and the declaration (the notices named Email and Status Page)
+            wait_for(lambda: len(receiver.texts()) >= 2, "the webhook's posts", 30)
+            update, declaration = receiver.texts()
+            assert "rolling back v1.2.3" in update and "Severity: SEV-1\nSummary: Backend errors" in declaration
             # the status page shows the update, the notice and its own entry, newest first
             shown = wait_for(lambda: (s := httpx.get(page + "api/status").json())["entries"][2:] and s,
                              "three entries on the status page", 30)
@@ -96,21 +106,21 @@ def test_every_channel_delivered_and_a_dead_sink_is_journaled(state: Path, smtp:
             html = httpx.get(page).text
             assert "Cause found; fix rolling" in html and "Current status: <strong>Identified" in html
 
-            # the dead Slack sink: journaled once (it was named once), the others went on
-            failures = wait_for(lambda: [e for e in read_journal(drill.journal)
-                                         if e.type is EventType.note and e.data.get("delivery") == "failed"],
-                                "the dead sink's failure in the journal", 30)
-            assert len(failures) == 1
+            # the dead Slack sink: journaled for each message it was given, the others went on
+            failures = wait_for(lambda: (found := [e for e in read_journal(drill.journal) if e.type is EventType.note
+                                                   and e.data.get("delivery") == "failed"])[1:] and found,
+                                "the dead sink's failures in the journal", 30)
+            assert [e.data["event_type"] for e in failures] == ["status_update", "declaration_posted"]
             failed = failures[0]
             assert failed.actor == "notify" and failed.data["channel"] == "Slack" and failed.data["sink"] == 2
             assert "Slack (webhook, sink 2) could not deliver status_update" in failed.data["text"]
             assert "ConnectError" in failed.data["reason"]
             # and the drill goes on: a later update reaches the live webhook too
             log.log("status_update", "carol", {"message": "Update #2: recovering", "channels": ["Slack"]})
-            wait_for(lambda: len(receiver.texts()) == 2, "the second webhook post", 30)
+            wait_for(lambda: len(receiver.texts()) == 3, "the later webhook post", 30)
     finally:
         counts = notifier.stop()
-    assert (counts.sent, counts.failed) == (2 + 3 + 2, 2)  # smtp 2, status page 3, webhook 2; dead sink twice
+    assert (counts.sent, counts.failed) == (3 + 3 + 3, 3)  # smtp 3, status page 3, webhook 3; dead sink 3 times
     journal = drill.journal.read_text()
     for secret in (WEBHOOK_TOKEN, SMTP_PASSWORD, receiver.url, f"127.0.0.1:{dead}/hooks"):
         assert secret not in journal
