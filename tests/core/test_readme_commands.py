@@ -10,7 +10,8 @@ against EXCLUDED first and RUNNABLE second (regular expressions, below):
 - EXCLUDED lists what needs a cluster, Docker, the sandbox, a running drill, the network, root or minutes,
   each with its reason; such commands are checked by the suites that own them (tests/kind, tests/drills, ...).
 - RUNNABLE lists the commands that only read files and compute (help, the runbook, validation, simulation,
-  sweeps, scoring, reports, tables); every one of them runs with bash and must exit 0.
+  sweeps, scoring, reports, tables, the history store and its reviews: its store lies in the temporary state
+  folder); every one of them runs with bash and must exit 0.
 - A command that matches neither fails this test: a new command in the README needs a decision, made here.
 
 The runnable commands run in a temporary folder that holds copies of the checkout's ``scenarios/``,
@@ -56,7 +57,7 @@ RUNNABLE: list[str] = [
     r"^source \.venv/bin/activate$",
     r"^gameday (\S+ )*--help$",
     r"^gameday (runbook (show|commands)|validate|schema|simulate|compare|sweep|detectability|calibrate|score"
-    r"|report|journal (export|metrics))\b",
+    r"|report|journal (export|metrics)|history (import|add|list|export|action done)|review (monthly|weekly))\b",
 ]
 
 
