@@ -334,7 +334,7 @@ def remediation_choice(ctx: Context, c: Check) -> CheckResult:
                         "A safe rollback was available but not used; it is the runbook's fastest recovery.")
     return c.result(not rolled_back, expected, observed,
                     "Avoided an unsafe rollback and fixed forward.",
-                    "Rolled back although the scenario said a rollback was not safe.")
+                    "Step 2.3: can we roll back safely? NO → ship a hotfix or a workaround; the team rolled back.")
 
 
 # -- verification and closure ------------------------------------------------------------------------
@@ -506,5 +506,7 @@ def unaided(ctx: Context, c: Check) -> CheckResult:
 # The communication checks (Phase 4, business escalation, duties by role) live in their own module and join
 # the registry here, after the checks above, so whoever imports the registry gets every check.
 from gameday.scoring import checks_comms as _checks_comms  # noqa: E402,F401
+# The decision tree's other branches (data at risk, database, recurrence; issue 22), likewise.
+from gameday.scoring import checks_branches as _checks_branches  # noqa: E402,F401
 
 __all__ = ["CHECKS", "Check", "Context", "check", "check_ids", "person_name"]

@@ -18,7 +18,8 @@ def test_registry_ids_are_the_weights_and_the_results(fixtures: Path) -> None:
     from gameday.scoring import score_journal
 
     ids = [c.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 19  # 12 in checks.py, 7 in checks_comms.py (Phase 4, the roles)
+    assert len(ids) == len(set(ids)) == 20  # 12 in checks.py, 7 in checks_comms.py (Phase 4, the roles),
+    # 1 in checks_branches.py (the decision tree's branches)
     assert list(yaml.safe_load(DEFAULT_WEIGHTS.read_text(encoding="utf-8"))["weights"]) == ids
     assert list(ScoringConfig.model_json_schema()["$defs"]["CheckWeights"]["properties"]) == ids
     (incident,) = score_journal(fixtures / "perfect.jsonl").incidents

@@ -29,7 +29,7 @@ def test_junit_has_one_testcase_per_check_and_the_failures(app: typer.Typer, fix
     cases = root.findall(".//testcase")
     from gameday.scoring.checks import CHECKS
 
-    assert len(cases) == len(CHECKS) == 19
+    assert len(cases) == len(CHECKS) == 20
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
     assert failed == ["verification_true"]
     failure = next(c for c in cases if c.get("name") == "verification_true").find("failure")
