@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from gameday.journal import EventType
 from gameday.runbook.communication import MessageTemplate, field_key
 
 if TYPE_CHECKING:
+    from sim.kernel import Replication
     from sim.model import CompiledModel
     from sim.simpy_plan import Draws
 
@@ -123,3 +126,23 @@ class Comms:
             rows.append((at + self._writing("resolution_notice", i), name, E.external_notice, self.writer,
                          {"kind": "resolution", "fields": fill(self.comms.resolution_notice, facts)}))
         return rows
+
+
+def initial_notices(model: CompiledModel, rep: Replication, seed: int, replication: int, chunk: int = 0,
+                    salt: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per incident: is an initial notice due (a declared incident of a severity users are told of), and did it
+    go out within the runbook's minutes of detection?  The notice is written as the journal writes it: at the
+    declaration plus the CL's ``status_update`` draw from the same stream (``sweep`` reports the share)."""
+    from sim.streams import Streams
+
+    n = len(rep)
+    comms, minutes = model.runbook.communication, model.runbook.external_notification_minutes
+    told = [not comms.external_severities or s in comms.external_severities for s in model.severities]
+    due = np.isfinite(rep.declared) & np.asarray(told, dtype=bool)[rep.severity] if n else np.zeros(0, bool)
+    if minutes is None or comms.initial_notice is None:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    writing = model.policy.steps.status_update.ppf(Streams(seed, replication, n, salt, chunk).u("process",
+                                                                                                  "notice").col(0))
+    with np.errstate(invalid="ignore"):
+        in_time = due & (rep.declared + writing - rep.detected <= minutes)
+    return due, in_time

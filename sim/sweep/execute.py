@@ -36,7 +36,7 @@ def run_task(task: Task) -> TaskStats:
     started = time.process_time()
     model = compile_model(task.policy, task.runbook)
     rep = replicate(model, task.incidents, task.seed, task.replication, engine=task.engine, chunk=task.chunk)
-    stats = reduce_task(model, rep, task.rows, task.point, task.replication, task.chunk)
+    stats = reduce_task(model, rep, task.rows, task.point, task.replication, task.chunk, seed=task.seed)
     stats.cpu_seconds = time.process_time() - started
     return stats
 

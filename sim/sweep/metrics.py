@@ -19,7 +19,10 @@ Definitions (minutes unless named otherwise):
   the restore) per simulated week; ``escalations_L<n>_per_week``: incidents whose rung n was paged;
 - ``people_hours_per_week``: hours people were engaged until the restore (the on-call's held time, each
   answered ladder rung from its answer, each staffed incident role from the declaration) per week;
-- ``utilisation``: the on-call pool's busy share (``all`` row only; empty with unlimited on-call).
+- ``utilisation``: the on-call pool's busy share (``all`` row only; empty with unlimited on-call);
+- ``initial_notice_in_time``: of the declared incidents users are told of (the runbook's external
+  communication), the share whose initial notification went out within its minutes of detection, written
+  as the SimPy journal writes it (:func:`sim.simpy_comms.initial_notices`: the CL's ``status_update`` draw).
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ from gameday.metrics import NO_TARGET, complies, meets, metric_values
 from sim.kernel import Replication
 from sim.milestones import incident_targets, milestones
 from sim.model import CompiledModel
+from sim.simpy_comms import initial_notices
 from sim.stats import ci95
 
 ALL = "all"
 TIMES = ("mttd", "mtta", "time_to_restore", "mttr")  # metric ids of gameday.metrics
 MINUTES_PER_WEEK = 7 * 24 * 60.0
 #: per-severity sums a task returns, in this order (columns of ``TaskStats.sums``)
-SUM_FIELDS = ("count", *TIMES, "compliant", "mttr_met", "pages", "people_minutes")
+SUM_FIELDS = ("count", *TIMES, "compliant", "mttr_met", "pages", "people_minutes", "notice_due", "notice_in_time")
 
 
 @dataclass
@@ -61,7 +65,7 @@ class TaskStats:
 
 
 def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | list[str], point: int,
-                replication: int, chunk: int) -> TaskStats:
+                replication: int, chunk: int, seed: int = 0) -> TaskStats:
     """The worker-side reduction of one run (see the module docstring for the definitions); ``rows`` are
     the table's severities (a point whose arrivals leave one out has NaN there), then ``all``."""
     sev = rep.severity
@@ -77,7 +81,9 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
     declared = np.isfinite(rep.declared) & (rep.restored > rep.declared)
     roles = len(responders.roles) * np.where(declared, rep.restored - rep.declared, 0.0)
     people = rep.hold + np.maximum(engaged, 0.0).sum(axis=1) + roles
-    columns = (np.ones(sev.size), *(times[m] for m in TIMES), compliant, mttr_met, pages, people)
+    notice_due, notice_in_time = initial_notices(model, rep, seed, replication, chunk)
+    columns = (np.ones(sev.size), *(times[m] for m in TIMES), compliant, mttr_met, pages, people, notice_due,
+               notice_in_time)
     n_rows = len(rows)
     sums = np.zeros((n_rows + 1, len(SUM_FIELDS)))
     p95 = np.full((n_rows + 1, len(TIMES)), np.nan)
@@ -114,7 +120,7 @@ def metric_keys(levels: list[int]) -> list[str]:
     keys = [f"{m}_{stat}" for m in TIMES for stat in ("mean", "p95")]
     keys += ["compliance", "mttr_within_target", "pages_per_week", "people_hours_per_week"]
     keys += [f"escalations_L{level}_per_week" for level in levels]
-    return [*keys, "utilisation"]
+    return [*keys, "utilisation", "initial_notice_in_time"]
 
 
 def run_values(stats: TaskStats, oncall: int | None, levels: list[int]) -> np.ndarray:
@@ -151,6 +157,7 @@ def _values(sums: np.ndarray, p95: np.ndarray, escalated: np.ndarray, busy: floa
         if oncall is not None and span > 0:
             util[-1] = busy / (oncall * span)
         parts.append(util)
+        parts.append(np.where(col["notice_due"] > 0, col["notice_in_time"] / col["notice_due"], np.nan))
     return np.column_stack(parts)
 
 
@@ -165,11 +172,12 @@ def interval(values: np.ndarray) -> tuple[float, float]:
 
 _TIME_NAME = re.compile(r"^(mttd|mtta|mttr|time_to_restore)(?:\.(SEV-\d+|all))?(?:\.(mean|p95))?$", re.IGNORECASE)
 _OTHER_NAME = re.compile(
-    r"^(compliance|mttr_within_target|pages_per_week|people_hours_per_week|utilisation|escalations\.L(\d+))"
+    r"^(compliance|mttr_within_target|pages_per_week|people_hours_per_week|utilisation|initial_notice_in_time"
+    r"|escalations\.L(\d+))"
     r"(?:\.(SEV-\d+|all))?$", re.IGNORECASE)
 #: The names before the first dot (``mttr`` of ``mttr.SEV-1.p95``), for the close-match hint.
 METRIC_NAMES = ("mttd", "mtta", "mttr", "time_to_restore", "compliance", "mttr_within_target", "pages_per_week",
-                "people_hours_per_week", "utilisation", "escalations")
+                "people_hours_per_week", "utilisation", "escalations", "initial_notice_in_time")
 EXAMPLES = ("mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, time_to_restore.p95, pages_per_week, people_hours_per_week, "
             "escalations.L2, compliance, utilisation")
 

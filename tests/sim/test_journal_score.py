@@ -118,3 +118,18 @@ def test_the_initial_notice_follows_the_cl_writing_time(baseline, seed_runbook, 
     slow, n_slow = in_time({"dist": "fixed", "value": 14.0}, "slow.jsonl")
     assert n_quick == n_slow > 20  # the same incidents (common random numbers)
     assert quick > slow
+
+
+def test_the_sweeps_notice_share_is_the_scorers(baseline, seed_runbook, tmp_path):
+    """``sweep``'s initial_notice_in_time counts what ``gameday score`` finds in the journal of the same run."""
+    from sim.simpy_comms import initial_notices
+
+    model = compile_model(baseline, seed_runbook)
+    rep, engine = simulate(model, 120, 7, 0, journal=True)
+    path = tmp_path / "sim.jsonl"
+    write_rows(path, model, [engine.journal_rows(rep)])
+    judged = [v["initial_notice"] for v in _statuses(path, seed_runbook).values()
+              if v["initial_notice"] is not Status.not_applicable]
+    due, in_time = initial_notices(model, rep, 7, 0)
+    assert int(due.sum()) == len(judged) > 10
+    assert int(in_time.sum()) == sum(s is Status.passed for s in judged)
