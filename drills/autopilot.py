@@ -266,6 +266,7 @@ class Autopilot:
         level = self.runbook.severity(self.severity).level
         yield from self.step("declare")
         self.emit(EventType.severity_declared, {"severity": self.severity, "level": level})
+        self.env.process(self.comms.tell_users())  # the initial notice, while the team assembles
         yield from self.step("assemble")
         for role in self._team_roles():
             self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})

@@ -10,6 +10,7 @@ A field the autopilot has no fact for keeps the template's own sample text.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -169,12 +170,18 @@ class CommsLead:
 
     def declared(self) -> None:
         """After the declaration steps: the declaration message if no step posted it, the status page's first
-        status, the initial notification to users (within the runbook's minutes)."""
+        status."""
         if not self.posted_declaration and self.comms.declaration is not None:
             self._emit(EventType.declaration_posted, self.declaration())
         self.post_page("Investigating", "We are investigating errors on the service.")
+
+    def tell_users(self) -> Generator[Any, Any, None]:
+        """From the declaration, beside the team's assembly: the CL writes the initial notification (a
+        ``status_update`` step of the responder model, as the simulator draws it) and sends it, so users hear
+        within the runbook's minutes of detection however long assembling takes."""
         if not self._external() or self.comms.initial_notice is None:
             return
+        yield from self.pilot.step("status_update")
         interval = self.runbook.severity(self.pilot.severity).update_interval_minutes
         facts = {"current_status": self.page_status or "Investigating",
                  "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD"}
