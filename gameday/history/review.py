@@ -132,24 +132,25 @@ def _trend(counts: list[int]) -> dict[str, Any]:
 
 def _repeats(real: Any, window_days: int) -> list[dict[str, Any]]:
     """Each incident whose fault or root cause an earlier one within the window had: one repeat per later
-    incident (a pair with the same root cause is one repeat)."""
+    incident (a pair with the same root cause is one repeat).  One pass, remembering the latest incident per
+    fault and per root cause."""
     out = []
-    rows = list(real.itertuples(index=False))
-    for index, later in enumerate(rows):
-        for earlier in reversed(rows[:index]):
-            gap = later.started_at - earlier.started_at
-            if gap > timedelta(days=window_days):
+    window = timedelta(days=window_days)
+    last: dict[tuple[str, str], Any] = {}
+    for row in real.itertuples(index=False):
+        cause = _norm(row.root_cause if isinstance(row.root_cause, str) else "")
+        keys = ([("root cause", cause)] if cause else []) + ([("fault", row.fault)] if isinstance(row.fault, str)
+                                                             else [])
+        for key in keys:
+            earlier = last.get(key)
+            if earlier is not None and row.started_at - earlier.started_at <= window:
+                gap = row.started_at - earlier.started_at
+                out.append({"incident": row.incident, "repeats": earlier.incident, "month": row.month,
+                            "days_apart": round(gap.total_seconds() / 86400, 1), "same": key[0],
+                            "what": row.root_cause if key[0] == "root cause" else row.fault})
                 break
-            same_fault = isinstance(later.fault, str) and later.fault == earlier.fault
-            cause = _norm(later.root_cause if isinstance(later.root_cause, str) else "")
-            same_cause = bool(cause) and cause == _norm(earlier.root_cause if isinstance(earlier.root_cause, str)
-                                                        else "")
-            if same_fault or same_cause:
-                out.append({"incident": later.incident, "repeats": earlier.incident, "month": later.month,
-                            "days_apart": round(gap.total_seconds() / 86400, 1),
-                            "same": "root cause" if same_cause else "fault",
-                            "what": later.root_cause if same_cause else later.fault})
-                break
+        for key in keys:
+            last[key] = row
     return out
 
 

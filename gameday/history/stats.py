@@ -23,20 +23,29 @@ def quantile(values: Sequence[float], q: float) -> float | None:
 def quantile_interval(values: Sequence[float], q: float, level: float = LEVEL) -> tuple[float | None, float | None]:
     """A distribution-free ``level`` interval for the q-quantile: ``(lower, upper)``, None for an end the sample
     cannot bound (e.g. the p90 of nine incidents has no upper bound)."""
-    from scipy.stats import binom
-
     data = sorted(float(v) for v in values)
     n = len(data)
     if n == 0:
         return None, None
     alpha = (1.0 - level) / 2.0
-    # lower: the largest order statistic X(l) with P(B <= l-1) <= alpha, B ~ Binom(n, q)
-    lower_rank = int(binom.ppf(alpha, n, q))  # P(B <= lower_rank) >= alpha
-    lower_rank = lower_rank if binom.cdf(lower_rank, n, q) > alpha else lower_rank + 1
-    upper_rank = int(binom.ppf(1.0 - alpha, n, q)) + 1
+    cdf = _binomial_cdf(n, q)  # cdf[k] = P(B <= k), B ~ Binom(n, q): how many values fall below the quantile
+    # lower: X(l) with P(B <= l - 1) <= alpha (the largest such l); upper: X(u) with P(B >= u) <= alpha
+    lower_rank = max((k + 1 for k in range(n) if cdf[k] <= alpha), default=0)
+    upper_rank = min((k for k in range(1, n + 1) if 1.0 - cdf[k - 1] <= alpha), default=n + 1)
     lower = data[lower_rank - 1] if lower_rank >= 1 else None
     upper = data[upper_rank - 1] if upper_rank <= n else None
     return lower, upper
+
+
+def _binomial_cdf(n: int, q: float) -> list[float]:
+    """P(B <= k) for k = 0..n (log-space pmf: exact enough for any n a store holds, no scipy import)."""
+    log_q, log_p = math.log(q), math.log1p(-q)
+    total, out = 0.0, []
+    for k in range(n + 1):
+        total += math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_q
+                          + (n - k) * log_p)
+        out.append(min(total, 1.0))
+    return out
 
 
 def summary(values: Sequence[float]) -> dict[str, float | int | None]:
