@@ -296,12 +296,34 @@ def steady_problems(box: Sandbox) -> list[str]:
     changed = {k: v for k, v in Knobs.model_validate(knobs).model_dump().items() if defaults[k] != v}
     if changed:
         problems.append(f"knobs not at their defaults: {changed}")
+    problems += _data_problems(target)
     base = target.config.ports.backend_base
     for i in range(dep.replicas):
         leaked = replica_metric(base + i, "db_pool_leaked_connections")
         in_use = replica_metric(base + i, "db_pool_connections_in_use")
         if leaked is None or leaked > 0 or in_use is None or in_use > 0:
             problems.append(f"backend-{i}: leaked={leaked} in_use={in_use}")
+    return problems
+
+
+def _data_problems(target: Any) -> list[str]:
+    """The database as the healthy release needs it: schema 1 (``patients.ward``; a forward migration's revert
+    puts it back) and no appointment booked twice (a double-booking release's revert repairs it)."""
+    import psycopg
+
+    from drills.exporters.database import INTEGRITY_SQL
+    from drills.sandbox.configs import database_url
+
+    try:
+        with psycopg.connect(database_url(target.config, direct=True), connect_timeout=2, autocommit=True) as conn:
+            ward = conn.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'patients'"
+                                " AND column_name = 'ward'").fetchone()
+            doubled = conn.execute(INTEGRITY_SQL).fetchone()
+    except psycopg.Error as exc:
+        return [f"the database does not answer: {str(exc).strip()[:120]}"]
+    problems = [] if ward else ["patients.ward is missing: the schema was left migrated forward"]
+    if doubled and doubled[0]:
+        problems.append(f"{doubled[0]} appointment(s) booked twice were left in the database")
     return problems
 
 
