@@ -145,7 +145,8 @@ class Autopilot:
         self.time_scale = time_scale
         # One stream per concurrent process: the status-update clock ticks at times the wall clock decides
         # for the main process, so sharing a stream would make the step draws depend on timing.
-        self.rng, self.updates_rng = rng.spawn(2)
+        # (the first two children are the same whatever the count: adding the CL's stream changed no draw)
+        self.rng, self.updates_rng, self.comms_rng = rng.spawn(3)
         self.severity = scenario.expected_severity
         self.stopped = threading.Event()
         #: The service is verified healthy and the stability watch is on (the glossary's *restored*, until the

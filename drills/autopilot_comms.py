@@ -181,7 +181,8 @@ class CommsLead:
         within the runbook's minutes of detection however long assembling takes."""
         if not self._external() or self.comms.initial_notice is None:
             return
-        yield from self.pilot.step("status_update")
+        pilot = self.pilot  # its own random stream: it runs beside the main process, like the update clock
+        yield from pilot.sleep(pilot.model.delay_minutes("status_update", pilot.comms_rng, severity=pilot.severity))
         interval = self.runbook.severity(self.pilot.severity).update_interval_minutes
         facts = {"current_status": self.page_status or "Investigating",
                  "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD"}
