@@ -289,8 +289,9 @@ def business_escalation(ctx: Context, c: Check) -> CheckResult:
         else:
             done.append(note.who)
     return c.result(
-        not problems, expected, ("told: " + ", ".join(done)) if done else "nobody told in time",
-        f"The business heard in time: {', '.join(done)}.",
+        not problems, expected,
+        ("told: " + ", ".join(done)) if done else ("nobody told in time" if problems else "nobody was due yet"),
+        f"The business heard in time: {', '.join(done)}." if done else "Nobody on the list was due yet.",
         _sentence("; ".join(problems)) + f"{said}.",
     )
 
