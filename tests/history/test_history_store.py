@@ -279,3 +279,30 @@ def test_calibrate_fits_from_the_store_and_says_when_values_are_too_few(tmp_path
     # the drills' 'ack' and the past incident's declaration -> mitigation ('Pods healthy, error rate dropping')
     assert "mitigate: n=1" in lines["mitigate"] and "'value': 18.0" in lines["mitigate"]
     assert (tmp_path / "calibrated.yaml").is_file()
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_a_recorded_sandbox_drill_lands_with_the_scorers_figures_and_its_review(tmp_path: Path) -> None:
+    """``fixtures/sandbox-drill``: the journal and review of a real drill (crashloop, autopilot, the local sandbox,
+    time scale 120), recorded as the runner wrote them.  The store holds what ``gameday score`` says of it."""
+    from gameday.scoring.engine import score_journal
+
+    journal = FIXTURES / "sandbox-drill" / "journal.jsonl"
+    history = tmp_path / "history.duckdb"
+    said = run_gameday("history", "add", journal, "--history", history)
+    assert said.returncode == 0, said.stderr
+    assert "review of crashloop-20261205T203631Z-s1: 3 action item(s)" in said.stdout
+    scored = score_journal(journal).incidents[0]
+    store = HistoryStore(history)
+    row = store.frame("SELECT kind, severity, score, fault, month FROM incidents").iloc[0]
+    assert (row["kind"], row["severity"], row["score"], row["fault"], row["month"]) == (
+        "drill", scored.severity_used, scored.score, "crashloop", "2026-12")
+    stored = dict(store.frame("SELECT metric, minutes FROM metrics").itertuples(index=False))
+    assert stored == pytest.approx({m.id: m.minutes for m in scored.metrics})
+    failed = set(store.frame("SELECT check_id FROM checks WHERE status = 'fail'")["check_id"])
+    assert failed == {c.id for c in scored.failed}
+    items = weekly_review(store, date(2026, 12, 9))["action_items"]
+    assert [a["id"] for a in items][:1] == ["crashloop-20261205T203631Z-s1-A1"]  # due 2026-12-08: overdue, first
+    assert items[0]["overdue_days"] == 1 and all(a["overdue_days"] == 0 for a in items[1:])

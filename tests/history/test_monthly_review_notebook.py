@@ -1,6 +1,7 @@
 """``notebooks/monthly_review.ipynb`` on a store filled from real artefacts: the team's past incident (the
-runbook's timeline and review) and drill journals as the runner and the autopilot write them -- not only the
-generated examples the notebook falls back to (``tests/notebooks`` runs that path)."""
+runbook's timeline and review), a real sandbox drill's journal and review (``fixtures/sandbox-drill``) and drill
+journals as the runner and the autopilot write them -- not only the generated examples the notebook falls back to
+(``tests/notebooks`` runs that path)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from history_helpers import Drill, past_incident, run_gameday
 from nbclient import NotebookClient
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "monthly_review.ipynb"
+SANDBOX_DRILL = Path(__file__).resolve().parent / "fixtures" / "sandbox-drill" / "journal.jsonl"
 
 
 def test_the_notebook_reads_a_store_of_real_drills_and_the_past_incident(tmp_path: Path, drills: list[Drill],
@@ -19,7 +21,8 @@ def test_the_notebook_reads_a_store_of_real_drills_and_the_past_incident(tmp_pat
     history = tmp_path / "history.duckdb"
     timeline, review = past_incident(tmp_path / "past")
     assert run_gameday("history", "import", timeline, review, "--history", history).returncode == 0
-    assert run_gameday("history", "add", *(d.journal for d in drills), "--history", history).returncode == 0
+    journals = [SANDBOX_DRILL, *(d.journal for d in drills)]
+    assert run_gameday("history", "add", *journals, "--history", history).returncode == 0
     monkeypatch.setenv("GAMEDAY_HISTORY", str(history))
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
@@ -28,4 +31,5 @@ def test_the_notebook_reads_a_store_of_real_drills_and_the_past_incident(tmp_pat
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-    assert str(history) in printed and "drill     red-2026-03-02" in printed and "incident  2026-01-24-001" in printed
+    assert str(history) in printed and "incident  2026-01-24-001" in printed
+    assert "drill     red-2026-03-02" in printed and "drill     crashloop-20261205T203631Z-s1" in printed
