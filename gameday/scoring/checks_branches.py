@@ -11,8 +11,9 @@ claim:
   maintenance mode ("fix while keeping partial service").
 - Step 3.2, "Database connections normal", for a fault of the database itself: PostgreSQL answering and no
   request waiting for a pooled connection when resolution was verified.
-- Step 3.3, "If the problem comes back while you watch → go back to Phase 2": an alert firing (or a staged
-  fault) after the first verification must be followed by a new hypothesis (Phase 2) before resolving.
+- Step 3.3, "If the problem comes back while you watch → go back to Phase 2": one of the scenario's alerts firing
+  (or a staged fault) after the first verification must be followed by a new hypothesis (Phase 2) before
+  resolving.
 
 Each failure is one line that names the runbook's step.
 """
@@ -88,8 +89,12 @@ def _recurrence(ctx: Context) -> tuple[list[str], bool]:
     resolved = view.first(E.resolved, E.closed)
     if verified is None or resolved is None:
         return [], False
+    # the problem itself: one of the scenario's alerts (a latency blip on a busy machine is not it), or a staged
+    # fault injected after the fix
+    signature = set(ctx.view.scenario.get("expected_alerts") or [])
     back = [e for e in view.all(E.alert_firing, E.fault_injected)
-            if _key(verified) < _key(e) < _key(resolved)]
+            if _key(verified) < _key(e) < _key(resolved)
+            and (e.type is E.fault_injected or not signature or e.data.get("alertname") in signature)]
     if not back:
         return [], False
     came_back = min(back, key=_key)

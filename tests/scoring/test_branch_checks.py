@@ -117,8 +117,13 @@ def test_database_connections_normal_at_verification(tmp_path: Path, up: float |
 
 
 def test_a_recurrence_during_the_watch_must_send_the_team_back_to_phase_2(tmp_path: Path) -> None:
-    scenario = {"fault": {"type": "error-burst"}, "rollback_safe": False, "safe_remediations": ["failover-upstream"]}
+    scenario = {"fault": {"type": "error-burst"}, "rollback_safe": False, "safe_remediations": ["failover-upstream"],
+                "expected_alerts": ["HighErrorRate"]}
     came_back = (50, E.alert_firing, {"alertname": "HighErrorRate"})
+    blip = [(5, E.hypothesis, {"text": "h"}), _act(10, "failover-upstream"), (40, E.verified, {}),
+            (50, E.alert_firing, {"alertname": "HighLatencyP95"}), (71, E.resolved, {}), (72, E.closed, {})]
+    (tmp_path / "blip").mkdir()
+    assert _check(_journal(tmp_path / "blip", scenario, blip), "decision_branch").status is Status.passed
     resolved_anyway = [(5, E.hypothesis, {"text": "h"}), _act(10, "failover-upstream"), (40, E.verified, {}),
                        came_back, (71, E.resolved, {}), (72, E.closed, {})]
     check = _check(_journal(tmp_path, scenario, resolved_anyway), "decision_branch")
