@@ -190,6 +190,8 @@ def test_a_store_of_an_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Pat
                 "10:00:00+00', '2026-01', 'SEV-1', 'red', NULL, NULL, 80.0, true)")
     con.close()
 
+    listed = run_gameday("history", "list", "--history", history)  # a reader migrates too
+    assert listed.returncode == 0 and "old-drill" in listed.stdout, listed.stderr
     said = run_gameday("history", "add", drills[0].journal, "--history", history)
     assert said.returncode == 0, said.stderr
     store = HistoryStore(history)
