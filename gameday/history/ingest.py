@@ -205,10 +205,7 @@ def read_review_file(path: Path, incident: str | None = None) -> ReviewRecord:
     ident = (named.group(1) if named else None) or incident
     if not ident:
         raise InputError(path, "title", "names no incident ('# Post-Incident Review: <incident id>')")
-    actions = action_items(root)
-    for item in actions:
-        if item.due and item.due_date is None:
-            raise InputError(path, f"action item {item.number}: due date", f"not a date: {item.due!r} (YYYY-MM-DD)")
+    actions = action_items(root)  # an item without a real due date is kept undated (listed last), as scored
     return ReviewRecord(incident=ident, content_hash=digest(raw), path=str(path), title=title,
                         root_cause=root_cause(root), actions=actions)
 
