@@ -284,6 +284,9 @@ class DrillRunner:
         self.autopilot = self._start_autopilot()
         if self.autopilot is not None:
             resources.callback(self.autopilot.stop, AUTOPILOT_STOP_S)
+        from drills.recurrence import RecurrenceClock  # the scenario's stage coming back (Step 3.3)
+
+        self.recurrence = RecurrenceClock(self.scenario, self.target, self.journal, self.drill_id, self.time_scale)
         self._watch()
 
     def _restore_calibration(self) -> None:
@@ -339,6 +342,7 @@ class DrillRunner:
                 self._stop("error", f"the autopilot crashed: {self.autopilot.error_text}")
                 break
             self._check_observers()
+            self.recurrence.tick()
             self._check_fault_clock()
             self._check_mitigation()
             now = time.monotonic()

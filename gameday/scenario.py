@@ -130,6 +130,14 @@ class ReviewNotes(_Closed):
     action_items: list[ActionItem] = Field(min_length=1)
 
 
+class Recurrence(_Closed):
+    """Step 3.3's test: one of the scenario's ``stages`` comes back on its own while the team watches."""
+
+    stage: int = Field(default=0, ge=0, description="which of the scenario's stages comes back (index)")
+    after_verified_minutes: float = Field(default=5.0, ge=0, le=MAX_TIMEOUT_MINUTES,
+                                          description="runbook minutes after the team first verified the service")
+
+
 class Scenario(_Closed):
     kind: Literal["scenario"] = "scenario"
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -158,6 +166,8 @@ class Scenario(_Closed):
     review: ReviewNotes | None = Field(default=None, description="autopilot's post-incident review content")
     stages: list[Fault] = Field(
         default_factory=list, description="further faults a game master may add during the drill (war room)")
+    recurrence: Recurrence | None = Field(
+        default=None, description="a stage that comes back by itself during the stability watch (drills/recurrence.py)")
 
     @field_validator("safe_remediations")
     @classmethod
@@ -192,6 +202,13 @@ class Scenario(_Closed):
                 if target not in able:
                     raise ValueError(f"targets: {fault.type.value} has no actuator on the {target} target "
                                      f"(it runs on {', '.join(able)}); list only those targets")
+        return self
+
+    @model_validator(mode="after")
+    def _recurring_stage(self) -> Scenario:
+        if self.recurrence is not None and self.recurrence.stage >= len(self.stages):
+            raise ValueError(f"recurrence.stage: {self.recurrence.stage} is not a stage (the scenario has "
+                             f"{len(self.stages)})")
         return self
 
     @field_validator("blind_delay_seconds")
