@@ -58,3 +58,18 @@ def test_a_rollback_onto_the_migrated_schema_really_breaks_the_old_release(chaos
         target.revert(record)
     assert httpx.get(f"{target.sandbox.app_url}/api/patients/7", timeout=5).status_code == 200
     wait_steady(chaos_sandbox)
+
+
+def test_a_recurrence_during_the_watch_sends_the_autopilot_back_to_phase_2(chaos_sandbox: Sandbox,
+                                                                           tmp_path: Path) -> None:
+    wait_steady(chaos_sandbox)
+    summary = run_autopilot_drill(chaos_sandbox.env, tmp_path / "out", "recurrence")
+    assert_took_the_branch(summary, ["failover-upstream", "failover-upstream"])
+    events = summary["events"]
+    first_verified = next(i for i, e in enumerate(events) if e.type is EventType.verified)
+    came_back = next(i for i, e in enumerate(events) if e.type is EventType.fault_injected and e.data.get("recurrence"))
+    again = next(i for i, e in enumerate(events) if e.type is EventType.hypothesis and i > came_back)
+    resolved = next(i for i, e in enumerate(events) if e.type is EventType.resolved)
+    assert first_verified < came_back < again < resolved
+    assert [e.data["ok"] for e in events if e.type is EventType.fault_reverted] == [True, True]
+    wait_steady(chaos_sandbox)

@@ -83,6 +83,32 @@ def test_validate_and_drill_run_refuse_bad_parameters_before_anything_starts(tmp
     assert not (tmp_path / "out").exists() and not (tmp_path / "state").exists()
 
 
+@pytest.mark.parametrize(("scenario", "edit", "says"), [
+    # a fault with no actuator on a target the scenario names (the catalogue's FaultSpec.targets)
+    ("unsafe-rollback", ("targets: [local]", "targets: [local, kubernetes]"),
+     "targets: forward-migration has no actuator on the kubernetes target (it runs on local); list only those "
+     "targets"),
+    ("data-corruption", ("targets: [local]", "targets: [kubernetes]"),
+     "targets: data-corruption has no actuator on the kubernetes target"),
+    # a recurrence naming a stage the scenario does not have
+    ("recurrence", ("  stage: 0\n", "  stage: 3\n"), "recurrence.stage: 3 is not a stage (the scenario has 1)"),
+    # a remediation the catalogue does not know
+    ("bad-config", ("[revert-config]", "[revert-configuration]"),
+     "safe_remediations.0: unknown remediation 'revert-configuration' (did you mean revert-config?)"),
+])  # fmt: skip
+def test_validate_refuses_what_no_target_can_run_in_one_line(tmp_path: Path, scenario: str,
+                                                             edit: tuple[str, str], says: str) -> None:
+    text = (SCENARIOS / f"{scenario}.yaml").read_text()
+    assert edit[0] in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(edit[0], edit[1]))
+    done = subprocess.run([GAMEDAY, "validate", "--no-promql", str(bad)], capture_output=True, text=True,
+                          env={"GAMEDAY_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_the_schema_shows_each_fault_types_parameters() -> None:
     schema = Scenario.model_json_schema()["$defs"]["Fault"]
     by_type = {rule["if"]["properties"]["type"]["const"]: rule["then"]["properties"]["params"]
