@@ -508,7 +508,5 @@ def unaided(ctx: Context, c: Check) -> CheckResult:
 # The communication checks (Phase 4, business escalation, duties by role) live in their own module and join
 # the registry here, after the checks above, so whoever imports the registry gets every check.
 from gameday.scoring import checks_comms as _checks_comms  # noqa: E402,F401
-# The decision tree's other branches (data at risk, database, recurrence; issue 22), likewise.
-from gameday.scoring import checks_branches as _checks_branches  # noqa: E402,F401
 
 __all__ = ["CHECKS", "Check", "Context", "check", "check_ids", "person_name"]
