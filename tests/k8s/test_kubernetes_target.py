@@ -22,6 +22,7 @@ from drills.k8s.objects import (
     INJECTION_ANNOTATION,
     KNOBS_CONFIGMAP,
     PGBOUNCER,
+    POSTGRES,
     default_world,
 )
 from drills.k8s.stack import backend_image
@@ -31,7 +32,7 @@ from gameday.errors import SafetyError
 from gameday.faults import FaultType
 from gameday.files import load_model
 from gameday.journal import EventType, JournalWriter, read_journal
-from gameday.releases import CRASHLOOP, HEALTHY, LEAKY
+from gameday.releases import CRASHLOOP, FIXED, HEALTHY, LEAKY
 from gameday.remediations import Remediation
 from gameday.scenario import Fault, Scenario
 
@@ -58,7 +59,8 @@ def target(erp_stack: Any) -> Iterator[KubernetesTarget]:
 
 
 def workload_spec(target: KubernetesTarget, name: str) -> dict[str, Any]:
-    dep = target.apps.read_namespaced_deployment(name, NAMESPACE)
+    read = target.apps.read_namespaced_stateful_set if name == POSTGRES else target.apps.read_namespaced_deployment
+    dep = read(name, NAMESPACE)
     data = target.api_client.sanitize_for_serialization(dep)
     return {"spec": data["spec"], "annotations": data["metadata"].get("annotations", {})}
 
@@ -133,7 +135,34 @@ FAULT_CHECKS: dict[FaultType, tuple[str, Callable[[KubernetesTarget], bool]]] = 
     FaultType.slow_queries: (
         KNOBS_CONFIGMAP, lambda t: t.knobs() == {"query_latency_s": 1.2, "latency_fraction": 0.08}),
     FaultType.error_burst: (KNOBS_CONFIGMAP, lambda t: t.knobs() == {"upstream_error_fraction": 0.5}),
+    # issue 22: a configuration push through the ConfigMap (no new image), PostgreSQL's StatefulSet scaled to 0
+    FaultType.config_change: (KNOBS_CONFIGMAP, lambda t: t.knobs() == {"upstream_timeout_s": 0.0001}),
+    FaultType.database_down: (
+        POSTGRES, lambda t: t.apps.read_namespaced_stateful_set(POSTGRES, NAMESPACE).spec.replicas == 0),
 }
+
+
+def test_issue_22_remediations_change_what_they_say(target: KubernetesTarget) -> None:
+    """revert-config drops the pushed knob, maintenance on/off sets and drops its knob, restart-database brings
+    a stopped StatefulSet back, roll-forward makes a new revision on the fixed release's image."""
+    record = target.inject(Fault(type=FaultType.config_change), drill_id="d-test")
+    target.remediate("revert-config")
+    assert "upstream_timeout_s" not in target.knobs()
+    target.revert(record)
+    target.remediate("maintenance-on")
+    assert target.knobs().get("maintenance") is True
+    target.remediate("maintenance-off")
+    assert "maintenance" not in target.knobs()
+    record = target.inject(Fault(type=FaultType.database_down), drill_id="d-test")
+    target.remediate("restart-database")
+    assert target.apps.read_namespaced_stateful_set(POSTGRES, NAMESPACE).spec.replicas == 1
+    target.revert(record)
+    target.remediate("roll-forward")
+    dep = target.apps.read_namespaced_deployment(BACKEND, NAMESPACE)
+    assert dep.spec.template.spec.containers[0].image == backend_image(FIXED)
+    assert backend_env(target)["APP_VERSION"] == FIXED.version
+    target.remediate("rollback")
+    target.wait_ready(120)
 
 
 @pytest.mark.parametrize("fault_type", list(FAULT_CHECKS), ids=lambda f: f.value)
