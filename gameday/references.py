@@ -89,7 +89,7 @@ def check_runbook(runbook: Runbook) -> None:
     escalation, targets) is one of the table's; a :class:`~gameday.errors.RunbookError` naming the runbook
     and the section otherwise."""
     from gameday.errors import RunbookError
-    from gameday.runbook.model import severity_names
+    from gameday.runbook.severities import severity_names
 
     known = severities(runbook)
     named: list[tuple[str, str]] = []

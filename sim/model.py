@@ -16,7 +16,7 @@ import numpy as np
 
 from gameday.errors import InputError
 from gameday.runbook import Runbook
-from gameday.runbook.model import severity_names
+from gameday.runbook.severities import severity_names
 from sim.dists import _Dist
 from sim.policy import LadderLevel, Policy, per_severity
 

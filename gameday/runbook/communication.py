@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from gameday.journal import EventType
+from gameday.runbook.severities import severity_names
 
 
 class _Closed(BaseModel):
@@ -207,8 +208,6 @@ def read_communication(
 ) -> Communication:
     """Build the model from the parser's templates (name -> text), each role's (abbreviation, duties) and the
     external-communication section's lead-in ("For user-facing incidents (SEV-1/2)")."""
-    from gameday.runbook.model import severity_names  # model imports this module
-
     found: dict[str, MessageTemplate] = {}
     for name, text in templates.items():
         for attribute, pattern in TEMPLATE_PATTERNS:

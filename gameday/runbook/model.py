@@ -20,6 +20,7 @@ from gameday.runbook.classify import (
 )
 from gameday.runbook.commands import RunbookCommand
 from gameday.runbook.communication import Communication
+from gameday.runbook.severities import severity_names
 from gameday.runbook.world import World, derive_world
 
 
@@ -266,14 +267,3 @@ class Runbook(_Closed):
 def _severity_level(text: str) -> int | None:
     match = re.search(r"(\d+)", str(text))
     return int(match.group(1)) if match else None
-
-
-def severity_names(text: str) -> list[str]:
-    """ "SEV-1/2" -> ["SEV-1", "SEV-2"]; "SEV-1/SEV-2" likewise; "SEV-3" -> ["SEV-3"]."""
-    found: list[str] = []
-    for match in re.finditer(r"SEV-?\s*(\d+(?:\s*/\s*(?:SEV-?)?\d+)*)", text, re.IGNORECASE):
-        for number in re.findall(r"\d+", match.group(1)):
-            name = f"SEV-{int(number)}"
-            if name not in found:
-                found.append(name)
-    return found

@@ -32,8 +32,8 @@ from gameday.runbook.model import (
     Targets,
     VerificationCriteria,
     Workflow,
-    severity_names,
 )
+from gameday.runbook.severities import severity_names
 from gameday.runbook.world import derive_world
 
 DEFAULT_RUNBOOK = Path(__file__).resolve().parents[2] / "runbooks" / "incident-response.md"

@@ -4,124 +4,40 @@ A check returns pass, fail or n/a (with a reason); weights are applied by the en
 timeline (a summary written by people) missing evidence means "not recorded", so such checks are n/a
 there rather than failed.
 
-Each check is registered once, by the :func:`check` decorator on its function: its id (also its weight's
-key in ``weights.yaml``, its JUnit test case and its key in ``--json``), its title and the function.  Adding
-a check is that function plus its weight in ``weights.yaml``; a weights file that names a check the registry
-does not know, or leaves one out, is refused (:mod:`gameday.scoring.weights`).
+Each check is registered once, by the :func:`~gameday.scoring.registry.check` decorator on its function: its
+id (also its weight's key in ``weights.yaml``, its JUnit test case and its key in ``--json``), its title and the
+function.  Adding a check is that function plus its weight in ``weights.yaml``; a weights file that names a
+check the registry does not know, or leaves one out, is refused (:mod:`gameday.scoring.weights`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gameday.journal import Event, EventType
-from gameday.metrics import Milestone, declares, response_time
+from gameday.metrics import Milestone, response_time
 from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
-from gameday.runbook.model import Runbook
 from gameday.scoring.postmortem import TEMPLATE_NAME, read_review
-from gameday.scoring.result import CheckResult, Status
-from gameday.scoring.view import IncidentView, person_name
+from gameday.scoring.registry import Check, Context, check
+from gameday.scoring.registry import clock_slack as _slack
+from gameday.scoring.registry import declares_incident as _declares
+from gameday.scoring.registry import event_key as _key
+from gameday.scoring.registry import fmt_minutes as _fmt
+from gameday.scoring.registry import reading as _number
+from gameday.scoring.registry import sample_near as _sample_near
+from gameday.scoring.registry import user_facing as _user_facing
+from gameday.scoring.result import CheckResult
 
 if TYPE_CHECKING:
-    from gameday.scoring.weights import ScoringConfig
+    pass
 
 E = EventType
 HEALTHY_STATES = {"running", "ready", "healthy", "up", "ok"}
 #: Replicas on their way out (replaced by a rollout) are neither healthy nor unhealthy.
 LEAVING_STATES = {"gone", "terminating", "succeeded", "completed"}
-
-
-@dataclass
-class Context:
-    view: IncidentView
-    runbook: Runbook
-    config: ScoringConfig
-    expected: str | None  # severity the incident really had (scenario / simulator)
-    declared: str | None  # severity the team declared
-    severity: str | None  # the one whose rules apply: expected, else declared
-
-    @property
-    def lenient(self) -> bool:
-        """Timelines record highlights, not everything: absence is not evidence."""
-        return self.view.source == "timeline"
-
-
-
-@dataclass(frozen=True)
-class Check:
-    """A registered check: ``id`` names it everywhere (result, weight, JUnit case), ``title`` for people."""
-
-    id: str
-    title: str
-    run: Callable[[Context, Check], CheckResult]
-
-    def __call__(self, ctx: Context) -> CheckResult:
-        return self.run(ctx, self)
-
-    def na(self, expected: str, reason: str) -> CheckResult:
-        return CheckResult(
-            id=self.id, title=self.title, status=Status.not_applicable, expected=expected, observed="—",
-            feedback=f"Not applicable: {reason}.",
-        )
-
-    def result(self, ok: bool, expected: str, observed: str, good: str, bad: str) -> CheckResult:
-        return CheckResult(
-            id=self.id, title=self.title, status=Status.passed if ok else Status.failed, expected=expected,
-            observed=observed, feedback=good if ok else bad,
-        )
-
-    def missing(self, ctx: Context, expected: str, what: str, feedback: str) -> CheckResult:
-        """No evidence of ``what``: failed, except in a timeline (people record highlights), where it is n/a."""
-        if ctx.lenient:
-            return self.na(expected, f"the timeline does not mention {what}")
-        return CheckResult(
-            id=self.id, title=self.title, status=Status.failed, expected=expected, observed=f"no {what}",
-            feedback=feedback,
-        )
-
-
-#: Every check, in the order they are reported (the order of their definitions below).
-CHECKS: list[Check] = []
-
-
-def check(check_id: str, title: str) -> Callable[[Callable[[Context, Check], CheckResult]], Check]:
-    """Register the decorated ``function(ctx, check) -> CheckResult`` as the check ``check_id``."""
-
-    def register(function: Callable[[Context, Check], CheckResult]) -> Check:
-        if any(c.id == check_id for c in CHECKS):
-            raise ValueError(f"two checks are registered as {check_id!r}")
-        registered = Check(check_id, title, function)
-        CHECKS.append(registered)
-        return registered
-
-    return register
-
-
-def check_ids() -> list[str]:
-    return [c.id for c in CHECKS]
-
-
-def _fmt(minutes: float) -> str:
-    return f"{minutes:.1f} min"
-
-
-def _slack(ctx: Context) -> tuple[float, str]:
-    """How far two of the journal's moments can be off: the drill clock's resolution in runbook minutes (at
-    time scale 120 a wall second is two runbook minutes), and the words that say so in a check's text."""
-    slack = ctx.view.resolution_minutes
-    if slack <= 0:
-        return 0.0, ""
-    return slack, f" (± {_fmt(slack)}: the clock's resolution at time scale {ctx.view.time_scale:g})"
-
-
-def _declares(ctx: Context) -> bool:
-    """Does the runbook send this severity down the 'Declare Incident' branch? (:func:`gameday.metrics.declares`)"""
-    return declares(ctx.runbook, ctx.severity)
 
 
 # -- declaration -------------------------------------------------------------------------------------
@@ -202,9 +118,7 @@ def roles_assigned(ctx: Context, c: Check) -> CheckResult:
     )
 
 
-def _user_facing(ctx: Context) -> bool:
-    """Could users see this incident?  Scenarios say so; without one, assume they could."""
-    return bool(ctx.view.scenario.get("user_facing", True))
+
 
 
 def _declaration_step_check(ctx: Context, c: Check, kind: DeclarationKind, what: str) -> CheckResult:
@@ -285,8 +199,7 @@ def status_updates(ctx: Context, c: Check) -> CheckResult:
 # -- diagnosis and fix -------------------------------------------------------------------------------
 
 
-def _key(event: Event) -> tuple[float, int]:
-    return (event.t, event.seq)
+
 
 
 @check("hypothesis_before_fix", "Hypothesis recorded before the fix")
@@ -342,14 +255,7 @@ def remediation_choice(ctx: Context, c: Check) -> CheckResult:
 # -- verification and closure ------------------------------------------------------------------------
 
 
-def _sample_near(ctx: Context, at: float) -> Event | None:
-    window = ctx.config.verification_window_minutes
-    view = ctx.view
-    before = [s for s in view.samples if at - window <= view.minutes(s) <= at]
-    if before:
-        return max(before, key=_key)
-    after = [s for s in view.samples if at < view.minutes(s) <= at + window]
-    return min(after, key=_key) if after else None
+
 
 
 def _replicas_at(ctx: Context, at: float) -> dict[str, Event]:
@@ -364,13 +270,7 @@ def _healthy(event: Event) -> bool:
     return str(event.data.get("state", "")).lower() in HEALTHY_STATES and event.data.get("ready", True) is not False
 
 
-def _number(value: object) -> float | None:
-    """A reading, or None when Prometheus had none (missing, null, or NaN from 0/0 with no traffic)."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+
 
 
 @check("verification_true", "Verification true on the metrics")
@@ -507,6 +407,4 @@ def unaided(ctx: Context, c: Check) -> CheckResult:
 
 # The communication checks (Phase 4, business escalation, duties by role) live in their own module and join
 # the registry here, after the checks above, so whoever imports the registry gets every check.
-from gameday.scoring import checks_comms as _checks_comms  # noqa: E402,F401
 
-__all__ = ["CHECKS", "Check", "Context", "check", "check_ids", "person_name"]

@@ -21,7 +21,10 @@ Each failure is one line that names the runbook's step.
 from __future__ import annotations
 
 from gameday.journal import Event, EventType
-from gameday.scoring.checks import Check, CheckResult, Context, _number, _sample_near, check
+from gameday.scoring.registry import Check, Context, check
+from gameday.scoring.registry import reading as _number
+from gameday.scoring.registry import sample_near as _sample_near
+from gameday.scoring.result import CheckResult
 
 E = EventType
 #: Faults of the database itself (gameday.faults), whose verification includes "Database connections normal".

@@ -14,7 +14,11 @@ from gameday.journal import Event, EventType
 from gameday.metrics import Milestone, response_time
 from gameday.runbook.classify import DeclarationKind
 from gameday.runbook.communication import DUTY_EVENTS, Duty, MessageTemplate, field_key, filled_fields
-from gameday.scoring.checks import Check, Context, _declares, _fmt, _slack, _user_facing, check
+from gameday.scoring.registry import Check, Context, check
+from gameday.scoring.registry import clock_slack as _slack
+from gameday.scoring.registry import declares_incident as _declares
+from gameday.scoring.registry import fmt_minutes as _fmt
+from gameday.scoring.registry import user_facing as _user_facing
 from gameday.scoring.result import CheckResult
 from gameday.scoring.view import person_name
 

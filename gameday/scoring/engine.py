@@ -10,8 +10,9 @@ from gameday.errors import JournalError, RunbookLookupError
 from gameday.journal import Event, EventType, journal_meta, read_journal
 from gameday.references import check_journal
 from gameday.runbook import Runbook, load_runbook
-from gameday.scoring.checks import CHECKS, Context
+from gameday.scoring.catalogue import CHECKS
 from gameday.scoring.metrics import compute_metrics
+from gameday.scoring.registry import Context
 from gameday.scoring.result import ActorSummary, IncidentScore, JournalScore, Status
 from gameday.scoring.view import IncidentView, person_name, split_incidents
 from gameday.scoring.weights import DEFAULT_WEIGHTS, ScoringConfig, load_weights

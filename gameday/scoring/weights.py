@@ -1,6 +1,6 @@
 """The scoring file: weights per check plus the few tolerances the runbook does not state.
 
-The weights model is made from the check registry (:data:`gameday.scoring.checks.CHECKS`): one required,
+The weights model is made from the check registry (:data:`gameday.scoring.catalogue.CHECKS`): one required,
 non-negative field per registered check, nothing else, so a weights file that leaves a check out or names
 one the registry does not know is refused in one line.
 """
@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from gameday.files import load_model
-from gameday.scoring.checks import CHECKS, check_ids
+from gameday.scoring.catalogue import CHECKS, check_ids
 
 DEFAULT_WEIGHTS = Path(__file__).with_name("weights.yaml")
 

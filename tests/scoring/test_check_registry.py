@@ -10,7 +10,8 @@ import yaml
 
 from gameday.errors import InputError
 from gameday.scoring import checks
-from gameday.scoring.checks import CHECKS, Check, check
+from gameday.scoring.catalogue import CHECKS
+from gameday.scoring.registry import Check, check
 from gameday.scoring.weights import DEFAULT_WEIGHTS, ScoringConfig, load_weights
 
 

@@ -27,7 +27,7 @@ def test_junit_has_one_testcase_per_check_and_the_failures(app: typer.Typer, fix
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
     cases = root.findall(".//testcase")
-    from gameday.scoring.checks import CHECKS
+    from gameday.scoring.catalogue import CHECKS
 
     assert len(cases) == len(CHECKS) == 20
     failed = [c.get("name") for c in cases if c.find("failure") is not None]
