@@ -191,6 +191,9 @@ class Attribution:
         self._deleted_pods: set[str] = set()
         #: A person's pod deletions not yet journaled (delete_batch_s), with when each was seen.
         self._batch: list[tuple[str, datetime]] = []
+        #: Deletions still waiting for the controller's verdict: an open batch waits for them (a `--all` deletes the
+        #: backend's pods, judged after the grace, with the others, judged at once: one command, one action).
+        self._verdicts_pending = 0
         self._batch_lock = threading.Lock()
         self._seen_events: set[str] = set()
         self._own_lock = threading.Lock()
@@ -299,7 +302,9 @@ class Attribution:
             # The counts say the controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet
             # looks the same when a person deletes one of its pods first — the controller then deletes none.
             # Its SuccessfulDelete event tells them apart; without one soon, the deletion was a person's.
-            self._start(self.unless_controller_deleted, name, self.journal.now(), name=f"watch-delete-{name}")
+            with self._batch_lock:
+                self._verdicts_pending += 1
+            self._start(self._judge_deletion, name, self.journal.now(), name=f"watch-delete-{name}")
         self._deleted_pods.add(uid)  # only now: a judgement that raised is made again when the change comes back
 
     def _person_deleted(self, name: str, seen: datetime | None = None) -> None:
@@ -315,15 +320,23 @@ class Attribution:
 
     def _close_batch(self) -> None:
         """One deletion is journaled delete_batch_s after it; once a second one came, the batch (a `--all`, whose
-        deletions may be seconds apart on a busy machine) waits five times as long for a quiet moment."""
+        deletions may be seconds apart on a busy machine) waits five times as long for a quiet moment, and never
+        while a deletion seen meanwhile still waits for the controller's verdict."""
         seen = 0
         quiet = self.timing.delete_batch_s
         while not self._stop.wait(quiet if seen <= 1 else 5 * quiet):
             with self._batch_lock:
-                if len(self._batch) == seen:
+                if len(self._batch) == seen and not self._verdicts_pending:
                     break
                 seen = len(self._batch)
         self._flush_deletions()
+
+    def _judge_deletion(self, name: str, seen: datetime | None = None) -> None:
+        try:
+            self.unless_controller_deleted(name, seen)
+        finally:
+            with self._batch_lock:
+                self._verdicts_pending -= 1
 
     def _flush_deletions(self) -> None:
         with self._batch_lock:
