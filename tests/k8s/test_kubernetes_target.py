@@ -289,9 +289,12 @@ def test_kubectl_actions_become_journal_actions(erp_stack: Any, target: Kubernet
 
         pod = target.replicas()[0].name
         erp_stack.kubectl("delete", "pod", pod, "-n", NAMESPACE, "--wait=false")
+        # one action naming the pod, alone or in a batch: a batch of deletions waits for the verdicts pending on
+        # deletions seen meanwhile (the scale-down just before: up to the controller-event grace)
         deleted = wait_for(
-            lambda: [a for a in actions() if a["kind"] == "restart" and a["target"] == f"pod/{pod}"], "pod delete",
-            timeout=20)
+            lambda: [a for a in actions() if a["kind"] == "restart"
+                     and (a["target"] == f"pod/{pod}" or pod in (a.get("pods") or []))], "pod delete",
+            timeout=40)
         assert deleted
 
         erp_stack.kubectl("rollout", "restart", f"deployment/{BACKEND}", "-n", NAMESPACE)
