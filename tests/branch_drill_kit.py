@@ -5,7 +5,6 @@ check that it took the scenario's branch of the decision tree, as the scorer jud
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,8 @@ TIME_SCALE = "300"
 def run_autopilot_drill(env: dict[str, str], out: Path, scenario: str, timeout: float = 420) -> dict[str, Any]:
     """``gameday drill run scenarios/<scenario>.yaml --responder autopilot``; its summary (journal events under
     ``events``, the score under ``score``)."""
+    from gameday_testkit import finish_drill
+
     from gameday.journal import read_journal
     from gameday.scoring import score_journal
 
@@ -27,12 +28,7 @@ def run_autopilot_drill(env: dict[str, str], out: Path, scenario: str, timeout: 
         [GAMEDAY, "drill", "run", str(REPO / "scenarios" / f"{scenario}.yaml"), "--target", "local", "--out",
          str(out), "--responder", "autopilot", "--time-scale", TIME_SCALE, "--seed", "5", "--quiet"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
+    output = finish_drill(proc, timeout)
     assert proc.returncode == 0, f"drill failed:\n{output[-4000:]}"
     summary = json.loads(next(out.glob("*/summary.json")).read_text())
     assert summary["outcome"] == "closed" and summary["pending_after"] == [], summary

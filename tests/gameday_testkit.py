@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -191,3 +192,15 @@ def cli_json(*args: object) -> Any:
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def finish_drill(proc: subprocess.Popen[str], timeout: float) -> str:
+    """A started ``gameday drill run``'s output once it ends; past ``timeout`` it gets SIGTERM (a drill's Ctrl-C:
+    it reverts its faults) before the timeout is raised, so no test leaves a fault behind."""
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+    return output
