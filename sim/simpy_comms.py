@@ -131,8 +131,9 @@ class Comms:
 def initial_notices(model: CompiledModel, rep: Replication, seed: int, replication: int, chunk: int = 0,
                     salt: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per incident: is an initial notice due (a declared incident of a severity users are told of), and did it
-    go out within the runbook's minutes of detection?  The notice is written as the journal writes it: at the
-    declaration plus the CL's ``status_update`` draw from the same stream (``sweep`` reports the share)."""
+    go out within the runbook's minutes of the declaration (as ``gameday score`` counts them)?  The notice is
+    written as the journal writes it: at the declaration plus the CL's ``status_update`` draw from the same
+    stream (``sweep`` reports the share)."""
     from sim.streams import Streams
 
     n = len(rep)
@@ -143,6 +144,5 @@ def initial_notices(model: CompiledModel, rep: Replication, seed: int, replicati
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     writing = model.policy.steps.status_update.ppf(Streams(seed, replication, n, salt, chunk).u("process",
                                                                                                   "notice").col(0))
-    with np.errstate(invalid="ignore"):
-        in_time = due & (rep.declared + writing - rep.detected <= minutes)
+    in_time = due & (writing <= minutes)
     return due, in_time

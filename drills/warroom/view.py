@@ -238,11 +238,13 @@ class RoomView:
         minutes = self.runbook.external_notification_minutes
         external = (not comms.external_severities or severity in comms.external_severities) and (
             user_facing or not comms.external_user_facing_only)
-        if minutes is not None and external and detected is not None:
+        # the scorer's clock (gameday.scoring.checks_comms.initial_notice): from the declaration
+        since, anchor = ("the declaration", declared) if declared is not None else ("detection", detected)
+        if minutes is not None and external and anchor is not None:
             sent = next((e for e in self.events if e.type is E.external_notice and e.data.get("kind") == "initial"),
                         None)
             out["dues"].append(self._due("initial-notice", "Initial notification to users",
-                                         f"within {minutes:g} min of detection", detected.t, minutes, sent, over))
+                                         f"within {minutes:g} min of {since}", anchor.t, minutes, sent, over))
         business = not escalation.business_severities or severity in escalation.business_severities
         if business and user_facing and declared is not None:
             for note in escalation.business:

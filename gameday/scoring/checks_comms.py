@@ -57,6 +57,22 @@ def _notices(ctx: Context, kind: str) -> list[Event]:
     return [e for e in ctx.view.all(E.external_notice) if e.data.get("kind") == kind]
 
 
+def _notices_to_judge(ctx: Context, c: Check, kind: str, expected: str, never: str, *,
+                      unasked: str | None = None, not_yet: str | None = None) -> list[Event] | CheckResult:
+    """The ``kind`` notices sent, or the check's verdict when there are none to judge: n/a where the runbook
+    does not ask (``unasked``), does not cover this incident, or the notice is not due (``not_yet``); failed
+    with ``never`` when none went out.  The initial and the resolution notice share this order of reasons."""
+    if unasked is not None:
+        return c.na(expected, unasked)
+    not_applicable = _external_applies(ctx, c, expected)
+    if not_applicable is not None:
+        return not_applicable
+    if not_yet is not None:
+        return c.na(expected, not_yet)
+    found = _notices(ctx, kind)
+    return found or c.missing(ctx, expected, f"{kind} notification", never)
+
+
 # -- updates ----------------------------------------------------------------------------------------------
 
 
@@ -113,30 +129,34 @@ def _first(problems: list[str]) -> str:
 
 @check("initial_notice", "Users told within the runbook's time")
 def initial_notice(ctx: Context, c: Check) -> CheckResult:
+    """Counted from the declaration: Phase 4 speaks of a declared incident ("user-facing incidents (SEV-1/2)",
+    a severity known only once declared), and a SEV-2 may be declared up to its response time after detection,
+    so a clock from detection would ask some teams to tell users before the runbook lets them declare.  The
+    time to declare is judged once, by ``declared_in_time``; never declared, the clock starts at detection."""
     minutes = ctx.runbook.external_notification_minutes
     slack, said = _slack(ctx)
-    expected = f"initial notification ≤ {minutes:g} min after detection{said}" if minutes else "—"
-    if minutes is None:
-        return c.na(expected, "the runbook sets no time for the initial notification")
-    not_applicable = _external_applies(ctx, c, expected)
-    if not_applicable is not None:
-        return not_applicable
-    origin = ctx.view.detection()
+    declared = ctx.view.at(E.severity_declared)
+    since = "the declaration" if declared is not None else "detection (never declared)"
+    expected = f"initial notification ≤ {minutes:g} min after {since}{said}" if minutes is not None else "—"
+    never = (f"Users were never told; the runbook asks for the initial notification within {minutes:g} min of "
+             f"declaring a user-facing {ctx.severity}." if minutes is not None else "")
+    found = _notices_to_judge(
+        ctx, c, "initial", expected, never,
+        unasked=None if minutes is not None else "the runbook sets no time for the initial notification")
+    if isinstance(found, CheckResult):
+        return found
+    assert minutes is not None  # without it, ``unasked`` made the check n/a
+    origin = declared if declared is not None else ctx.view.detection()
     if origin is None:
         origin = ctx.view.start()
-    found = _notices(ctx, "initial")
-    if not found:
-        return c.missing(ctx, expected, "initial notification",
-                         f"Users were never told; the runbook asks for the initial notification within "
-                         f"{minutes:g} min for user-facing {ctx.severity}.")
     if origin is None:
-        return c.na(expected, "no detection time recorded")
+        return c.na(expected, "no declaration or detection time recorded")
     delay = ctx.view.minutes(found[0]) - origin
     return c.result(
-        delay <= minutes + slack, expected, f"{_fmt(delay)} after detection by {found[0].actor}",
-        f"Users were told {_fmt(delay)} after detection, inside the runbook's {minutes:g} min.",
-        f"The initial notification went out {_fmt(delay)} after detection; the runbook asks for it within "
-        f"{minutes:g} min.",
+        delay <= minutes + slack, expected, f"{_fmt(delay)} after {since} by {found[0].actor}",
+        f"Users were told {_fmt(delay)} after {since}, inside the runbook's {minutes:g} min.",
+        f"The initial notification went out {_fmt(delay)} after {since}; the runbook asks for it within "
+        f"{minutes:g} min of declaring the incident.",
     )
 
 
@@ -144,18 +164,16 @@ def initial_notice(ctx: Context, c: Check) -> CheckResult:
 def resolution_notice(ctx: Context, c: Check) -> CheckResult:
     template = ctx.runbook.communication.resolution_notice
     expected = f"a resolution notification with {template.labels()}" if template else "—"
-    if template is None:
-        return c.na(expected, "the runbook has no resolution notification template")
-    not_applicable = _external_applies(ctx, c, expected)
-    if not_applicable is not None:
-        return not_applicable
-    if ctx.view.milestones()[Milestone.restored] is None:
-        return c.na(expected, "the service was never restored")
-    found = _notices(ctx, "resolution")
-    if not found:
-        return c.missing(ctx, expected, "resolution notification",
-                         f"Users were never told the service is back; the runbook's '{template.name}' carries "
-                         f"{template.labels()}.")
+    restored = ctx.view.milestones()[Milestone.restored] is not None
+    never = (f"Users were never told the service is back; the runbook's '{template.name}' carries "
+             f"{template.labels()}." if template else "")
+    found = _notices_to_judge(
+        ctx, c, "resolution", expected, never,
+        unasked=None if template is not None else "the runbook has no resolution notification template",
+        not_yet=None if restored else "the service was never restored")
+    if isinstance(found, CheckResult):
+        return found
+    assert template is not None  # without it, ``unasked`` made the check n/a
     if ctx.lenient and not found[-1].data.get("fields"):
         return c.na(expected, "the timeline records the notice, not its fields")
     lacking = _missing_text(template, found[-1])

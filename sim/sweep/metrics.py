@@ -21,7 +21,7 @@ Definitions (minutes unless named otherwise):
   answered ladder rung from its answer, each staffed incident role from the declaration) per week;
 - ``utilisation``: the on-call pool's busy share (``all`` row only; empty with unlimited on-call);
 - ``initial_notice_in_time``: of the declared incidents users are told of (the runbook's external
-  communication), the share whose initial notification went out within its minutes of detection, written
+  communication), the share whose initial notification went out within its minutes of the declaration, written
   as the SimPy journal writes it (:func:`sim.simpy_comms.initial_notices`: the CL's ``status_update`` draw).
 """
 

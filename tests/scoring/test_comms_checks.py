@@ -2,8 +2,9 @@
 number; the complete journal passes every check that applies.
 
 Clock: time scale 60, so ``t`` seconds are runbook minutes.  The incident: a user-facing SEV-1 detected at
-minute 2, declared at 5, restored (verified) at 47 — a 45-minute outage, so the VP Product is due (after
-30 min) and the CEO is not (past 2 h) — resolved after the 30-minute watch at 77.
+minute 2, declared at 5 (the initial notice's clock starts there), restored (verified) at 47 — a 45-minute
+outage, so the VP Product is due (after 30 min) and the CEO is not (past 2 h) — resolved after the 30-minute
+watch at 77.
 """
 
 from __future__ import annotations
@@ -147,12 +148,30 @@ def test_an_update_missing_a_template_field() -> None:
 
 
 def test_the_initial_notice_at_20_minutes() -> None:
+    """Counted from the declaration (minute 5): Phase 4's clock starts with a declared incident."""
     rows = complete()
     notice = next(r for r in rows if r[1] == "external_notice" and r[3]["kind"] == "initial")
-    rows = replace(rows, notice[0], "external_notice", (22, *notice[1:]))  # detected at 2
-    feedback = _fails_exactly(rows, "initial_notice")["initial_notice"].feedback
-    assert feedback == ("The initial notification went out 20.0 min after detection; the runbook asks for it "
-                        "within 15 min.")
+    rows = replace(rows, notice[0], "external_notice", (25, *notice[1:]))
+    checks = _fails_exactly(rows, "initial_notice")
+    assert checks["initial_notice"].feedback == (
+        "The initial notification went out 20.0 min after the declaration; the runbook asks for it within 15 min "
+        "of declaring the incident.")
+    assert checks["initial_notice"].expected.startswith("initial notification ≤ 15 min after the declaration")
+
+
+def test_a_late_declaration_is_judged_once() -> None:
+    """Declared 18 min after detection, users told 4 min later: declared_in_time fails, the notice is in time.
+    Measured from detection (22 min) the same lateness would fail both."""
+    rows = [(t, k, a, d) for t, k, a, d in complete() if t != 5]
+    rows.append((20, "severity_declared", "alice", {"severity": "SEV-1", "level": 1}))
+    rows = replace(rows, 10, "external_notice", (24, *next(r for r in rows if r[0] == 10)[1:]))
+    checks = _fails_exactly(rows, "declared_in_time")
+    assert checks["initial_notice"].observed == "4.0 min after the declaration by carol"
+    # never declared: the clock starts at detection, and says so
+    rows = [r for r in rows if r[1] != "severity_declared"]
+    never = by_id(score(rows))["initial_notice"]
+    assert never.status is Status.failed
+    assert never.feedback.startswith("The initial notification went out 22.0 min after detection (never declared)")
 
 
 def test_a_resolution_notice_without_root_cause() -> None:

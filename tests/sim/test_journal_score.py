@@ -107,7 +107,8 @@ def test_slow_status_updates_fail_the_cadence_check(baseline, seed_runbook, tmp_
 
 
 def test_the_initial_notice_follows_the_cl_writing_time(baseline, seed_runbook, tmp_path):
-    """The CL's writing is a status_update draw: a slow writer misses the runbook's 15 minutes more often."""
+    """The CL's writing is a status_update draw, counted from the declaration: a writer who takes 1 min is always
+    in time, one who takes 16 never, whenever the incident was declared."""
     def in_time(dist: dict, name: str) -> tuple[int, int]:
         scores = _statuses(_journal(_with_status_update(baseline, dist), seed_runbook, tmp_path / name),
                            seed_runbook)
@@ -115,9 +116,9 @@ def test_the_initial_notice_follows_the_cl_writing_time(baseline, seed_runbook, 
         return sum(s is Status.passed for s in judged), len(judged)
 
     quick, n_quick = in_time({"dist": "fixed", "value": 1.0}, "quick.jsonl")
-    slow, n_slow = in_time({"dist": "fixed", "value": 14.0}, "slow.jsonl")
+    slow, n_slow = in_time({"dist": "fixed", "value": 16.0}, "slow.jsonl")  # past the 15 min from declaring
     assert n_quick == n_slow > 20  # the same incidents (common random numbers)
-    assert quick > slow
+    assert (quick, slow) == (n_quick, 0)
 
 
 def test_the_sweeps_notice_share_is_the_scorers(baseline, seed_runbook, tmp_path):

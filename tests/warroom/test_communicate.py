@@ -87,7 +87,8 @@ def test_what_is_due_follows_the_runbook(tmp_path: Path) -> None:
     sev1 = (3.0, E.severity_declared, {"severity": "SEV-1", "level": 1})
     due = dues(tmp_path, [sev1, (5.0, E.notified, {"who": "Product Manager"})])
     assert due["_channels"] == ["Slack", "Status Page", "Email"]
-    assert due["initial-notice"]["due_t"] == (1 + 15) * 60  # 15 min from detection
+    assert due["initial-notice"]["due_t"] == (3 + 15) * 60  # 15 min from the declaration, as the scorer counts
+    assert due["initial-notice"]["rule"] == "within 15 min of the declaration"
     assert due["notify:Product Manager"]["done_t"] == 5 * 60
     support = due["notify:Customer Support Lead"]
     assert support["due_t"] == 3 * 60 and support["done_t"] is None
