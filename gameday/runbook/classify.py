@@ -13,6 +13,7 @@ import re
 from enum import StrEnum
 
 from gameday.journal import EventType
+from gameday.runbook.communication import field_key, message_templates
 
 
 class DeclarationKind(StrEnum):
@@ -122,17 +123,14 @@ def node_role(label: str, kind: str) -> NodeRole:
     return NodeRole.decision if kind == "decision" else NodeRole.other
 
 
-def declaration_template(templates: dict[str, str]) -> str:
-    """The incident-declaration message template ("Slack Incident Declaration"), or ``""``."""
-    return next((text for name, text in templates.items() if re.search(r"declar", name, re.IGNORECASE)), "")
-
-
 def declaration_roles(abbreviations: list[str], templates: dict[str, str]) -> list[str]:
-    """Roles a declaration must name: those the declaration template names (``**IC**: @…``, ``**TL**``).
+    """Roles a declaration must name: those the declaration template has a field for (``**IC**: @…``), read
+    the way the scorer reads every template (:func:`gameday.runbook.communication.message_templates`).
 
     A runbook without such a template gets its first two roles (commander and technical lead in every
     runbook we have seen), so the check never silently asks for nobody.
     """
-    template = declaration_template(templates)
-    named = [abbr for abbr in abbreviations if re.search(rf"\b{re.escape(abbr)}\b", template)]
+    template = message_templates(templates).get("declaration")
+    fields = set(template.field_keys()) if template is not None else set()
+    named = [abbr for abbr in abbreviations if field_key(abbr) in fields]
     return named or abbreviations[:2]

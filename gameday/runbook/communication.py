@@ -201,6 +201,19 @@ TEMPLATE_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def message_templates(templates: dict[str, str]) -> dict[str, MessageTemplate]:
+    """The runbook's templates (name -> text) by what they are (``declaration``, ``update`` ...), read into their
+    fields: the one place a template's name and its ``Label: value`` lines are interpreted (the model, the
+    roles a declaration must name)."""
+    found: dict[str, MessageTemplate] = {}
+    for name, text in templates.items():
+        for attribute, pattern in TEMPLATE_PATTERNS:
+            if attribute not in found and re.search(pattern, name, re.IGNORECASE):
+                found[attribute] = read_template(name, text)
+                break
+    return found
+
+
 def read_communication(
     templates: dict[str, str],
     roles: list[tuple[str, list[str]]],
@@ -208,12 +221,7 @@ def read_communication(
 ) -> Communication:
     """Build the model from the parser's templates (name -> text), each role's (abbreviation, duties) and the
     external-communication section's lead-in ("For user-facing incidents (SEV-1/2)")."""
-    found: dict[str, MessageTemplate] = {}
-    for name, text in templates.items():
-        for attribute, pattern in TEMPLATE_PATTERNS:
-            if attribute not in found and re.search(pattern, name, re.IGNORECASE):
-                found[attribute] = read_template(name, text)
-                break
+    found = message_templates(templates)
     statuses: list[str] = []
     page = found.get("status_page")
     if page is not None:

@@ -18,6 +18,7 @@ from gameday.runbook.classify import (
     declaration_roles,
     node_role,
 )
+from gameday.runbook.communication import message_templates
 from gameday.runbook.model import Runbook
 
 K = DeclarationKind
@@ -56,6 +57,10 @@ def test_declaration_roles_come_from_the_template(runbook: Runbook) -> None:
     assert declaration_roles(["IC", "TL", "CL", "SME"], templates) == ["IC", "TL", "CL"]
     # no template at all: the first two roles, never nobody
     assert declaration_roles(["IC", "TL", "CL"], {}) == ["IC", "TL"]
+    # a field of the template, read as the scorer reads it, not a word in its prose
+    prose = {"Incident Declaration": "**Severity**: SEV-1\n**IC**: @[username]\nThe TL joins the war room."}
+    assert declaration_roles(["IC", "TL", "CL"], prose) == ["IC"]
+    assert message_templates(prose)["declaration"].field_keys() == ["severity", "ic"]
 
 
 def test_workflow_node_roles(runbook: Runbook) -> None:
