@@ -7,6 +7,12 @@ drawn from ``sim.responder.ResponderModel`` is slept for real.  What it does com
 watch); what it fixes comes from the scenario (its first safe remediation, then the next one; each one's
 kind, rollback or fix, from the remediation catalogue, :mod:`gameday.remediations`); and it takes the real
 remediation through ``target.remediate``.  Everything is journaled with actor ``autopilot``.
+
+The simulator models a team as it is, so its drawn delays sometimes miss the runbook's times (that is what
+``compliance`` measures).  The autopilot is a team that keeps them: it draws the same delays, but a step that
+would overrun one of the runbook's clocks is cut short at that clock less :data:`DEADLINE_MARGIN_MINUTES`, and
+journaled as such (assessing and declaring within the severity's response time of detection, Phase 1's "0-15
+minutes"; the CL's initial notice within the runbook's minutes of the declaration).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from drills.autopilot_branches import BranchView, attempts
 from drills.autopilot_comms import CommsLead
 from gameday.errors import GamedayError
 from gameday.journal import EventType, JournalWriter
+from gameday.metrics import response_time
 from gameday.remediations import Remediation, spec_for
 from gameday.runbook.classify import DECLARATION_EVENTS, DeclarationKind
 
@@ -47,6 +54,9 @@ POLL_WALL_S = 0.5
 FIX_CHECK_MINUTES = 15.0
 #: ... but never less than this many wall seconds: ``rate()`` windows need time to drain the bad minutes.
 FIX_CHECK_MIN_WALL_S = 60.0
+#: How far ahead of one of the runbook's deadlines the autopilot's team aims (runbook minutes): people keeping a
+#: clock do not aim at its last second, and a drill's wall clock lags a little on a loaded machine.
+DEADLINE_MARGIN_MINUTES = 2.0
 
 
 REVIEW_TEMPLATE = "Post-Incident Review"
@@ -155,6 +165,10 @@ class Autopilot:
         #: The stability watch held (the glossary's *resolved*): status updates and escalation are over.
         self.resolved = False
         self.error: BaseException | None = None
+        #: Runbook minute (on ``env``) of the acknowledgement: the technical ladder counts from it.
+        self.acked_at = 0.0
+        #: Runbook minute (on ``env``) by which the incident is declared (:meth:`_declare_by`); None: no clock.
+        self.declare_by: float | None = None
         #: Phase 4 from the runbook's templates, and who does what (drills/autopilot_comms.py).
         self.comms = CommsLead(self)
         self._thread = threading.Thread(target=self._run, name="autopilot", daemon=True)
@@ -216,9 +230,22 @@ class Autopilot:
         if self.stopped.is_set():
             raise _Stopped
 
-    def step(self, name: str) -> Generator[Any, Any, float]:
-        """Spend the model's time on a workflow step."""
-        minutes = self.model.delay_minutes(name, self.rng, severity=self.severity)
+    def deadline(self, minutes: float) -> float:
+        """The runbook minute (on ``env``) to be done by for a clock of ``minutes`` starting now: its end less
+        the margin the team aims ahead of it."""
+        return self.env.now + minutes - DEADLINE_MARGIN_MINUTES
+
+    def step(self, name: str, by: float | None = None, clock: str = "",
+             rng: np.random.Generator | None = None) -> Generator[Any, Any, float]:
+        """Spend the model's time on a workflow step (drawn from ``rng``, default the main stream), ending by
+        ``by`` (a runbook minute on ``env``) at the latest: a team keeping the runbook's ``clock`` cuts the step
+        short rather than miss it, and says so.  The delay is drawn all the same, so the random stream, and
+        every later draw, stay as they were."""
+        drawn = minutes = self.model.delay_minutes(name, rng or self.rng, severity=self.severity)
+        if by is not None and minutes > by - self.env.now:
+            minutes = max(0.0, by - self.env.now)
+            self.emit(EventType.note, {"text": f"{name} cut to {minutes:.1f} min (drawn {drawn:.1f}) to keep "
+                                               f"the runbook's clock: {clock}"})
         yield from self.sleep(minutes)
         return minutes
 
@@ -236,16 +263,16 @@ class Autopilot:
     def _respond(self) -> Generator[Any, Any, None]:
         # Detection: the autopilot is paged by Alertmanager, like the on-call engineer.
         yield from self.wait_for(lambda: bool(self.view.firing()))
+        self.declare_by = self._declare_by()
         alerts = self.view.firing()
         yield from self.step("acknowledge")
         self.emit(EventType.acknowledged, {"alerts": alerts})
-        acked_at = self.env.now  # the ladder's "if unresolved after X min" counts from here, as in the simulator
-        yield from self.step("assess")
+        self.acked_at = self.env.now  # the ladder's "if unresolved after X min" counts from here, as in the simulator
         declares = self.severity in self.runbook.declared_severities()
+        yield from self.step("assess", self.declare_by, self._declare_clock())
         if declares:
             yield from self._declare()
             self.env.process(self._status_updates())
-            self.env.process(self._escalations(acked_at))
         else:
             # "create ticket, assign to team member": the ticket names its assignee (not a role of the runbook's)
             self.emit(EventType.ticket_created, {"severity": self.severity, "assignee": f"{ACTOR}-oncall"})
@@ -263,11 +290,26 @@ class Autopilot:
             self.emit(EventType.postmortem_filed, {"path": path.name, "template": REVIEW_TEMPLATE,
                                                    "within_hours": self.runbook.postmortem_within_hours})
 
+    def _declare_by(self) -> float | None:
+        """The runbook minute (on ``env``) by which to declare: the severity's response time (the time to
+        declare's target, :func:`gameday.metrics.response_time`) from detection, which was at most one poll
+        before the alert was seen (now), less the margin; None on the ticket branch or without a clock."""
+        response = response_time(self.runbook, self.severity)
+        if response is None or self.severity not in self.runbook.declared_severities():
+            return None
+        return self.deadline(response - self.poll)
+
+    def _declare_clock(self) -> str:
+        response = response_time(self.runbook, self.severity)
+        return f"declare {self.severity} within {response:g} min of detection" if response is not None else ""
+
     def _declare(self) -> Generator[Any, Any, None]:
         level = self.runbook.severity(self.severity).level
-        yield from self.step("declare")
+        yield from self.step("declare", self.declare_by, self._declare_clock())
         self.emit(EventType.severity_declared, {"severity": self.severity, "level": level})
         self.env.process(self.comms.tell_users())  # the initial notice, while the team assembles
+        # the ladder and the business list from the declaration: "immediately" does not wait for the assembly
+        self.env.process(self._escalations(self.acked_at))
         yield from self.step("assemble")
         for role in self._team_roles():
             self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})

@@ -178,11 +178,15 @@ class CommsLead:
     def tell_users(self) -> Generator[Any, Any, None]:
         """From the declaration, beside the team's assembly: the CL writes the initial notification (a
         ``status_update`` step of the responder model, as the simulator draws it) and sends it, so users hear
-        within the runbook's minutes of detection however long assembling takes."""
+        within the runbook's minutes of the declaration however long assembling takes (a slow draw is cut at
+        that clock, :meth:`drills.autopilot.Autopilot.step`)."""
         if not self._external() or self.comms.initial_notice is None:
             return
         pilot = self.pilot  # its own random stream: it runs beside the main process, like the update clock
-        yield from pilot.sleep(pilot.model.delay_minutes("status_update", pilot.comms_rng, severity=pilot.severity))
+        minutes = self.runbook.external_notification_minutes
+        by = None if minutes is None else pilot.deadline(minutes)
+        yield from pilot.step("status_update", by, f"tell users within {minutes:g} min of the declaration"
+                              if minutes is not None else "", rng=pilot.comms_rng)
         interval = self.runbook.severity(self.pilot.severity).update_interval_minutes
         facts = {"current_status": self.page_status or "Investigating",
                  "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD"}

@@ -118,3 +118,63 @@ def test_updates_fill_the_update_template_for_every_channel(tmp_path: Path) -> N
     assert list(first["fields"]) == ["time", "number", "status", "summary", "next_update", "impact"]
     assert first["fields"]["next_update"] == (journal.start + timedelta(minutes=15)).strftime("%H:%M UTC")
     assert (second["number"], second["status"]) == (2, "Identified")
+
+
+def _slow_team(tmp_path: Path, seed: int = 1) -> tuple[Autopilot, list[tuple[float, EventType, dict]]]:
+    """An autopilot whose draws would overrun every clock: declaring takes 30 min, writing a notice 20, the
+    team assembles in 25 (no role waits); what it emits is logged against its runbook clock."""
+    import yaml
+
+    from sim.policy import Policy
+
+    data = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
+    data["steps"] = {"declare": {"dist": "fixed", "value": 30.0}, "status_update": {"dist": "fixed", "value": 20.0},
+                     "assemble": {"dist": "fixed", "value": 25.0}}
+    data["responders"]["roles"] = {}
+    runbook = load_runbook()
+    scenario = load_model(ROOT / "scenarios" / "connection-pool-leak.yaml", Scenario)
+    pilot = Autopilot(runbook=runbook, scenario=scenario,
+                      model=ResponderModel(policy=Policy.model_validate(data), runbook=runbook), target=None,
+                      journal=JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False), view=Outage(),
+                      time_scale=60.0, rng=np.random.default_rng(seed))  # type: ignore[arg-type]
+    pilot.env = env = simpy.Environment()
+    log: list[tuple[float, EventType, dict]] = []
+    pilot.emit = lambda kind, data=None: log.append((env.now, kind, data or {}))  # type: ignore[method-assign]
+    return pilot, log
+
+
+def test_a_slow_draw_is_cut_at_the_runbooks_clock(tmp_path: Path) -> None:
+    """The alert is seen at minute 0: SEV-1 is declared by its 15 min response time less one poll (0.5) and the
+    2 min margin, users hear 13 min after the declaration (15 less the margin), and the business list's
+    "immediately" goes out at the declaration, not after the 25 min assembly.  Each cut is journaled."""
+    from drills.autopilot import DEADLINE_MARGIN_MINUTES
+
+    pilot, log = _slow_team(tmp_path)
+    pilot.declare_by = pilot._declare_by()
+    assert pilot.declare_by == 15.0 - 0.5 - DEADLINE_MARGIN_MINUTES
+    pilot.env.process(pilot._declare())
+    pilot.env.run(until=60)
+    first = {kind: t for t, kind, _ in reversed(log)}
+    assert first[EventType.severity_declared] == 12.5
+    notice = next(t for t, kind, d in log if kind is EventType.external_notice and d["kind"] == "initial")
+    assert notice == 12.5 + 15.0 - DEADLINE_MARGIN_MINUTES
+    told = [(t, d["who"]) for t, kind, d in log if kind is EventType.notified]
+    assert told[:2] == [(12.5, "Product Manager"), (12.5, "Customer Support Lead")]
+    assert first[EventType.role_assigned] == 12.5 + 25.0  # the assembly itself is not cut: no clock on it
+    cuts = [d["text"] for _, kind, d in log if kind is EventType.note]
+    assert cuts == ["declare cut to 12.5 min (drawn 30.0) to keep the runbook's clock: declare SEV-1 within 15 min "
+                    "of detection",
+                    "status_update cut to 13.0 min (drawn 20.0) to keep the runbook's clock: tell users within 15 min "
+                    "of the declaration"]
+
+
+def test_cutting_a_step_leaves_every_later_draw_alone(tmp_path: Path) -> None:
+    """The delay is drawn whether or not the clock cuts it, so the rest of the drill's draws are the seed's."""
+    cut, _ = _slow_team(tmp_path / "a", seed=5)
+    kept, _ = _slow_team(tmp_path / "b", seed=5)
+    cut.declare_by = 1.0
+    for pilot in (cut, kept):
+        pilot.env.process(pilot.step("assess", pilot.declare_by))
+        pilot.env.run()
+    assert cut.env.now == 1.0 < kept.env.now
+    assert cut.rng.random() == kept.rng.random()
