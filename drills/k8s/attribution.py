@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from drills.k8s.audit import AuditTail
 from drills.k8s.informer import DELETIONS, GONE, PRIME, Store, describe_error, version_of
 from gameday.errors import GamedayError
 from gameday.journal import EventType, JournalWriter
@@ -161,6 +162,8 @@ class Timing:
     delete_batch_s: float
     connect_s: float
     list_timeout_s: float
+    #: How long a deletion waits for its line in the audit log (written as the API answers; read by polling).
+    audit_wait_s: float = 3.0
 
 
 class Attribution:
@@ -168,7 +171,8 @@ class Attribution:
     pod deletions they start (threads, waited for by :meth:`stop`)."""
 
     def __init__(self, api_client: Any, namespace: str, journal: JournalWriter, stores: Stores, timing: Timing,
-                 *, stop: threading.Event, on_action: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 *, stop: threading.Event, on_action: Callable[[dict[str, Any]], None] | None = None,
+                 audit: AuditTail | None = None) -> None:
         from kubernetes import client
 
         self.namespace = namespace
@@ -176,6 +180,8 @@ class Attribution:
         self.stores = stores
         self.timing = timing
         self.on_action = on_action
+        #: The API server's record of who deleted which pod, when the cluster keeps one (drills/k8s/audit.py).
+        self.audit = audit
         self.api_client = api_client
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
@@ -296,15 +302,20 @@ class Attribution:
         if uid in self._deleted_pods:
             return
         owner = next((o for o in meta.get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
-        if owner is None or self._wanted_by_replicaset(owner["name"], name, version_of(obj), relisted=kind == GONE):
-            self._person_deleted(name)
-        elif kind != GONE:
-            # The counts say the controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet
-            # looks the same when a person deletes one of its pods first — the controller then deletes none.
-            # Its SuccessfulDelete event tells them apart; without one soon, the deletion was a person's.
+        # the counts' inference, made now: it reads the pods committed before the deletion
+        wanted = owner is None or self._wanted_by_replicaset(owner["name"], name, version_of(obj),
+                                                              relisted=kind == GONE)  # fmt: skip
+        if self.audit is not None or (not wanted and kind != GONE):
+            # The audit log names who deleted it (drills/k8s/audit.py); without one, the counts say the
+            # controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet looks the same when a person
+            # deletes one of its pods first — the controller then deletes none.  Its SuccessfulDelete event tells
+            # them apart; without one soon, the deletion was a person's.
             with self._batch_lock:
                 self._verdicts_pending += 1
-            self._start(self._judge_deletion, name, self.journal.now(), name=f"watch-delete-{name}")
+            inferred = "person" if wanted else "controller" if kind == GONE else "events"
+            self._start(self._judge_deletion, name, self.journal.now(), inferred, name=f"watch-delete-{name}")
+        elif wanted:
+            self._person_deleted(name)
         self._deleted_pods.add(uid)  # only now: a judgement that raised is made again when the change comes back
 
     def _person_deleted(self, name: str, seen: datetime | None = None) -> None:
@@ -331,9 +342,15 @@ class Attribution:
                 seen = len(self._batch)
         self._flush_deletions()
 
-    def _judge_deletion(self, name: str, seen: datetime | None = None) -> None:
+    def _judge_deletion(self, name: str, seen: datetime, inferred: str) -> None:
+        """The audit log's verdict when it has one; else what the counts ``inferred``: a person's (the ReplicaSet
+        still wanted the pod, or nothing owned it), the controller's, or the controller's if its events say so."""
         try:
-            self.unless_controller_deleted(name, seen)
+            by_person = self.audit.by_person(name, seen, self.timing.audit_wait_s) if self.audit else None
+            if by_person is None and inferred == "events":
+                self.unless_controller_deleted(name, seen)
+            elif by_person or (by_person is None and inferred == "person"):
+                self._person_deleted(name, seen)
         finally:
             with self._batch_lock:
                 self._verdicts_pending -= 1

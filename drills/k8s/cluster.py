@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from drills.k8s import endpoints
+from drills.k8s import audit, endpoints
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
@@ -105,6 +105,17 @@ def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFA
                                   "serviceSubnet": endpoints.SERVICE_SUBNET}
     if local_node:
         networking["disableDefaultCNI"] = True
+    # The API server's audit log of pod deletions (drills/k8s/audit.py), kept on the host for the kubectl watch.
+    audit_args = {"audit-policy-file": f"{audit.NODE_DIR}/{audit.POLICY_NAME}",
+                  "audit-log-path": f"{audit.NODE_DIR}/{audit.LOG_NAME}",
+                  "audit-log-maxsize": "50", "audit-log-maxbackup": "1"}  # fmt: skip
+    audit_patch = [
+        *({"op": "add", "path": "/apiServer/extraArgs/-", "value": {"name": k, "value": v}}
+          for k, v in audit_args.items()),
+        {"op": "add", "path": "/apiServer/extraVolumes", "value": [{
+            "name": "gameday-audit", "hostPath": audit.NODE_DIR, "mountPath": audit.NODE_DIR,
+            "readOnly": False, "pathType": "DirectoryOrCreate"}]},
+    ]  # fmt: skip
     return {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -114,9 +125,25 @@ def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFA
             "image": node_image,
             "extraPortMappings": [{"containerPort": node_port, "hostPort": host_port, "listenAddress": "127.0.0.1"}
                                   for host_port, node_port in endpoints.ports_for_cluster(name).node_ports.items()],
+            "extraMounts": [{"hostPath": str(audit_dir(name)), "containerPath": audit.NODE_DIR}],
         }],
         "kubeadmConfigPatches": [yaml.safe_dump(kubelet, sort_keys=False)],
+        "kubeadmConfigPatchesJSON6902": [{"group": "kubeadm.k8s.io", "version": "v1beta4",
+                                          "kind": "ClusterConfiguration", "patch": yaml.safe_dump(audit_patch)}],
     }  # fmt: skip
+
+
+def audit_dir(name: str) -> Path:
+    """The host directory of a cluster's audit policy and log (mounted into its node)."""
+    return kind_cache() / "clusters" / name / "audit"
+
+
+def prepare_audit(name: str) -> None:
+    """A fresh audit directory with its policy (a deleted cluster's log of the same name is gone)."""
+    directory = audit_dir(name)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    (directory / audit.POLICY_NAME).write_text(yaml.safe_dump(audit.POLICY, sort_keys=False), encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -258,6 +285,7 @@ class KindCluster:
         self.check_ports_free()
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        prepare_audit(self.name)
         with self.progress.stage("create", f"create kind cluster {self.name!r} ({node_image})"):
             self._run([self.kind(), "create", "cluster", "--name", self.name, "--config", str(self.config_path),
                        "--wait", CREATE_WAIT, *self._kubeconfig_args()], "kind create cluster", timeout=900)
@@ -331,6 +359,7 @@ class KindCluster:
         with self.progress.stage("delete", f"delete kind cluster {self.name!r}"):
             self._run([self.kind(), "delete", "cluster", "--name", self.name, *self._kubeconfig_args()],
                       "kind delete cluster", timeout=300)
+        shutil.rmtree(audit_dir(self.name), ignore_errors=True)
         self.unpublish()  # gameday HTTPS front
 
     # ---------------------------------------------------------------- gameday HTTPS front (the runbook's URLs)

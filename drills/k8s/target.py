@@ -33,6 +33,7 @@ import yaml
 from drills.detection import DetectionChain, WallDetection
 from drills.faults.knobs import CONFIG_KNOBS
 from drills.k8s import guard
+from drills.k8s.audit import GAMEDAY_AGENT
 from drills.k8s.endpoints import ports_for_context, url
 from drills.k8s.faults import KUBE_FAULTS, KubeObject
 from drills.k8s.objects import (
@@ -56,6 +57,7 @@ from drills.targets.base import (
     SetupChange,
     repair_through_app,
 )
+from gameday import __version__
 from gameday.errors import SafetyError, TargetError
 from gameday.journal import JournalWriter
 from gameday.remediations import (
@@ -128,6 +130,7 @@ class KubernetesTarget:
         from kubernetes import client, config
 
         self.api_client = config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
+        self.api_client.user_agent = f"{GAMEDAY_AGENT}/{__version__}"  # the audit log tells our deletions apart
         self.apps = client.AppsV1Api(self.api_client)
         self.core = client.CoreV1Api(self.api_client)
 
@@ -630,6 +633,11 @@ class KubernetesTarget:
         self._patch("StatefulSet", POSTGRES, body, "restart")
         return f"statefulset/{POSTGRES} restarted"
 
+    @KUBE_REMEDIES.register(Remediation.failover_network)
+    def _failover_network(self, params: NoParams) -> str:
+        """No network fault is injected on this target (gameday validate refuses one), so no path is degraded."""
+        return "no degraded network path on this cluster: nothing to fail over"
+
     def _rollout_restart(self, name: str) -> str:
         body = {"spec": {"template": {"metadata": {"annotations": {
             "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}}  # fmt: skip
@@ -660,7 +668,10 @@ class KubernetesTarget:
         from drills.k8s.watch import KubeWatch
 
         self.stop_watch()
-        self._watch = KubeWatch(self.api_client, self.namespace, journal, own_manager=FIELD_MANAGER)
+        from drills.k8s.audit import log_for
+
+        self._watch = KubeWatch(self.api_client, self.namespace, journal, own_manager=FIELD_MANAGER,
+                                audit_log=log_for(self.context))  # fmt: skip
         self._watch.start()
         if not self._watch.wait_ready(timeout):
             fatal = self._watch.fatal

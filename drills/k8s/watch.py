@@ -28,9 +28,11 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from drills.k8s.attribution import Attribution, Stores, Timing, journal_note
+from drills.k8s.audit import AuditTail
 from drills.k8s.informer import HandlerFailed, Informer, Listener, Outage, Store, describe_error
 from gameday.errors import TargetError
 from gameday.journal import JournalWriter
@@ -53,6 +55,9 @@ RETRY_FIRST_S, RETRY_MAX_S = 0.2, 2.0
 #: Pods a person deletes within this long of each other are one action (``kubectl delete pods --all``, the
 #: runbook's emergency step, deletes them one request at a time within a fraction of a second).
 DELETE_BATCH_S = float(os.environ.get("GAMEDAY_KUBE_DELETE_BATCH", "0.3"))
+#: How long a pod deletion waits for its line in the API server's audit log, when the cluster keeps one (the line
+#: is written as the API answers the deletion; the log is polled ten times a second).
+AUDIT_WAIT_S = float(os.environ.get("GAMEDAY_KUBE_AUDIT_WAIT", "3"))
 
 
 class KubeWatch(Listener):
@@ -70,6 +75,7 @@ class KubeWatch(Listener):
         *,
         own_manager: str = "gameday",
         on_action: Callable[[dict[str, Any]], None] | None = None,
+        audit_log: Path | None = None,
     ) -> None:
         self.namespace = namespace
         self.journal = journal
@@ -78,10 +84,12 @@ class KubeWatch(Listener):
         self._stop = threading.Event()
         stores = Stores(deployments=Store(), replicasets=Store(), pods=Store(), events=Store())
         timing = Timing(controller_event_grace_s=CONTROLLER_EVENT_GRACE_S, delete_batch_s=DELETE_BATCH_S,
-                        connect_s=CONNECT_S, list_timeout_s=LIST_TIMEOUT_S)  # fmt: skip
+                        connect_s=CONNECT_S, list_timeout_s=LIST_TIMEOUT_S, audit_wait_s=AUDIT_WAIT_S)  # fmt: skip
+        #: Who deleted which pod, from the API server's audit log (drills/k8s/audit.py), when there is one.
+        self.audit = AuditTail(audit_log, namespace) if audit_log is not None else None
         #: Who did what (drills/k8s/attribution.py): the informers' handlers.
         self.attribution = Attribution(api_client, namespace, journal, stores, timing, stop=self._stop,
-                                       on_action=on_action)  # fmt: skip
+                                       on_action=on_action, audit=self.audit)  # fmt: skip
         apps, core = self.attribution.apps, self.attribution.core
         self._informers = [
             Informer(name, lister, namespace, handler=handler, store=store, listener=self, stop=self._stop,
@@ -119,6 +127,8 @@ class KubeWatch(Listener):
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> None:
+        if self.audit is not None:  # first: its deletions are read from this moment on
+            self.audit.start()
         for informer in self._informers:
             informer.start()
 
@@ -127,6 +137,8 @@ class KubeWatch(Listener):
         for informer in self._informers:
             informer.join(timeout)
         self.attribution.stop(timeout)  # verdicts under way, then a batch still open: journaled, not lost
+        if self.audit is not None:
+            self.audit.stop()
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """True once every watch has listed its resource (changes after this are journaled); False on

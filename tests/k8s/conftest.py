@@ -9,10 +9,12 @@ else that goes wrong is a failure everywhere.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -76,12 +78,26 @@ def k8s_control_plane() -> Iterator[object]:
     """A running control plane with a Ready kwok node; stopped at session end."""
     reason = _skip_reason()
     require(reason is None, reason or "")
-    cp = testenv.TestControlPlane(testenv.find_bin_dir())
+    import yaml
+
+    from drills.k8s import audit
+
+    policy = Path(tempfile.mkdtemp(prefix="gameday-audit-")) / audit.POLICY_NAME
+    policy.write_text(yaml.safe_dump(audit.POLICY), encoding="utf-8")
+    cp = testenv.TestControlPlane(testenv.find_bin_dir(), audit_policy=policy)
     cp.start()
+    # the audit log of pod deletions, as a gameday kind cluster keeps one (drills/k8s/audit.py)
+    previous = os.environ.get(audit.AUDIT_LOG_ENV)
+    os.environ[audit.AUDIT_LOG_ENV] = str(cp.audit_log)
     try:
         yield cp
     finally:
+        if previous is None:
+            os.environ.pop(audit.AUDIT_LOG_ENV, None)
+        else:
+            os.environ[audit.AUDIT_LOG_ENV] = previous
         cp.stop()
+        shutil.rmtree(policy.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,8 @@ class TestControlPlane:
     workdir: Path | None = None
     keep_workdir: bool = False
     ports: dict[str, int] = field(default_factory=dict)
+    #: An audit policy for the API server (its log: ``audit_log``), as a gameday kind cluster has one.
+    audit_policy: Path | None = None
     _procs: list[_Proc] = field(default_factory=list)
     _own_workdir: bool = False
 
@@ -127,6 +129,11 @@ class TestControlPlane:
         """Single-context kubeconfig used by the components themselves."""
         assert self.workdir is not None
         return self.workdir / "admin.kubeconfig"
+
+    @property
+    def audit_log(self) -> Path | None:
+        """The API server's audit log (with ``audit_policy``)."""
+        return self.workdir / "audit.log" if self.workdir is not None and self.audit_policy is not None else None
 
     @property
     def server(self) -> str:
@@ -373,6 +380,8 @@ class TestControlPlane:
             "DefaultTolerationSeconds,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
             "--profiling=false",
             "--v=1",
+            *([f"--audit-policy-file={self.audit_policy}", f"--audit-log-path={self.audit_log}"]
+              if self.audit_policy is not None else []),
         ])  # fmt: skip
 
     def _component_common(self, port: int) -> list[str]:
