@@ -12,12 +12,12 @@ APT_PACKAGES := postgresql pgbouncer prometheus prometheus-alertmanager openssl 
 APT_STAMP := /var/tmp/gameday-apt-$(shell echo "$(APT_PACKAGES)" | md5sum | cut -c1-8).stamp
 OUT ?= out
 
-.PHONY: setup system-deps venv k8s-testenv docker-up docker-down kind-build kind-clean demo test test-fast lint \
+.PHONY: setup system-deps venv toxiproxy k8s-testenv docker-up docker-down kind-build kind-clean demo test test-fast lint \
         bench chaos e2e-kind clean
 #: prints how long each stage of `make test` takes (CI keeps the log)
 STAGE := tools/stage.sh
 
-setup: system-deps venv ## install Debian packages and the Python venv
+setup: system-deps venv toxiproxy ## install Debian packages, the Python venv and the sandbox's Toxiproxy
 
 system-deps: $(APT_STAMP)
 $(APT_STAMP):
@@ -38,6 +38,9 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+toxiproxy: venv ## the sandbox's network-fault proxy, built from its Go module (cached outside the repo)
+	@GO="$(GO)" $(BIN)/python -m drills.k8s.build.toxiproxy
+
 k8s-testenv: ## build the local Kubernetes control plane used by tests (cached outside the repo)
 	@$(STAGE) k8s-testenv env GO="$(GO)" tools/k8s-testenv/build.sh
 

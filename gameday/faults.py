@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gameday.names import unknown
 from gameday.releases import CRASHLOOP, DOUBLE_BOOKING, LEAKY, MIGRATING, RELEASES
@@ -33,6 +33,7 @@ class FaultType(StrEnum):
     database_down = "database-down"  # PostgreSQL stops while PgBouncer keeps running (the runbook's "RDS")
     forward_migration = "forward-migration"  # a buggy release whose schema migration has no way back
     data_corruption = "data-corruption"  # a release that writes wrong data while every request succeeds
+    network = "network"  # latency, resets or a partition on a link of the backend (Toxiproxy)
 
 
 class FaultParams(BaseModel):
@@ -98,6 +99,27 @@ class ErrorBurstParams(FaultParams):
                                            description="share of eligibility calls answered 5xx")  # fmt: skip
 
 
+class NetworkParams(FaultParams):
+    """One network link of the backend degraded: slower, reset, or cut off (packets go nowhere)."""
+
+    link: Literal["pgbouncer", "upstream"] = Field(
+        default="pgbouncer", description="the backend's link: to PgBouncer, or to the eligibility upstream")
+    mode: Literal["latency", "reset", "partition"] = Field(
+        default="latency", description="latency: each reply delayed; reset: connections reset (RST); partition: "
+                                       "connections accepted, nothing gets through")
+    latency_ms: int = Field(default=400, ge=1, le=60000, description="latency mode: delay added to each reply (ms)")
+    jitter_ms: int = Field(default=100, ge=0, le=60000, description="latency mode: +/- this much at random (ms)")
+    share: float = Field(default=1.0, gt=0, le=1, description="share of the link's connections affected")
+
+    @model_validator(mode="after")
+    def _latency_only(self) -> NetworkParams:
+        given = sorted({"latency_ms", "jitter_ms"} & self.model_fields_set)
+        if given and self.mode != "latency":
+            verb = "is" if len(given) == 1 else "are"
+            raise ValueError(f"{' and '.join(given)} {verb} for mode latency only (mode is {self.mode})")
+        return self
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     type: FaultType
@@ -133,6 +155,9 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
         FaultSpec(FaultType.data_corruption, DataCorruptionParams,
                   "roll out a release that books every appointment twice while every request succeeds",
                   ("DataIntegrityViolation",), targets=("local",)),
+        FaultSpec(FaultType.network, NetworkParams,
+                  "degrade the network between the backend and a dependency (latency, resets or a partition)",
+                  ("DependencyUnreachable", "DependencyLatencyHigh"), targets=("local",)),
     )
 }  # fmt: skip
 

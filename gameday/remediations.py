@@ -39,6 +39,7 @@ class Remediation(StrEnum):
     maintenance_on = "maintenance-on"
     repair_data = "repair-data"
     maintenance_off = "maintenance-off"
+    failover_network = "failover-network"
 
     @classmethod
     def _missing_(cls, value: object) -> Remediation | None:
@@ -142,6 +143,9 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
         RemediationSpec(Remediation.maintenance_off, "Bring back online",
                         "end maintenance mode: writes are accepted again", NoParams, "maintenance-off", "backend",
                         ()),
+        RemediationSpec(Remediation.failover_network, "Fail over network path",
+                        "move the backend's traffic to a healthy network path (Step 2.2: network connectivity)",
+                        NoParams, "failover-network", "network", (FaultType.network,)),
     )
 }  # fmt: skip
 

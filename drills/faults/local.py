@@ -2,7 +2,7 @@
 
 Rollout faults deploy a bad release of the demo backend; knob faults change the runtime knobs the backend
 and its upstream re-read within half a second (``drills/service/knobs.py``); ``pgbouncer-down`` stops the
-pooler under supervisord.
+pooler under supervisord; ``network`` adds toxics to one of the backend's links through Toxiproxy.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from drills.faults.knobs import LEAK_KNOBS, knob_names, knob_values, leak_pacing
 from drills.sandbox.config import HEALTHY_VERSION
 from drills.sandbox.configs import database_url
 from drills.sandbox.paths import read_json
+from drills.sandbox.toxiproxy import PREFIX, Toxiproxy
 from drills.service.knobs import Knobs, write_knobs
 from drills.service.schema import repair
 from gameday.faults import (
@@ -23,6 +24,7 @@ from gameday.faults import (
     FaultParams,
     FaultType,
     ForwardMigrationParams,
+    NetworkParams,
     PgbouncerDownParams,
     PoolLeakParams,
 )
@@ -189,3 +191,48 @@ class LocalConfigChange(_KnobFault):
     """A configuration push without a new image: the knob file stands for the ConfigMap."""
 
     fault = FaultType.config_change
+
+
+@LOCAL_FAULTS.register
+class LocalNetwork(FaultActuator["Sandbox", NetworkParams]):
+    """Toxics on one of the backend's links through Toxiproxy (drills/sandbox/toxiproxy.py): latency on the
+    replies, resets (RST) of the connections, or a partition (connections accepted, no byte passes).  Revert
+    removes every toxic of the link, so a killed runner's, or a second drill's, cannot stay behind; a link
+    without toxics is the healthy network."""
+
+    fault = FaultType.network
+
+    def describe(self, params: NetworkParams) -> str:
+        what = {
+            "latency": f"{params.latency_ms} ms (+/- {params.jitter_ms} ms) latency",
+            "reset": "connection resets",
+            "partition": "a partition",
+        }[params.mode]
+        share = "" if params.share == 1 else f" on {params.share:.0%} of its connections"
+        return f"{what} on the backend's link to {params.link}{share} (Toxiproxy)"
+
+    def prepare(self, ctx: Sandbox, params: NetworkParams) -> dict[str, Any]:
+        return {"link": params.link}
+
+    def inject(self, ctx: Sandbox, params: NetworkParams) -> None:
+        proxy = Toxiproxy(ctx.toxiproxy_url)
+        for stream, kind, attributes in network_toxics(params):
+            proxy.add(params.link, f"{PREFIX}{params.mode}-{stream}", kind, stream, attributes, params.share)
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        link = str(undo.get("link", "pgbouncer"))
+        if ctx.service_state("toxiproxy") != "RUNNING":
+            return f"Toxiproxy is not running: its links start without toxics ({link})"
+        removed = Toxiproxy(ctx.toxiproxy_url).clear(link)
+        return f"link to {link} healthy again: removed {', '.join(removed) or 'no toxic'}"
+
+
+def network_toxics(params: NetworkParams) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(stream, toxic type, attributes)`` for a mode.  Latency delays the replies (one round trip longer by
+    it); a reset answers the next bytes of either side with RST; a partition (``timeout`` 0) holds every byte
+    both ways and never closes, as dropped packets do."""
+    if params.mode == "latency":
+        return [("downstream", "latency", {"latency": params.latency_ms, "jitter": params.jitter_ms})]
+    if params.mode == "reset":
+        return [(stream, "reset_peer", {"timeout": 0}) for stream in ("upstream", "downstream")]
+    return [(stream, "timeout", {"timeout": 0}) for stream in ("upstream", "downstream")]

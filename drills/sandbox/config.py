@@ -29,6 +29,9 @@ class Ports(BaseModel):
     prometheus: int = 19090
     alertmanager: int = 19093
     webhook: int = 19095  # the drill runner's Alertmanager receiver
+    toxiproxy: int = 19474  # Toxiproxy's API (the network fault's toxics)
+    pgbouncer_link: int = 16434  # Toxiproxy's listener in front of PgBouncer: the backend's path to it
+    upstream_link: int = 18072  # Toxiproxy's listener in front of the eligibility upstream
 
     def shifted(self, offset: int) -> Ports:
         return Ports(**{name: value + offset for name, value in self.model_dump().items()})

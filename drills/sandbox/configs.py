@@ -35,9 +35,15 @@ def windowed(expr: str, window: str) -> str:
 
 
 def database_url(cfg: SandboxConfig, *, direct: bool = False) -> str:
-    """Through PgBouncer, as the backend connects; ``direct`` for migrations only."""
-    port = cfg.ports.postgres if direct else cfg.ports.pgbouncer
+    """Through the network link to PgBouncer (Toxiproxy), as the backend connects; ``direct`` for migrations
+    and the exporter's own database probe only."""
+    port = cfg.ports.postgres if direct else cfg.ports.pgbouncer_link
     return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
+
+
+def upstream_url(cfg: SandboxConfig) -> str:
+    """The eligibility service through its network link (Toxiproxy), as the backend calls it."""
+    return f"http://127.0.0.1:{cfg.ports.upstream_link}"
 
 
 def pg_bin(name: str) -> str:
@@ -87,6 +93,27 @@ ignore_startup_parameters = extra_float_digits,options
 log_connections = 0
 log_disconnections = 0
 """
+
+
+def toxiproxy_links(cfg: SandboxConfig) -> list[dict[str, Any]]:
+    """Toxiproxy's proxies, created at its start: one per network link the network fault can degrade
+    (:data:`drills.sandbox.toxiproxy.LINKS`), each listening on 127.0.0.1 only."""
+    p = cfg.ports
+    return [{"name": "pgbouncer", "listen": f"127.0.0.1:{p.pgbouncer_link}", "upstream": f"127.0.0.1:{p.pgbouncer}",
+             "enabled": True},
+            {"name": "upstream", "listen": f"127.0.0.1:{p.upstream_link}", "upstream": f"127.0.0.1:{p.upstream}",
+             "enabled": True}]
+
+
+def toxiproxy_binary() -> Path:
+    """The cached build (built now when missing: the sandbox cannot start its links without it)."""
+    from drills.k8s.build.progress import Progress
+    from drills.k8s.build.toxiproxy import cached, toxiproxy_bin
+
+    found = cached()
+    if found is not None:
+        return found
+    return toxiproxy_bin(Progress(echo=lambda line: print(line, file=sys.stderr, flush=True), prefix="sandbox up"))
 
 
 def userlist() -> str:
@@ -149,6 +176,13 @@ def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
         # last_over_time: a scrape the loaded exporter missed is no news, not a resolved alert
         rule("DataIntegrityViolation", f"max(last_over_time(erp_integrity_violations[{w}])) > 0", "critical",
              "{{ $value }} appointment(s) booked more than once: the data invariant is broken"),
+        # the backend's network links, probed blackbox-style through them (drills/sandbox/probes.py): a path that
+        # failed all through the window, or answered but slowly all through it
+        rule("DependencyUnreachable", f"max by (target) (max_over_time(probe_success[{w}])) == 0", "critical",
+             "The backend's network path to {{ $labels.target }} is down (PgBouncer, PostgreSQL may look fine)"),
+        rule("DependencyLatencyHigh", f"min by (target) (min_over_time(probe_duration_seconds[{w}])) > 0.2 "
+             f"and min by (target) (min_over_time(probe_success[{w}])) == 1", "warning",
+             "The backend's network path to {{ $labels.target }} adds latency (round trip > 200 ms)"),
         # a pod being created or deleted (a rollout, a restart) is not down: like Kubernetes, count the pods
         # that should serve
         rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '
@@ -192,7 +226,7 @@ def _quote(arg: str) -> str:
     return f'"{arg}"' if (" " in arg or not arg) else arg
 
 
-def programs(cfg: SandboxConfig, layout: Layout) -> dict[str, str]:
+def programs(cfg: SandboxConfig, layout: Layout, toxiproxy_binary: Path) -> dict[str, str]:
     """Every supervisor program except the backend replicas (see :func:`backend_program`)."""
     p = cfg.ports
     py = sys.executable
@@ -221,6 +255,9 @@ def programs(cfg: SandboxConfig, layout: Layout) -> dict[str, str]:
                              layout, priority=40),
         "service": _program("service", [py, "-m", "drills.sandbox.lb", "--home", str(layout.home)],
                             layout, priority=60),
+        "toxiproxy": _program("toxiproxy", [
+            str(toxiproxy_binary), "-host", "127.0.0.1", "-port", str(p.toxiproxy),
+            "-config", str(layout.toxiproxy_config)], layout, priority=25),
     }
 
 
@@ -273,10 +310,11 @@ def write_all(cfg: SandboxConfig, layout: Layout, replicas: int) -> dict[str, bo
     """Write every config file; returns which ones changed."""
     changed: dict[str, bool] = {}
     changed["supervisord"] = write_if_changed(layout.supervisor_conf, supervisord_conf(layout))
-    for name, text in programs(cfg, layout).items():
+    for name, text in programs(cfg, layout, toxiproxy_binary()).items():
         changed[name] = write_if_changed(layout.programs / f"{name}.conf", text)
     for i in range(replicas):
         write_if_changed(layout.programs / f"backend-{i}.conf", backend_program(i, layout))
+    changed["toxiproxy.json"] = write_if_changed(layout.toxiproxy_config, json.dumps(toxiproxy_links(cfg), indent=2))
     changed["pgbouncer.ini"] = write_if_changed(layout.pgbouncer / "pgbouncer.ini", pgbouncer_ini(cfg, layout))
     write_if_changed(layout.pgbouncer / "userlist.txt", userlist())
     changed["prometheus.yml"] = write_if_changed(

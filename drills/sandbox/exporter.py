@@ -2,7 +2,8 @@
 
 Metric names follow those two exporters, so the alert rules read the same on the sandbox and on a
 cluster: pod restarts / CrashLoopBackOff / readiness from the kubelets' published state, and PgBouncer's
-``SHOW POOLS`` / ``SHOW DATABASES`` from its admin console.
+``SHOW POOLS`` / ``SHOW DATABASES`` from its admin console; and blackbox probes of the backend's network links
+(``drills/sandbox/probes.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from prometheus_client.registry import Collector
 from drills.exporters.database import DatabaseProbe, database_metrics
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.sandbox.config import SandboxConfig
-from drills.sandbox.configs import ADMIN_USER, database_url
+from drills.sandbox.configs import ADMIN_USER, database_url, upstream_url
 from drills.sandbox.kubelet import load_config
 from drills.sandbox.paths import Layout
+from drills.sandbox.probes import link_probes, probe_metrics
 
 
 class SandboxCollector(Collector):
@@ -33,11 +35,13 @@ class SandboxCollector(Collector):
         self.admin = PgBouncerAdmin(
             f"host=127.0.0.1 port={cfg.ports.pgbouncer} dbname=pgbouncer user={ADMIN_USER} connect_timeout=1")
         self.database = DatabaseProbe(database_url(cfg, direct=True))
+        self.links = link_probes(database_url(cfg), upstream_url(cfg))  # the backend's path, blackbox-style
 
     def collect(self) -> Iterator[Any]:
         yield from self._pods()
         yield from self._pgbouncer()
         yield from database_metrics(self.database)
+        yield from probe_metrics(self.links)
 
     def _pods(self) -> Iterator[Any]:
         restarts = CounterMetricFamily("kube_pod_container_status_restarts", "container restarts",

@@ -33,7 +33,7 @@ from typing import NoReturn, TextIO
 import httpx
 
 from drills.sandbox.config import SandboxConfig
-from drills.sandbox.configs import database_url
+from drills.sandbox.configs import database_url, upstream_url
 from drills.sandbox.deployment import DeploymentStore
 from drills.sandbox.paths import Layout, read_json, write_json_atomic
 
@@ -176,7 +176,7 @@ class Kubelet:
         env = {**os.environ, "APP_VERSION": self.version, "DATABASE_URL": database_url(self.cfg),
                "DB_POOL_SIZE": str(self.cfg.app_pool_size),
                "DB_POOL_TIMEOUT": str(self.cfg.app_pool_timeout_s),
-               "UPSTREAM_URL": f"http://127.0.0.1:{self.cfg.ports.upstream}",
+               "UPSTREAM_URL": upstream_url(self.cfg),
                "GAMEDAY_KNOBS_FILE": str(self.layout.knobs), "GAMEDAY_SEED": str(self.cfg.seed)}
         if self.pump is not None:  # no thread of ours inside a write (holding a lock) at the fork
             self.pump.join(PUMP_JOIN_S)

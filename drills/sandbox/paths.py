@@ -51,6 +51,10 @@ class Layout:
         return self.home / "alertmanager"
 
     @property
+    def toxiproxy_config(self) -> Path:
+        return self.home / "toxiproxy.json"
+
+    @property
     def pods(self) -> Path:
         return self.home / "pods"
 

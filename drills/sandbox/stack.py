@@ -28,7 +28,7 @@ from drills.targets.base import ReplicaState
 from gameday.errors import TargetError
 from gameday.releases import release
 
-SERVICES = ("postgres", "pgbouncer", "prometheus", "alertmanager", "upstream", "exporter", "service")
+SERVICES = ("postgres", "pgbouncer", "toxiproxy", "prometheus", "alertmanager", "upstream", "exporter", "service")
 UP_TIMEOUT_S = 90.0
 
 
@@ -88,6 +88,7 @@ class Sandbox:
         wait_until(self._postgres_ready, timeout, "PostgreSQL")
         self._migrate(dep.version)
         wait_until(lambda: port_open(self.cfg.ports.pgbouncer), timeout, "PgBouncer")
+        wait_until(lambda: http_ok(f"{self.toxiproxy_url}/version"), timeout, "Toxiproxy (the backend's links)")
         for i in range(dep.replicas):
             self.supervisor.start(f"backend-{i}")
         if running and (changed.get("prometheus.yml") or changed.get("rules.yml")):
@@ -144,6 +145,11 @@ class Sandbox:
     @property
     def alertmanager_url(self) -> str:
         return f"http://127.0.0.1:{self.cfg.ports.alertmanager}"
+
+    @property
+    def toxiproxy_url(self) -> str:
+        """Toxiproxy's API: the network links' toxics (the network fault)."""
+        return f"http://127.0.0.1:{self.cfg.ports.toxiproxy}"
 
     @property
     def webhook_url(self) -> str:

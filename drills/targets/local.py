@@ -19,6 +19,7 @@ from drills.faults.local import LOCAL_FAULTS
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import write_json_atomic
 from drills.sandbox.stack import Sandbox
+from drills.sandbox.toxiproxy import LINKS, Toxiproxy
 from drills.service.knobs import Knobs, write_knobs
 from drills.targets.base import Endpoints, InjectionRecord, RemedyRegistry, ReplicaState, repair_through_app
 from gameday.errors import InputError, TargetError
@@ -232,6 +233,14 @@ class LocalTarget:
     def _maintenance_off(self, params: NoParams) -> str:
         write_knobs(self.sandbox.layout.knobs, maintenance=False)
         return "maintenance mode off: writes are accepted again"
+
+    @LOCAL_REMEDIES.register(Remediation.failover_network)
+    def _failover_network(self, params: NoParams) -> str:
+        """Stands for moving traffic to a healthy path: every link of the backend without toxics."""
+        proxy = Toxiproxy(self.sandbox.toxiproxy_url)
+        cleared = {link: proxy.clear(link) for link in LINKS}
+        degraded = [link for link, names in cleared.items() if names]
+        return f"failed over the network path to {', '.join(degraded)}" if degraded else "no degraded link found"
 
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]

@@ -90,6 +90,11 @@ def test_validate_and_drill_run_refuse_bad_parameters_before_anything_starts(tmp
      "targets"),
     ("data-corruption", ("targets: [local]", "targets: [kubernetes]"),
      "targets: data-corruption has no actuator on the kubernetes target"),
+    ("network-partition", ("targets: [local]", "targets: [local, kubernetes]"),
+     "targets: network has no actuator on the kubernetes target (it runs on local)"),
+    # a network fault's latency given for another mode: one line, not silently ignored
+    ("network-partition", ("    mode: partition\n", "    mode: partition\n    latency_ms: 50\n"),
+     "fault.params: latency_ms is for mode latency only (mode is partition)"),
     # a recurrence naming a stage the scenario does not have
     ("recurrence", ("  stage: 0\n", "  stage: 3\n"), "recurrence.stage: 3 is not a stage (the scenario has 1)"),
     # a remediation the catalogue does not know

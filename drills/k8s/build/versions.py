@@ -15,6 +15,9 @@ IMAGES = Path(__file__).resolve().parents[1] / "images"
 
 KIND_VERSION = "v0.33.0"
 KIND_MODULE = "sigs.k8s.io/kind"
+#: The sandbox's network-fault proxy, built from its Go module (drills/k8s/build/toxiproxy.py).
+TOXIPROXY_VERSION = "v2.12.0"
+TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2"
 DEBIAN_SUITE = "bookworm"
 
 NODE_REPO = "gameday/kind-node"
