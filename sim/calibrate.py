@@ -1,160 +1,285 @@
-"""Fit step-duration distributions (MLE, scipy) from drill journals or an incident-history CSV.
+"""Fit a policy's decision odds and step durations to what the team's records measure, each weighted by what it
+can tell (:mod:`gameday.history.evidence`), and say what was fitted and what kept the base policy's values.
 
-Intervals measured per incident (runbook minutes):
+Intervals measured per incident (runbook minutes) and the policy fields the simulator spends in them:
 
-=============  =====================================  ==========================
-interval       from -> to                             policy field it tunes
-=============  =====================================  ==========================
-detect         start -> detected / alert_firing       detection.user_report
+=============  =====================================  ================================================
+interval       from -> to                             policy fields scaled together
+=============  =====================================  ================================================
+detect         start -> detected / alert_firing       detection.onset, detection.user_report
 acknowledge    detected -> acknowledged               responders.ack
-assess         acknowledged -> severity_declared      steps.assess
-mitigate       severity_declared -> mitigated         steps.investigate (lumped)
+declare        acknowledged -> severity_declared      steps.assess, steps.declare
+mitigate       severity_declared -> mitigated         the investigation loop's steps, fixes, role and SME
+                                                      answers (:data:`sim.calibrate_match.STEPS_IN_MITIGATE`)
 verify         mitigated -> verified (restored)       steps.verify
-=============  =====================================  ==========================
+=============  =====================================  ================================================
 
-Each interval is fitted as exponential, lognormal and gamma (location 0) and the lowest AIC wins.
+Odds first (they set how often the loop turns), then each interval in lifecycle order: its fields are stretched
+by one factor until the interval's simulated median is the observed weighted median
+(:mod:`sim.calibrate_match`); a single-field interval with enough weight gets its weighted-MLE shape first.  An
+interval or decision weighing less than ``TOO_FEW_WEIGHT`` real incidents keeps the base policy's value, and the
+result says so.
 """
 
 from __future__ import annotations
 
-import math
+import copy
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gameday.errors import InputError
+from gameday.history.evidence import TOO_FEW_WEIGHT, too_few, too_few_text
+from sim.calibrate_data import INTERVALS, Evidence, gather
+from sim.calibrate_fit import cdf, fit, proportion, weighted_median
+from sim.calibrate_match import group, match, median, put, simulated
 
-INTERVALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    # name: (start event types, end event types, policy field path)
-    "detect": (("fault_injected", "incident_started"), ("alert_firing", "detected"), ("detection", "user_report")),
-    "acknowledge": (("alert_firing", "detected"), ("acknowledged",), ("responders", "ack")),
-    "assess": (("acknowledged",), ("severity_declared",), ("steps", "assess")),
-    "mitigate": (("severity_declared",), ("mitigated",), ("steps", "investigate")),
-    # restored, not resolved: "resolved" comes after the stability watch (gameday.metrics)
-    "verify": (("mitigated",), ("verified",), ("steps", "verify")),
-}
-CSV_COLUMNS = {
-    "start": ("started_at", "start", "fault_injected", "incident_started", "began"),
-    "detected": ("detected_at", "detected", "alert_firing"),
-    "acknowledged": ("acknowledged_at", "acknowledged", "acked_at"),
-    "severity_declared": ("declared_at", "severity_declared", "declared"),
-    "mitigated": ("mitigated_at", "mitigated"),
-    "restored": ("restored_at", "verified_at", "restored", "verified"),
-    "resolved": ("resolved_at", "resolved"),
-}
+DEFAULT_BASE = Path(__file__).resolve().parents[1] / "scenarios" / "policies" / "baseline.yaml"
+DECISIONS = (
+    "root_cause_probability",
+    "rollback_probability",
+    "rollback_success",
+    "hotfix_success",
+    "recurrence_probability",
+)
+#: Intervals the simulator has only on the declared path (the ticket path has no declaration or fix).
+DECLARED_ONLY = ("declare", "mitigate", "verify")
+#: Kept for callers of the old name: an interval needs this much weight (real incidents) to be fitted.
+TOO_FEW = TOO_FEW_WEIGHT
 
 
-def intervals_from_journals(paths: list[Path]) -> dict[str, list[float]]:
-    from gameday.journal import load_frame
+def calibrate(
+    inputs: list[Path],
+    out: Path,
+    base: Path | None = None,
+    figure_path: Path | None = None,
+    history: Path | bool | None = False,
+    seed: int = 1,
+) -> dict[str, Any]:
+    """Fit, write the policy YAML (the base policy with fitted fields replaced) and a goodness-of-fit PNG, and
+    return what was fitted, from what, with which weights, and what kept the base's value and why."""
+    import yaml
 
-    return _intervals(load_frame(*paths))
+    from gameday.files import read_yaml
+    from gameday.runbook import load_runbook
+    from sim.policy import Policy
+
+    evidence = gather(inputs, history)
+    if not evidence.intervals:
+        where = inputs[0] if inputs else (history if isinstance(history, Path) else "the history store")
+        raise InputError(where, None, "no measurable intervals found (no incident with two lifecycle events)")
+    if not any(i["weight"] > 0 for i in evidence.intervals):
+        where = inputs[0] if inputs else (history if isinstance(history, Path) else "the history store")
+        why = "; ".join(sorted({i["why"] for i in evidence.intervals}))
+        raise InputError(where, None, f"nothing here tells about the team (every incident weighs 0: {why})")
+    base_path = base or DEFAULT_BASE
+    doc = read_yaml(base_path)
+    base_doc = copy.deepcopy(doc)
+    base_dir = {"base_dir": base_path.parent}
+    base_policy = Policy.model_validate(doc, context=base_dir)
+    runbook = load_runbook()
+    declared = runbook.declared_severities()
+
+    decisions = {name: _fit_decision(evidence, name, base_policy, doc) for name in DECISIONS}
+    intervals: dict[str, dict[str, Any]] = {}
+    for name in INTERVALS:
+        intervals[name] = _fit_interval(evidence, name, doc, runbook, declared, seed, base_dir)
+    doc["name"] = _slug_name(out.stem)
+    fitted = [n for n, f in intervals.items() if f["fitted"]]
+    doc["description"] = (
+        f"calibrated from {len(inputs)} file(s){' and the history store' if history else ''}"
+        f": fitted {', '.join(fitted) or 'nothing'}; the rest is {base_path.stem}'s"
+    )
+    Policy.model_validate(doc, context={"base_dir": out.parent})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    fig = figure(evidence, intervals, figure_path or out.with_suffix(".png"))
+    scaled = {f for i in intervals.values() if i["fitted"] for f in i["fields"]}
+    return {
+        "policy": str(out),
+        "figure": str(fig),
+        "base": str(base_path),
+        "seed": seed,
+        "intervals": intervals,
+        "decisions": decisions,
+        "ignored": evidence.ignored,
+        "kept": _kept_steps(base_policy, scaled, intervals),
+        "mttr": _mttr_check(evidence, base_doc, doc, runbook, declared, seed, base_dir),
+    }
 
 
-def intervals_from_history(store: Path | None) -> dict[str, list[float]]:
-    """The same intervals from the history store's drills and imported past incidents (``gameday history``);
-    simulated baselines and generated examples are left out: calibration is about what the team did."""
-    from gameday.history.store import HistoryStore
+def _fit_decision(evidence: Evidence, name: str, base: Any, doc: dict) -> dict[str, Any]:
+    rows = [d for d in evidence.decisions if d["decision"] == name]
+    base_value = _probability(getattr(base.decisions, name))
+    weight = float(sum(d["weight"] for d in rows))
+    said = {
+        "n": sum(1 for d in rows if d["weight"] > 0),
+        "weight": round(weight, 3),
+        "base": base_value,
+        "weights": _weights(rows),
+    }
+    if not rows or weight == 0:
+        return said | {"fitted": False, "value": base_value, "why": "not measured by any record that weighs"}
+    if too_few(weight):
+        return said | {"fitted": False, "value": base_value, "why": too_few_text(weight, said["n"])}
+    value = round(
+        proportion([d["yes"] for d in rows], [d["trials"] for d in rows], [d["weight"] for d in rows], base_value), 4
+    )
+    doc.setdefault("decisions", {})[name] = value
+    return said | {
+        "fitted": True,
+        "value": value,
+        "why": f"weighted proportion, {1:g} pseudo-observation at the base's {base_value:g}",
+    }
 
-    frame = HistoryStore(store).frame(
-        "SELECT e.key AS journal, e.incident, e.type, e.runbook_minutes FROM events e JOIN incidents i "
-        "USING (key, incident) WHERE i.kind IN ('drill', 'incident')")
-    return _intervals(frame)
+
+def _fit_interval(
+    evidence: Evidence, name: str, doc: dict, runbook: Any, declared: list[str], seed: int, base_dir: dict
+) -> dict[str, Any]:
+    from sim.policy import Policy
+
+    rows = [i for i in evidence.intervals if i["interval"] == name]
+    values, weights = [r["minutes"] for r in rows], [r["weight"] for r in rows]
+    weight = float(sum(weights))
+    said: dict[str, Any] = {
+        "n": sum(1 for w in weights if w > 0),
+        "weight": round(weight, 3),
+        "weights": _weights(rows),
+        "fitted": False,
+        "fields": [],
+        "too_few": False,
+    }
+    if not rows or weight == 0:
+        return said | {"why": "not measured by any record that weighs" if rows else "not measured"}
+    target = weighted_median(values, weights)
+    said["observed_median"] = round(target, 3) if target is not None else None
+    if too_few(weight):
+        return said | {"too_few": True, "why": too_few_text(weight, said["n"])}
+    policy = Policy.model_validate(doc, context=base_dir)
+    paths = group(policy, name)
+    shape = fit(values, weights)
+    said["mle"] = shape
+    if len(paths) == 1 and shape["chosen"] is not None:
+        put(doc, paths[0], shape["chosen"])  # the weighted MLE's shape; the match below sets its median
+    severities = declared if name in DECLARED_ONLY else [s.name for s in runbook.severities]
+    shares = _shares(rows, severities) or {
+        s: v for s, v in policy.arrivals_per_day.items() if s in severities and v > 0
+    }
+    found = match(doc, runbook, name, float(target), shares, seed, context=base_dir)
+    doc.clear()
+    doc.update(found.pop("doc"))
+    return (
+        said
+        | found
+        | {
+            "fitted": True,
+            "shares": shares,
+            "why": f"scaled x{found['factor']:.3g} so the simulated median meets the observed",
+        }
+    )
 
 
-def _intervals(frame: object) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {name: [] for name in INTERVALS}
-    for _, events in frame.groupby(["journal", "incident"], sort=True):  # type: ignore[attr-defined]
-        first = events.groupby("type")["runbook_minutes"].min().to_dict()
-        for name, (starts, ends, _) in INTERVALS.items():
-            a = min((first[s] for s in starts if s in first), default=None)
-            b = min((first[e] for e in ends if e in first), default=None)
-            if a is not None and b is not None and b >= a:
-                out[name].append(float(b - a))
+def _shares(rows: list[dict[str, Any]], severities: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for r in rows:
+        if r["severity"] in severities and r["weight"] > 0:
+            out[r["severity"]] = out.get(r["severity"], 0.0) + r["weight"]
     return out
 
 
-def intervals_from_csv(path: Path) -> dict[str, list[float]]:
-    import pandas as pd
+def _weights(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per reason: how many observations, each weighing what."""
+    out: dict[tuple[str, float], int] = {}
+    for r in rows:
+        key = (r["why"], round(float(r["weight"]), 4))
+        out[key] = out.get(key, 0) + 1
+    return [{"why": why, "weight": w, "n": n} for (why, w), n in sorted(out.items(), key=lambda kv: -kv[0][1])]
 
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(path, None, f"cannot read CSV: {exc}") from None
-    lower = {c.lower(): c for c in table.columns}
-    cols: dict[str, str] = {}
-    for key, names in CSV_COLUMNS.items():
-        for candidate in names:
-            if candidate in lower:
-                cols[key] = lower[candidate]
-                break
-    if "start" not in cols or len(cols) < 2:
-        raise InputError(path, None, "need a start column (started_at) and at least one later timestamp column")
-    times = {k: pd.to_datetime(table[c], utc=True, errors="coerce") for k, c in cols.items()}
-    chain = {"detect": ("start", "detected"), "acknowledge": ("detected", "acknowledged"),
-             "assess": ("acknowledged", "severity_declared"), "mitigate": ("severity_declared", "mitigated"),
-             "verify": ("mitigated", "restored")}  # not resolved: that is the restore plus the stability watch
-    out: dict[str, list[float]] = {name: [] for name in INTERVALS}
-    for name, (a, b) in chain.items():
-        if a in times and b in times:
-            minutes = (times[b] - times[a]).dt.total_seconds() / 60.0
-            out[name] = [float(m) for m in minutes.dropna() if m >= 0]
+
+def _probability(value: Any) -> float:
+    if isinstance(value, dict):
+        return float(value.get("default", np.mean(list(value.values()))))
+    return float(value)
+
+
+def _kept_steps(base: Any, scaled: set[str], intervals: dict[str, dict]) -> list[dict[str, str]]:
+    """Every duration field of the base policy that calibration left alone, and why."""
+    owner = {".".join(p): name for name in INTERVALS for p in group(base, name)}
+    fields = [f"steps.{s}" for s in type(base.steps).model_fields] + list(owner)
+    out = []
+    for f in dict.fromkeys(fields):
+        if f in scaled:
+            continue
+        name = owner.get(f)
+        why = (
+            f"{name}: {intervals[name]['why']}"
+            if name
+            else "no interval the records measure covers it (the ticket path, closing, the review, updates)"
+        )
+        out.append({"field": f, "why": why})
     return out
 
 
-def fit(values: list[float]) -> dict:
-    """MLE fits (loc=0); the chosen one is a policy distribution mapping."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return {"n": 0, "chosen": None, "fits": {}}
-    if x.size < 3 or np.ptp(x) == 0 or (x <= 0).any():
-        return {"n": int(x.size), "chosen": {"dist": "fixed", "value": float(np.median(x))}, "fits": {},
-                "note": "too few or non-positive values for MLE; using the median"}
-    fits = {}
-    scale = float(x.mean())
-    fits["exponential"] = {"params": {"mean": scale}, "loglik": float(stats.expon.logpdf(x, scale=scale).sum()),
-                           "k": 1}
-    shape, _, lscale = stats.lognorm.fit(x, floc=0)
-    fits["lognormal"] = {"params": {"median": float(lscale), "sigma": float(shape)},
-                         "loglik": float(stats.lognorm.logpdf(x, shape, scale=lscale).sum()), "k": 2}
-    a, _, gscale = stats.gamma.fit(x, floc=0)
-    fits["gamma"] = {"params": {"shape": float(a), "scale": float(gscale)},
-                     "loglik": float(stats.gamma.logpdf(x, a, scale=gscale).sum()), "k": 2}
-    for name, f in fits.items():
-        f["aic"] = 2 * f["k"] - 2 * f["loglik"]
-        f["ks"] = float(stats.kstest(x, _cdf(name, f["params"])).statistic)
-    best = min(fits, key=lambda k: fits[k]["aic"])
-    return {"n": int(x.size), "chosen": {"dist": best, **fits[best]["params"]}, "fits": fits}
+def _mttr_check(
+    evidence: Evidence, base: dict, calibrated: dict, runbook: Any, declared: list[str], seed: int, context: dict
+) -> list[dict[str, Any]]:
+    """Per declared severity observed: the observed MTTRs beside the base's and the calibrated policy's
+    simulated medians (the same draws)."""
+    out = []
+    for severity in declared:
+        seen = [o for o in evidence.outcomes if o["severity"] == severity]
+        rows = [o for o in seen if o["weight"] > 0] or seen
+        if not seen:
+            continue
+        values = [o["mttr"] for o in seen]
+        # a timeline starts at its alert (its MTTR counts from detection): compare like with like
+        span = "mttr" if any(o["from_start"] for o in rows) else "mttr_from_detection"
+        sims = {}
+        for label, doc in (("base", base), ("calibrated", calibrated)):
+            sims[label] = median(simulated(doc, runbook, span, {severity: 1.0}, seed, context=context))
+        out.append(
+            {
+                "severity": severity,
+                "observed_n": len(seen),
+                "weighing": sum(o["weight"] > 0 for o in seen),
+                "observed_min": min(values),
+                "observed_max": max(values),
+                "observed_median": weighted_median([o["mttr"] for o in rows], [o["weight"] for o in rows]),
+                "simulated_from": "start" if span == "mttr" else "detection",
+                "simulated_base": sims["base"],
+                "simulated_calibrated": sims["calibrated"],
+                "within": min(values) <= sims["calibrated"] <= max(values),
+            }
+        )
+    return out
 
 
-def _cdf(name: str, params: dict):
-    if name == "exponential":
-        return stats.expon(scale=params["mean"]).cdf
-    if name == "lognormal":
-        return stats.lognorm(params["sigma"], scale=params["median"]).cdf
-    return stats.gamma(params["shape"], scale=params["scale"]).cdf
-
-
-def figure(data: dict[str, list[float]], fitted: dict[str, dict], path: Path) -> Path:
-    """Goodness of fit: empirical CDF against each fitted CDF, one panel per interval."""
+def figure(evidence: Evidence, intervals: dict[str, dict], path: Path) -> Path:
+    """Goodness of fit: the observed CDF (weighted) against each weighted-MLE fit, one panel per interval."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [n for n in INTERVALS if fitted[n]["fits"]]
-    cols = max(1, len(names))
-    fig, axes = plt.subplots(1, cols, figsize=(4.2 * cols, 3.4), squeeze=False)
+    names = [n for n in INTERVALS if intervals[n].get("n")] or list(INTERVALS)[:1]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names, strict=False):
-        x = np.sort(np.asarray(data[name]))
-        ax.step(x, np.arange(1, x.size + 1) / x.size, where="post", color="black", label=f"observed (n={x.size})")
-        grid = np.linspace(0, x.max() * 1.05, 200)
-        for fam, f in fitted[name]["fits"].items():
-            style = "-" if fam == fitted[name]["chosen"]["dist"] else ":"
-            ax.plot(grid, _cdf(fam, f["params"])(grid), style, label=f"{fam} KS={f['ks']:.2f}")
+        rows = sorted(
+            (r["minutes"], r["weight"]) for r in evidence.intervals if r["interval"] == name and r["weight"] > 0
+        )
         ax.set_title(name)
         ax.set_xlabel("minutes")
+        if not rows:
+            continue
+        x = np.asarray([r[0] for r in rows])
+        w = np.cumsum([r[1] for r in rows])
+        ax.step(x, w / w[-1], where="post", color="black", label=f"observed (n={x.size}, weighted)")
+        grid = np.linspace(0, max(float(x.max()), 1e-3) * 1.05, 200)
+        mle = intervals[name].get("mle") or {"fits": {}}
+        for fam, f in mle["fits"].items():
+            style = "-" if fam == mle["chosen"]["dist"] else ":"
+            ax.plot(grid, cdf(fam, f["params"])(grid), style, label=f"{fam} KS={f['ks']:.2f}")
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("CDF")
     fig.tight_layout()
@@ -164,60 +289,8 @@ def figure(data: dict[str, list[float]], fitted: dict[str, dict], path: Path) ->
     return path
 
 
-#: Fewer values than this and a fit says so: the policy then carries the median, or the base's own value.
-TOO_FEW = 5
-
-
-def calibrate(inputs: list[Path], out: Path, base: Path | None = None, figure_path: Path | None = None,
-              history: Path | bool | None = False) -> dict:
-    """Fit every interval found and write a policy YAML (the base policy with fitted fields replaced); ``history``
-    adds the store's drills and past incidents (True: the default store)."""
-    import yaml
-
-    from gameday.files import read_yaml
-    from sim.policy import Policy
-
-    data: dict[str, list[float]] = {name: [] for name in INTERVALS}
-    journals = [p for p in inputs if p.suffix in (".jsonl", ".json")]
-    csvs = [p for p in inputs if p.suffix == ".csv"]
-    unknown = [p for p in inputs if p not in journals and p not in csvs]
-    if unknown:
-        raise InputError(unknown[0], None, "expected a journal (.jsonl) or an incident-history CSV (.csv)")
-    parts = [intervals_from_journals(journals)] if journals else []
-    if history is not False:
-        parts.append(intervals_from_history(None if history is True else history))
-    for part in parts + [intervals_from_csv(p) for p in csvs]:
-        for name, values in part.items():
-            data[name].extend(values)
-    fitted = {name: fit(values) for name, values in data.items()}
-    if not any(f["n"] for f in fitted.values()):
-        raise InputError(inputs[0] if inputs else "the history store", None, "no measurable intervals found")
-    doc = read_yaml(base) if base else {"kind": "policy", "name": out.stem.lower().replace("_", "-")}
-    doc["name"] = _slug_name(out.stem)
-    store = " and the history store" if history is not False else ""
-    doc["description"] = f"calibrated from {len(inputs)} file(s){store}: " + ", ".join(
-        f"{n} ({f['n']} values)" for n, f in fitted.items() if f["n"])
-    for name, f in fitted.items():
-        if f["chosen"] is None:
-            continue
-        section, key = INTERVALS[name][2]
-        doc.setdefault(section, {})[key] = f["chosen"]
-    Policy.model_validate(doc, context={"base_dir": out.parent})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    fig = figure(data, fitted, figure_path or out.with_suffix(".png"))
-    intervals = {}
-    for n, f in fitted.items():
-        fits = {fam: {"aic": g["aic"], "ks": g["ks"], **g["params"]} for fam, g in f["fits"].items()}
-        intervals[n] = {k: v for k, v in f.items() if k != "fits"} | {"fits": fits, "too_few": 0 < f["n"] < TOO_FEW}
-    return {"policy": str(out), "figure": str(fig), "intervals": intervals}
-
-
 def _slug_name(text: str) -> str:
     import re
 
     name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return name if name and name[0].isalnum() else f"calibrated-{name}".strip("-")
-
-
-_ = math

@@ -273,28 +273,30 @@ def register(app: typer.Typer) -> None:
     def calibrate(
         out: Annotated[Path, typer.Option("--out", help="policy YAML to write")],
         inputs: Annotated[list[Path] | None, typer.Argument(
-            help="drill journals (.jsonl) and/or incident-history CSVs")] = None,
-        base: Annotated[Path | None, typer.Option("--base", help="policy to start from")] = None,
+            help="drill journals (.jsonl), past incidents' timelines (.md) and/or incident-history CSVs")] = None,
+        base: Annotated[Path | None, typer.Option("--base", help="policy to start from; default: the shipped "
+                                                                 "baseline")] = None,
         figure: Annotated[Path | None, typer.Option("--figure", help="goodness-of-fit PNG (default: OUT.png)")] = None,
         history: Annotated[bool, typer.Option("--history", help="also fit from the history store's drills and past "
                                                                 "incidents (gameday history)")] = False,
         store: Annotated[Path | None, typer.Option("--store", help="the history store for --history; default "
                                                                    "$GAMEDAY_STATE_DIR/history.duckdb")] = None,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="the simulations' seed; same seed => same "
+                                                                "policy")] = 1,
         as_json: JsonOpt = False,
     ) -> None:
-        """Fit step durations (MLE) from journals, incident history or the history store; write a policy."""
+        """Fit decision odds and step durations from journals, timelines, incident history or the history store,
+        each weighted by what it can tell; write a policy and say what was fitted and what kept the base."""
         from gameday.errors import InputError
-        from sim.calibrate import TOO_FEW
         from sim.calibrate import calibrate as run_calibrate
+        from sim.calibrate_text import lines
 
         if not inputs and not history:
-            raise InputError(None, "INPUTS", "give journals or CSVs, or --history")
-        result = run_calibrate(list(inputs or []), out, base, figure, history=(store or True) if history else False)
+            raise InputError(None, "INPUTS", "give journals, timelines or CSVs, or --history")
+        result = run_calibrate(list(inputs or []), out, base, figure, history=(store or True) if history else False,
+                               seed=seed)
         if as_json:
-            typer.echo(json.dumps(result, indent=2))
+            typer.echo(json.dumps(result, indent=2, default=str))
             return
-        for name, f in result["intervals"].items():
-            if f["n"]:
-                few = f"  (too few to fit: fewer than {TOO_FEW} values)" if f["too_few"] else ""
-                typer.echo(f"{name}: n={f['n']}  -> {f['chosen']}{few}")
-        typer.echo(f"wrote {result['policy']} and {result['figure']}")
+        for line in lines(result):
+            typer.echo(line)

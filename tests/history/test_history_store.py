@@ -276,10 +276,15 @@ def test_calibrate_fits_from_the_store_and_says_when_values_are_too_few(tmp_path
     done = run_gameday("calibrate", "--history", "--store", history, "--out", tmp_path / "calibrated.yaml")
     assert done.returncode == 0, done.stderr
     lines = {line.split(":")[0]: line for line in done.stdout.splitlines()}
-    # two drills measure detection (fault -> alert: 1 and 2 runbook minutes); the timeline starts at its alert
-    assert lines["detect"].startswith("detect: n=2") and "too few to fit" in lines["detect"]
-    # the drills' 'ack' and the past incident's declaration -> mitigation ('Pods healthy, error rate dropping')
-    assert "mitigate: n=1" in lines["mitigate"] and "'value': 18.0" in lines["mitigate"]
+    # two drills measure detection (fault -> alert: 1 and 2 runbook minutes) at a drill's weight, 0.5 each; the
+    # timeline starts at its alert
+    assert lines["detect"].startswith("detect: n=2 weight 1 ") and "too few to fit" in lines["detect"]
+    # the past incident's declaration -> mitigation ('Pods healthy, error rate dropping'): one real incident
+    assert "mitigate: n=1 weight 1 (1 x 1: a real past incident)" in lines["mitigate"]
+    assert "kept the base: too few to fit" in lines["mitigate"]
+    # the drills' people at time scale 60 weigh 0.5 / 60 each
+    assert "2 x 0.0083: a drill with people, compressed 60x" in lines["acknowledge"]
+    assert "SEV-1 MTTR: observed 6-60 min" in done.stdout
     assert (tmp_path / "calibrated.yaml").is_file()
 
 

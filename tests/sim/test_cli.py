@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 
 import pytest
 from gameday_testkit import cli_json
 
 from gameday.journal import read_journal
-from sim.policy import load_policy
 
 
 def test_simulate_json_keys_and_journal(policies_dir, seed_runbook_path, tmp_path):
@@ -94,25 +95,37 @@ def test_detectability_refuses_a_negative_improvement_with_the_reason():
     assert "--improvement: -0.1 would mean MTTR got worse" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_calibrate_recovers_a_known_distribution(policies_dir, seed_runbook_path, tmp_path):
-    """Simulate with a known acknowledgement distribution, fit it back from the journal."""
-    import yaml
+def test_calibrate_refuses_a_simulated_journal_in_one_line(tmp_path):
+    """A simulated journal tells nothing about the team: fitting it would give back the policy it came from."""
+    journal = tmp_path / "sim.jsonl"
+    rows = [("journal_started", 0, {"source": "sim", "time_scale": 1.0}),
+            ("incident_started", 0, {"severity": "SEV-1"}), ("detected", 240, {}), ("acknowledged", 480, {})]
+    journal.write_text("".join(
+        json.dumps({"ts": f"2026-03-02T10:{t // 60:02d}:00.000Z", "t": float(t), "seq": i, "incident": "sim-1",
+                    "type": kind, "actor": "sim", "data": data}) + "\n" for i, (kind, t, data) in enumerate(rows)))
+    proc = subprocess.run([sys.executable, "-m", "gameday.cli", "calibrate", str(journal), "--out",
+                           str(tmp_path / "fitted.yaml")], capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "sim.jsonl" in proc.stderr and "simulated journal tells nothing about the team" in proc.stderr
+    assert not (tmp_path / "fitted.yaml").exists()
 
-    doc = yaml.safe_load((policies_dir / "baseline.yaml").read_text())
-    doc["responders"].update(oncall=None, answer_probability=1.0, ack={"dist": "exponential", "mean": 4})
-    known = tmp_path / "known.yaml"
-    known.write_text(yaml.safe_dump(doc))
-    journal = tmp_path / "history.jsonl"
-    cli_json("simulate", "--policy", str(known), "--runbook",
-           str(seed_runbook_path), "--incidents", "1500", "--seed", "6", "--journal", str(journal), "--json")
-    out_policy = tmp_path / "fitted.yaml"
-    out = cli_json("calibrate", str(journal), "--out", str(out_policy), "--json")
-    assert (tmp_path / "fitted.png").stat().st_size > 5000
-    policy = load_policy(str(out_policy))
-    assert out["intervals"]["acknowledge"]["n"] == 1500
-    # acknowledgement ~ Exp(mean 4); the sample mean of 1500 has sd 0.1
-    assert policy.responders.ack.mean() == pytest.approx(4.0, abs=0.4)
-    assert out["intervals"]["acknowledge"]["chosen"]["dist"] in ("exponential", "gamma")
+
+def test_weighted_mle_recovers_a_known_distribution_and_a_weight_counts_as_copies():
+    """Weighted MLE: Exp(mean 4) back from 1,500 draws; weight 2 is the same as the value twice."""
+    import numpy as np
+
+    from sim.calibrate_fit import fit, weighted_median
+
+    draws = np.random.default_rng(6).exponential(4.0, 1500).tolist()
+    got = fit(draws, [1.0] * len(draws))
+    assert got["chosen"]["dist"] in ("exponential", "gamma")
+    assert got["fits"]["exponential"]["params"]["mean"] == pytest.approx(4.0, abs=0.4)
+    twice = fit(draws[:50] + draws[:10], [1.0] * 60)["fits"]["lognormal"]["params"]
+    weighted = fit(draws[:50], [2.0] * 10 + [1.0] * 40)["fits"]["lognormal"]["params"]
+    assert weighted == pytest.approx(twice)
+    assert weighted_median([18, 18, 18, 100, 100, 100], [1, 1, 1, 0.5, 0.5, 0.5]) == 18
+    assert weighted_median([18, 100], [1, 1]) == 59
 
 
 def test_calibrate_reads_incident_history_csv(tmp_path):
@@ -130,5 +143,8 @@ def test_calibrate_reads_incident_history_csv(tmp_path):
     csv.write_text("\n".join(rows) + "\n")
     out = cli_json("calibrate", str(csv), "--out", str(tmp_path / "hist.yaml"), "--json")
     detect = out["intervals"]["detect"]
-    assert detect["chosen"]["dist"] == "lognormal"
-    assert detect["chosen"]["median"] == pytest.approx(np.exp(1.5), rel=0.15)
+    # one real incident a row (weight 1 each): the weighted MLE finds the shape, the simulated median meets it
+    assert detect["weight"] == 200 and detect["fitted"]
+    assert detect["mle"]["chosen"]["dist"] == "lognormal"
+    assert detect["mle"]["chosen"]["median"] == pytest.approx(np.exp(1.5), rel=0.15)
+    assert detect["simulated_after"] == pytest.approx(detect["observed_median"], rel=0.05)
