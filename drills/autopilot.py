@@ -235,8 +235,9 @@ class Autopilot:
         the margin the team aims ahead of it."""
         return self.env.now + minutes - DEADLINE_MARGIN_MINUTES
 
-    def step(self, name: str, by: float | None = None, clock: str = "",
-             rng: np.random.Generator | None = None) -> Generator[Any, Any, float]:
+    def step(
+        self, name: str, by: float | None = None, clock: str = "", rng: np.random.Generator | None = None
+    ) -> Generator[Any, Any, float]:
         """Spend the model's time on a workflow step (drawn from ``rng``, default the main stream), ending by
         ``by`` (a runbook minute on ``env``) at the latest: a team keeping the runbook's ``clock`` cuts the step
         short rather than miss it, and says so.  The delay is drawn all the same, so the random stream, and
@@ -244,8 +245,10 @@ class Autopilot:
         drawn = minutes = self.model.delay_minutes(name, rng or self.rng, severity=self.severity)
         if by is not None and minutes > by - self.env.now:
             minutes = max(0.0, by - self.env.now)
-            self.emit(EventType.note, {"text": f"{name} cut to {minutes:.1f} min (drawn {drawn:.1f}) to keep "
-                                               f"the runbook's clock: {clock}"})
+            self.emit(
+                EventType.note,
+                {"text": f"{name} cut to {minutes:.1f} min (drawn {drawn:.1f}) to keep the runbook's clock: {clock}"},
+            )
         yield from self.sleep(minutes)
         return minutes
 
@@ -287,8 +290,10 @@ class Autopilot:
         # stops on `closed`, finishes; it joins this thread, so the event lands before drill_ended.
         path = file_review(self.journal.path, self.runbook, self.scenario)
         if path is not None:
-            self.emit(EventType.postmortem_filed, {"path": path.name, "template": REVIEW_TEMPLATE,
-                                                   "within_hours": self.runbook.postmortem_within_hours})
+            self.emit(
+                EventType.postmortem_filed,
+                {"path": path.name, "template": REVIEW_TEMPLATE, "within_hours": self.runbook.postmortem_within_hours},
+            )
 
     def _declare_by(self) -> float | None:
         """The runbook minute (on ``env``) by which to declare: the severity's response time (the time to
@@ -397,11 +402,14 @@ class Autopilot:
                 last = remaining.pop(0)
             elif last is not None and any(spec_for(step).rollback for step in last):
                 last = None  # a second undo would roll forward to the bad release: investigate instead
-            self.emit(EventType.hypothesis, {
-                "text": f"{self.scenario.title}: {self.scenario.fault.type.value}; "
-                        f"plan: {' then '.join(s.value for s in last) if last else 'keep investigating'}",
-                "firing": self.view.firing(),
-            })
+            self.emit(
+                EventType.hypothesis,
+                {
+                    "text": f"{self.scenario.title}: {self.scenario.fault.type.value}; "
+                    f"plan: {' then '.join(s.value for s in last) if last else 'keep investigating'}",
+                    "firing": self.view.firing(),
+                },
+            )
             if last is not None and self.severity in self.runbook.declared_severities():
                 self.comms.identified(" then ".join(spec_for(step).label for step in last))
             if last is None:
@@ -438,8 +446,7 @@ class Autopilot:
         """Take the real action in a worker thread: a rollout takes wall seconds, and the status-update and
         escalation clocks must keep ticking meanwhile (a blocking call would stall the whole env)."""
         spec = spec_for(action)
-        self.emit(EventType.action, {"kind": spec.kind, "action": action.value, "params": {},
-                                     "target": spec.acts_on})
+        self.emit(EventType.action, {"kind": spec.kind, "action": action.value, "params": {}, "target": spec.acts_on})
         self.comms.fixed(action)
         outcome: dict[str, Any] = {}
 

@@ -23,8 +23,16 @@ if TYPE_CHECKING:
 
 ACTOR = "autopilot"
 #: Duties the autopilot's team carries out (so their roles are staffed whatever the policy says).
-TEAM_DUTIES = (DutyKind.declare, DutyKind.fix, DutyKind.verify, DutyKind.updates, DutyKind.notify_users,
-               DutyKind.incident_page, DutyKind.stakeholders, DutyKind.review)
+TEAM_DUTIES = (
+    DutyKind.declare,
+    DutyKind.fix,
+    DutyKind.verify,
+    DutyKind.updates,
+    DutyKind.notify_users,
+    DutyKind.incident_page,
+    DutyKind.stakeholders,
+    DutyKind.review,
+)
 
 
 def percent(fraction: float | None) -> str:
@@ -81,7 +89,7 @@ class CommsLead:
     # -- when (the runbook clock: journal start + runbook minutes, as the messages' times) --------------
 
     def clock(self, minutes_from_now: float = 0.0) -> str:
-        """"14:45 UTC": the runbook's clock for a message (a drill compresses time; its messages do not)."""
+        """ "14:45 UTC": the runbook's clock for a message (a drill compresses time; its messages do not)."""
         journal = self.pilot.journal
         at: datetime = journal.start + timedelta(minutes=self.pilot.env.now + minutes_from_now)
         return at.strftime("%H:%M UTC")
@@ -116,8 +124,11 @@ class CommsLead:
         }
         facts |= {field_key(r.abbreviation): f"@{self.person(r.abbreviation)}" for r in self.runbook.roles}
         fields = self.fill(self.comms.declaration, facts)
-        data: dict[str, Any] = {"channel": "#incidents", "fields": fields,
-                                "message": self.render(self.comms.declaration, fields)}
+        data: dict[str, Any] = {
+            "channel": "#incidents",
+            "fields": fields,
+            "message": self.render(self.comms.declaration, fields),
+        }
         return data | ({"step": step} if step else {})
 
     def status_page(self, status: str, message: str, step: str | None = None) -> dict[str, Any] | None:
@@ -129,14 +140,18 @@ class CommsLead:
         if wanted is None or wanted == self.page_status:
             return None
         self.page_status = wanted
-        fields = self.fill(self.comms.status_page, {"title": self.pilot.scenario.title, "status": wanted,
-                                                    "message": message, "updated": self.clock()})
+        fields = self.fill(
+            self.comms.status_page,
+            {"title": self.pilot.scenario.title, "status": wanted, "message": message, "updated": self.clock()},
+        )
         return {"status": wanted, "channels": self._page_channels(), "fields": fields, "message": message} | (
-            {"step": step} if step else {})
+            {"step": step} if step else {}
+        )
 
     def _page_channels(self) -> list[str]:
-        return [ch for ch in self.runbook.severity(self.pilot.severity).update_channels
-                if "status_page" in field_key(ch)] or ["Status Page"]
+        return [
+            ch for ch in self.runbook.severity(self.pilot.severity).update_channels if "status_page" in field_key(ch)
+        ] or ["Status Page"]
 
     def _page_due(self) -> bool:
         """Users see the status page: the severity's channels include it, or a declaration step asks for it."""
@@ -163,8 +178,11 @@ class CommsLead:
     def _notice_channels(self) -> list[str]:
         """Users are told by email where the severity's channels include it, else on its user-facing ones."""
         channels = self.runbook.severity(self.pilot.severity).update_channels
-        return [ch for ch in channels if field_key(ch) in ("email", "mail")] or [
-            ch for ch in channels if field_key(ch) != "slack"] or channels
+        return (
+            [ch for ch in channels if field_key(ch) in ("email", "mail")]
+            or [ch for ch in channels if field_key(ch) != "slack"]
+            or channels
+        )
 
     # -- the moments autopilot.py calls -------------------------------------------------------------------
 
@@ -185,15 +203,27 @@ class CommsLead:
         pilot = self.pilot  # its own random stream: it runs beside the main process, like the update clock
         minutes = self.runbook.external_notification_minutes
         by = None if minutes is None else pilot.deadline(minutes)
-        yield from pilot.step("status_update", by, f"tell users within {minutes:g} min of the declaration"
-                              if minutes is not None else "", rng=pilot.comms_rng)
+        yield from pilot.step(
+            "status_update",
+            by,
+            f"tell users within {minutes:g} min of the declaration" if minutes is not None else "",
+            rng=pilot.comms_rng,
+        )
         interval = self.runbook.severity(self.pilot.severity).update_interval_minutes
-        facts = {"current_status": self.page_status or "Investigating",
-                 "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD"}
+        facts = {
+            "current_status": self.page_status or "Investigating",
+            "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD",
+        }
         fields = self.fill(self.comms.initial_notice, facts)
-        self._emit(EventType.external_notice, {"kind": "initial", "channels": self._notice_channels(),
-                                               "fields": fields,
-                                               "message": self.render(self.comms.initial_notice, fields)})
+        self._emit(
+            EventType.external_notice,
+            {
+                "kind": "initial",
+                "channels": self._notice_channels(),
+                "fields": fields,
+                "message": self.render(self.comms.initial_notice, fields),
+            },
+        )
 
     def identified(self, plan: str) -> None:
         self.phase = "Identified"
@@ -218,23 +248,45 @@ class CommsLead:
             return
         review = self.pilot.scenario.review
         root_cause = " ".join(review.root_cause.split()) if review else self.pilot.scenario.title
-        facts = {"restored": self.restored_at or self.clock(), "root_cause": root_cause,
-                 "resolution": ", then ".join(self.fixes) or "the service recovered"}
+        facts = {
+            "restored": self.restored_at or self.clock(),
+            "root_cause": root_cause,
+            "resolution": ", then ".join(self.fixes) or "the service recovered",
+        }
         fields = self.fill(self.comms.resolution_notice, facts)
-        self._emit(EventType.external_notice, {"kind": "resolution", "channels": self._notice_channels(),
-                                               "fields": fields,
-                                               "message": self.render(self.comms.resolution_notice, fields)})
+        self._emit(
+            EventType.external_notice,
+            {
+                "kind": "resolution",
+                "channels": self._notice_channels(),
+                "fields": fields,
+                "message": self.render(self.comms.resolution_notice, fields),
+            },
+        )
 
     def update(self, checks: dict[str, Any], healthy: bool) -> dict[str, Any]:
         """Status update #n in the update template, to every channel of the severity."""
         self.number += 1
         severity = self.runbook.severity(self.pilot.severity)
         status = "Investigating" if self.phase == "Monitoring" and not healthy else self.phase
-        summary = {"Monitoring": "service restored, watching it stay stable",
-                   "Identified": "cause found, fix under way"}.get(status, "investigating")
+        summary = {
+            "Monitoring": "service restored, watching it stay stable",
+            "Identified": "cause found, fix under way",
+        }.get(status, "investigating")
         interval = severity.update_interval_minutes
-        facts = {"time": self.clock(), "number": self.number, "status": status, "summary": summary,
-                 "next_update": self.clock(interval) if interval else "at close", "impact": impact(checks)}
+        facts = {
+            "time": self.clock(),
+            "number": self.number,
+            "status": status,
+            "summary": summary,
+            "next_update": self.clock(interval) if interval else "at close",
+            "impact": impact(checks),
+        }
         fields = self.fill(self.comms.update, facts)
-        return {"number": self.number, "status": status, "channels": list(severity.update_channels),
-                "fields": fields, "message": f"Update #{self.number}: {summary}; {impact(checks)}"}
+        return {
+            "number": self.number,
+            "status": status,
+            "channels": list(severity.update_channels),
+            "fields": fields,
+            "message": f"Update #{self.number}: {summary}; {impact(checks)}",
+        }

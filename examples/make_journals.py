@@ -46,8 +46,11 @@ SCENARIO = Scenario(
 )
 #: team -> (seed, skill per drill: 0 = careless, 1 = textbook)
 TEAMS = {"blue": (11, [0.8, 0.85, 0.9]), "red": (23, [0.2, 0.5, 0.85])}
-DRILL_DAYS = [datetime(2026, 2, 2, 10, tzinfo=UTC), datetime(2026, 2, 23, 10, tzinfo=UTC),
-              datetime(2026, 3, 16, 10, tzinfo=UTC)]
+DRILL_DAYS = [
+    datetime(2026, 2, 2, 10, tzinfo=UTC),
+    datetime(2026, 2, 23, 10, tzinfo=UTC),
+    datetime(2026, 3, 16, 10, tzinfo=UTC),
+]
 PEOPLE = {"blue": ["ana", "ben", "cho"], "red": ["dev", "eli", "fay"]}
 #: Below these skills red's communication has its gaps (blue's skills are above both).
 CARELESS, HURRIED = 0.3, 0.6
@@ -66,8 +69,16 @@ def fill(template: MessageTemplate | None, facts: dict[str, object], leave_out: 
     return {f.key: facts[f.key] for f in template.fields if f.key in facts and f.key not in leave_out}
 
 
-def communication(runbook: Runbook, moments: dict[str, float], team: str, incident: str, skill: float,
-                  severity: str, clock: Callable[[float], str], rng: np.random.Generator) -> list[Row]:
+def communication(
+    runbook: Runbook,
+    moments: dict[str, float],
+    team: str,
+    incident: str,
+    skill: float,
+    severity: str,
+    clock: Callable[[float], str],
+    rng: np.random.Generator,
+) -> list[Row]:
     """Phase 4 and the business list as this team does it (red's gaps by skill; see the module's docstring).
 
     ``moments``: runbook minutes of alert, declare, hypothesis, verify, resolve; ``clock(minute)`` -> "10:17 UTC".
@@ -76,28 +87,59 @@ def communication(runbook: Runbook, moments: dict[str, float], team: str, incide
     ic, tl, cl = PEOPLE[team]
     writer = cl if skill > CARELESS else ic  # the careless drill has no CL: the IC posts everything
     careless, hurried = skill <= CARELESS, skill < HURRIED
-    alert, declare, hypothesis, verify, resolve = (moments[k] for k in
-                                                   ("alert", "declare", "hypothesis", "verify", "resolve"))
+    alert, declare, hypothesis, verify, resolve = (
+        moments[k] for k in ("alert", "declare", "hypothesis", "verify", "resolve")
+    )
     channels = runbook.severity(severity).update_channels
     interval = runbook.severity(severity).update_interval_minutes or 15.0
     impact = "most requests fail with 5xx"
     rows: list[Row] = []
-    facts = {"severity": severity, "summary": "Backend errors after the v1.2.3 deploy", "impact": impact,
-             "detected": clock(alert), "ic": f"@{ic}", "tl": f"@{tl}", "war_room": f"#incident-{incident}"}
-    rows.append((declare + 0.6, E.declaration_posted, ic, {
-        "channel": "#incidents", "fields": fill(comms.declaration, facts, ("impact", "war_room") if careless else ())}))
+    facts = {
+        "severity": severity,
+        "summary": "Backend errors after the v1.2.3 deploy",
+        "impact": impact,
+        "detected": clock(alert),
+        "ic": f"@{ic}",
+        "tl": f"@{tl}",
+        "war_room": f"#incident-{incident}",
+    }
+    rows.append(
+        (
+            declare + 0.6,
+            E.declaration_posted,
+            ic,
+            {
+                "channel": "#incidents",
+                "fields": fill(comms.declaration, facts, ("impact", "war_room") if careless else ()),
+            },
+        )
+    )
 
     # the status page: Investigating -> Identified -> Monitoring -> Resolved (red skips some)
     page = [(declare + 1.0 + rng.exponential(0.5), "Investigating", "We are investigating errors on the service.")]
     if not hurried:
         page.append((hypothesis + 0.5, "Identified", "We found the cause and are rolling back."))
     if not careless:
-        page += [(verify + 0.3, "Monitoring", "Service is back; we are watching it."),
-                 (resolve + 0.2, "Resolved", "The incident is resolved.")]
+        page += [
+            (verify + 0.3, "Monitoring", "Service is back; we are watching it."),
+            (resolve + 0.2, "Resolved", "The incident is resolved."),
+        ]
     for minute, status, message in page:
-        rows.append((minute, E.status_page, writer, {"status": status, "channels": ["Status Page"], "fields": fill(
-            comms.status_page, {"title": "ERP errors", "status": status, "message": message,
-                                "updated": clock(minute)})}))
+        rows.append(
+            (
+                minute,
+                E.status_page,
+                writer,
+                {
+                    "status": status,
+                    "channels": ["Status Page"],
+                    "fields": fill(
+                        comms.status_page,
+                        {"title": "ERP errors", "status": status, "message": message, "updated": clock(minute)},
+                    ),
+                },
+            )
+        )
 
     # updates at the cadence the team keeps (the existing rule), to the severity's channels in the template
     cadence = interval * (0.8 + 1.5 * (1.0 - skill))
@@ -106,11 +148,31 @@ def communication(runbook: Runbook, moments: dict[str, float], team: str, incide
         number += 1
         status = "Investigating" if minute < hypothesis else "Identified" if minute < verify else "Monitoring"
         sent = ["Slack"] if careless or (hurried and number == 1) else channels
-        rows.append((minute, E.status_update, writer, {
-            "number": number, "status": status, "channels": list(sent), "message": f"Update #{number}: {status}",
-            "fields": fill(comms.update, {"time": clock(minute), "number": number, "status": status,
-                                          "summary": status.lower(), "next_update": clock(minute + interval),
-                                          "impact": impact}, ("next_update",) if careless else ())}))
+        rows.append(
+            (
+                minute,
+                E.status_update,
+                writer,
+                {
+                    "number": number,
+                    "status": status,
+                    "channels": list(sent),
+                    "message": f"Update #{number}: {status}",
+                    "fields": fill(
+                        comms.update,
+                        {
+                            "time": clock(minute),
+                            "number": number,
+                            "status": status,
+                            "summary": status.lower(),
+                            "next_update": clock(minute + interval),
+                            "impact": impact,
+                        },
+                        ("next_update",) if careless else (),
+                    ),
+                },
+            )
+        )
         minute += cadence
 
     # users: the initial notice within the runbook's minutes of the declaration (red: never, then late)
@@ -118,14 +180,46 @@ def communication(runbook: Runbook, moments: dict[str, float], team: str, incide
     if external and not careless:
         minutes = runbook.external_notification_minutes or 15.0
         told = declare + (minutes + 3.0 + rng.exponential(2.0) if hurried else 3.0 + rng.exponential(2.0))
-        rows.append((told, E.external_notice, writer, {"kind": "initial", "channels": ["Email"], "fields": fill(
-            comms.initial_notice, {"subject": "Service Issue - Hospital ERP System", "current_status": "Investigating",
-                                   "estimated_resolution": f"TBD (next update in {interval:g} minutes)"})}))
-        rows.append((resolve + 0.4, E.external_notice, writer, {"kind": "resolution", "channels": ["Email"],
-                     "fields": fill(comms.resolution_notice, {
-                         "subject": "Service Restored - Hospital ERP System", "restored": clock(verify),
-                         "root_cause": ROOT_CAUSE, "resolution": "Rolled back to v1.2.2"},
-                         ("root_cause",) if hurried else ())}))
+        rows.append(
+            (
+                told,
+                E.external_notice,
+                writer,
+                {
+                    "kind": "initial",
+                    "channels": ["Email"],
+                    "fields": fill(
+                        comms.initial_notice,
+                        {
+                            "subject": "Service Issue - Hospital ERP System",
+                            "current_status": "Investigating",
+                            "estimated_resolution": f"TBD (next update in {interval:g} minutes)",
+                        },
+                    ),
+                },
+            )
+        )
+        rows.append(
+            (
+                resolve + 0.4,
+                E.external_notice,
+                writer,
+                {
+                    "kind": "resolution",
+                    "channels": ["Email"],
+                    "fields": fill(
+                        comms.resolution_notice,
+                        {
+                            "subject": "Service Restored - Hospital ERP System",
+                            "restored": clock(verify),
+                            "root_cause": ROOT_CAUSE,
+                            "resolution": "Rolled back to v1.2.2",
+                        },
+                        ("root_cause",) if hurried else (),
+                    ),
+                },
+            )
+        )
 
     # the business list: "immediately" at the declaration, later names once the outage lasts that long
     if severity in runbook.escalation.business_severities:
@@ -134,13 +228,19 @@ def communication(runbook: Runbook, moments: dict[str, float], team: str, incide
                 continue  # the service was back before this name was due
             if hurried and note.after_minutes > 0:
                 continue  # red forgets those due later
-            rows.append((declare + note.after_minutes + 0.8 + rng.exponential(0.3), E.notified, ic,
-                         {"who": note.who}))
+            rows.append((declare + note.after_minutes + 0.8 + rng.exponential(0.3), E.notified, ic, {"who": note.who}))
     return rows
 
 
-def drill(team: str, number: int, skill: float, rng: np.random.Generator, comms_rng: np.random.Generator,
-          runbook: Runbook, out: Path = OUT) -> Path:
+def drill(
+    team: str,
+    number: int,
+    skill: float,
+    rng: np.random.Generator,
+    comms_rng: np.random.Generator,
+    runbook: Runbook,
+    out: Path = OUT,
+) -> Path:
     start = DRILL_DAYS[number]
     incident = f"{team}-{start:%Y-%m-%d}"
     path = out / f"{incident}.jsonl"
@@ -167,10 +267,19 @@ def drill(team: str, number: int, skill: float, rng: np.random.Generator, comms_
     review = close + lognormal(rng, 300.0)
 
     with JournalWriter(path, incident, durable=False, start=start) as j:
-        j.emit(E.journal_started, "gameday", {
-            "source": "generated", "time_scale": SCALE, "runbook": "runbooks/incident-response.md",
-            "scenario": SCENARIO.model_dump(mode="json"), "team": team, "drill": number + 1,
-        }, at=at(0.0))
+        j.emit(
+            E.journal_started,
+            "gameday",
+            {
+                "source": "generated",
+                "time_scale": SCALE,
+                "runbook": "runbooks/incident-response.md",
+                "scenario": SCENARIO.model_dump(mode="json"),
+                "team": team,
+                "drill": number + 1,
+            },
+            at=at(0.0),
+        )
 
         def emit(minute: float, kind: E, actor: str, data: dict | None = None) -> None:
             j.emit(kind, actor, data or {}, at=at(minute))
@@ -181,8 +290,12 @@ def drill(team: str, number: int, skill: float, rng: np.random.Generator, comms_
             (alert, E.alert_firing, "alertmanager", {"alertname": "HighErrorRate", "severity": "critical"}),
             (alert + 0.3, E.paged, "alertmanager", {"who": ic, "level": 1}),
             (ack, E.acknowledged, ic, {}),
-            (declare, E.severity_declared, ic, {"severity": "SEV-1" if skill > CARELESS else "SEV-2",
-                                                 "level": 1 if skill > CARELESS else 2}),
+            (
+                declare,
+                E.severity_declared,
+                ic,
+                {"severity": "SEV-1" if skill > CARELESS else "SEV-2", "level": 1 if skill > CARELESS else 2},
+            ),
             (declare + 0.2, E.role_assigned, ic, {"role": "IC", "person": ic}),
             (declare + 0.3, E.role_assigned, ic, {"role": "TL", "person": tl}),
             (declare + 0.5, E.war_room_created, ic, {"channel": f"#incident-{incident}"}),
@@ -196,8 +309,16 @@ def drill(team: str, number: int, skill: float, rng: np.random.Generator, comms_
         if skill > CARELESS:
             events.append((declare + 0.4, E.role_assigned, ic, {"role": "CL", "person": cl}))
         moments = {"alert": alert, "declare": declare, "hypothesis": hypothesis, "verify": verify, "resolve": resolve}
-        events += communication(runbook, moments, team, incident, skill, "SEV-1" if skill > CARELESS else "SEV-2",
-                                lambda minute: f"{start + timedelta(minutes=minute):%H:%M} UTC", comms_rng)
+        events += communication(
+            runbook,
+            moments,
+            team,
+            incident,
+            skill,
+            "SEV-1" if skill > CARELESS else "SEV-2",
+            lambda minute: f"{start + timedelta(minutes=minute):%H:%M} UTC",
+            comms_rng,
+        )
         review_name = f"{incident}-review.md"
         events.append((review, E.postmortem_filed, ic, {"path": review_name}))
         events.append((review + 0.5, E.drill_ended, "gameday", {"outcome": "completed"}))
@@ -212,11 +333,21 @@ def drill(team: str, number: int, skill: float, rng: np.random.Generator, comms_
             else:
                 rate = max(0.002, 0.4 * 0.5 ** ((minute - fix) / 1.2))
             rate *= float(np.exp(0.1 * rng.standard_normal()))
-            events.append((minute + 0.25, E.metric_sample, "prometheus", {
-                "error_rate": round(rate, 5), "p95_seconds": round(0.2 + 7 * rate, 3),
-                "pool_in_use": round(min(50, 6 + 120 * rate)), "pool_size": 50,
-                "replicas_ready": 3 if minute < fault + 4 or minute > fix + 3 else 2, "replicas_desired": 3,
-            }))
+            events.append(
+                (
+                    minute + 0.25,
+                    E.metric_sample,
+                    "prometheus",
+                    {
+                        "error_rate": round(rate, 5),
+                        "p95_seconds": round(0.2 + 7 * rate, 3),
+                        "pool_in_use": round(min(50, 6 + 120 * rate)),
+                        "pool_size": 50,
+                        "replicas_ready": 3 if minute < fault + 4 or minute > fix + 3 else 2,
+                        "replicas_desired": 3,
+                    },
+                )
+            )
             minute += 1.0
         for kind_minute, kind, actor, data in sorted(events, key=lambda e: e[0]):
             emit(kind_minute, kind, actor, data)
@@ -228,16 +359,47 @@ def write_review(path: Path, incident: str, skill: float) -> None:
     whys = 5 if skill > 0.6 else 2
     owner = "Backend Team" if skill > 0.4 else ""
     lines = [
-        f"# Post-Incident Review: {incident}", "", "## Summary", "", f"- **Date**: {incident[-10:]}",
-        "- **Severity**: SEV-1", "- **Impact**: errors for most users", "", "## Timeline", "",
-        "| Time | Event |", "| ---- | ----- |", "| 10:01 | Fault injected |", "| 10:03 | HighErrorRate firing |", "",
-        "## Root Cause", "", "v1.2.3 did not release connections after query timeouts.", "",
-        "## 5 Whys Analysis", "",
-        *[f"{n}. Why? → because of step {n}" for n in range(1, whys + 1)], "",
-        "## What Went Well", "", "- Fast alert", "", "## What Went Poorly", "", "- Slow declaration", "",
-        "## Action Items", "", "| Action | Owner | Due Date | Priority |", "| --- | --- | --- | --- |",
-        f"| Add a connection-timeout test | {owner} | 2026-04-01 | High |", "",
-        "## Lessons Learned", "", "- Roll back first", "",
+        f"# Post-Incident Review: {incident}",
+        "",
+        "## Summary",
+        "",
+        f"- **Date**: {incident[-10:]}",
+        "- **Severity**: SEV-1",
+        "- **Impact**: errors for most users",
+        "",
+        "## Timeline",
+        "",
+        "| Time | Event |",
+        "| ---- | ----- |",
+        "| 10:01 | Fault injected |",
+        "| 10:03 | HighErrorRate firing |",
+        "",
+        "## Root Cause",
+        "",
+        "v1.2.3 did not release connections after query timeouts.",
+        "",
+        "## 5 Whys Analysis",
+        "",
+        *[f"{n}. Why? → because of step {n}" for n in range(1, whys + 1)],
+        "",
+        "## What Went Well",
+        "",
+        "- Fast alert",
+        "",
+        "## What Went Poorly",
+        "",
+        "- Slow declaration",
+        "",
+        "## Action Items",
+        "",
+        "| Action | Owner | Due Date | Priority |",
+        "| --- | --- | --- | --- |",
+        f"| Add a connection-timeout test | {owner} | 2026-04-01 | High |",
+        "",
+        "## Lessons Learned",
+        "",
+        "- Roll back first",
+        "",
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
 

@@ -66,8 +66,9 @@ class Comms:
     def _page_due(self, sev_name: str) -> bool:
         channels = self._channels(sev_name)
         steps = self.model.runbook.declaration_for(sev_name, True)
-        return bool(self._status) and (any("status_page" in field_key(ch) for ch in channels)
-                                       or any(s.kind.value == "status_page" for s in steps))
+        return bool(self._status) and (
+            any("status_page" in field_key(ch) for ch in channels) or any(s.kind.value == "status_page" for s in steps)
+        )
 
     def page(self, now: float, name: str, i: int, status: str) -> list[Row]:
         """A status page post when the page shows a new status of the template."""
@@ -75,8 +76,10 @@ class Comms:
         if wanted is None or sev_name is None or not self._page_due(sev_name) or self.shown[i] == wanted:
             return []
         self.shown[i] = wanted
-        fields = fill(self.comms.status_page, {"title": f"Incident {name}", "status": wanted,
-                                               "message": f"{wanted}.", "updated": clock(now)})
+        fields = fill(
+            self.comms.status_page,
+            {"title": f"Incident {name}", "status": wanted, "message": f"{wanted}.", "updated": clock(now)},
+        )
         return [(now, name, E.status_page, self.writer, {"status": wanted, "fields": fields})]
 
     def declared(self, now: float, name: str, i: int, sev_name: str) -> list[Row]:
@@ -84,18 +87,39 @@ class Comms:
         rows: list[Row] = []
         self.sev[i] = sev_name
         if self.comms.declaration is not None:
-            facts = {"severity": sev_name, "summary": f"Incident {name}", "impact": "users affected",
-                     "detected": clock(now), "war_room": f"#incident-{name}"}
+            facts = {
+                "severity": sev_name,
+                "summary": f"Incident {name}",
+                "impact": "users affected",
+                "detected": clock(now),
+                "war_room": f"#incident-{name}",
+            }
             facts |= {field_key(r.abbreviation): r.abbreviation for r in self.model.runbook.roles}
-            rows.append((now, name, E.declaration_posted, "IC",
-                         {"channel": "#incidents", "fields": fill(self.comms.declaration, facts)}))
+            rows.append(
+                (
+                    now,
+                    name,
+                    E.declaration_posted,
+                    "IC",
+                    {"channel": "#incidents", "fields": fill(self.comms.declaration, facts)},
+                )
+            )
         rows += self.page(now, name, i, "Investigating")
         if self._external(sev_name) and self.comms.initial_notice is not None:
             interval = self.model.runbook.severity(sev_name).update_interval_minutes
-            facts = {"current_status": "Investigating",
-                     "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD"}
-            rows.append((now + self._writing("notice", i), name, E.external_notice, self.writer,
-                         {"kind": "initial", "fields": fill(self.comms.initial_notice, facts)}))
+            facts = {
+                "current_status": "Investigating",
+                "estimated_resolution": f"TBD (next update in {interval:g} minutes)" if interval else "TBD",
+            }
+            rows.append(
+                (
+                    now + self._writing("notice", i),
+                    name,
+                    E.external_notice,
+                    self.writer,
+                    {"kind": "initial", "fields": fill(self.comms.initial_notice, facts)},
+                )
+            )
         return rows
 
     def identified(self, at: float, name: str, i: int) -> list[Row]:
@@ -110,8 +134,14 @@ class Comms:
         """Update #k's data: the severity's channels and the update template's fields."""
         interval = self.model.runbook.severity(sev_name).update_interval_minutes or 0.0
         status = self.phase[i]
-        facts = {"time": clock(now), "number": k, "status": status, "summary": status.lower(),
-                 "next_update": clock(now + interval), "impact": "users affected"}
+        facts = {
+            "time": clock(now),
+            "number": k,
+            "status": status,
+            "summary": status.lower(),
+            "next_update": clock(now + interval),
+            "impact": "users affected",
+        }
         return {"n": k, "number": k, "channels": self._channels(sev_name), "fields": fill(self.comms.update, facts)}
 
     def resolved(self, at: float, name: str, i: int) -> list[Row]:
@@ -121,15 +151,26 @@ class Comms:
             return []
         rows = self.page(at, name, i, self._last_status or "")
         if self._external(sev_name) and self.comms.resolution_notice is not None:
-            facts = {"restored": clock(self.restored_at[i] if self.restored_at[i] is not None else at),
-                     "root_cause": "found in the investigation", "resolution": "the fix that held"}
-            rows.append((at + self._writing("resolution_notice", i), name, E.external_notice, self.writer,
-                         {"kind": "resolution", "fields": fill(self.comms.resolution_notice, facts)}))
+            facts = {
+                "restored": clock(self.restored_at[i] if self.restored_at[i] is not None else at),
+                "root_cause": "found in the investigation",
+                "resolution": "the fix that held",
+            }
+            rows.append(
+                (
+                    at + self._writing("resolution_notice", i),
+                    name,
+                    E.external_notice,
+                    self.writer,
+                    {"kind": "resolution", "fields": fill(self.comms.resolution_notice, facts)},
+                )
+            )
         return rows
 
 
-def initial_notices(model: CompiledModel, rep: Replication, seed: int, replication: int, chunk: int = 0,
-                    salt: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def initial_notices(
+    model: CompiledModel, rep: Replication, seed: int, replication: int, chunk: int = 0, salt: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Per incident: is an initial notice due (a declared incident of a severity users are told of), and did it
     go out within the runbook's minutes of the declaration (as ``gameday score`` counts them)?  The notice is
     written as the journal writes it: at the declaration plus the CL's ``status_update`` draw from the same
@@ -142,7 +183,8 @@ def initial_notices(model: CompiledModel, rep: Replication, seed: int, replicati
     due = np.isfinite(rep.declared) & np.asarray(told, dtype=bool)[rep.severity] if n else np.zeros(0, bool)
     if minutes is None or comms.initial_notice is None:
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    writing = model.policy.steps.status_update.ppf(Streams(seed, replication, n, salt, chunk).u("process",
-                                                                                                  "notice").col(0))
+    writing = model.policy.steps.status_update.ppf(
+        Streams(seed, replication, n, salt, chunk).u("process", "notice").col(0)
+    )
     in_time = due & (writing <= minutes)
     return due, in_time

@@ -25,12 +25,24 @@ QUIET = {E.metric_sample, E.journal_started, E.step_started, E.step_finished}
 #: Hidden from responders until the fault is revealed: they say when and what was injected.
 BLIND = {E.fault_injected, E.fault_reverted}
 #: Sample fields the charts draw, in this order (a compact row per sample).
-SAMPLE_FIELDS = ("error_rate", "p95_seconds", "pool_in_use", "pool_waiting", "pool_size", "replicas_ready",
-                 "replicas_desired")
+SAMPLE_FIELDS = (
+    "error_rate",
+    "p95_seconds",
+    "pool_in_use",
+    "pool_waiting",
+    "pool_size",
+    "replicas_ready",
+    "replicas_desired",
+)
 #: Alert name -> the sample field that carries its value.
-ALERT_VALUES = {"HighErrorRate": "error_rate", "HighLatencyP95": "p95_seconds",
-                "PgBouncerPoolSaturated": "pool_in_use", "BackendCrashLooping": "replicas_ready",
-                "BackendDown": "replicas_ready", "PgBouncerDown": "pool_in_use"}
+ALERT_VALUES = {
+    "HighErrorRate": "error_rate",
+    "HighLatencyP95": "p95_seconds",
+    "PgBouncerPoolSaturated": "pool_in_use",
+    "BackendCrashLooping": "replicas_ready",
+    "BackendDown": "replicas_ready",
+    "PgBouncerDown": "pool_in_use",
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +57,8 @@ def describe(event: Event) -> str:
     """One line of timeline text."""
     d = event.data
     text = {
-        E.fault_injected: f"Fault injected: {d.get('fault', '')}" + (f" (stage {d['stage']})" if d.get("stage")
-                                                                      else ""),
+        E.fault_injected: f"Fault injected: {d.get('fault', '')}"
+        + (f" (stage {d['stage']})" if d.get("stage") else ""),
         E.fault_reverted: f"Fault reverted: {d.get('fault', '')}",
         E.fault_revealed: f"Fault revealed: {d.get('fault', '')} — {d.get('title', '')}".rstrip(" —"),
         E.alert_firing: f"Alert {d.get('alertname', '')} firing",
@@ -61,8 +73,9 @@ def describe(event: Event) -> str:
         E.notified: f"Notified {d.get('who', '')}" + _to(d),
         E.status_update: f"Status update{_to(d)}: {d.get('message', '')}",
         E.declaration_posted: f"Declaration posted{_to(d)}: {d.get('message', '')}".rstrip(": "),
-        E.external_notice: f"{str(d.get('kind', '')).capitalize()} notice to users{_to(d)}: {d.get('message', '')}"
-        .rstrip(": "),
+        E.external_notice: (
+            f"{str(d.get('kind', '')).capitalize()} notice to users{_to(d)}: {d.get('message', '')}".rstrip(": ")
+        ),
         E.status_page: f"Status page: {d.get('status', '')}{_to(d)} {d.get('message', '')}".rstrip(),
         E.hypothesis: f"Hypothesis: {d.get('text', '')}",
         E.action: f"Action {d.get('kind', '')}: {d.get('detail', '')}".rstrip(": "),
@@ -107,8 +120,13 @@ def timeline_item(event: Event, viewer: Viewer, is_revealed: bool) -> dict[str, 
     text = describe(event)
     if blind:
         text = viewer.redactor.text(text) if event.actor in SYSTEM_ACTORS else viewer.redactor.ids_only(text)
-    return {"seq": event.seq, "t": round(event.t, 3), "type": event.type.value, "actor": event.actor,
-            "text": text[:2000]}
+    return {
+        "seq": event.seq,
+        "t": round(event.t, 3),
+        "type": event.type.value,
+        "actor": event.actor,
+        "text": text[:2000],
+    }
 
 
 def sample_row(event: Event) -> list[Any]:
@@ -160,17 +178,33 @@ class RoomView:
             d = event.data
             key = str(d.get("fingerprint") or d.get("alertname"))
             name = str(d.get("alertname", "?"))
-            row = rows.setdefault(key, {"alertname": name, "severity": d.get("severity"), "fired_t": None,
-                                        "resolved_t": None, "seq": event.seq})
+            row = rows.setdefault(
+                key,
+                {
+                    "alertname": name,
+                    "severity": d.get("severity"),
+                    "fired_t": None,
+                    "resolved_t": None,
+                    "seq": event.seq,
+                },
+            )
             annotations = d.get("annotations") or {}
             row["summary"] = str(annotations.get("summary") or "")[:300]
-            row["labels"] = {k: str(v)[:100] for k, v in (d.get("labels") or {}).items()
-                             if k not in ("alertname", "severity")}
+            row["labels"] = {
+                k: str(v)[:100] for k, v in (d.get("labels") or {}).items() if k not in ("alertname", "severity")
+            }
             field = ALERT_VALUES.get(name)
             value = latest.get(field) if field else None
             if event.type is E.alert_firing:
-                row.update(status="firing", fired_t=round(event.t, 3), resolved_t=None, seq=event.seq,
-                           value_name=field, value=value, received_at=d.get("received_at"))
+                row.update(
+                    status="firing",
+                    fired_t=round(event.t, 3),
+                    resolved_t=None,
+                    seq=event.seq,
+                    value_name=field,
+                    value=value,
+                    received_at=d.get("received_at"),
+                )
             else:
                 row.update(status="resolved", resolved_t=round(event.t, 3), seq=event.seq)
         out = sorted(rows.values(), key=lambda r: (r["status"] != "firing", -(r["fired_t"] or 0)))
@@ -211,9 +245,15 @@ class RoomView:
         due = None
         if sev.update_interval_minutes is not None and anchor is not None:
             due = round(anchor.t + self.wall(sev.update_interval_minutes), 3)
-        return {"severity": sev.name, "interval_minutes": sev.update_interval_minutes, "text": sev.update_text,
-                "channels": sev.update_channels, "last_t": round(last.t, 3) if last else None,
-                "due_t": None if done else due, "count": sum(e.type is E.status_update for e in self.events)}
+        return {
+            "severity": sev.name,
+            "interval_minutes": sev.update_interval_minutes,
+            "text": sev.update_text,
+            "channels": sev.update_channels,
+            "last_t": round(last.t, 3) if last else None,
+            "due_t": None if done else due,
+            "count": sum(e.type is E.status_update for e in self.events),
+        }
 
     def communication(self) -> dict[str, Any]:
         """What the runbook asks the team to tell, and by when: the initial notice to users (its minutes from
@@ -237,30 +277,61 @@ class RoomView:
         over = self.first(E.resolved, E.closed) is not None
         minutes = self.runbook.external_notification_minutes
         external = (not comms.external_severities or severity in comms.external_severities) and (
-            user_facing or not comms.external_user_facing_only)
+            user_facing or not comms.external_user_facing_only
+        )
         # the scorer's clock (gameday.scoring.checks_comms.initial_notice): from the declaration
         since, anchor = ("the declaration", declared) if declared is not None else ("detection", detected)
         if minutes is not None and external and anchor is not None:
-            sent = next((e for e in self.events if e.type is E.external_notice and e.data.get("kind") == "initial"),
-                        None)
-            out["dues"].append(self._due("initial-notice", "Initial notification to users",
-                                         f"within {minutes:g} min of {since}", anchor.t, minutes, sent, over))
+            sent = next(
+                (e for e in self.events if e.type is E.external_notice and e.data.get("kind") == "initial"), None
+            )
+            out["dues"].append(
+                self._due(
+                    "initial-notice",
+                    "Initial notification to users",
+                    f"within {minutes:g} min of {since}",
+                    anchor.t,
+                    minutes,
+                    sent,
+                    over,
+                )
+            )
         business = not escalation.business_severities or severity in escalation.business_severities
         if business and user_facing and declared is not None:
             for note in escalation.business:
-                told = next((e for e in self.events if e.type is E.notified
-                             and str(e.data.get("who", "")).lower() == note.who.lower()), None)
-                due = self._due(f"notify:{note.who}", f"Tell {note.who}", note.condition_text, declared.t,
-                                note.after_minutes, told, over)
+                told = next(
+                    (
+                        e
+                        for e in self.events
+                        if e.type is E.notified and str(e.data.get("who", "")).lower() == note.who.lower()
+                    ),
+                    None,
+                )
+                due = self._due(
+                    f"notify:{note.who}",
+                    f"Tell {note.who}",
+                    note.condition_text,
+                    declared.t,
+                    note.after_minutes,
+                    told,
+                    over,
+                )
                 if note.outage_over and told is None and verified is not None:
                     due.update(due_t=None, note="not needed: the service was restored in time")
                 out["dues"].append(due)
         return out
 
-    def _due(self, key: str, what: str, rule: str, anchor_t: float, minutes: float, done: Event | None,
-             over: bool) -> dict[str, Any]:
-        return {"key": key, "what": what, "rule": rule, "done_t": round(done.t, 3) if done else None,
-                "due_t": None if over and done is None else round(anchor_t + self.wall(minutes), 3), "note": None}
+    def _due(
+        self, key: str, what: str, rule: str, anchor_t: float, minutes: float, done: Event | None, over: bool
+    ) -> dict[str, Any]:
+        return {
+            "key": key,
+            "what": what,
+            "rule": rule,
+            "done_t": round(done.t, 3) if done else None,
+            "due_t": None if over and done is None else round(anchor_t + self.wall(minutes), 3),
+            "note": None,
+        }
 
     def ladder(self) -> dict[str, Any]:
         """The technical escalation ladder, counted from acknowledgement while the service is not restored (as
@@ -270,16 +341,21 @@ class RoomView:
         severity = self.severity()
         reached = {int(e.data.get("level") or 0) for e in self.events if e.type in (E.paged, E.escalated)}
         verified = self.last(E.verified)
-        restored = verified is not None and not any(
-            e.type is E.alert_firing and e.t > verified.t for e in self.events)
+        restored = verified is not None and not any(e.type is E.alert_firing and e.t > verified.t for e in self.events)
         done = restored or self.first(E.resolved, E.closed) is not None
         rungs = []
         next_due: dict[str, Any] | None = None
         for level in self.runbook.escalation.technical:
             now_due = bool(severity and severity in level.or_severities)
             due_t = None if ack is None else round(ack.t + (0.0 if now_due else self.wall(level.after_minutes)), 3)
-            rung = {"level": level.level, "role": level.role, "after_minutes": level.after_minutes,
-                    "condition": level.condition_text, "due_t": due_t, "reached": level.level in reached}
+            rung = {
+                "level": level.level,
+                "role": level.role,
+                "after_minutes": level.after_minutes,
+                "condition": level.condition_text,
+                "due_t": due_t,
+                "reached": level.level in reached,
+            }
             rungs.append(rung)
         waiting = [r for r in rungs if not r["reached"] and not done]
         if waiting:  # the soonest rung not yet paged (an "or SEV-1" rung may come before a lower one)
@@ -320,8 +396,10 @@ class RoomView:
         sample = self.latest_sample()
         firing = self.firing()
         verified = self.first(E.verified) is not None
-        items = [{"text": "Hypothesis written down before acting", "done": self.first(E.hypothesis) is not None},
-                 {"text": "Remediation taken", "done": self.first(E.action) is not None}]
+        items = [
+            {"text": "Hypothesis written down before acting", "done": self.first(E.hypothesis) is not None},
+            {"text": "Remediation taken", "done": self.first(E.action) is not None},
+        ]
         for text in criteria.checklist:
             items.append({"text": text, "done": verification_item(text, sample, firing, criteria, verified)})
         items.append({"text": "Verification claimed", "done": verified})
@@ -347,10 +425,16 @@ class RoomView:
             else:
                 done = E.resolved in has
             items.append({"text": text, "done": bool(done)})
-        items += [{"text": "Resolved", "done": E.resolved in has}, {"text": "Closed", "done": E.closed in has},
-                  {"text": "Post-incident review filed", "done": E.postmortem_filed in has}]
-        return {"title": "Close the incident", "items": items,
-                "stability_until_t": round(verified.t + stable_for, 3) if verified else None}
+        items += [
+            {"text": "Resolved", "done": E.resolved in has},
+            {"text": "Closed", "done": E.closed in has},
+            {"text": "Post-incident review filed", "done": E.postmortem_filed in has},
+        ]
+        return {
+            "title": "Close the incident",
+            "items": items,
+            "stability_until_t": round(verified.t + stable_for, 3) if verified else None,
+        }
 
     def status(self) -> dict[str, Any]:
         ended = self.last(E.drill_ended)
@@ -372,22 +456,35 @@ class RoomView:
         return {"fault": event.data.get("fault"), "title": event.data.get("title"), "actor": event.actor}
 
     def hints(self) -> list[dict[str, Any]]:
-        return [{"seq": e.seq, "t": round(e.t, 3), "text": str(e.data.get("text", "")), "actor": e.actor}
-                for e in self.events if e.type is E.hint]
+        return [
+            {"seq": e.seq, "t": round(e.t, 3), "text": str(e.data.get("text", "")), "actor": e.actor}
+            for e in self.events
+            if e.type is E.hint
+        ]
 
     def game_master(self) -> dict[str, Any] | None:
         """Only for the game master: the faults injected so far and the stages left to add."""
         if not self.viewer.game_master:
             return None
         scenario = self.meta.get("scenario") or {}
-        injected = [{"fault": e.data.get("fault"), "stage": e.data.get("stage", 1), "t": round(e.t, 3)}
-                    for e in self.events if e.type is E.fault_injected]
+        injected = [
+            {"fault": e.data.get("fault"), "stage": e.data.get("stage", 1), "t": round(e.t, 3)}
+            for e in self.events
+            if e.type is E.fault_injected
+        ]
         used = {int(e.data.get("stage_index", -1)) for e in self.events if e.type is E.fault_injected}
-        stages = [{"index": i, "fault": s.get("type"), "params": s.get("params", {}), "injected": i in used}
-                  for i, s in enumerate(scenario.get("stages") or [])]
-        return {"scenario": scenario.get("name"), "title": scenario.get("title"),
-                "fault": (scenario.get("fault") or {}).get("type"), "injected": injected, "stages": stages,
-                "hints": len(self.hints())}
+        stages = [
+            {"index": i, "fault": s.get("type"), "params": s.get("params", {}), "injected": i in used}
+            for i, s in enumerate(scenario.get("stages") or [])
+        ]
+        return {
+            "scenario": scenario.get("name"),
+            "title": scenario.get("title"),
+            "fault": (scenario.get("fault") or {}).get("type"),
+            "injected": injected,
+            "stages": stages,
+            "hints": len(self.hints()),
+        }
 
     def panels(self, now_t: float) -> dict[str, Any]:
         return {

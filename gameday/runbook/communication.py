@@ -180,8 +180,11 @@ PLACEHOLDER = re.compile(r"\[[^\]]*\]")
 def filled_fields(text: str) -> dict[str, str]:
     """The fields a written message fills, read the way its template is (``**Impact**: 35% fail``), keyed like
     the template's; a value left as the template's placeholder is no value."""
-    return {f.key: f.example for f in read_template("", text).fields
-            if f.example.strip() and not PLACEHOLDER.search(f.example)}
+    return {
+        f.key: f.example
+        for f in read_template("", text).fields
+        if f.example.strip() and not PLACEHOLDER.search(f.example)
+    }
 
 
 def _alternatives(example: str) -> list[str]:

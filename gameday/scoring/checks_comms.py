@@ -57,8 +57,16 @@ def _notices(ctx: Context, kind: str) -> list[Event]:
     return [e for e in ctx.view.all(E.external_notice) if e.data.get("kind") == kind]
 
 
-def _notices_to_judge(ctx: Context, c: Check, kind: str, expected: str, never: str, *,
-                      unasked: str | None = None, not_yet: str | None = None) -> list[Event] | CheckResult:
+def _notices_to_judge(
+    ctx: Context,
+    c: Check,
+    kind: str,
+    expected: str,
+    never: str,
+    *,
+    unasked: str | None = None,
+    not_yet: str | None = None,
+) -> list[Event] | CheckResult:
     """The ``kind`` notices sent, or the check's verdict when there are none to judge: n/a where the runbook
     does not ask (``unasked``), does not cover this incident, or the notice is not due (``not_yet``); failed
     with ``never`` when none went out.  The initial and the resolution notice share this order of reasons."""
@@ -89,8 +97,11 @@ def update_channels(ctx: Context, c: Check) -> CheckResult:
     template = ctx.runbook.communication.update
     expected = f"every update to {', '.join(channels)}" + (f", with {template.labels()}" if template else "")
     # number 0 is the declaration post (the runbook's declaration steps), not one of the cadence's updates
-    updates = [e for e in ctx.view.all(E.status_update)
-               if (e.data.get("number") if e.data.get("number") is not None else e.data.get("n")) != 0]
+    updates = [
+        e
+        for e in ctx.view.all(E.status_update)
+        if (e.data.get("number") if e.data.get("number") is not None else e.data.get("n")) != 0
+    ]
     if not updates:
         return c.na(expected, "no status update to judge (the cadence check counts them)")
     if ctx.lenient and not any(e.data.get("channels") for e in updates):
@@ -103,16 +114,20 @@ def update_channels(ctx: Context, c: Check) -> CheckResult:
         gone = [label for key, label in wanted.items() if key not in sent]
         if gone:
             went = ", ".join(str(ch) for ch in event.data.get("channels") or [])
-            problems.append(f"{name} went to {went} only (not {', '.join(gone)})" if went
-                            else f"{name} named no channel")
+            problems.append(
+                f"{name} went to {went} only (not {', '.join(gone)})" if went else f"{name} named no channel"
+            )
         lacking = _missing_text(template, event) if template else ""
         if lacking:
             problems.append(f"{name} lacks {lacking}")
     observed = f"{len(updates)} update(s)" + (f"; {problems[0]}" if problems else ", all complete")
     return c.result(
-        not problems, expected, observed,
+        not problems,
+        expected,
+        observed,
         f"Every update reached {', '.join(channels)} in the runbook's template.",
-        _sentence(_first(problems)) + f"; {rule}"
+        _sentence(_first(problems))
+        + f"; {rule}"
         + (f", in its update template ({template.labels()})." if template else "."),
     )
 
@@ -138,11 +153,20 @@ def initial_notice(ctx: Context, c: Check) -> CheckResult:
     declared = ctx.view.at(E.severity_declared)
     since = "the declaration" if declared is not None else "detection (never declared)"
     expected = f"initial notification ≤ {minutes:g} min after {since}{said}" if minutes is not None else "—"
-    never = (f"Users were never told; the runbook asks for the initial notification within {minutes:g} min of "
-             f"declaring a user-facing {ctx.severity}." if minutes is not None else "")
+    never = (
+        f"Users were never told; the runbook asks for the initial notification within {minutes:g} min of "
+        f"declaring a user-facing {ctx.severity}."
+        if minutes is not None
+        else ""
+    )
     found = _notices_to_judge(
-        ctx, c, "initial", expected, never,
-        unasked=None if minutes is not None else "the runbook sets no time for the initial notification")
+        ctx,
+        c,
+        "initial",
+        expected,
+        never,
+        unasked=None if minutes is not None else "the runbook sets no time for the initial notification",
+    )
     if isinstance(found, CheckResult):
         return found
     assert minutes is not None  # without it, ``unasked`` made the check n/a
@@ -153,7 +177,9 @@ def initial_notice(ctx: Context, c: Check) -> CheckResult:
         return c.na(expected, "no declaration or detection time recorded")
     delay = ctx.view.minutes(found[0]) - origin
     return c.result(
-        delay <= minutes + slack, expected, f"{_fmt(delay)} after {since} by {found[0].actor}",
+        delay <= minutes + slack,
+        expected,
+        f"{_fmt(delay)} after {since} by {found[0].actor}",
         f"Users were told {_fmt(delay)} after {since}, inside the runbook's {minutes:g} min.",
         f"The initial notification went out {_fmt(delay)} after {since}; the runbook asks for it within "
         f"{minutes:g} min of declaring the incident.",
@@ -165,12 +191,20 @@ def resolution_notice(ctx: Context, c: Check) -> CheckResult:
     template = ctx.runbook.communication.resolution_notice
     expected = f"a resolution notification with {template.labels()}" if template else "—"
     restored = ctx.view.milestones()[Milestone.restored] is not None
-    never = (f"Users were never told the service is back; the runbook's '{template.name}' carries "
-             f"{template.labels()}." if template else "")
+    never = (
+        f"Users were never told the service is back; the runbook's '{template.name}' carries {template.labels()}."
+        if template
+        else ""
+    )
     found = _notices_to_judge(
-        ctx, c, "resolution", expected, never,
+        ctx,
+        c,
+        "resolution",
+        expected,
+        never,
         unasked=None if template is not None else "the runbook has no resolution notification template",
-        not_yet=None if restored else "the service was never restored")
+        not_yet=None if restored else "the service was never restored",
+    )
     if isinstance(found, CheckResult):
         return found
     assert template is not None  # without it, ``unasked`` made the check n/a
@@ -178,7 +212,8 @@ def resolution_notice(ctx: Context, c: Check) -> CheckResult:
         return c.na(expected, "the timeline records the notice, not its fields")
     lacking = _missing_text(template, found[-1])
     return c.result(
-        not lacking, expected,
+        not lacking,
+        expected,
         f"sent by {found[-1].actor}" + (f", without {lacking}" if lacking else ", every field filled"),
         f"The resolution notification carried {template.labels()}.",
         f"The resolution notification lacks {lacking}; the runbook's '{template.name}' carries {template.labels()}.",
@@ -200,14 +235,19 @@ def declaration_message(ctx: Context, c: Check) -> CheckResult:
         return c.na(expected, f"{ctx.severity} takes the ticket branch of the workflow (no declaration)")
     found = ctx.view.first(E.declaration_posted)
     if found is None:
-        return c.missing(ctx, expected, "declaration message",
-                         f"No declaration message was posted; the runbook's '{template.name}' has "
-                         f"{len(template.fields)} fields: {template.labels()}.")
+        return c.missing(
+            ctx,
+            expected,
+            "declaration message",
+            f"No declaration message was posted; the runbook's '{template.name}' has "
+            f"{len(template.fields)} fields: {template.labels()}.",
+        )
     if ctx.lenient and not found.data.get("fields"):
         return c.na(expected, "the timeline records the message, not its fields")
     lacking = _missing_text(template, found)
     return c.result(
-        not lacking, expected,
+        not lacking,
+        expected,
         f"posted by {found.actor}" + (f", without {lacking}" if lacking else ", every field filled"),
         f"The declaration carried all {len(template.fields)} fields of the runbook's template.",
         f"The declaration message lacks {lacking}; the runbook's '{template.name}' has {len(template.fields)} "
@@ -241,8 +281,12 @@ def status_page(ctx: Context, c: Check) -> CheckResult:
         return c.na(expected, "the incident was never resolved")
     posts = ctx.view.all(E.status_page)
     if not posts:
-        return c.missing(ctx, expected, "status page update",
-                         f"The status page was never updated; the runbook's template walks {walk}.")
+        return c.missing(
+            ctx,
+            expected,
+            "status page update",
+            f"The status page was never updated; the runbook's template walks {walk}.",
+        )
     known = {s.lower(): s for s in statuses}
     seen = [str(e.data.get("status", "")) for e in posts]
     unknown = [s for s in seen if s.lower() not in known]
@@ -258,7 +302,9 @@ def status_page(ctx: Context, c: Check) -> CheckResult:
     if seen[-1].lower() != statuses[-1].lower():
         problems.append(f"it ends at {seen[-1]}, not {statuses[-1]}")
     return c.result(
-        not problems, expected, " → ".join(seen),
+        not problems,
+        expected,
+        " → ".join(seen),
         f"The status page walked {' → '.join(firsts)}.",
         f"The status page is off the template: {'; '.join(problems)} (the runbook's {len(statuses)}: {walk}).",
     )
@@ -306,12 +352,14 @@ def business_escalation(ctx: Context, c: Check) -> CheckResult:
         if at is None:
             problems.append(f"{note.who} was never told (the runbook: {note.condition_text})")
         elif at > deadline:
-            problems.append(f"{note.who} was told {_fmt(at - origin)} after the declaration "
-                            f"(the runbook: {note.condition_text})")
+            problems.append(
+                f"{note.who} was told {_fmt(at - origin)} after the declaration (the runbook: {note.condition_text})"
+            )
         else:
             done.append(note.who)
     return c.result(
-        not problems, expected,
+        not problems,
+        expected,
         ("told: " + ", ".join(done)) if done else ("nobody told in time" if problems else "nobody was due yet"),
         f"The business heard in time: {', '.join(done)}." if done else "Nobody on the list was due yet.",
         _sentence("; ".join(problems)) + f"{said}.",
@@ -326,9 +374,17 @@ def _sentence(text: str) -> str:
 
 
 #: What each duty's event says someone did, for the observed column.
-_VERBS = {E.severity_declared: "declared", E.declaration_posted: "announced", E.action: "acted",
-          E.verified: "verified", E.status_update: "posted", E.external_notice: "told users",
-          E.status_page: "updated the status page", E.notified: "told the business", E.postmortem_filed: "reviewed"}
+_VERBS = {
+    E.severity_declared: "declared",
+    E.declaration_posted: "announced",
+    E.action: "acted",
+    E.verified: "verified",
+    E.status_update: "posted",
+    E.external_notice: "told users",
+    E.status_page: "updated the status page",
+    E.notified: "told the business",
+    E.postmortem_filed: "reviewed",
+}
 
 
 @check("duties_by_role", "Each duty done by the role the runbook gives it")
@@ -368,13 +424,17 @@ def duties_by_role(ctx: Context, c: Check) -> CheckResult:
             continue
         holders = roles.get(duty.role.upper(), [])
         owner = f"the {duty.role} was {', '.join(holders)}" if holders else f"nobody held {duty.role}"
-        problem = (f"'{duty.text}' is the {names.get(duty.role.upper(), duty.role)}'s ({duty.role}); "
-                   f"{actor} ({as_role}) did it while {owner}")
+        problem = (
+            f"'{duty.text}' is the {names.get(duty.role.upper(), duty.role)}'s ({duty.role}); "
+            f"{actor} ({as_role}) did it while {owner}"
+        )
         if problem not in problems:
             problems.append(problem)
     observed = "; ".join(f"{verb}: {who}" for verb, who in did.items()) or "no duty recorded"
     return c.result(
-        not problems, expected, observed,
+        not problems,
+        expected,
+        observed,
         "Every duty was done by the role the runbook gives it.",
         _first(problems) + ".",
     )

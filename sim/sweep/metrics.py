@@ -64,8 +64,15 @@ class TaskStats:
     cpu_seconds: float = 0.0  # what the run cost the worker (never part of the table)
 
 
-def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | list[str], point: int,
-                replication: int, chunk: int, seed: int = 0) -> TaskStats:
+def reduce_task(
+    model: CompiledModel,
+    rep: Replication,
+    rows: tuple[str, ...] | list[str],
+    point: int,
+    replication: int,
+    chunk: int,
+    seed: int = 0,
+) -> TaskStats:
     """The worker-side reduction of one run (see the module docstring for the definitions); ``rows`` are
     the table's severities (a point whose arrivals leave one out has NaN there), then ``all``."""
     sev = rep.severity
@@ -82,8 +89,16 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
     roles = len(responders.roles) * np.where(declared, rep.restored - rep.declared, 0.0)
     people = rep.hold + np.maximum(engaged, 0.0).sum(axis=1) + roles
     notice_due, notice_in_time = initial_notices(model, rep, seed, replication, chunk)
-    columns = (np.ones(sev.size), *(times[m] for m in TIMES), compliant, mttr_met, pages, people, notice_due,
-               notice_in_time)
+    columns = (
+        np.ones(sev.size),
+        *(times[m] for m in TIMES),
+        compliant,
+        mttr_met,
+        pages,
+        people,
+        notice_due,
+        notice_in_time,
+    )
     n_rows = len(rows)
     sums = np.zeros((n_rows + 1, len(SUM_FIELDS)))
     p95 = np.full((n_rows + 1, len(TIMES)), np.nan)
@@ -111,8 +126,17 @@ def reduce_task(model: CompiledModel, rep: Replication, rows: tuple[str, ...] | 
         p95[row] = [float(np.percentile(v, 95)) for v in vals]
         escalated[row] = paged.sum(axis=0)
     span = float(max(rep.restored.max(), rep.arrival.max())) if sev.size else 0.0
-    return TaskStats(point=point, replication=replication, chunk=chunk, sums=sums, p95=p95, escalated=escalated,
-                     busy_minutes=float(rep.hold.sum()), span_minutes=span, incidents=int(sev.size))
+    return TaskStats(
+        point=point,
+        replication=replication,
+        chunk=chunk,
+        sums=sums,
+        p95=p95,
+        escalated=escalated,
+        busy_minutes=float(rep.hold.sum()),
+        span_minutes=span,
+        incidents=int(sev.size),
+    )
 
 
 def metric_keys(levels: list[int]) -> list[str]:
@@ -139,8 +163,15 @@ def pooled_values(runs: list[TaskStats], oncall: int | None, levels: list[int]) 
     return _values(sums, p95, escalated, busy, span, oncall, levels)
 
 
-def _values(sums: np.ndarray, p95: np.ndarray, escalated: np.ndarray, busy: float, span: float,
-            oncall: int | None, levels: list[int]) -> np.ndarray:
+def _values(
+    sums: np.ndarray,
+    p95: np.ndarray,
+    escalated: np.ndarray,
+    busy: float,
+    span: float,
+    oncall: int | None,
+    levels: list[int],
+) -> np.ndarray:
     col = {name: sums[:, c] for c, name in enumerate(SUM_FIELDS)}
     count = col["count"]
     weeks = span / MINUTES_PER_WEEK if span > 0 else math.nan
@@ -150,8 +181,12 @@ def _values(sums: np.ndarray, p95: np.ndarray, escalated: np.ndarray, busy: floa
         parts = []
         for k, m in enumerate(TIMES):
             parts += [per(col[m]), p95[:, k]]
-        parts += [per(col["compliant"]), per(col["mttr_met"]), weekly(col["pages"]),
-                  weekly(col["people_minutes"] / 60.0)]
+        parts += [
+            per(col["compliant"]),
+            per(col["mttr_met"]),
+            weekly(col["pages"]),
+            weekly(col["people_minutes"] / 60.0),
+        ]
         parts += [weekly(escalated[:, j]) for j in range(len(levels))]
         util = np.full(count.size, np.nan)
         if oncall is not None and span > 0:
@@ -174,12 +209,27 @@ _TIME_NAME = re.compile(r"^(mttd|mtta|mttr|time_to_restore)(?:\.(SEV-\d+|all))?(
 _OTHER_NAME = re.compile(
     r"^(compliance|mttr_within_target|pages_per_week|people_hours_per_week|utilisation|initial_notice_in_time"
     r"|escalations\.L(\d+))"
-    r"(?:\.(SEV-\d+|all))?$", re.IGNORECASE)
+    r"(?:\.(SEV-\d+|all))?$",
+    re.IGNORECASE,
+)
 #: The names before the first dot (``mttr`` of ``mttr.SEV-1.p95``), for the close-match hint.
-METRIC_NAMES = ("mttd", "mtta", "mttr", "time_to_restore", "compliance", "mttr_within_target", "pages_per_week",
-                "people_hours_per_week", "utilisation", "escalations", "initial_notice_in_time")
-EXAMPLES = ("mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, time_to_restore.p95, pages_per_week, people_hours_per_week, "
-            "escalations.L2, compliance, utilisation")
+METRIC_NAMES = (
+    "mttd",
+    "mtta",
+    "mttr",
+    "time_to_restore",
+    "compliance",
+    "mttr_within_target",
+    "pages_per_week",
+    "people_hours_per_week",
+    "utilisation",
+    "escalations",
+    "initial_notice_in_time",
+)
+EXAMPLES = (
+    "mttr.SEV-1.p95, mttr.mean, mtta.SEV-2, time_to_restore.p95, pages_per_week, people_hours_per_week, "
+    "escalations.L2, compliance, utilisation"
+)
 
 
 def parse_metric(name: str, severities: list[str], levels: list[int], where: str) -> tuple[str, str]:
@@ -193,14 +243,18 @@ def parse_metric(name: str, severities: list[str], levels: list[int], where: str
         if other is None:
             from gameday.names import hint, shown
 
-            raise InputError(None, where, f"unknown metric {shown(name)}{hint(text.split('.')[0], METRIC_NAMES)} "
-                             f"(examples: {EXAMPLES})")
+            raise InputError(
+                None,
+                where,
+                f"unknown metric {shown(name)}{hint(text.split('.')[0], METRIC_NAMES)} (examples: {EXAMPLES})",
+            )
         severity = other.group(3) or ALL
         if other.group(2):
             level = int(other.group(2))
             if level not in levels:
-                raise InputError(None, where, f"{name!r}: the ladder has levels "
-                                 f"{', '.join(f'L{v}' for v in levels) or 'none'}")
+                raise InputError(
+                    None, where, f"{name!r}: the ladder has levels {', '.join(f'L{v}' for v in levels) or 'none'}"
+                )
             key = f"escalations_L{level}_per_week"
         else:
             key = other.group(1).lower()
@@ -208,8 +262,9 @@ def parse_metric(name: str, severities: list[str], levels: list[int], where: str
             raise InputError(None, where, "utilisation is for the whole on-call pool, not per severity")
     severity = ALL if severity.lower() == ALL else severity.upper()
     if severity != ALL and severity not in severities:
-        raise InputError(None, where, f"{name!r}: no {severity} incidents in this sweep "
-                         f"(severities: {', '.join(severities)})")
+        raise InputError(
+            None, where, f"{name!r}: no {severity} incidents in this sweep (severities: {', '.join(severities)})"
+        )
     return key, severity
 
 
@@ -232,8 +287,9 @@ class Constraint:
     def met(self, value: float) -> bool:
         if value != value:
             return False
-        return {"<=": value <= self.bound, "<": value < self.bound, ">=": value >= self.bound,
-                ">": value > self.bound}[self.op]
+        return {"<=": value <= self.bound, "<": value < self.bound, ">=": value >= self.bound, ">": value > self.bound}[
+            self.op
+        ]
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
@@ -242,8 +298,7 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\
 def parse_constraint(text: str, severities: list[str], levels: list[int]) -> Constraint:
     match = _CONSTRAINT.match(text)
     if match is None:
-        raise InputError(None, "--subject-to", f"{text!r}: write METRIC<=NUMBER (or >=, <, >), "
-                         "e.g. pages_per_week<=40")
+        raise InputError(None, "--subject-to", f"{text!r}: write METRIC<=NUMBER (or >=, <, >), e.g. pages_per_week<=40")
     try:
         bound = float(match.group(3))
     except ValueError:

@@ -163,8 +163,9 @@ def test_unknown_severity_on_the_cli_is_one_line(tmp_path) -> None:
         '"data":{}}\n',
         encoding="utf-8",
     )
-    proc = subprocess.run([sys.executable, "-m", "gameday.cli", "score", str(journal)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gameday.cli", "score", str(journal)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2, proc.stderr
     assert "severity 'SEV-7'" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

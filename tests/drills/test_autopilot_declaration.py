@@ -38,9 +38,16 @@ def _declare(tmp_path: Path, user_facing: bool) -> list:
     scenario = scenario.model_copy(update={"user_facing": user_facing})
     assert scenario.expected_severity == "SEV-1"
     journal = JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False)
-    pilot = Autopilot(runbook=runbook, scenario=scenario, model=ResponderModel.from_files(BASELINE), target=None,
-                      journal=journal, view=Outage(), time_scale=60.0,  # type: ignore[arg-type]
-                      rng=np.random.default_rng(1))
+    pilot = Autopilot(
+        runbook=runbook,
+        scenario=scenario,
+        model=ResponderModel.from_files(BASELINE),
+        target=None,
+        journal=journal,
+        view=Outage(),
+        time_scale=60.0,  # type: ignore[arg-type]
+        rng=np.random.default_rng(1),
+    )
     pilot.env = simpy.Environment()
     pilot.env.process(pilot._declare())
     pilot.env.run()
@@ -106,8 +113,16 @@ def test_updates_fill_the_update_template_for_every_channel(tmp_path: Path) -> N
     runbook = load_runbook()
     scenario = load_model(ROOT / "scenarios" / "connection-pool-leak.yaml", Scenario)
     journal = JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False)
-    pilot = Autopilot(runbook=runbook, scenario=scenario, model=ResponderModel.from_files(BASELINE), target=None,
-                      journal=journal, view=None, time_scale=60.0, rng=np.random.default_rng(1))
+    pilot = Autopilot(
+        runbook=runbook,
+        scenario=scenario,
+        model=ResponderModel.from_files(BASELINE),
+        target=None,
+        journal=journal,
+        view=None,
+        time_scale=60.0,
+        rng=np.random.default_rng(1),
+    )
     pilot.env = simpy.Environment()
     first = pilot.comms.update({"error_rate": 0.9059697422570934, "p95_seconds": 2.5}, healthy=False)
     pilot.comms.identified("Roll back backend")
@@ -128,15 +143,24 @@ def _slow_team(tmp_path: Path, seed: int = 1) -> tuple[Autopilot, list[tuple[flo
     from sim.policy import Policy
 
     data = yaml.safe_load(BASELINE.read_text(encoding="utf-8"))
-    data["steps"] = {"declare": {"dist": "fixed", "value": 30.0}, "status_update": {"dist": "fixed", "value": 20.0},
-                     "assemble": {"dist": "fixed", "value": 25.0}}
+    data["steps"] = {
+        "declare": {"dist": "fixed", "value": 30.0},
+        "status_update": {"dist": "fixed", "value": 20.0},
+        "assemble": {"dist": "fixed", "value": 25.0},
+    }
     data["responders"]["roles"] = {}
     runbook = load_runbook()
     scenario = load_model(ROOT / "scenarios" / "connection-pool-leak.yaml", Scenario)
-    pilot = Autopilot(runbook=runbook, scenario=scenario,
-                      model=ResponderModel(policy=Policy.model_validate(data), runbook=runbook), target=None,
-                      journal=JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False), view=Outage(),
-                      time_scale=60.0, rng=np.random.default_rng(seed))  # type: ignore[arg-type]
+    pilot = Autopilot(
+        runbook=runbook,
+        scenario=scenario,
+        model=ResponderModel(policy=Policy.model_validate(data), runbook=runbook),
+        target=None,
+        journal=JournalWriter(tmp_path / "journal.jsonl", "drill-1", durable=False),
+        view=Outage(),
+        time_scale=60.0,
+        rng=np.random.default_rng(seed),
+    )  # type: ignore[arg-type]
     pilot.env = env = simpy.Environment()
     log: list[tuple[float, EventType, dict]] = []
     pilot.emit = lambda kind, data=None: log.append((env.now, kind, data or {}))  # type: ignore[method-assign]
@@ -162,10 +186,11 @@ def test_a_slow_draw_is_cut_at_the_runbooks_clock(tmp_path: Path) -> None:
     assert told[:2] == [(12.5, "Product Manager"), (12.5, "Customer Support Lead")]
     assert first[EventType.role_assigned] == 12.5 + 25.0  # the assembly itself is not cut: no clock on it
     cuts = [d["text"] for _, kind, d in log if kind is EventType.note]
-    assert cuts == ["declare cut to 12.5 min (drawn 30.0) to keep the runbook's clock: declare SEV-1 within 15 min "
-                    "of detection",
-                    "status_update cut to 13.0 min (drawn 20.0) to keep the runbook's clock: tell users within 15 min "
-                    "of the declaration"]
+    assert cuts == [
+        "declare cut to 12.5 min (drawn 30.0) to keep the runbook's clock: declare SEV-1 within 15 min of detection",
+        "status_update cut to 13.0 min (drawn 20.0) to keep the runbook's clock: tell users within 15 min "
+        "of the declaration",
+    ]
 
 
 def test_cutting_a_step_leaves_every_later_draw_alone(tmp_path: Path) -> None:

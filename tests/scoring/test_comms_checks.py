@@ -25,8 +25,15 @@ from gameday.scoring.result import CheckResult, IncidentScore, Status
 
 TEAM_RUNBOOK = Path(__file__).resolve().parents[3] / "shared" / "runbooks" / "incident-response.md"
 RUNBOOK = load_runbook(TEAM_RUNBOOK if TEAM_RUNBOOK.is_file() else DEFAULT_RUNBOOK)
-COMMS = ["update_channels", "initial_notice", "resolution_notice", "declaration_message", "status_page",
-         "business_escalation", "duties_by_role"]
+COMMS = [
+    "update_channels",
+    "initial_notice",
+    "resolution_notice",
+    "declaration_message",
+    "status_page",
+    "business_escalation",
+    "duties_by_role",
+]
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SEV1 = ["Slack", "Status Page", "Email"]
 #: The TL's fix duty in the runbook's own words ("Carry out the fix" shipped, "Implement fixes" the team's)
@@ -36,18 +43,34 @@ Row = tuple[float, str, str, dict[str, Any]]
 
 
 def _update(number: int, status: str, channels: list[str] = SEV1) -> dict[str, Any]:
-    return {"number": number, "message": f"Update #{number}", "channels": channels, "fields": {
-        "time": "09:00 UTC", "number": number, "status": status, "summary": "rollback under way",
-        "next_update": "09:15 UTC", "impact": "users see errors"}}
+    return {
+        "number": number,
+        "message": f"Update #{number}",
+        "channels": channels,
+        "fields": {
+            "time": "09:00 UTC",
+            "number": number,
+            "status": status,
+            "summary": "rollback under way",
+            "next_update": "09:15 UTC",
+            "impact": "users see errors",
+        },
+    }
 
 
 def _page(status: str) -> dict[str, Any]:
-    return {"status": status, "fields": {"title": "ERP errors", "status": status, "message": "we are on it",
-                                         "updated": "09:00 UTC"}}
+    return {
+        "status": status,
+        "fields": {"title": "ERP errors", "status": status, "message": "we are on it", "updated": "09:00 UTC"},
+    }
 
 
-RESOLUTION = {"subject": "Service Restored - Hospital ERP System", "restored": "09:47 UTC",
-              "root_cause": "Database connection pool leak", "resolution": "Rolled back to v1.2.2"}
+RESOLUTION = {
+    "subject": "Service Restored - Hospital ERP System",
+    "restored": "09:47 UTC",
+    "root_cause": "Database connection pool leak",
+    "resolution": "Rolled back to v1.2.2",
+}
 
 
 def complete() -> list[Row]:
@@ -60,17 +83,42 @@ def complete() -> list[Row]:
         (5.2, "role_assigned", "alice", {"role": "IC", "person": "alice"}),
         (5.3, "role_assigned", "alice", {"role": "TL", "person": "bob"}),
         (5.4, "role_assigned", "alice", {"role": "CL", "person": "carol"}),
-        (5.5, "declaration_posted", "alice", {"channel": "#incidents", "fields": {
-            "severity": "SEV-1", "summary": "Backend errors", "impact": "35% of requests fail",
-            "detected": "09:02 UTC", "ic": "@alice", "tl": "@bob", "war_room": "#incident-001"}}),
+        (
+            5.5,
+            "declaration_posted",
+            "alice",
+            {
+                "channel": "#incidents",
+                "fields": {
+                    "severity": "SEV-1",
+                    "summary": "Backend errors",
+                    "impact": "35% of requests fail",
+                    "detected": "09:02 UTC",
+                    "ic": "@alice",
+                    "tl": "@bob",
+                    "war_room": "#incident-001",
+                },
+            },
+        ),
         (5.6, "war_room_created", "alice", {"channel": "#incident-001"}),
         (6, "status_page", "carol", _page("Investigating")),
         (6, "notified", "alice", {"who": "Product Manager"}),
         (6, "notified", "alice", {"who": "Customer Support Lead"}),
         (7, "status_update", "carol", _update(1, "Investigating")),
-        (10, "external_notice", "carol", {"kind": "initial", "channels": ["Email"], "fields": {
-            "subject": "Service Issue - Hospital ERP System", "current_status": "Investigating",
-            "estimated_resolution": "TBD (next update in 30 minutes)"}}),
+        (
+            10,
+            "external_notice",
+            "carol",
+            {
+                "kind": "initial",
+                "channels": ["Email"],
+                "fields": {
+                    "subject": "Service Issue - Hospital ERP System",
+                    "current_status": "Investigating",
+                    "estimated_resolution": "TBD (next update in 30 minutes)",
+                },
+            },
+        ),
         (12, "hypothesis", "bob", {"text": "v1.2.3 leaks connections"}),
         (15, "status_page", "carol", _page("Identified")),
         (20, "status_update", "carol", _update(2, "Identified")),
@@ -89,12 +137,13 @@ def complete() -> list[Row]:
 
 
 def events(rows: list[Row], *, severity: str = "SEV-1", user_facing: bool = True) -> list[Event]:
-    scenario = {"name": "pool-leak", "expected_severity": severity, "user_facing": user_facing,
-                "rollback_safe": True}
+    scenario = {"name": "pool-leak", "expected_severity": severity, "user_facing": user_facing, "rollback_safe": True}
     header: Row = (0, "journal_started", "gameday", {"source": "sim", "time_scale": 60.0, "scenario": scenario})
     ordered = sorted([header, *rows], key=lambda r: r[0])
-    return [Event(ts=START + timedelta(seconds=t), t=t, seq=seq, incident="drill-001", type=kind, actor=actor,
-                  data=data) for seq, (t, kind, actor, data) in enumerate(ordered)]
+    return [
+        Event(ts=START + timedelta(seconds=t), t=t, seq=seq, incident="drill-001", type=kind, actor=actor, data=data)
+        for seq, (t, kind, actor, data) in enumerate(ordered)
+    ]
 
 
 def score(rows: list[Row], **scenario: Any) -> IncidentScore:
@@ -133,8 +182,7 @@ def _fails_exactly(rows: list[Row], *failing: str) -> dict[str, CheckResult]:
 
 
 def test_a_sev1_update_to_slack_only() -> None:
-    rows = replace(complete(), 20, "status_update", (20, "status_update", "carol", _update(2, "Identified",
-                                                                                           ["Slack"])))
+    rows = replace(complete(), 20, "status_update", (20, "status_update", "carol", _update(2, "Identified", ["Slack"])))
     feedback = _fails_exactly(rows, "update_channels")["update_channels"].feedback
     assert "Update #2 went to Slack only (not Status Page, Email)" in feedback
     assert "the runbook sends SEV-1 updates to Slack, Status Page, Email every 15 min" in feedback
@@ -155,7 +203,8 @@ def test_the_initial_notice_at_20_minutes() -> None:
     checks = _fails_exactly(rows, "initial_notice")
     assert checks["initial_notice"].feedback == (
         "The initial notification went out 20.0 min after the declaration; the runbook asks for it within 15 min "
-        "of declaring the incident.")
+        "of declaring the incident."
+    )
     assert checks["initial_notice"].expected.startswith("initial notification ≤ 15 min after the declaration")
 
 
@@ -176,8 +225,12 @@ def test_a_late_declaration_is_judged_once() -> None:
 
 def test_a_resolution_notice_without_root_cause() -> None:
     fields = {k: v for k, v in RESOLUTION.items() if k != "root_cause"}
-    rows = replace(complete(), 77.5, "external_notice",
-                   (77.5, "external_notice", "carol", {"kind": "resolution", "fields": fields}))
+    rows = replace(
+        complete(),
+        77.5,
+        "external_notice",
+        (77.5, "external_notice", "carol", {"kind": "resolution", "fields": fields}),
+    )
     feedback = _fails_exactly(rows, "resolution_notice")["resolution_notice"].feedback
     assert feedback.startswith("The resolution notification lacks Root Cause;")
     assert "'Resolution Notification' carries Subject, Restored as of, Root Cause, Resolution" in feedback
@@ -187,8 +240,10 @@ def test_the_ic_applying_the_fix_while_no_tl_is_assigned() -> None:
     """No TL: the runbook's roles check fails too (a declaration names one); the duties check names the fix
     and the verification, both the TL's, done by the IC."""
     rows = [r for r in complete() if not (r[1] == "role_assigned" and r[3]["role"] == "TL")]
-    rows = [(t, kind, "alice" if kind in ("action", "verified", "hypothesis") else actor, data)
-            for t, kind, actor, data in rows]
+    rows = [
+        (t, kind, "alice" if kind in ("action", "verified", "hypothesis") else actor, data)
+        for t, kind, actor, data in rows
+    ]
     checks = _fails_exactly(rows, "duties_by_role", "roles_assigned")
     feedback = checks["duties_by_role"].feedback
     assert feedback == f"'{FIX}' is the Technical Lead's (TL); alice (IC) did it while nobody held TL (and 1 more)."
@@ -210,8 +265,10 @@ def test_the_vp_product_never_told() -> None:
 def test_the_ceo_only_past_a_two_hour_outage() -> None:
     """Restored at 130 (past the runbook's 2 h from detection at 2): the CEO was due."""
     rows = [(t + 83 if t >= 47 else t, kind, actor, data) for t, kind, actor, data in complete()]
-    rows += [(t, "status_update", "carol", _update(n, "Identified")) for n, t in ((6, 50), (7, 65), (8, 80),
-                                                                                     (9, 95), (10, 110), (11, 125))]
+    rows += [
+        (t, "status_update", "carol", _update(n, "Identified"))
+        for n, t in ((6, 50), (7, 65), (8, 80), (9, 95), (10, 110), (11, 125))
+    ]
     feedback = _fails_exactly(rows, "business_escalation")["business_escalation"].feedback
     assert feedback == "CEO was never told (the runbook: if > 2 hour outage)."
     told = [*rows, (126, "notified", "alice", {"who": "CEO"})]
@@ -228,12 +285,18 @@ def test_the_status_page_must_end_resolved_and_walk_the_template() -> None:
 
 
 def test_the_declaration_message_names_every_field() -> None:
-    rows = replace(complete(), 5.5, "declaration_posted",
-                   (5.5, "declaration_posted", "alice", {"fields": {"severity": "SEV-1", "summary": "errors"}}))
+    rows = replace(
+        complete(),
+        5.5,
+        "declaration_posted",
+        (5.5, "declaration_posted", "alice", {"fields": {"severity": "SEV-1", "summary": "errors"}}),
+    )
     feedback = _fails_exactly(rows, "declaration_message")["declaration_message"].feedback
-    assert feedback == ("The declaration message lacks Impact, Detected, IC, TL, War Room; the runbook's "
-                        "'Slack Incident Declaration' has 7 fields: Severity, Summary, Impact, Detected, IC, TL, "
-                        "War Room.")
+    assert feedback == (
+        "The declaration message lacks Impact, Detected, IC, TL, War Room; the runbook's "
+        "'Slack Incident Declaration' has 7 fields: Severity, Summary, Impact, Detected, IC, TL, "
+        "War Room."
+    )
 
 
 def test_not_applicable_where_the_runbook_does_not_ask() -> None:
@@ -242,8 +305,15 @@ def test_not_applicable_where_the_runbook_does_not_ask() -> None:
         assert hidden[check_id].status is Status.not_applicable, check_id
         assert "user_facing: false" in hidden[check_id].feedback
     rows = [r for r in complete() if r[1] not in ("external_notice", "notified")]
-    sev2 = by_id(score([(t, k, a, d | {"severity": "SEV-2", "level": 2} if k == "severity_declared" else d)
-                        for t, k, a, d in rows], severity="SEV-2"))
+    sev2 = by_id(
+        score(
+            [
+                (t, k, a, d | {"severity": "SEV-2", "level": 2} if k == "severity_declared" else d)
+                for t, k, a, d in rows
+            ],
+            severity="SEV-2",
+        )
+    )
     assert sev2["business_escalation"].status is Status.not_applicable  # the runbook: user-facing SEV-1 only
     assert sev2["initial_notice"].status is Status.failed  # SEV-2 users are told too (SEV-1/2)
 
@@ -303,30 +373,49 @@ def test_a_past_incidents_timeline_is_judged_on_what_it_records(tmp_path: Path) 
 
     path = tmp_path / "timeline.md"
     path.write_text(TIMELINE, encoding="utf-8")
-    seen = [(e.t / 60, e.type.value, e.data.get("status") or e.data.get("kind") or e.data.get("who"))
-            for e in timeline_events(path) if e.type.value in ("status_page", "external_notice", "notified")]
-    assert seen == [(4, "notified", "Product Manager"), (5, "notified", "Customer Support Lead"),
-                    (6, "status_page", "Investigating"), (12, "external_notice", "initial"),
-                    (41, "status_page", "Monitoring"), (45, "notified", "VP Product"),
-                    (70, "status_page", "Resolved")]
+    seen = [
+        (e.t / 60, e.type.value, e.data.get("status") or e.data.get("kind") or e.data.get("who"))
+        for e in timeline_events(path)
+        if e.type.value in ("status_page", "external_notice", "notified")
+    ]
+    assert seen == [
+        (4, "notified", "Product Manager"),
+        (5, "notified", "Customer Support Lead"),
+        (6, "status_page", "Investigating"),
+        (12, "external_notice", "initial"),
+        (41, "status_page", "Monitoring"),
+        (45, "notified", "VP Product"),
+        (70, "status_page", "Resolved"),
+    ]
     checks = by_id(score_timeline(path, runbook=RUNBOOK).incidents[0])
     assert checks["initial_notice"].status is Status.passed
     assert checks["status_page"].status is Status.passed
     assert checks["declaration_message"].status is Status.not_applicable
     # the VP Product heard 42 min after the declaration (due 30 min in, as the outage lasted 40)
-    assert checks["business_escalation"].feedback == ("VP Product was told 42.0 min after the declaration "
-                                                      "(the runbook: after 30 min).")
+    assert checks["business_escalation"].feedback == (
+        "VP Product was told 42.0 min after the declaration (the runbook: after 30 min)."
+    )
 
 
 def test_a_message_written_in_the_template_fills_its_fields() -> None:
     """A team that pastes the filled-in template (``gameday drill log``, the war room) is read like ``fields``;
     a field left as the template's placeholder is not filled."""
-    message = ("🚨 **INCIDENT DECLARED**\n**Severity**: SEV-1\n**Summary**: Backend errors\n**Impact**: 35% fail\n"
-               "**Detected**: 09:02 UTC\n**IC**: @alice\n**TL**: @[username]\n**War Room**: #incident-001")
-    rows = replace(complete(), 5.5, "declaration_posted",
-                   (5.5, "declaration_posted", "alice", {"channel": "#incidents", "message": message}))
+    message = (
+        "🚨 **INCIDENT DECLARED**\n**Severity**: SEV-1\n**Summary**: Backend errors\n**Impact**: 35% fail\n"
+        "**Detected**: 09:02 UTC\n**IC**: @alice\n**TL**: @[username]\n**War Room**: #incident-001"
+    )
+    rows = replace(
+        complete(),
+        5.5,
+        "declaration_posted",
+        (5.5, "declaration_posted", "alice", {"channel": "#incidents", "message": message}),
+    )
     feedback = _fails_exactly(rows, "declaration_message")["declaration_message"].feedback
     assert feedback.startswith("The declaration message lacks TL;")
-    rows = replace(complete(), 5.5, "declaration_posted", (5.5, "declaration_posted", "alice", {
-        "message": message.replace("@[username]", "@bob")}))
+    rows = replace(
+        complete(),
+        5.5,
+        "declaration_posted",
+        (5.5, "declaration_posted", "alice", {"message": message.replace("@[username]", "@bob")}),
+    )
     assert by_id(score(rows))["declaration_message"].status is Status.passed

@@ -14,8 +14,15 @@ from gameday.scoring.result import Status
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "journals"
-COMMS = {"update_channels", "initial_notice", "resolution_notice", "declaration_message", "status_page",
-         "business_escalation", "duties_by_role"}
+COMMS = {
+    "update_channels",
+    "initial_notice",
+    "resolution_notice",
+    "declaration_message",
+    "status_page",
+    "business_escalation",
+    "duties_by_role",
+}
 
 
 def test_the_committed_journals_are_the_generators(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

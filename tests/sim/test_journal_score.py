@@ -29,8 +29,11 @@ def _journal(policy: Policy, runbook, path: Path, n: int = 160, seed: int = 12) 
 
 
 def _with_status_update(policy: Policy, dist: dict) -> Policy:
-    steps = policy.steps.model_copy(update={"status_update": Policy.model_validate(
-        {"name": "x", "steps": {"status_update": dist}}).steps.status_update})
+    steps = policy.steps.model_copy(
+        update={
+            "status_update": Policy.model_validate({"name": "x", "steps": {"status_update": dist}}).steps.status_update
+        }
+    )
     return policy.model_copy(update={"steps": steps})
 
 
@@ -56,16 +59,21 @@ def test_sim_journal_passes_the_checks_the_simulated_team_follows(baseline, seed
     declared = {k: v for k, v in scores.items() if v["severity"] in DECLARED}
     assert len(declared) > 40
     for incident, checks in declared.items():
-        for check in ("severity_matches", "roles_assigned", "war_room", "hypothesis_before_fix", "stability_watch",
-                      "status_updates"):
+        for check in (
+            "severity_matches",
+            "roles_assigned",
+            "war_room",
+            "hypothesis_before_fix",
+            "stability_watch",
+            "status_updates",
+        ):
             assert checks[check] is Status.passed, (incident, check)
         if checks["severity"] == "SEV-1":
             assert checks["paged"] is Status.passed, incident
         # Phase 4 and the roles (issue 21): the simulated team posts the declaration message, every update to
         # the severity's channels in its template, walks the status page, sends the resolution notice, and
         # each duty is done by its role; the initial notice is judged (a late declaration makes it late too)
-        for check in ("declaration_message", "update_channels", "status_page", "resolution_notice",
-                      "duties_by_role"):
+        for check in ("declaration_message", "update_channels", "status_page", "resolution_notice", "duties_by_role"):
             assert checks[check] is Status.passed, (incident, check)
         assert checks["initial_notice"] in (Status.passed, Status.failed), incident
     for checks in scores.values():
@@ -90,8 +98,10 @@ def test_sim_journal_passes_the_checks_the_simulated_team_follows(baseline, seed
 
 
 def test_slow_status_updates_fail_the_cadence_check(baseline, seed_runbook, tmp_path):
-    fast = _statuses(_journal(_with_status_update(baseline, {"dist": "fixed", "value": 2.0}), seed_runbook,
-                              tmp_path / "fast.jsonl"), seed_runbook)
+    fast = _statuses(
+        _journal(_with_status_update(baseline, {"dist": "fixed", "value": 2.0}), seed_runbook, tmp_path / "fast.jsonl"),
+        seed_runbook,
+    )
     slow_policy = _with_status_update(baseline, {"dist": "lognormal", "median": 10.0, "sigma": 0.8})
     slow = _statuses(_journal(slow_policy, seed_runbook, tmp_path / "slow.jsonl"), seed_runbook)
 
@@ -109,9 +119,9 @@ def test_slow_status_updates_fail_the_cadence_check(baseline, seed_runbook, tmp_
 def test_the_initial_notice_follows_the_cl_writing_time(baseline, seed_runbook, tmp_path):
     """The CL's writing is a status_update draw, counted from the declaration: a writer who takes 1 min is always
     in time, one who takes 16 never, whenever the incident was declared."""
+
     def in_time(dist: dict, name: str) -> tuple[int, int]:
-        scores = _statuses(_journal(_with_status_update(baseline, dist), seed_runbook, tmp_path / name),
-                           seed_runbook)
+        scores = _statuses(_journal(_with_status_update(baseline, dist), seed_runbook, tmp_path / name), seed_runbook)
         judged = [v["initial_notice"] for v in scores.values() if v["initial_notice"] is not Status.not_applicable]
         return sum(s is Status.passed for s in judged), len(judged)
 
@@ -129,8 +139,11 @@ def test_the_sweeps_notice_share_is_the_scorers(baseline, seed_runbook, tmp_path
     rep, engine = simulate(model, 120, 7, 0, journal=True)
     path = tmp_path / "sim.jsonl"
     write_rows(path, model, [engine.journal_rows(rep)])
-    judged = [v["initial_notice"] for v in _statuses(path, seed_runbook).values()
-              if v["initial_notice"] is not Status.not_applicable]
+    judged = [
+        v["initial_notice"]
+        for v in _statuses(path, seed_runbook).values()
+        if v["initial_notice"] is not Status.not_applicable
+    ]
     due, in_time = initial_notices(model, rep, 7, 0)
     assert int(due.sum()) == len(judged) > 10
     assert int(in_time.sum()) == sum(s is Status.passed for s in judged)

@@ -23,8 +23,10 @@ def post(client: httpx.Client, body: dict) -> httpx.Response:
 def test_every_message_of_the_runbook_goes_through_the_validated_path(live_room: LiveRoom) -> None:
     carol = live_room.client()
     assert post(carol, {"type": "declare", "actor": "alice", "level": 1}).status_code == 200
-    drafts = {name: carol.get(f"/api/draft/{name}").json()["text"]
-              for name in ("declaration", "status-update", "status-page", "initial-notice", "resolution-notice")}
+    drafts = {
+        name: carol.get(f"/api/draft/{name}").json()["text"]
+        for name in ("declaration", "status-update", "status-page", "initial-notice", "resolution-notice")
+    }
     assert "**IC**:" in drafts["declaration"] and "**Status**:" in drafts["status-page"]
     assert drafts["initial-notice"].startswith("Subject: Service Issue")
     assert "Root Cause:" in drafts["resolution-notice"]
@@ -54,14 +56,21 @@ def test_every_message_of_the_runbook_goes_through_the_validated_path(live_room:
     assert any(t.startswith("Status page: Identified (Status Page)") for t in texts)
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"type": "update", "message": "m", "channels": ["Teams"]}, "channels.0: no channel 'Teams' (the runbook has "
-                                                                "Slack, Status Page, Email)"),
-    ({"type": "status_page", "status": "Fixed", "message": "m"}, "status: no status 'Fixed' (the status page "
-                                                                 "template has Investigating, Identified, Monitoring"),
-    ({"type": "notify", "who": "The Board"}, "who: no person to notify 'The Board'"),
-    ({"type": "notice", "kind": "final", "message": "m"}, "kind"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            {"type": "update", "message": "m", "channels": ["Teams"]},
+            "channels.0: no channel 'Teams' (the runbook has Slack, Status Page, Email)",
+        ),
+        (
+            {"type": "status_page", "status": "Fixed", "message": "m"},
+            "status: no status 'Fixed' (the status page template has Investigating, Identified, Monitoring",
+        ),
+        ({"type": "notify", "who": "The Board"}, "who: no person to notify 'The Board'"),
+        ({"type": "notice", "kind": "final", "message": "m"}, "kind"),
+    ],
+)
 def test_names_the_runbook_lacks_are_refused(live_room: LiveRoom, body: dict, fragment: str) -> None:
     carol = live_room.client()
     before = live_room.lines()
@@ -73,8 +82,12 @@ def test_names_the_runbook_lacks_are_refused(live_room: LiveRoom, body: dict, fr
 def dues(tmp_path: Path, rows: list[tuple[float, EventType, dict]], scenario: dict | None = None) -> dict:
     """The Communicate panel of a journal (time scale 1: runbook minutes are wall minutes), by due key."""
     journal = JournalWriter(tmp_path / "journal.jsonl", "d1", durable=False)
-    journal.emit(E.journal_started, "runner", {"source": "drill", "time_scale": 1.0,
-                                               **({"scenario": scenario} if scenario else {})}, t=0.0)
+    journal.emit(
+        E.journal_started,
+        "runner",
+        {"source": "drill", "time_scale": 1.0, **({"scenario": scenario} if scenario else {})},
+        t=0.0,
+    )
     journal.emit(E.alert_firing, "alertmanager", {"alertname": "HighErrorRate"}, t=60.0)
     for minute, kind, data in rows:
         journal.emit(kind, "alice", data, t=minute * 60)
@@ -104,8 +117,11 @@ def test_what_is_due_follows_the_runbook(tmp_path: Path) -> None:
 def test_severities_and_incidents_the_runbook_does_not_tell_of(tmp_path: Path) -> None:
     sev3 = dues(tmp_path, [(3.0, E.severity_declared, {"severity": "SEV-3", "level": 3})])
     assert sev3 == {"_channels": ["Slack"]}  # no external notice, no business escalation for SEV-3
-    hidden = dues(tmp_path / "b", [(3.0, E.severity_declared, {"severity": "SEV-1", "level": 1})],
-                  scenario={"name": "x", "user_facing": False})
+    hidden = dues(
+        tmp_path / "b",
+        [(3.0, E.severity_declared, {"severity": "SEV-1", "level": 1})],
+        scenario={"name": "x", "user_facing": False},
+    )
     assert hidden == {"_channels": ["Slack", "Status Page", "Email"]}
 
 
@@ -118,12 +134,21 @@ def test_drill_log_takes_the_same_messages(live_room: LiveRoom) -> None:
     gameday = str(Path(sys.executable).with_name("gameday"))
 
     def log(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([gameday, "drill", "log", *args, "--actor", "dave"], capture_output=True, text=True,
-                              timeout=120, env={**os.environ})
+        return subprocess.run(
+            [gameday, "drill", "log", *args, "--actor", "dave"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ},
+        )
 
     assert log("declare", "--sev", "1").returncode == 0
-    assert log("notice", "initial", "Subject: Service Issue\n\nCurrent Status: Investigating", "--channel", "email"
-               ).returncode == 0
+    assert (
+        log(
+            "notice", "initial", "Subject: Service Issue\n\nCurrent Status: Investigating", "--channel", "email"
+        ).returncode
+        == 0
+    )
     assert log("status-page", "monitoring", "Fix deployed; watching", "--channel", "Status Page").returncode == 0
     assert log("notify", "VP Product").returncode == 0
     before = live_room.lines()
@@ -133,7 +158,10 @@ def test_drill_log_takes_the_same_messages(live_room: LiveRoom) -> None:
     assert live_room.lines() == before
     events = [e for e in read_journal(live_room.journal) if e.actor == "dave"]
     assert [e.type for e in events] == [E.severity_declared, E.external_notice, E.status_page, E.notified]
-    assert events[1].data == {"kind": "initial", "message": "Subject: Service Issue\n\nCurrent Status: Investigating",
-                              "channels": ["Email"], "fields": {"subject": "Service Issue",
-                                                                "current_status": "Investigating"}}
+    assert events[1].data == {
+        "kind": "initial",
+        "message": "Subject: Service Issue\n\nCurrent Status: Investigating",
+        "channels": ["Email"],
+        "fields": {"subject": "Service Issue", "current_status": "Investigating"},
+    }
     assert events[2].data["status"] == "Monitoring" and events[3].data == {"who": "VP Product", "channels": []}
