@@ -5,6 +5,8 @@
   a pooled connection; a database that came back by itself but whose pools are still stuck is not "resolved".
 - **Is data integrity at risk? YES** (Step 2.3): take the system offline (maintenance mode), repair the data,
   then restore: one fix made of those steps in that order, not remediations tried one after the other.
+- **Network connectivity** (Step 2.2) for a network fault: verification also asks that the backend's paths to
+  its dependencies answer (the blackbox probes through them), not only that the error rate fell.
 - **The data invariant** holds at verification: for a scenario whose data is at risk, the verification reads
   the violations the exporter counts in the real tables, not the team's claim.
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 #: Faults of the database itself: verification also asks "Database connections normal".
 DATABASE_FAULTS = frozenset({FaultType.database_down})
+#: Faults of the network: verification also asks that the backend's paths to its dependencies answer.
+NETWORK_FAULTS = frozenset({FaultType.network})
 #: The data-at-risk branch's brackets: offline first, back online last.
 OFFLINE, ONLINE = Remediation.maintenance_on, Remediation.maintenance_off
 
@@ -47,18 +51,22 @@ class BranchView:
         self._view = view
         self._database = scenario.fault.type in DATABASE_FAULTS
         self._data = scenario.data_at_risk
+        self._network = scenario.fault.type in NETWORK_FAULTS
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)
 
     def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
         healthy, checks = self._view.health(since)
-        if not (self._database or self._data):
+        if not (self._database or self._data or self._network):
             return healthy, checks
         latest = self._view.sampler.latest
         if self._database:
             up, waiting = latest.get("database_up"), latest.get("pool_waiting")
             checks["database_connections_ok"] = ok = up == 1 and waiting is not None and waiting == 0
+            healthy = healthy and ok
+        if self._network:
+            checks["network_path_ok"] = ok = latest.get("network_ok") == 1
             healthy = healthy and ok
         if self._data:
             violations = latest.get("integrity_violations")

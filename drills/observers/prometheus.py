@@ -124,6 +124,8 @@ class MetricQueries:
     database_up: str = "min(last_over_time(pg_up[1m]))"  # the latest reading, a missed scrape is no news
     #: the data invariant's violations, read from the real tables (drills/exporters/database.py)
     integrity_violations: str = "max(last_over_time(erp_integrity_violations[1m]))"
+    #: the backend's network paths to its dependencies answer (the sandbox's blackbox probes, drills/sandbox/probes.py)
+    network_ok: str = "min(last_over_time(probe_success[1m]))"
 
     def compressed(self, time_scale: float, floor_seconds: float,
                    quantile_floor_seconds: float | None = None) -> MetricQueries:

@@ -11,6 +11,8 @@ claim:
   maintenance mode ("fix while keeping partial service").
 - Step 3.2, "Database connections normal", for a fault of the database itself: PostgreSQL answering and no
   request waiting for a pooled connection when resolution was verified.
+- Step 2.2, "Verify network connectivity", for a network fault: the backend's paths to its dependencies answering
+  (the ``network_ok`` sample of the blackbox probes) when resolution was verified.
 - Step 3.3, "If the problem comes back while you watch → go back to Phase 2": one of the scenario's alerts firing
   (or a staged fault) after the first verification must be followed by a new hypothesis (Phase 2) before
   resolving.
@@ -29,6 +31,8 @@ from gameday.scoring.result import CheckResult
 E = EventType
 #: Faults of the database itself (gameday.faults), whose verification includes "Database connections normal".
 DATABASE_FAULTS = frozenset({"database-down"})
+#: Faults of the network (gameday.faults), whose verification includes the backend's paths answering again.
+NETWORK_FAULTS = frozenset({"network"})
 OFFLINE, REPAIR, ONLINE = "maintenance-on", "repair-data", "maintenance-off"
 
 
@@ -85,6 +89,15 @@ def _database_verification(ctx: Context) -> list[str]:
     return [f"Step 3.2: 'Database connections normal' did not hold when resolution was verified ({seen})"]
 
 
+def _network_verification(ctx: Context) -> list[str]:
+    verified = ctx.view.first(E.verified)
+    sample = _sample_near(ctx, ctx.view.minutes(verified)) if verified is not None else None
+    if sample is None or _number(sample.data.get("network_ok")) == 1:
+        return []
+    seen = "not measured" if _number(sample.data.get("network_ok")) is None else "still failing"
+    return [f"Step 2.2: the backend's network path to its dependencies was {seen} when resolution was verified"]
+
+
 def _recurrence(ctx: Context) -> tuple[list[str], bool]:
     """Problems, and whether the problem came back at all."""
     view = ctx.view
@@ -120,12 +133,16 @@ def decision_branch(ctx: Context, c: Check) -> CheckResult:
                 else "fix while keeping partial service")
     if fault in DATABASE_FAULTS:
         expected += "; database connections normal at verification"
+    if fault in NETWORK_FAULTS:
+        expected += "; the network path answers at verification"
     actions = sorted(ctx.view.all(E.action), key=_key)
     if not actions:
         return c.missing(ctx, expected, "fix action", "No fix was recorded.")
     problems = _data_branch(ctx, actions, data_at_risk)
     if fault in DATABASE_FAULTS:
         problems += _database_verification(ctx)
+    if fault in NETWORK_FAULTS:
+        problems += _network_verification(ctx)
     recurred, came_back = _recurrence(ctx)
     problems += recurred
     if came_back:

@@ -1,0 +1,159 @@
+"""The network fault on a real sandbox: each mode's effect as the backend's users and its pool see it, seen
+through the same Toxiproxy the backend always talks through, and a revert that leaves no toxic on any link.
+
+Toxiproxy is built from its Go module by ``make setup`` (``sandbox up`` builds it when missing), so nothing here
+skips for want of it.  The autopilot's drill and kill -9 of a drill holding the fault are in the chaos lane
+(tests/chaos/test_network_chaos.py).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_drill_e2e import sandbox, target_of  # noqa: F401 - sandbox is a fixture
+
+from drills.sandbox.toxiproxy import LINKS, Toxiproxy
+from gameday.scenario import Fault
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+def requests(app: str, n: int = 12) -> tuple[list[int], list[float]]:
+    """``n`` patient-record requests one after another: status codes (0: no answer) and seconds each."""
+    codes, seconds = [], []
+    with httpx.Client(timeout=15) as client:
+        for i in range(n):
+            start = time.monotonic()
+            try:
+                codes.append(client.get(f"{app}/api/patients/{i % 10 + 1}").status_code)
+            except httpx.HTTPError:
+                codes.append(0)
+            seconds.append(time.monotonic() - start)
+    return codes, seconds
+
+
+def probes(target: Any) -> dict[tuple[str, str], float]:
+    """The exporter's blackbox probes: ``(metric, target) -> value``."""
+    body = httpx.get(f"http://127.0.0.1:{target.config.ports.exporter}/metrics", timeout=5).text
+    out = {}
+    for line in body.splitlines():
+        if line.startswith("probe_"):
+            series, value = line.rsplit(" ", 1)
+            name, _, label = series.partition('{target="')
+            out[(name, label.rstrip('"}'))] = float(value)
+    return out
+
+
+def healed(app: str, timeout: float = 30.0) -> None:
+    """After a revert the pools reconnect: every request succeeds again, quickly."""
+    deadline = time.monotonic() + timeout
+    codes, seconds = requests(app)
+    while not (set(codes) == {200} and max(seconds) < 1.0) and time.monotonic() < deadline:
+        time.sleep(1.0)
+        codes, seconds = requests(app)
+    assert set(codes) == {200} and max(seconds) < 1.0, f"not healed after {timeout:g} s: {codes} {seconds}"
+
+
+def no_toxics(target: Any) -> dict[str, list[dict[str, Any]]]:
+    proxy = Toxiproxy(target.sandbox.toxiproxy_url)
+    return {link: proxy.toxics(link) for link in LINKS if proxy.toxics(link)}
+
+
+def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: dict[str, str]) -> None:  # noqa: F811
+    target = target_of(sandbox)
+    app = target.sandbox.app_url
+    assert no_toxics(target) == {}, "a fresh sandbox's links must be healthy"
+    codes, seconds = requests(app)
+    assert set(codes) == {200} and max(seconds) < 1.0, (codes, seconds)  # the links carry normal traffic
+
+    # latency on the link to PgBouncer: every request slower by a few round trips, the pools busier; no error
+    record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "latency", "latency_ms": 300,
+                                                                                  "jitter_ms": 0}}))  # fmt: skip
+    try:
+        assert [t["type"] for t in Toxiproxy(target.sandbox.toxiproxy_url).toxics("pgbouncer")] == ["latency"]
+        codes, seconds = requests(app)
+        assert set(codes) == {200}, codes
+        assert min(seconds) > 0.6, f"300 ms a round trip did not show in request latency: {seconds}"
+        time.sleep(1.0)
+        seen = probes(target)
+        assert seen[("probe_success", "pgbouncer")] == 1 and seen[("probe_duration_seconds", "pgbouncer")] > 0.25
+        assert seen[("probe_duration_seconds", "eligibility")] < 0.25  # the other link is untouched
+    finally:
+        target.revert(record)
+    assert no_toxics(target) == {}
+    healed(app)
+
+    # resets: the backend's queries fail fast as "database unavailable" (503), the probe fails
+    record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "reset"}}))
+    try:
+        codes, seconds = requests(app)
+        assert set(codes) == {503}, codes
+        time.sleep(1.0)
+        assert probes(target)[("probe_success", "pgbouncer")] == 0
+    finally:
+        target.revert(record)
+    assert no_toxics(target) == {}
+    healed(app)
+
+    # a partition: connections open, nothing answers; requests wait for the pool and fail, requests pile up
+    record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "partition"}}))
+    try:
+        codes, _ = requests(app, 6)
+        assert set(codes) == {503}, codes
+        time.sleep(2.5)  # past the probe's timeout
+        seen = probes(target)
+        assert seen[("probe_success", "pgbouncer")] == 0 and seen[("probe_duration_seconds", "pgbouncer")] > 2
+        assert seen[("probe_success", "eligibility")] == 1
+    finally:
+        target.revert(record)
+    assert no_toxics(target) == {}
+    healed(app)
+
+    # a partition of the upstream link: patient records answer 502 (the eligibility call times out)
+    fault = Fault.model_validate({"type": "network", "params": {"link": "upstream", "mode": "partition"}})
+    assert "link to upstream" in target.describe(fault)
+    record = target.inject(fault)
+    try:
+        codes, _ = requests(app, 4)
+        assert set(codes) == {502}, codes
+    finally:
+        target.revert(record)
+    assert no_toxics(target) == {}
+    healed(app)
+
+    assert target.pending_injections() == []
+
+
+def test_the_remediation_clears_every_link_and_a_second_revert_is_harmless(sandbox: dict[str, str]) -> None:  # noqa: F811
+    target = target_of(sandbox)
+    first = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "reset", "share": 0.5}}))
+    second = target.inject(Fault.model_validate({"type": "network", "params": {"link": "upstream",
+                                                                                "mode": "partition"}}))  # fmt: skip
+    assert set(no_toxics(target)) == {"pgbouncer", "upstream"}
+    assert target.remediate("failover-network") == "failed over the network path to pgbouncer, upstream"
+    assert no_toxics(target) == {}
+    assert target.remediate("failover-network") == "no degraded link found"
+    for record in (first, second, first):  # the responder fixed it first: the runner's revert is still safe
+        target.revert(record)
+    assert target.pending_injections() == [] and no_toxics(target) == {}
+
+
+def test_a_toxiproxy_restart_loses_no_link_and_a_pending_fault_still_reverts(
+    sandbox: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """supervisord restarts Toxiproxy with its links from the config file (and without toxics): the backend's
+    traffic flows again, and the fault's record reverts cleanly."""
+    target = target_of(sandbox)
+    record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "partition"}}))
+    target.sandbox.supervisor.restart("toxiproxy")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and set(requests(target.sandbox.app_url, 3)[0]) != {200}:
+        time.sleep(0.5)
+    assert set(requests(target.sandbox.app_url, 3)[0]) == {200}
+    target.revert(record)
+    assert target.pending_injections() == [] and no_toxics(target) == {}
