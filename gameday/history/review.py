@@ -9,6 +9,7 @@ scores per team and role, the checks failed most often, and the open action item
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from gameday.history.actions import open_items
+from gameday.history.evidence import too_few, too_few_text, weight
 from gameday.history.ingest import parse_month
 from gameday.history.stats import summary
 from gameday.history.store import HistoryStore
@@ -58,6 +60,7 @@ def monthly_review(store: HistoryStore, runbook: Any, month: str | None = None, 
         roles = con.execute("SELECT DISTINCT key, incident, role FROM roles").df()
         checks = con.execute("SELECT key, incident, check_id, title, status FROM checks").df()
         actions = open_items(con, today)
+        metas = con.execute("SELECT key, data FROM events WHERE type = 'journal_started'").fetchall()
     observed = incidents[incidents["kind"] != "sim"]
     last_month = parse_month(month) if month else _latest_month(observed, today)
     first = str(observed["month"].min()) if len(observed) else None
@@ -92,7 +95,7 @@ def monthly_review(store: HistoryStore, runbook: Any, month: str | None = None, 
                                 "title": definition.title, "span": definition.span, **summary(minutes),
                                 "target": goal, "target_text": goal_text,
                                 "met": sum(met) if goal is not None else None, "of": len(met)})
-    baseline = _baseline(incidents, metrics, runbook)
+    baseline = _baseline(incidents, metrics, runbook, {key: json.loads(data) for key, data in metas})
 
     repeats = _repeats(observed[observed["kind"] == "incident"], window_days)
     repeat_target = runbook.targets.repeat_incidents
@@ -180,8 +183,10 @@ def _failed_checks(window: Any, checks: Any, top: int = 10) -> list[dict[str, An
     return sorted(rows, key=lambda r: (-r["failed"], r["check"]))[:top]
 
 
-def _baseline(incidents: Any, metrics: Any, runbook: Any) -> list[dict[str, Any]]:
-    """The stored simulated baselines per severity next to what was observed (all months, incidents and drills)."""
+def _baseline(incidents: Any, metrics: Any, runbook: Any, metas: dict[str, dict]) -> list[dict[str, Any]]:
+    """The stored simulated baselines per severity next to what was observed (all months, incidents and drills),
+    and whether the observed records weigh enough to fit a policy to (calibration's rule,
+    :mod:`gameday.history.evidence`: a drill's people weigh less than a real incident, an autopilot's nothing)."""
     sims = incidents[incidents["kind"] == "sim"]
     if not len(sims):
         return []
@@ -191,11 +196,17 @@ def _baseline(incidents: Any, metrics: Any, runbook: Any) -> list[dict[str, Any]
         for metric_id in REVIEWED_METRICS:
             sel = joined[(joined["severity"] == severity) & (joined["metric"] == metric_id)]
             sim = summary(sel.loc[sel["kind"] == "sim", "minutes"].tolist())
-            seen = summary(sel.loc[sel["kind"].isin(["incident", "drill"]), "minutes"].tolist())
+            seen = sel[sel["kind"].isin(["incident", "drill"]) & sel["minutes"].notna()]
+            interval = "detect" if metric_id == "mttd" else "mitigate"  # MTTD is the alert chain's, the rest people's
+            weights = [weight(k, metas.get(key, {}), interval)[0] for k, key in zip(seen["kind"], seen["key"],
+                                                                                    strict=True)]
+            total = float(sum(weights))
             goal, _ = target(BY_ID[metric_id], runbook, severity)
             rows.append({"severity": severity, "metric": metric_id, "title": BY_ID[metric_id].title,
-                         "simulated": sim, "observed": seen, "target": goal,
-                         "too_few": seen["n"] < 5})
+                         "simulated": sim, "observed": summary(seen["minutes"].tolist()), "target": goal,
+                         "weight": round(total, 3), "too_few": too_few(total),
+                         "fit": too_few_text(total, sum(w > 0 for w in weights)) if too_few(total)
+                         else f"enough to fit: weighing {total:.2f} real incident(s)"})
     return rows
 
 

@@ -176,3 +176,58 @@ def test_a_journal_of_unknown_source_is_one_line_naming_file_and_field(tmp_path:
     done = run_gameday("calibrate", journal, "--out", tmp_path / "x.yaml")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "odd.jsonl" in done.stderr and "data.source" in done.stderr
+
+
+def _sim_journal(path: Path) -> Path:
+    """A stored simulated baseline: one SEV-1 that took 130 runbook minutes."""
+    import json
+
+    rows = [
+        ("journal_started", 0, {"source": "sim", "time_scale": 1.0}),
+        ("incident_started", 0, {"severity": "SEV-1"}),
+        ("detected", 4, {}),
+        ("acknowledged", 8, {}),
+        ("severity_declared", 15, {"severity": "SEV-1", "level": 1}),
+        ("mitigated", 90, {}),
+        ("verified", 100, {}),
+        ("resolved", 130, {}),
+        ("closed", 135, {}),
+    ]
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "ts": f"2026-02-01T{9 + t // 60:02d}:{t % 60:02d}:00.000Z",
+                    "t": t * 60.0,
+                    "seq": i,
+                    "incident": "sim-1",
+                    "type": kind,
+                    "actor": "sim",
+                    "data": data,
+                }
+            )
+            + "\n"
+            for i, (kind, t, data) in enumerate(rows)
+        )
+    )
+    return path
+
+
+def test_the_monthly_review_says_when_the_observed_weigh_too_few_to_fit(tmp_path: Path) -> None:
+    from gameday.history.review import monthly_review
+    from gameday.runbook import load_runbook
+
+    sim = read_journal_file(_sim_journal(tmp_path / "sim.jsonl"))
+    one = tmp_path / "one"
+    one.mkdir()
+    few = HistoryStore(tmp_path / "few.duckdb")
+    few.add([read_timeline_file(_timeline(one, 1, HOUR)), sim])
+    many = HistoryStore(tmp_path / "many.duckdb")
+    many.add([read_timeline_file(_timeline(tmp_path, i + 1, HOUR)) for i in range(4)] + [sim])
+    rows = {}
+    for name, store in (("few", few), ("many", many)):
+        review = monthly_review(store, load_runbook(), "2026-02")
+        rows[name] = next(b for b in review["baseline"] if b["severity"] == "SEV-1" and b["metric"] == "mttr")
+    assert rows["few"]["simulated"]["median"] == 130.0 and rows["few"]["observed"]["median"] == 60.0
+    assert rows["few"]["too_few"] and rows["few"]["fit"].startswith("too few to fit: 1 observation(s) weighing 1.00")
+    assert not rows["many"]["too_few"] and rows["many"]["fit"] == "enough to fit: weighing 4.00 real incident(s)"
