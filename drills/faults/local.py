@@ -212,7 +212,7 @@ class LocalNetwork(FaultActuator["Sandbox", NetworkParams]):
         return f"{what} on the backend's link to {params.link}{share} (Toxiproxy)"
 
     def prepare(self, ctx: Sandbox, params: NetworkParams) -> dict[str, Any]:
-        return {"link": params.link}
+        return {"link": params.link, "mode": params.mode}
 
     def inject(self, ctx: Sandbox, params: NetworkParams) -> None:
         proxy = Toxiproxy(ctx.toxiproxy_url)
@@ -223,7 +223,10 @@ class LocalNetwork(FaultActuator["Sandbox", NetworkParams]):
         link = str(undo.get("link", "pgbouncer"))
         if ctx.service_state("toxiproxy") != "RUNNING":
             return f"Toxiproxy is not running: its links start without toxics ({link})"
-        removed = Toxiproxy(ctx.toxiproxy_url).clear(link)
+        proxy = Toxiproxy(ctx.toxiproxy_url)
+        removed = proxy.clear(link)
+        if undo.get("mode") == "partition" and not removed:  # a revert cut short after the toxics went: drop the
+            proxy.reconnect(link)  # connections the partition held, as clear() does
         return f"link to {link} healthy again: removed {', '.join(removed) or 'no toxic'}"
 
 

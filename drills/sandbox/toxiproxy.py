@@ -17,6 +17,8 @@ from gameday.errors import TargetError
 LINKS = {"pgbouncer": "pgbouncer", "upstream": "upstream"}
 #: What every toxic a drill adds is called (then its mode and direction).
 PREFIX = "gameday-"
+#: Toxics that hold a connection's bytes (a partition): removing them leaves connections waiting for ever.
+HOLDING = frozenset({"timeout"})
 
 
 class Toxiproxy:
@@ -51,8 +53,18 @@ class Toxiproxy:
         self._call("DELETE", f"/proxies/{LINKS[link]}/toxics/{name}")
 
     def clear(self, link: str) -> list[str]:
-        """Remove every toxic of ``link``; the names removed."""
-        names = [str(toxic["name"]) for toxic in self.toxics(link)]
-        for name in names:
-            self.remove(link, name)
-        return names
+        """Remove every toxic of ``link``; the names removed.  A partition's held connections are dropped too
+        (:meth:`reconnect`)."""
+        toxics = self.toxics(link)
+        for toxic in toxics:
+            self.remove(link, str(toxic["name"]))
+        if any(toxic.get("type") in HOLDING for toxic in toxics):
+            self.reconnect(link)
+        return [str(toxic["name"]) for toxic in toxics]
+
+    def reconnect(self, link: str) -> None:
+        """Close every connection on ``link`` (the proxy off and on again).  A partition's ``timeout`` toxic eats
+        the bytes it holds, so a query sent during it would wait for ever once it is gone; on a real network
+        those connections time out, and so they must here: the clients see an error and open new ones."""
+        for enabled in (False, True):
+            self._call("POST", f"/proxies/{LINKS[link]}", {"enabled": enabled})
