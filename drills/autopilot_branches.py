@@ -7,6 +7,8 @@
   then restore: one fix made of those steps in that order, not remediations tried one after the other.
 - **Network connectivity** (Step 2.2) for a network fault: verification also asks that the backend's paths to
   its dependencies answer (the blackbox probes through them), not only that the error rate fell.
+- **Memory** (a leak that ends in OOMKilled): verification also asks that no backend pod's container last died
+  OOMKilled, i.e. the pods serving now were not killed since they started (a rollback's new pods have no last state).
 - **The data invariant** holds at verification: for a scenario whose data is at risk, the verification reads
   the violations the exporter counts in the real tables, not the team's claim.
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 DATABASE_FAULTS = frozenset({FaultType.database_down})
 #: Faults of the network: verification also asks that the backend's paths to its dependencies answer.
 NETWORK_FAULTS = frozenset({FaultType.network})
+#: Faults of memory: verification also asks that no backend pod was OOMKilled.
+MEMORY_FAULTS = frozenset({FaultType.memory_leak})
 #: The data-at-risk branch's brackets: offline first, back online last.
 OFFLINE, ONLINE = Remediation.maintenance_on, Remediation.maintenance_off
 
@@ -52,13 +56,14 @@ class BranchView:
         self._database = scenario.fault.type in DATABASE_FAULTS
         self._data = scenario.data_at_risk
         self._network = scenario.fault.type in NETWORK_FAULTS
+        self._memory = scenario.fault.type in MEMORY_FAULTS
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._view, name)
 
     def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
         healthy, checks = self._view.health(since)
-        if not (self._database or self._data or self._network):
+        if not (self._database or self._data or self._network or self._memory):
             return healthy, checks
         latest = self._view.sampler.latest
         if self._database:
@@ -67,6 +72,9 @@ class BranchView:
             healthy = healthy and ok
         if self._network:
             checks["network_path_ok"] = ok = latest.get("network_ok") == 1
+            healthy = healthy and ok
+        if self._memory:
+            checks["no_oom_killed"] = ok = latest.get("oom_killed") == 0
             healthy = healthy and ok
         if self._data:
             violations = latest.get("integrity_violations")

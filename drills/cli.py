@@ -103,6 +103,22 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
         typer.echo(f"pending faults: {', '.join(info['pending_injections'])}")
 
 
+@sandbox_app.command("top")
+def top(what: Annotated[str, typer.Argument(help="pods (the backend replicas)")],
+        sort_by: Annotated[str, typer.Option("--sort-by", help="memory | name")] = "name",
+        all_namespaces: Annotated[bool, typer.Option("-A", "--all-namespaces", help="accepted as in kubectl")] = False,
+        ) -> None:
+    """Each backend replica's memory, its limit and why it last died (`kubectl top pods`)."""
+    from drills.sandbox.top import pod_memory, table
+    from gameday.errors import InputError
+
+    if what not in ("pod", "pods", "po"):
+        raise InputError(None, "top", f"the sandbox can show pods only, not {what!r} (its one node: free -m)")
+    if sort_by not in ("memory", "name"):
+        raise InputError(None, "--sort-by", f"expected memory or name, got {sort_by!r}")
+    typer.echo(table(pod_memory(_target().sandbox, by_memory=sort_by == "memory")))
+
+
 @rollout_app.command("undo")
 def rollout_undo(deployment: DeploymentArg, actor: ActorOpt = None) -> None:
     """Roll the deployment back to its previous version (`kubectl rollout undo`)."""

@@ -183,6 +183,9 @@ def _kubectl_local(cmd: RunbookCommand, world: World, sandbox: Sandbox) -> tuple
         return (f"gameday sandbox restart {SANDBOX_DEPLOYMENT}",
                 "replaces every backend replica (the sandbox cannot delete single pods); "
                 "PgBouncer: gameday sandbox restart pgbouncer")
+    if verb == "top" and pods:
+        return ("gameday sandbox top pods --sort-by=memory",
+                "each backend replica's memory and limit, as its kubelet reads them (no CPU)")
     if verb == "top":
         return None, "the sandbox has no metrics-server"
     return None, "the sandbox has no equivalent"

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gameday.names import unknown
-from gameday.releases import CRASHLOOP, DOUBLE_BOOKING, LEAKY, MIGRATING, RELEASES
+from gameday.releases import CRASHLOOP, DOUBLE_BOOKING, LEAKY, MEMORY_LEAK, MIGRATING, RELEASES
 
 #: The releases the rollout faults deploy by default (the release catalogue, :mod:`gameday.releases`).
 LEAKY_VERSION = LEAKY.version
@@ -34,6 +34,7 @@ class FaultType(StrEnum):
     forward_migration = "forward-migration"  # a buggy release whose schema migration has no way back
     data_corruption = "data-corruption"  # a release that writes wrong data while every request succeeds
     network = "network"  # latency, resets or a partition on a link of the backend (Toxiproxy)
+    memory_leak = "memory-leak"  # a release whose memory grows until the container is OOM-killed
 
 
 class FaultParams(BaseModel):
@@ -120,6 +121,22 @@ class NetworkParams(FaultParams):
         return self
 
 
+class MemoryLeakParams(FaultParams):
+    """A release that keeps memory it never frees, at a pace in runbook time; the container's memory limit (the
+    Deployment's, the same on both targets) decides when the kernel, or the sandbox's kubelet, kills it."""
+
+    version: ReleaseVersion = Field(default=MEMORY_LEAK.version, description="the leaking release to roll out")
+    mib_per_minute: float = Field(default=32.0, gt=0, le=1024,
+                                  description="memory each replica keeps per runbook minute (MiB)")  # fmt: skip
+
+    @model_validator(mode="after")
+    def _leaks(self) -> MemoryLeakParams:
+        if not RELEASES[self.version].leaks_memory:
+            leaking = ", ".join(v for v, r in RELEASES.items() if r.leaks_memory)
+            raise ValueError(f"release {self.version} does not leak memory; leaking: {leaking}")
+        return self
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     type: FaultType
@@ -158,6 +175,8 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
         FaultSpec(FaultType.network, NetworkParams,
                   "degrade the network between the backend and a dependency (latency, resets or a partition)",
                   ("DependencyUnreachable", "DependencyLatencyHigh"), targets=("local",)),
+        FaultSpec(FaultType.memory_leak, MemoryLeakParams,
+                  "roll out a release whose memory grows until its containers are OOM-killed", ("BackendOOMKilled",)),
     )
 }  # fmt: skip
 

@@ -26,6 +26,8 @@ class Release:
     broken_ward_list: bool = False
     #: Books every appointment twice (a retry without an idempotency check): wrong data, successful requests.
     double_booking: bool = False
+    #: Keeps every search result in a cache it never evicts: memory grows until the container is OOM-killed.
+    leaks_memory: bool = False
 
 
 HEALTHY = Release("v1.2.2", "the healthy release: every connection goes back to the pool")
@@ -42,10 +44,13 @@ FIXED = Release("v1.3.1", "the care-unit release with its ward list fixed (roll 
 # issue 22's data at risk: requests succeed while the data goes wrong
 DOUBLE_BOOKING = Release("v1.2.5", "retries every booking without checking it was made: each appointment is "
                          "booked twice, and every request succeeds", double_booking=True)  # fmt: skip
+# issue 22's memory fault: a leak that ends in OOMKilled
+MEMORY_LEAK = Release("v1.2.6", "caches search results and never evicts one: memory grows until the container is "
+                      "OOM-killed", leaks_memory=True)  # fmt: skip
 
 #: Every release, healthy first (the kind build makes one backend image per entry).
 RELEASES: dict[str, Release] = {r.version: r for r in (HEALTHY, LEAKY, CRASHLOOP, MIGRATING, FIXED,
-                                                          DOUBLE_BOOKING)}
+                                                          DOUBLE_BOOKING, MEMORY_LEAK)}
 
 
 def release(version: str) -> Release:

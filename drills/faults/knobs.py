@@ -34,6 +34,16 @@ def leak_pacing(time_scale: float, now: float) -> dict[str, float]:
             "slow_plan_from": now + LEAK_AFTER_RUNBOOK_S / time_scale}
 
 
+#: The memory leak's pace (restored when the fault is reverted): the leaking release keeps this many MiB per wall
+#: second, so it reaches the container's limit after the same runbook minutes at every time scale.
+MEMORY_KNOBS = ("memory_leak_mib_per_s",)
+
+
+def memory_pacing(mib_per_minute: float, time_scale: float) -> dict[str, float]:
+    """MiB per runbook minute as the knob's MiB per wall second at ``time_scale``."""
+    return {"memory_leak_mib_per_s": mib_per_minute * time_scale / 60.0}
+
+
 #: The configuration knobs a bad change touches, and their good values (what ``revert-config`` puts back).
 CONFIG_KNOBS = ("upstream_timeout_s",)
 

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from drills.faults.base import FaultActuator, FaultRegistry
-from drills.faults.knobs import LEAK_KNOBS, knob_names, knob_values, leak_pacing
+from drills.faults.knobs import LEAK_KNOBS, MEMORY_KNOBS, knob_names, knob_values, leak_pacing, memory_pacing
 from drills.sandbox.config import HEALTHY_VERSION
 from drills.sandbox.configs import database_url
 from drills.sandbox.paths import read_json
@@ -24,6 +24,7 @@ from gameday.faults import (
     FaultParams,
     FaultType,
     ForwardMigrationParams,
+    MemoryLeakParams,
     NetworkParams,
     PgbouncerDownParams,
     PoolLeakParams,
@@ -73,6 +74,29 @@ class LocalPoolLeak(_Rollout):
     def inject(self, ctx: Sandbox, params: PoolLeakParams | CrashloopParams) -> None:
         write_knobs(ctx.layout.knobs, **leak_pacing(ctx.cfg.time_scale, time.time()))
         super().inject(ctx, params)
+
+    def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
+        done = super().revert(ctx, undo)
+        if undo.get("knobs"):
+            write_knobs(ctx.layout.knobs, **undo["knobs"])
+        return done
+
+
+@LOCAL_FAULTS.register
+class LocalMemoryLeak(_Rollout):
+    """The memory-leaking release, its pace (MiB per runbook minute) in the knob file at the sandbox's time scale;
+    each replica's kubelet kills a container over its memory limit (drills/sandbox/oom.py).  Revert rolls back
+    and puts the pace knob back."""
+
+    fault = FaultType.memory_leak
+
+    def prepare(self, ctx: Sandbox, params: MemoryLeakParams) -> dict[str, Any]:  # type: ignore[override]
+        current = _read_knobs(ctx)
+        return {**super().prepare(ctx, params), "knobs": {name: getattr(current, name) for name in MEMORY_KNOBS}}  # type: ignore[arg-type]
+
+    def inject(self, ctx: Sandbox, params: MemoryLeakParams) -> None:  # type: ignore[override]
+        write_knobs(ctx.layout.knobs, **memory_pacing(params.mib_per_minute, ctx.cfg.time_scale))
+        super().inject(ctx, params)  # type: ignore[arg-type]
 
     def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
         done = super().revert(ctx, undo)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from drills.faults.base import FaultActuator, FaultRegistry
-from drills.faults.knobs import LEAK_KNOBS, knob_values, leak_pacing
+from drills.faults.knobs import LEAK_KNOBS, MEMORY_KNOBS, knob_values, leak_pacing, memory_pacing
 from drills.k8s.objects import (
     CRASHLOOP_ANNOTATION,
     IMAGE_REPO,
@@ -33,6 +33,7 @@ from gameday.faults import (
     DatabaseDownParams,
     FaultParams,
     FaultType,
+    MemoryLeakParams,
     PgbouncerDownParams,
     PoolLeakParams,
 )
@@ -188,6 +189,30 @@ class KubePoolLeak(_Rollout):
         if "knobs" in undo:  # the pacing knobs as they were (absent = the default)
             obj.target.set_knobs("stop pacing the pool leak", drop=[k for k in LEAK_KNOBS if k not in undo["knobs"]],
                                  **undo["knobs"])
+        return super().revert(obj, undo)
+
+
+@KUBE_FAULTS.register
+class KubeMemoryLeak(_Rollout):
+    """The memory-leaking release, its pace in the knobs ConfigMap at the drill's time scale (as on the sandbox,
+    :func:`drills.faults.knobs.memory_pacing`); the container's ``limits.memory`` is the Deployment's, and the
+    kernel's OOM killer does the rest (OOMKilled, restarts with back-off)."""
+
+    fault = FaultType.memory_leak
+
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        knobs = obj.target.knobs()
+        return {**super().prepare(obj, params), "knobs": {k: knobs[k] for k in MEMORY_KNOBS if k in knobs}}
+
+    def inject(self, obj: KubeObject, params: MemoryLeakParams) -> None:  # type: ignore[override]
+        obj.target.set_knobs("pace the memory leak", **memory_pacing(params.mib_per_minute, obj.target.time_scale))
+        super().inject(obj, params)  # type: ignore[arg-type]
+
+    def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
+        # the knobs first, as for the pool leak: the template's restore drops the record a killed runner needs
+        if "knobs" in undo:
+            obj.target.set_knobs("stop pacing the memory leak",
+                                 drop=[k for k in MEMORY_KNOBS if k not in undo["knobs"]], **undo["knobs"])
         return super().revert(obj, undo)
 
 

@@ -126,6 +126,9 @@ class MetricQueries:
     integrity_violations: str = "max(last_over_time(erp_integrity_violations[1m]))"
     #: the backend's network paths to its dependencies answer (the sandbox's blackbox probes, drills/sandbox/probes.py)
     network_ok: str = "min(last_over_time(probe_success[1m]))"
+    #: backend pods whose container last died OOMKilled (a new pod has no last state: 0 after a rollback)
+    oom_killed: str = ('sum(kube_pod_container_status_last_terminated_reason{container="backend",'
+                       'reason="OOMKilled"}) or vector(0)')
 
     def compressed(self, time_scale: float, floor_seconds: float,
                    quantile_floor_seconds: float | None = None) -> MetricQueries:

@@ -15,6 +15,8 @@ from gameday.releases import HEALTHY
 
 #: The release the sandbox starts on (the release catalogue's healthy one).
 HEALTHY_VERSION = HEALTHY.version
+#: Each backend container's memory limit, as the kind Deployment's ``limits.memory`` (384Mi).
+BACKEND_MEMORY_LIMIT_MIB = 384
 
 
 class Ports(BaseModel):
@@ -58,6 +60,8 @@ class SandboxConfig(BaseModel):
     backoff_max_s: float = Field(default=16.0, gt=0)
     backoff_reset_s: float = Field(default=10.0, gt=0, description="running this long resets the back-off")
     rollout_wait_s: float = Field(default=15.0, gt=0, description="per replica, before moving on")
+    backend_memory_limit_mib: int = Field(default=BACKEND_MEMORY_LIMIT_MIB, ge=32, le=65536,
+                                          description="each replica's memory limit: over it, OOMKilled")
     seed: int = 7
 
     @property

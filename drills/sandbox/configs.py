@@ -167,6 +167,10 @@ def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
              'max by (pod) (kube_pod_container_status_waiting_reason{container="backend",'
              'reason="CrashLoopBackOff"}) > 0',
              "critical", "Backend pod {{ $labels.pod }} is in CrashLoopBackOff"),
+        # the memory fault: a container killed for going over its memory limit (kube-state-metrics' last state)
+        rule("BackendOOMKilled", 'max by (pod) (kube_pod_container_status_last_terminated_reason{container="backend",'
+             'reason="OOMKilled"}) > 0', "critical",
+             "Backend pod {{ $labels.pod }} was OOMKilled: its memory went over the container's limit"),
         rule("PgBouncerPoolSaturated",
              "sum by (database) (pgbouncer_pools_server_active_connections)"
              " >= on (database) max by (database) (pgbouncer_databases_pool_size)",

@@ -21,6 +21,7 @@ from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFam
 from prometheus_client.registry import Collector
 
 from drills.exporters.database import DatabaseProbe, database_metrics
+from drills.exporters.memory import ContainerMemory, memory_families
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.configs import ADMIN_USER, database_url, upstream_url
@@ -53,12 +54,15 @@ class SandboxCollector(Collector):
                                     labels=["namespace", "pod", "container"])
         deleting = GaugeMetricFamily("kube_pod_deletion_timestamp", "pod is being deleted (since, Unix time)",
                                      labels=["namespace", "pod"])
+        memory: list[ContainerMemory] = []
         for path in sorted(self.layout.pods.glob("*.json")):
             try:
                 pod = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
             name = pod["name"]
+            memory.append(ContainerMemory("sandbox", name, "backend", (pod.get("last_state") or {}).get("reason"),
+                                          pod.get("memory_limit_bytes"), pod.get("memory_bytes")))
             restarts.add_metric(["sandbox", name, "backend"], pod.get("restarts", 0))
             for reason in ("CrashLoopBackOff", "ContainerCreating"):
                 waiting.add_metric(["sandbox", name, "backend", reason], 1.0 if pod.get("state") == reason else 0.0)
@@ -69,6 +73,7 @@ class SandboxCollector(Collector):
             if pod.get("state") in ("Terminating", "Terminated"):
                 deleting.add_metric(["sandbox", name], path.stat().st_mtime)
         yield from (restarts, waiting, ready, running, deleting)
+        yield from memory_families(memory)
 
     def _pgbouncer(self) -> Iterator[Any]:
         yield from pgbouncer_metrics(self.admin)

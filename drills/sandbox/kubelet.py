@@ -35,6 +35,7 @@ import httpx
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.configs import database_url, upstream_url
 from drills.sandbox.deployment import DeploymentStore
+from drills.sandbox.oom import CHECK_PERIOD_S, MIB, Termination, rss_bytes
 from drills.sandbox.paths import Layout, read_json, write_json_atomic
 
 PROBE_PERIOD_S = 1.0
@@ -160,6 +161,9 @@ class Kubelet:
         self.restarts = 0
         self.last_message = ""
         self.last_exit: int | None = None
+        self.last_state: Termination | None = None
+        self.memory: int | None = None
+        self.oom_killed = False
         dep = DeploymentStore(self.layout.deployment).read()
         self.version = dep.version if dep else self.cfg.version
 
@@ -169,6 +173,9 @@ class Kubelet:
             "version": self.version, "port": self.port, "kubelet_pid": os.getpid(),
             "pid": self.child.pid if self.child and self.child.poll() is None else None,
             "last_exit_code": self.last_exit, "message": self.last_message,
+            "last_state": self.last_state.as_json() if self.last_state else None,
+            "memory_bytes": self.memory if self.child and self.child.poll() is None else None,
+            "memory_limit_bytes": self.cfg.backend_memory_limit_mib * MIB,
             "updated": datetime.now(UTC).isoformat(), **extra,
         })
 
@@ -181,6 +188,7 @@ class Kubelet:
         if self.pump is not None:  # no thread of ours inside a write (holding a lock) at the fork
             self.pump.join(PUMP_JOIN_S)
         self.child = ForkedContainer(["--port", str(self.port)], env)
+        self.oom_killed, self.memory = False, None
         self.pump = threading.Thread(target=self._pump, args=(self.child,), daemon=True)
         self.pump.start()
 
@@ -213,6 +221,24 @@ class Kubelet:
             self.wake.wait(seconds)
         self.wake.clear()
 
+    def _watch_memory(self, seconds: float) -> None:
+        """Sleep like :meth:`_sleep`, reading the container's memory meanwhile: over the limit it is killed at
+        once (SIGKILL), as the kernel's OOM killer kills a container over its cgroup's limit."""
+        assert self.child is not None
+        limit = self.cfg.backend_memory_limit_mib * MIB
+        deadline = time.monotonic() + seconds
+        while not self._interrupted() and self.child.poll() is None:
+            self.memory = rss_bytes(self.child.pid)
+            if self.memory is not None and self.memory > limit:
+                self.oom_killed = True
+                self.child.kill()
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.wake.wait(min(CHECK_PERIOD_S, left))
+        self.wake.clear()
+
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self._on_signal(self.stopping))
         signal.signal(signal.SIGINT, lambda *_: self._on_signal(self.stopping))
@@ -236,18 +262,20 @@ class Kubelet:
                     # still being created until the process serves (its start-up is no outage)
                     self.publish("Running" if serving else "ContainerCreating", ready)
                     # a startup probe: often until first ready, so rollouts move on as soon as a pod serves
-                    self._sleep(PROBE_PERIOD_S if started_up else STARTUP_PROBE_PERIOD_S)
+                    self._watch_memory(PROBE_PERIOD_S if started_up else STARTUP_PROBE_PERIOD_S)
                 if self._interrupted():
                     self.publish("Terminating", False)  # like a pod with a deletion timestamp: leaving, not down
                     self._stop_container()
                     continue
                 self.child.wait()
                 self.last_exit = self.child.returncode
+                self.last_state = Termination.of(self.last_exit, self.oom_killed)
                 self.restarts += 1
                 if time.monotonic() - started >= self.cfg.backoff_reset_s:
                     backoff = self.cfg.backoff_base_s
                 self.publish("CrashLoopBackOff", False, backoff_seconds=backoff)
-                print(f"{self.name}: container exited with {self.last_exit}; back-off {backoff:g}s "
+                print(f"{self.name}: container exited with {self.last_exit} ({self.last_state.reason}); "
+                      f"back-off {backoff:g}s "
                       f"(restarts={self.restarts})", flush=True)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, self.cfg.backoff_max_s)

@@ -5,11 +5,13 @@ Release behaviour (the release catalogue, :mod:`gameday.releases`):
 - appointment searches sometimes hit a slow plan and are cancelled by ``statement_timeout``; the healthy
   release rolls back and returns the connection, the leaky one's timeout handler keeps it (the
   2026-01-24-001 leak), so under load the pool empties and requests turn into 503s after ``pool_timeout``;
-- the knob file adds query latency (``slow-queries``) and upstream 5xx (``error-burst``).
+- the knob file adds query latency (``slow-queries``) and upstream 5xx (``error-burst``);
+- the memory-leaking release keeps memory it never frees until its container is OOM-killed (``memleak.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pydantic import BaseModel, ConfigDict
 
 from drills.service.knobs import KnobReader
+from drills.service.memleak import MemoryLeak
 from drills.service.metrics import Metrics
 from drills.service.schema import DEPARTMENTS, REPAIR_SQL, ward_column
 from gameday.releases import Release
@@ -126,7 +129,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
         await pool.open(wait=False)
+        # the memory-leaking release's never-evicted cache (kept referenced by the task until the process dies)
+        leak = asyncio.create_task(MemoryLeak(knobs).run()) if settings.release.leaks_memory else None
         yield
+        if leak is not None:
+            leak.cancel()
         await http.aclose()
         await pool.close(timeout=1.0)
 

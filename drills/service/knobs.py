@@ -27,6 +27,9 @@ class Knobs(BaseModel):
     upstream_timeout_s: float = Field(default=2.0, gt=0, le=60, description="the eligibility client's timeout")
     # the team's switch (the runbook's "take the system offline" while data is repaired): writes are refused
     maintenance: bool = Field(default=False, description="maintenance mode: every write answers 503")
+    # the memory-leaking release's pace (drills/service/memleak.py); other releases keep nothing
+    memory_leak_mib_per_s: float = Field(default=0.5, ge=0, le=4096, description="MiB a leaking release keeps per "
+                                                                                "wall second (the fault paces it)")
 
 
 class KnobReader:

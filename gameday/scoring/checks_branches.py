@@ -13,6 +13,9 @@ claim:
   request waiting for a pooled connection when resolution was verified.
 - Step 2.2, "Verify network connectivity", for a network fault: the backend's paths to its dependencies answering
   (the ``network_ok`` sample of the blackbox probes) when resolution was verified.
+- Step 2.3 and 3.2 for a memory leak: a leaking release is rolled back (restarting the pods frees the memory only
+  until the next OOMKilled), and no backend pod's container last died OOMKilled when resolution was verified (the
+  ``oom_killed`` sample, from the pods' last state).
 - Step 3.3, "If the problem comes back while you watch → go back to Phase 2": one of the scenario's alerts firing
   (or a staged fault) after the first verification must be followed by a new hypothesis (Phase 2) before
   resolving.
@@ -33,6 +36,8 @@ E = EventType
 DATABASE_FAULTS = frozenset({"database-down"})
 #: Faults of the network (gameday.faults), whose verification includes the backend's paths answering again.
 NETWORK_FAULTS = frozenset({"network"})
+#: Faults of memory (gameday.faults): the leaking release rolled back, no pod OOMKilled at verification.
+MEMORY_FAULTS = frozenset({"memory-leak"})
 OFFLINE, REPAIR, ONLINE = "maintenance-on", "repair-data", "maintenance-off"
 
 
@@ -98,6 +103,22 @@ def _network_verification(ctx: Context) -> list[str]:
     return [f"Step 2.2: the backend's network path to its dependencies was {seen} when resolution was verified"]
 
 
+def _memory_branch(ctx: Context, actions: list[Event], rollback_safe: bool) -> list[str]:
+    problems = []
+    kinds = [str(a.data.get("kind", "")) for a in actions]
+    if rollback_safe and "rollback" not in kinds:
+        problems.append("Step 2.3: can we roll back safely? YES → roll back the leaking release; restarting the "
+                        "pods only frees their memory until the next OOMKilled")
+    verified = ctx.view.first(E.verified)
+    sample = _sample_near(ctx, ctx.view.minutes(verified)) if verified is not None else None
+    killed = _number(sample.data.get("oom_killed")) if sample is not None else None
+    if sample is not None and killed is None:
+        problems.append("Step 3.2: whether pods were OOMKilled was not measured when resolution was verified")
+    elif killed:
+        problems.append(f"Step 3.2: {killed:g} backend pod(s) had last died OOMKilled when resolution was verified")
+    return problems
+
+
 def _recurrence(ctx: Context) -> tuple[list[str], bool]:
     """Problems, and whether the problem came back at all."""
     view = ctx.view
@@ -122,7 +143,7 @@ def _recurrence(ctx: Context) -> tuple[list[str], bool]:
             f"resolved without going back to Phase 2 (no new hypothesis)"], True
 
 
-@check("decision_branch", "The decision tree's branch taken (data at risk, database, recurrence)")
+@check("decision_branch", "The decision tree's branch taken (data at risk, database, memory, recurrence)")
 def decision_branch(ctx: Context, c: Check) -> CheckResult:
     scenario = ctx.view.scenario
     if not scenario:
@@ -135,6 +156,8 @@ def decision_branch(ctx: Context, c: Check) -> CheckResult:
         expected += "; database connections normal at verification"
     if fault in NETWORK_FAULTS:
         expected += "; the network path answers at verification"
+    if fault in MEMORY_FAULTS:
+        expected += "; the leaking release rolled back, no pod OOMKilled at verification"
     actions = sorted(ctx.view.all(E.action), key=_key)
     if not actions:
         return c.missing(ctx, expected, "fix action", "No fix was recorded.")
@@ -143,6 +166,8 @@ def decision_branch(ctx: Context, c: Check) -> CheckResult:
         problems += _database_verification(ctx)
     if fault in NETWORK_FAULTS:
         problems += _network_verification(ctx)
+    if fault in MEMORY_FAULTS:
+        problems += _memory_branch(ctx, actions, bool(scenario.get("rollback_safe", True)))
     recurred, came_back = _recurrence(ctx)
     problems += recurred
     if came_back:

@@ -66,6 +66,7 @@ def test_local_maps_commands_to_the_sandbox() -> None:
     assert local["kubectl logs -n hospital-erp-system -l app=backend -f | grep -i error"][0] == (
         "tail -f /state/sandbox/logs/backend-*.log | grep -i error")
     assert local["kubectl top nodes"] == (None, "the sandbox has no metrics-server")
+    assert local["kubectl top pods -A --sort-by=memory"][0] == "gameday sandbox top pods --sort-by=memory"
     forward = local["kubectl port-forward -n monitoring svc/prometheus-operated 9090:9090"]
     assert forward[0] is None and "http://127.0.0.1:19090" in forward[1]
     assert local["open https://grafana.hospital-erp.example.com/d/system-overview"][0] is None

@@ -23,10 +23,11 @@ VERSION = re.compile(r"\bv\d+\.\d+\.\d+(?:-[A-Za-z0-9.]+)?\b")
 
 
 def test_the_catalogue() -> None:
-    assert list(RELEASES) == ["v1.2.2", "v1.2.3", "v1.2.4-rc1", "v1.3.0", "v1.3.1", "v1.2.5"]
-    assert [r.schema for r in RELEASES.values()] == [1, 1, 1, 2, 2, 1]  # the care-unit releases migrate forward
+    assert list(RELEASES) == ["v1.2.2", "v1.2.3", "v1.2.4-rc1", "v1.3.0", "v1.3.1", "v1.2.5", "v1.2.6"]
+    assert [r.schema for r in RELEASES.values()] == [1, 1, 1, 2, 2, 1, 1]  # the care-unit releases migrate forward
     assert [r.version for r in RELEASES.values() if r.double_booking] == ["v1.2.5"]
     assert [r.version for r in RELEASES.values() if r.broken_ward_list] == ["v1.3.0"]
+    assert [r.version for r in RELEASES.values() if r.leaks_memory] == ["v1.2.6"]
     assert (HEALTHY.version, LEAKY.version, CRASHLOOP.version) == ("v1.2.2", "v1.2.3", "v1.2.4-rc1")
     assert HEALTHY.releases_on_timeout and HEALTHY.database_url_override is None
     assert not LEAKY.releases_on_timeout
