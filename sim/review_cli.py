@@ -1,8 +1,8 @@
 """``gameday review monthly | weekly``: the runbook's monthly incident review and the weekly action-item list.
 
 The review itself is the core's (:mod:`gameday.history.review`); it lives on the simulator's side of the CLI
-because it judges the incident-count trend with the simulator's detectability test (Davidovič 2021) and sets the
-stored simulated baselines beside what was observed.
+because it judges the incident-count trend with the simulator's detectability test (Davidovič 2021) and sets a
+simulated baseline (the stored one, else one simulated for the review) beside what was observed.
 """
 
 from __future__ import annotations
@@ -37,24 +37,32 @@ def register(app: typer.Typer) -> None:
                                                                        "the shipped one")] = None,
         window_days: Annotated[int, typer.Option("--repeat-window-days", min=1, help="same fault or root cause "
                                                  "within this many days is a repeat")] = 90,
+        baseline_policy: Annotated[Path | None, typer.Option(
+            "--baseline-policy", help="with no simulated journal stored, simulate this policy as the baseline; "
+                                      "default: the shipped scenarios/policies/baseline.yaml")] = None,
+        baseline_seed: Annotated[int, typer.Option("--baseline-seed", min=0, help="that simulation's seed")] = 1,
         history: HistoryOpt = None,
         today: TodayOpt = None,
     ) -> None:
-        """Incident count and trend, MTTD/MTTA/MTTR against targets, repeats, drill scores, failed checks and
-        open action items (overdue first)."""
+        """Incident count and trend, MTTD/MTTA/MTTR against targets beside a simulated baseline, repeats, drill
+        scores, failed checks and open action items (overdue first)."""
         from gameday.history.ingest import parse_month
         from gameday.history.render import write_monthly
         from gameday.history.review import monthly_review
         from gameday.history.store import HistoryStore
         from gameday.runbook import load_runbook
         from sim.detectability import count_trend_noise
+        from sim.review_baseline import simulated_baseline
 
         if month is not None:
             parse_month(month)  # a bad --month is refused before the store is opened
         day = _day(today)
         rb = load_runbook(runbook)
+        if baseline_policy is not None and not baseline_policy.is_file():
+            raise InputError(baseline_policy, "--baseline-policy", "no such file")
         store = HistoryStore(history)
-        review = monthly_review(store, rb, month, today=day, count_noise=count_trend_noise, window_days=window_days)
+        review = monthly_review(store, rb, month, today=day, count_noise=count_trend_noise, window_days=window_days,
+                                simulate=lambda: simulated_baseline(rb, baseline_policy, seed=baseline_seed))
         if as_json:
             typer.echo(json.dumps(review, indent=2, default=str))
             return
@@ -94,12 +102,15 @@ def write_team_trend(out: Path, history: Path | None = None) -> Path | None:
     from gameday.history.store import HistoryStore
     from gameday.runbook import load_runbook
     from sim.detectability import count_trend_noise
+    from sim.review_baseline import simulated_baseline
 
     store = HistoryStore(history, lock_timeout=10.0)
     if not store.path.is_file():
         return None
     try:
-        review = monthly_review(store, load_runbook(), count_noise=count_trend_noise)
+        runbook = load_runbook()
+        review = monthly_review(store, runbook, count_noise=count_trend_noise,
+                                simulate=lambda: simulated_baseline(runbook))
         return write_monthly(review, out, store.path)[0]
     except GamedayError:
         return None

@@ -32,6 +32,9 @@ REPEAT_WINDOW_DAYS = 90
 TREND_MONTHS = 12
 #: (monthly counts) -> {"p_value", "distinguishable", "text"}: the detectability test of a count trend.
 CountNoise = Callable[[list[int]], dict[str, Any]]
+#: () -> {"minutes": {severity: {metric id: [runbook minutes]}}, "text": where it came from, ...}: a baseline
+#: simulated for this review, asked for only when no simulated journal is stored (the simulator lives in ``sim``).
+SimulateBaseline = Callable[[], dict[str, Any]]
 
 
 def months_until(last: date, count: int) -> list[str]:
@@ -48,8 +51,11 @@ def _norm(text: str | None) -> str:
 
 def monthly_review(store: HistoryStore, runbook: Any, month: str | None = None, *, today: date | None = None,
                    count_noise: CountNoise | None = None, window_days: int = REPEAT_WINDOW_DAYS,
-                   trend_months: int = TREND_MONTHS) -> dict[str, Any]:
-    """Everything the monthly review shows, as plain data (``--json`` prints it, the templates render it)."""
+                   trend_months: int = TREND_MONTHS, simulate: SimulateBaseline | None = None) -> dict[str, Any]:
+    """Everything the monthly review shows, as plain data (``--json`` prints it, the templates render it).
+
+    ``simulate`` gives the baseline when the store holds no simulated journal, so the review always sets the
+    team's figures beside a baseline; without it (and without a stored one) the review shows none."""
     today = today or date.today()
     with store.reading() as con:
         incidents = con.execute(
@@ -95,7 +101,8 @@ def monthly_review(store: HistoryStore, runbook: Any, month: str | None = None, 
                                 "title": definition.title, "span": definition.span, **summary(minutes),
                                 "target": goal, "target_text": goal_text,
                                 "met": sum(met) if goal is not None else None, "of": len(met)})
-    baseline = _baseline(incidents, metrics, runbook, {key: json.loads(data) for key, data in metas})
+    baseline, baseline_source = _baseline(incidents, metrics, runbook,
+                                          {key: json.loads(data) for key, data in metas}, simulate)
 
     repeats = _repeats(observed[observed["kind"] == "incident"], window_days)
     repeat_target = runbook.targets.repeat_incidents
@@ -107,7 +114,7 @@ def monthly_review(store: HistoryStore, runbook: Any, month: str | None = None, 
         "month": reviewed, "months": months, "today": today.isoformat(), "runbook": runbook.source,
         "incident_count": {"by_month": counts, "by_severity": by_severity, "drills_by_month": drills,
                            "this_month": counts[reviewed], "target_text": target_text, "trend": trend},
-        "metrics": metric_rows, "baseline": baseline,
+        "metrics": metric_rows, "baseline": baseline, "baseline_source": baseline_source,
         "repeats": {"window_days": window_days, "target": repeat_target, "count": len(repeats_in_window),
                     "this_month": sum(1 for r in repeats if r["month"] == reviewed), "pairs": repeats_in_window,
                     "met": None if repeat_target is None else len(repeats_in_window) <= repeat_target},
@@ -183,19 +190,33 @@ def _failed_checks(window: Any, checks: Any, top: int = 10) -> list[dict[str, An
     return sorted(rows, key=lambda r: (-r["failed"], r["check"]))[:top]
 
 
-def _baseline(incidents: Any, metrics: Any, runbook: Any, metas: dict[str, dict]) -> list[dict[str, Any]]:
-    """The stored simulated baselines per severity next to what was observed (all months, incidents and drills),
-    and whether the observed records weigh enough to fit a policy to (calibration's rule,
-    :mod:`gameday.history.evidence`: a drill's people weigh less than a real incident, an autopilot's nothing)."""
-    sims = incidents[incidents["kind"] == "sim"]
-    if not len(sims):
-        return []
+def _baseline(incidents: Any, metrics: Any, runbook: Any, metas: dict[str, dict],
+              simulate: SimulateBaseline | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The simulated baseline per severity next to what was observed (all months, incidents and drills), and
+    whether the observed records weigh enough to fit a policy to (calibration's rule,
+    :mod:`gameday.history.evidence`: a drill's people weigh less than a real incident, an autopilot's nothing).
+
+    The baseline is the stored simulated journals' when there are any, else ``simulate()``'s; the second value
+    says which (``{"kind": "stored" | "simulated" | None, "text": ...}``)."""
     joined = metrics.merge(incidents[["key", "incident", "kind", "severity"]], on=["key", "incident"])
+    sims = incidents[incidents["kind"] == "sim"]
+    if len(sims):
+        simulated = {str(sev): {m: joined.loc[(joined["kind"] == "sim") & (joined["severity"] == sev)
+                                              & (joined["metric"] == m), "minutes"].tolist()
+                                for m in REVIEWED_METRICS}
+                     for sev in sorted(sims["severity"].dropna().unique())}
+        journals = sims["key"].nunique()
+        source = {"kind": "stored", "text": f"stored: {journals} simulated journal(s), {len(sims)} incident(s)"}
+    elif simulate is not None:
+        made = simulate()
+        simulated = made["minutes"]
+        source = {"kind": "simulated", **{k: v for k, v in made.items() if k != "minutes"}}
+    else:
+        return [], {"kind": None, "text": "no simulated journal is stored"}
     rows = []
-    for severity in sorted(s for s in sims["severity"].dropna().unique()):
+    for severity, by_metric in simulated.items():
         for metric_id in REVIEWED_METRICS:
             sel = joined[(joined["severity"] == severity) & (joined["metric"] == metric_id)]
-            sim = summary(sel.loc[sel["kind"] == "sim", "minutes"].tolist())
             seen = sel[sel["kind"].isin(["incident", "drill"]) & sel["minutes"].notna()]
             interval = "detect" if metric_id == "mttd" else "mitigate"  # MTTD is the alert chain's, the rest people's
             weights = [weight(k, metas.get(key, {}), interval)[0] for k, key in zip(seen["kind"], seen["key"],
@@ -203,11 +224,12 @@ def _baseline(incidents: Any, metrics: Any, runbook: Any, metas: dict[str, dict]
             total = float(sum(weights))
             goal, _ = target(BY_ID[metric_id], runbook, severity)
             rows.append({"severity": severity, "metric": metric_id, "title": BY_ID[metric_id].title,
-                         "simulated": sim, "observed": summary(seen["minutes"].tolist()), "target": goal,
+                         "simulated": summary(by_metric.get(metric_id, [])),
+                         "observed": summary(seen["minutes"].tolist()), "target": goal,
                          "weight": round(total, 3), "too_few": too_few(total),
                          "fit": too_few_text(total, sum(w > 0 for w in weights)) if too_few(total)
                          else f"enough to fit: weighing {total:.2f} real incident(s)"})
-    return rows
+    return rows, source
 
 
 def weekly_review(store: HistoryStore, today: date | None = None) -> dict[str, Any]:

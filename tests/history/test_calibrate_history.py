@@ -11,6 +11,7 @@ import yaml
 from history_helpers import run_gameday
 
 from gameday.history.ingest import read_journal_file, read_timeline_file
+from gameday.history.render import write_monthly
 from gameday.history.store import HistoryStore
 from sim.calibrate import calibrate
 
@@ -224,10 +225,74 @@ def test_the_monthly_review_says_when_the_observed_weigh_too_few_to_fit(tmp_path
     few.add([read_timeline_file(_timeline(one, 1, HOUR)), sim])
     many = HistoryStore(tmp_path / "many.duckdb")
     many.add([read_timeline_file(_timeline(tmp_path, i + 1, HOUR)) for i in range(4)] + [sim])
-    rows = {}
+    rows, pages = {}, {}
     for name, store in (("few", few), ("many", many)):
         review = monthly_review(store, load_runbook(), "2026-02")
         rows[name] = next(b for b in review["baseline"] if b["severity"] == "SEV-1" and b["metric"] == "mttr")
+        html, md = write_monthly(review, tmp_path / f"review-{name}", store.path)
+        pages[name] = (html.read_text(encoding="utf-8"), md.read_text(encoding="utf-8"))
+        assert review["baseline_source"] == {"kind": "stored",
+                                             "text": "stored: 1 simulated journal(s), 1 incident(s)"}
     assert rows["few"]["simulated"]["median"] == 130.0 and rows["few"]["observed"]["median"] == 60.0
     assert rows["few"]["too_few"] and rows["few"]["fit"].startswith("too few to fit: 1 observation(s) weighing 1.00")
     assert not rows["many"]["too_few"] and rows["many"]["fit"] == "enough to fit: weighing 4.00 real incident(s)"
+    # the pages print the JSON's sentence on the SEV-1 MTTR row, never a fixed "too few to compare"
+    for name, (html, md) in pages.items():
+        assert "too few to compare" not in html + md
+        assert "Baseline: stored: 1 simulated journal(s), 1 incident(s)." in html + md
+        md_row = next(line for line in md.splitlines() if line.startswith("| SEV-1 | Time to resolve (MTTR) |"))
+        section = html[html.index('<h2 id="baseline">'):]
+        html_row = section[section.index("<td>SEV-1</td><td>Time to resolve (MTTR)</td>"):].split("</tr>", 1)[0]
+        assert md_row.endswith(f"| {rows[name]['weight']:.2f} | {rows[name]['fit']} |")
+        assert f">{rows[name]['fit']}</td>" in html_row and f"<td>{rows[name]['weight']:.2f}</td>" in html_row
+    assert "too few to fit: 1 observation(s) weighing 1.00 real incident(s), 3 needed" in pages["few"][1]
+    assert "enough to fit: weighing 4.00 real incident(s)" in pages["many"][0]
+
+
+def _sev1_mttr(review: dict) -> dict:
+    return next(b for b in review["baseline"] if b["severity"] == "SEV-1" and b["metric"] == "mttr")
+
+
+def test_with_no_simulation_stored_the_review_simulates_the_shipped_policy_and_says_so(tmp_path: Path) -> None:
+    import json
+
+    history = tmp_path / "history.duckdb"
+    HistoryStore(history).add([read_timeline_file(_timeline(tmp_path, 1, HOUR))])
+    done = run_gameday("review", "monthly", "--history", history, "--json")
+    assert done.returncode == 0, done.stderr
+    review = json.loads(done.stdout)
+    source = review["baseline_source"]
+    assert (source["kind"], source["seed"], source["incidents"], source["policy"]) == ("simulated", 1, 500,
+                                                                                       "baseline")
+    assert source["text"].startswith("simulated for this review (no simulated journal is stored): 500 incidents")
+    assert "seed 1" in source["text"]
+    row = _sev1_mttr(review)
+    assert row["observed"]["median"] == 60.0 and row["simulated"]["n"] > 5
+    assert row["fit"] == "too few to fit: 1 observation(s) weighing 1.00 real incident(s), 3 needed"
+    # the command the review names gives the same figures
+    sim = run_gameday(*source["command"].split()[1:], "--json")
+    assert sim.returncode == 0, sim.stderr
+    simulated = json.loads(sim.stdout)["by_severity"]["SEV-1"]["mttr"]
+    assert (row["simulated"]["n"], row["simulated"]["median"]) == (simulated["count"],
+                                                                   round(simulated["median"], 1))
+    # another seed, another baseline; the pages say which
+    out = tmp_path / "review"
+    seeded = run_gameday("review", "monthly", "--history", history, "--baseline-seed", "7", "--out", out)
+    assert seeded.returncode == 0, seeded.stderr
+    md = (out / "review.md").read_text(encoding="utf-8")
+    html = (out / "review.html").read_text(encoding="utf-8")
+    for page in (md, html):
+        assert "simulated for this review (no simulated journal is stored): 500 incidents under baseline" in page
+        assert "seed 7" in page and "--incidents 500 --seed 7" in page
+
+
+def test_a_bad_baseline_policy_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    history = tmp_path / "history.duckdb"
+    HistoryStore(history).add([read_timeline_file(_timeline(tmp_path, 1, HOUR))])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: policy\nname: bad\narrivals_per_day: {SEV-1: -3}\n", encoding="utf-8")
+    for policy, field in ((bad, "arrivals_per_day"), (tmp_path / "none.yaml", "--baseline-policy")):
+        done = run_gameday("review", "monthly", "--history", history, "--json", "--baseline-policy", policy)
+        assert done.returncode != 0 and "Traceback" not in done.stderr and not done.stdout
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and policy.name in lines[0] and field in lines[0], done.stderr

@@ -33,3 +33,9 @@ def test_the_notebook_reads_a_store_of_real_drills_and_the_past_incident(tmp_pat
     printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert str(history) in printed and "incident  2026-01-24-001" in printed
     assert "drill     red-2026-03-02" in printed and "drill     crashloop-20261205T203631Z-s1" in printed
+    # the baseline beside what was observed: simulated for the review (none stored), with its seed, and the
+    # weights' sentence per row (the incident 1, each drill at 60x 0.5/60, the autopilot's people nothing)
+    assert "baseline: simulated for this review (no simulated journal is stored): 500 incidents" in printed
+    assert "seed 1" in printed
+    sev1_mttr = next(line for line in printed.splitlines() if line.startswith("SEV-1 mttr: simulated median"))
+    assert "too few to fit: 3 observation(s) weighing 1.02 real incident(s), 3 needed" in sev1_mttr, sev1_mttr
