@@ -36,3 +36,16 @@ def test_data_at_risk_goes_offline_repairs_and_restores(sandbox: dict[str, str],
     with psycopg.connect(database_url(target_of(sandbox).config, direct=True)) as conn:
         assert conn.execute(INTEGRITY_SQL).fetchone() == (0,)
     assert_nothing_left(sandbox)
+
+
+def test_a_memory_leak_is_rolled_back_after_real_oom_kills(sandbox: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    summary = run_autopilot_drill(sandbox, tmp_path / "out", "memory-leak")
+    assert_took_the_branch(summary, ["rollback"])
+    events = summary["events"]
+    fired = {e.data["alertname"] for e in events if e.type is EventType.alert_firing}
+    assert "BackendOOMKilled" in fired, fired
+    killed = [e.data.get("oom_killed") or 0 for e in events if e.type is EventType.metric_sample]
+    assert max(killed) > 0, "no backend pod was OOMKilled during the drill"
+    verified = next(e for e in events if e.type is EventType.verified)
+    assert verified.data["checks"]["no_oom_killed"] is True
+    assert_nothing_left(sandbox)
