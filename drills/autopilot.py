@@ -275,7 +275,6 @@ class Autopilot:
         yield from self.step("assess", self.declare_by, self._declare_clock())
         if declares:
             yield from self._declare()
-            self.env.process(self._status_updates())
         else:
             # "create ticket, assign to team member": the ticket names its assignee (not a role of the runbook's)
             self.emit(EventType.ticket_created, {"severity": self.severity, "assignee": f"{ACTOR}-oncall"})
@@ -312,15 +311,18 @@ class Autopilot:
         level = self.runbook.severity(self.severity).level
         yield from self.step("declare", self.declare_by, self._declare_clock())
         self.emit(EventType.severity_declared, {"severity": self.severity, "level": level})
+        # Step 1.3 "For SEV-1/SEV-2 incidents, immediately": the declaration message in #incidents, the war room,
+        # the page and the status page go out as the incident is declared, not once the team has assembled
+        for step in self.runbook.declaration_for(self.severity, user_facing=self.scenario.user_facing):
+            self._declaration_step(step)
+        self.comms.declared()
+        self.env.process(self._status_updates())  # the cadence counts from the declaration message
         self.env.process(self.comms.tell_users())  # the initial notice, while the team assembles
         # the ladder and the business list from the declaration: "immediately" does not wait for the assembly
         self.env.process(self._escalations(self.acked_at))
         yield from self.step("assemble")
         for role in self._team_roles():
             self.emit(EventType.role_assigned, {"role": role, "person": f"{ACTOR}-{role.lower()}"})
-        for step in self.runbook.declaration_for(self.severity, user_facing=self.scenario.user_facing):
-            self._declaration_step(step)
-        self.comms.declared()
 
     def _team_roles(self) -> list[str]:
         """The roles a declaration names (the runbook's) plus those the policy staffs, in the runbook's order."""

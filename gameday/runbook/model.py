@@ -207,6 +207,8 @@ class Runbook(_Closed):
     workflow: Workflow
     phases: list[Phase]
     declaration: list[DeclarationStep] = Field(default_factory=list)
+    declaration_when: str = Field(default="", description="Step 1.3's words for when its steps are done, e.g. "
+                                                          "'For SEV-1/SEV-2 incidents, immediately'")
     verification: VerificationCriteria
     closure_checklist: list[str] = Field(default_factory=list)
     required_access: list[str] = Field(default_factory=list)

@@ -195,6 +195,15 @@ class _Reader:
                 steps.append(DeclarationStep(title=text, severities=sevs, condition=condition))
         return steps
 
+    def declaration_when(self) -> str:
+        """Step 1.3's own words for when its steps are done ("For SEV-1/SEV-2 incidents, immediately"), so a
+        check can quote them; "" when the section has no such line."""
+        section = self.root.find(r"declare incident")
+        for para in section.paragraphs() if section else []:
+            if para.lower().startswith("for ") and severity_names(para):
+                return re.sub(r"[*_]+", "", para).strip().rstrip(":").strip()
+        return ""
+
     def verification(self) -> VerificationCriteria:
         name = "Step 3.2: Verify Resolution"
         section = self.section(r"verify resolution", name)
@@ -406,6 +415,7 @@ def parse_runbook(text: str, source: str = "<runbook>") -> Runbook:
             workflow=workflow,
             phases=phases,
             declaration=reader.declaration(),
+            declaration_when=reader.declaration_when(),
             verification=reader.verification(),
             closure_checklist=reader.closure_checklist(),
             required_access=reader.required_access(),

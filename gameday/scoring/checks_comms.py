@@ -223,10 +223,13 @@ def resolution_notice(ctx: Context, c: Check) -> CheckResult:
 # -- declaration and status page -----------------------------------------------------------------------
 
 
-@check("declaration_message", "Declaration message carries the template's fields")
+@check("declaration_message", "Declaration message at the declaration, with the template's fields")
 def declaration_message(ctx: Context, c: Check) -> CheckResult:
     template = ctx.runbook.communication.declaration
-    expected = f"a declaration message with {template.labels()}" if template else "—"
+    within = ctx.config.declaration_message_within_minutes
+    expected = (
+        f"a declaration message with {template.labels()}, within {within:g} min of the declaration" if template else "—"
+    )
     if template is None:
         return c.na(expected, "the runbook has no declaration template")
     if ctx.severity is None:
@@ -242,16 +245,53 @@ def declaration_message(ctx: Context, c: Check) -> CheckResult:
             f"No declaration message was posted; the runbook's '{template.name}' has "
             f"{len(template.fields)} fields: {template.labels()}.",
         )
+    late = _declaration_late(ctx, found, within)
     if ctx.lenient and not found.data.get("fields"):
+        if late:
+            return c.result(False, expected, f"posted by {found.actor}, {late}", "", _late_feedback(ctx, late, within))
         return c.na(expected, "the timeline records the message, not its fields")
     lacking = _missing_text(template, found)
+    problems = [f"lacks {lacking}"] if lacking else []
+    observed = f"posted by {found.actor}" + (f", without {lacking}" if lacking else ", every field filled")
+    if late:
+        observed += f", {late}"
+    feedback = []
+    if lacking:
+        feedback.append(
+            f"The declaration message lacks {lacking}; the runbook's '{template.name}' has "
+            f"{len(template.fields)} fields: {template.labels()}."
+        )
+    if late:
+        problems.append(late)
+        feedback.append(_late_feedback(ctx, late, within))
     return c.result(
-        not lacking,
+        not problems,
         expected,
-        f"posted by {found.actor}" + (f", without {lacking}" if lacking else ", every field filled"),
-        f"The declaration carried all {len(template.fields)} fields of the runbook's template.",
-        f"The declaration message lacks {lacking}; the runbook's '{template.name}' has {len(template.fields)} "
-        f"fields: {template.labels()}.",
+        observed,
+        f"The declaration carried all {len(template.fields)} fields of the runbook's template and went out with "
+        f"the declaration.",
+        " ".join(feedback),
+    )
+
+
+def _declaration_late(ctx: Context, posted: Event, within: float) -> str:
+    """"posted 12 min after the declaration" when the message came later than ``within`` runbook minutes (plus
+    the clock's resolution) after the declaration; "" when in time or no declaration is recorded."""
+    declared = ctx.view.at(E.severity_declared)
+    if declared is None:
+        return ""
+    slack, _ = _slack(ctx)
+    after = ctx.view.minutes(posted) - declared
+    return f"posted {_fmt(after)} after the declaration" if after > within + slack else ""
+
+
+def _late_feedback(ctx: Context, late: str, within: float) -> str:
+    """Step 1.3's own words ("For SEV-1/SEV-2 incidents, immediately") and the tolerance gameday allows."""
+    words = ctx.runbook.declaration_when or "the declaration steps go out with the declaration"
+    _, said = _slack(ctx)
+    return (
+        f"The declaration message was {late}; the runbook's Step 1.3 says \"{words}\": create the incident in Slack "
+        f"when declaring (gameday allows {within:g} min{said})."
     )
 
 

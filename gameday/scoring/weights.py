@@ -51,6 +51,9 @@ class ScoringConfig(BaseModel):
     weights: CheckWeights  # type: ignore[valid-type]
     verification_window_minutes: float = Field(default=5.0, gt=0, le=24 * 60, description="runbook minutes")
     update_grace_fraction: float = Field(default=0.1, ge=0, le=1)
+    declaration_message_within_minutes: float = Field(
+        default=5.0, ge=0, le=24 * 60,
+        description="runbook minutes after the declaration by which its message is posted (Step 1.3: at once)")
     postmortem_required_for: list[Literal["drill", "sim", "timeline"]] = Field(default_factory=lambda: ["drill"])
 
 

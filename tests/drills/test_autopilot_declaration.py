@@ -50,7 +50,7 @@ def _declare(tmp_path: Path, user_facing: bool) -> list:
     )
     pilot.env = simpy.Environment()
     pilot.env.process(pilot._declare())
-    pilot.env.run()
+    pilot.env.run(until=60)  # the update cadence runs until resolved: an hour of it
     journal.close()
     return [e for e in read_journal(journal.path)]
 
@@ -191,6 +191,24 @@ def test_a_slow_draw_is_cut_at_the_runbooks_clock(tmp_path: Path) -> None:
         "status_update cut to 13.0 min (drawn 20.0) to keep the runbook's clock: tell users within 15 min "
         "of the declaration",
     ]
+
+
+def test_the_declaration_steps_go_out_as_the_incident_is_declared(tmp_path: Path) -> None:
+    """Step 1.3, "For SEV-1/SEV-2 incidents, immediately": the #incidents message, the war room, the page and the
+    status page at the declaration (minute 12.5), not after the 25 min assembly; the update cadence counts from
+    the declaration message (the reminder, 15 min less the typical 20 min of writing, is now; writing takes 20)."""
+    pilot, log = _slow_team(tmp_path)
+    pilot.declare_by = pilot._declare_by()
+    pilot.env.process(pilot._declare())
+    pilot.env.run(until=60)
+    first = {kind: t for t, kind, _ in reversed(log)}
+    for kind in (EventType.declaration_posted, EventType.war_room_created, EventType.paged, EventType.status_page):
+        assert first[kind] == first[EventType.severity_declared] == 12.5, kind
+    assert first[EventType.role_assigned] == 12.5 + 25.0
+    updates = [t for t, kind, _ in log if kind is EventType.status_update]
+    assert updates[:2] == [12.5 + 20.0, 12.5 + 40.0]
+    kinds = [kind for _, kind, _ in log]
+    assert kinds.index(EventType.declaration_posted) < kinds.index(EventType.role_assigned)
 
 
 def test_cutting_a_step_leaves_every_later_draw_alone(tmp_path: Path) -> None:

@@ -397,6 +397,52 @@ def test_a_past_incidents_timeline_is_judged_on_what_it_records(tmp_path: Path) 
     )
 
 
+def _declaration_at(minute: float) -> list[Row]:
+    """The complete journal with its declaration message (every field) posted at ``minute``."""
+    posted = next(r for r in complete() if r[1] == "declaration_posted")
+    return replace(complete(), 5.5, "declaration_posted", (minute, *posted[1:]))
+
+
+def test_a_declaration_message_posted_long_after_the_declaration() -> None:
+    """Step 1.3: a SEV-1/2 is created in Slack as it is declared; 12 min later (once the team assembled) fails,
+    quoting the runbook's words and the tolerance; within it passes."""
+    checks = _fails_exactly(_declaration_at(17), "declaration_message")
+    result = checks["declaration_message"]
+    assert result.observed == "posted by alice, every field filled, posted 12.0 min after the declaration"
+    words = RUNBOOK.declaration_when
+    assert words.startswith("For SEV-1/SEV-2 incidents, ") and words.endswith(
+        "immediately" if TEAM_RUNBOOK.is_file() else "do at once"
+    )
+    assert result.feedback == (
+        f'The declaration message was posted 12.0 min after the declaration; the runbook\'s Step 1.3 says "{words}": '
+        "create the incident in Slack when declaring (gameday allows 5 min)."
+    )
+    assert "within 5 min of the declaration" in result.expected
+    assert by_id(score(_declaration_at(9.9)))["declaration_message"].status is Status.passed
+
+
+def test_a_late_declaration_message_that_also_lacks_fields_says_both() -> None:
+    rows = replace(
+        complete(),
+        5.5,
+        "declaration_posted",
+        (30, "declaration_posted", "alice", {"fields": {"severity": "SEV-1", "summary": "errors"}}),
+    )
+    feedback = _fails_exactly(rows, "declaration_message")["declaration_message"].feedback
+    assert feedback.startswith("The declaration message lacks Impact, Detected, IC, TL, War Room;")
+    assert "The declaration message was posted 25.0 min after the declaration;" in feedback
+
+
+def test_the_tolerance_is_the_weights_files() -> None:
+    from gameday.scoring.weights import load_weights
+
+    config = load_weights()
+    assert config.declaration_message_within_minutes == 5.0
+    strict = config.model_copy(update={"declaration_message_within_minutes": 0.25})
+    (incident,) = score_events(events(_declaration_at(5.5)), RUNBOOK, config=strict).incidents
+    assert by_id(incident)["declaration_message"].status is Status.failed
+
+
 def test_a_message_written_in_the_template_fills_its_fields() -> None:
     """A team that pastes the filled-in template (``gameday drill log``, the war room) is read like ``fields``;
     a field left as the template's placeholder is not filled."""
