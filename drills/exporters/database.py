@@ -7,12 +7,13 @@ tells them apart; and the invariant must be read from the real tables, not from 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 from prometheus_client.core import GaugeMetricFamily
+
+from drills.exporters.connection import KeptConnection
 
 #: The data invariant the team can check (docs and the runbook card quote it): no appointment is booked
 #: twice (same patient, time and department).  0 when the data is right.
@@ -23,42 +24,33 @@ INTEGRITY_SQL = (
 
 
 class DatabaseProbe:
-    """One kept connection (autocommit), reopened after a failure; every call is one short query."""
+    """Short queries on one kept connection (:class:`~drills.exporters.connection.KeptConnection`)."""
 
     def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self._conn: psycopg.Connection | None = None
-        self._lock = threading.Lock()
+        self.connection = KeptConnection(dsn)
 
     def scalar(self, sql: str) -> float:
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=1)
-                    row = self._conn.execute(sql).fetchone()
-                    return float(row[0]) if row and row[0] is not None else 0.0
-                except psycopg.Error:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise
-        return 0.0
+        row = self.connection.run(lambda conn: conn.execute(sql).fetchone())
+        return float(row[0]) if row and row[0] is not None else 0.0
 
 
 def database_metrics(probe: DatabaseProbe) -> Iterator[Any]:
     """``pg_up`` (0, not absent, while PostgreSQL is down: the ``DatabaseDown`` alert needs a series) and
-    ``erp_integrity_violations`` (absent while the database is down: unknown is not 0)."""
+    ``erp_integrity_violations`` (absent while it cannot be read: unknown is not 0).  Up means the server answers,
+    as postgres_exporter's does: a database that answers without the app's tables is up (and the app fails)."""
     up = GaugeMetricFamily("pg_up", "PostgreSQL answers a direct connection")
     try:
-        violations = probe.scalar(INTEGRITY_SQL)
+        probe.scalar("SELECT 1")
     except psycopg.Error:
         up.add_metric([], 0.0)
         yield up
         return
     up.add_metric([], 1.0)
     yield up
+    try:
+        violations = probe.scalar(INTEGRITY_SQL)
+    except psycopg.Error:
+        return
     family = GaugeMetricFamily("erp_integrity_violations", "appointments booked more than once (groups)")
     family.add_metric([], violations)
     yield family

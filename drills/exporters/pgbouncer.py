@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 from prometheus_client.core import GaugeMetricFamily
+
+from drills.exporters.connection import KeptConnection
 
 POOL_COLUMNS = {  # SHOW POOLS column -> metric suffix (pgbouncer_exporter's names)
     "cl_active": "client_active_connections",
@@ -25,27 +26,16 @@ class PgBouncerAdmin:
     """SHOW commands over the admin console (simple query protocol, autocommit, hence ClientCursor)."""
 
     def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self._conn: psycopg.Connection | None = None
-        self._lock = threading.Lock()
+        self.connection = KeptConnection(dsn, cursor_factory=psycopg.ClientCursor)
 
     def show(self, what: str) -> list[dict[str, Any]]:
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = psycopg.connect(self.dsn, autocommit=True, cursor_factory=psycopg.ClientCursor)
-                    with self._conn.cursor() as cur:
-                        cur.execute(f"SHOW {what}")
-                        names = [c.name for c in cur.description or []]
-                        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-                except psycopg.Error:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise
-        return []
+        def query(conn: psycopg.Connection) -> list[dict[str, Any]]:
+            with conn.cursor() as cur:
+                cur.execute(f"SHOW {what}")
+                names = [c.name for c in cur.description or []]
+                return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+        return self.connection.run(query)
 
 
 def pgbouncer_metrics(admin: PgBouncerAdmin) -> Iterator[Any]:

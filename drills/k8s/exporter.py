@@ -25,6 +25,8 @@ from prometheus_client import make_wsgi_app
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from drills.exporters.database import DatabaseProbe, database_metrics
+from drills.exporters.memory import UsagePoller, kube_containers, memory_families
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.k8s.informer import WatchedList
 
@@ -89,32 +91,41 @@ class ClusterCollector(Collector):
     for the API server, so a loaded node cannot make the exporter miss scrapes, and a state change is there at
     the next scrape); PgBouncer at scrape time (a refused connection is immediate: ``pgbouncer_up`` 0)."""
 
-    def __init__(self, namespace: str, pgbouncer_dsn: str, api: Any = None) -> None:
+    def __init__(self, namespace: str, pgbouncer_dsn: str, api: Any = None, database_dsn: str | None = None) -> None:
         from kubernetes import client, config
 
         if api is None:
             config.load_incluster_config()
         self.namespace = namespace
         self.admin = PgBouncerAdmin(pgbouncer_dsn)
+        #: PostgreSQL directly, as on the sandbox: ``pg_up`` and the data invariant (drills/exporters/database.py)
+        self.database = DatabaseProbe(database_dsn) if database_dsn else None
         self.watched_pods = WatchedList(client.CoreV1Api(api).list_namespaced_pod, namespace, what="pods").start()
         self.watched_deployments = WatchedList(client.AppsV1Api(api).list_namespaced_deployment, namespace,
                                                what="deployments").start()  # fmt: skip
         self.watched_pods.wait_listed(10)
         self.watched_deployments.wait_listed(10)
+        #: what ``kubectl top pods`` shows, for container_memory_working_set_bytes (drills/exporters/memory.py)
+        self.usage = UsagePoller(lambda: client.CustomObjectsApi(api).list_namespaced_custom_object(
+            "metrics.k8s.io", "v1beta1", namespace, "pods", _request_timeout=5))
 
     @property
     def pods(self) -> list[Any]:
         return self.watched_pods.items()
 
     def stop(self) -> None:
+        self.usage.stop()
         self.watched_pods.stop()
         self.watched_deployments.stop()
 
     def collect(self) -> Iterator[Any]:
         if self.watched_pods.wait_listed(0) and self.watched_deployments.wait_listed(0):
             yield from pod_families(self.watched_pods.items(), self.namespace)
+            yield from memory_families(kube_containers(self.watched_pods.items(), self.namespace, self.usage.usage))
             yield from deployment_families(self.watched_deployments.items(), self.namespace)
         yield from pgbouncer_metrics(self.admin)
+        if self.database is not None:
+            yield from database_metrics(self.database)
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -144,7 +155,7 @@ def make_app(collector: ClusterCollector, selector: str, backend_port: int) -> C
 
 def main() -> int:
     namespace = os.environ["POD_NAMESPACE"]  # the downward API (manifests/cluster-exporter.yaml)
-    collector = ClusterCollector(namespace, os.environ["PGBOUNCER_DSN"])
+    collector = ClusterCollector(namespace, os.environ["PGBOUNCER_DSN"], database_dsn=os.environ.get("DATABASE_DSN"))
     REGISTRY.register(collector)
     port = int(os.environ.get("PORT", "9100"))
     app = make_app(collector, os.environ["BACKEND_SELECTOR"],

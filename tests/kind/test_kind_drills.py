@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import GAMEDAY, REPO, Kind, drill, journal_of, wait_event
+from gameday_testkit import finish_drill
 
 from drills.k8s.objects import default_world
 from gameday.files import load_model
@@ -44,17 +45,13 @@ SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
     "pgbouncer-down": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.5,
     "slow-queries": lambda samples: max(s.get("p95_seconds") or 0 for s in samples) > 1.0,
     "error-burst": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
+    # PostgreSQL's StatefulSet at 0 while PgBouncer runs: every query fails
+    "database-down": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.5,
 }
 
 
 def finish(proc: subprocess.Popen[str]) -> str:
-    try:
-        output, _ = proc.communicate(timeout=DRILL_TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(120)
-    return output
+    return finish_drill(proc, DRILL_TIMEOUT_S)
 
 
 def first(events: list[Event], match: Callable[[Event], bool], what: str, after: int = -1) -> int:
@@ -102,6 +99,8 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
     assert during and SYMPTOMS[scenario](during), f"the fault never showed in the real metrics: {during[-3:]}"
     threshold = load_runbook().verification.error_rate_below
     assert events[mitigated].data["error_rate"] < threshold
+    if scenario == "database-down":  # the database's own alert, not only its symptoms (the exporter reads it)
+        assert "DatabaseDown" in fired, f"DatabaseDown never fired (got {fired})"
     if scenario == "crashloop":
         crashing = [e for e in events[injected:action] if e.type is EventType.replica_state
                     and e.data.get("state") == "CrashLoopBackOff" and e.data.get("restarts", 0) > 0]
