@@ -56,20 +56,6 @@ def _fmt(block: dict) -> str:
     return f"{block['mean']:.1f}{ci}"
 
 
-def _compiled(policy, runbook, path: Path):  # type: ignore[no-untyped-def]
-    """``compile_model`` with the policy file named in its errors (the model does not know its file)."""
-    from gameday.errors import InputError
-    from sim.model import compile_model
-
-    try:
-        policy.check_against(runbook)  # every name it gives is the runbook's (gameday.references)
-        return compile_model(policy, runbook)
-    except InputError as exc:
-        if exc.path is None:
-            raise InputError(path, exc.field, exc.problem) from None
-        raise
-
-
 def register(app: typer.Typer) -> None:
     from sim.review_cli import register as register_review
     from sim.sweep.cli import register as register_sweep
@@ -93,13 +79,14 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from gameday.runbook import load_runbook
+        from sim.model import compile_named
         from sim.policy import load_policy
         from sim.runner import Outcome, choose_engine, run, split
         from sim.stats import summarise
 
         pol = load_policy(str(policy))
         rb = load_runbook(runbook)
-        model = _compiled(pol, rb, policy)
+        model = compile_named(pol, rb, policy)
         engine = choose_engine(engine, incidents, journal is not None)
         rows = []
         if journal is not None and engine == "simpy":
@@ -173,6 +160,7 @@ def register(app: typer.Typer) -> None:
         from gameday.errors import InputError
         from gameday.runbook import load_runbook
         from sim.compare import compare as run_compare
+        from sim.model import compile_named
         from sim.policy import load_policy
 
         if len(policy) != 2:
@@ -180,7 +168,7 @@ def register(app: typer.Typer) -> None:
         pa, pb = (load_policy(str(p)) for p in policy)
         rb = load_runbook(runbook)
         for pol, path in ((pa, policy[0]), (pb, policy[1])):
-            _compiled(pol, rb, path)  # fail fast, naming the file
+            compile_named(pol, rb, path)  # fail fast, naming the file
         with _progress(2 * incidents, incidents >= 100_000) as bar:
             result = run_compare(pa, pb, rb, incidents, seed, replications=replications, workers=workers,
                                  progress=_advance(bar, 2 * incidents), engine=engine)

@@ -210,3 +210,16 @@ def compile_model(policy: Policy, runbook: Runbook) -> CompiledModel:
         declared=np.array([s in declared for s in severities]),
         unmodelled=unmodelled,
     )
+
+
+def compile_named(policy, runbook, path):  # type: ignore[no-untyped-def]
+    """``compile_model`` with the policy file named in its errors (the model does not know its file)."""
+    from gameday.errors import InputError
+
+    try:
+        policy.check_against(runbook)  # every name it gives is the runbook's (gameday.references)
+        return compile_model(policy, runbook)
+    except InputError as exc:
+        if exc.path is None:
+            raise InputError(path, exc.field, exc.problem) from None
+        raise

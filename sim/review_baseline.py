@@ -35,13 +35,13 @@ def simulated_baseline(runbook: Any, policy: Path | None = None, *, seed: int = 
     import numpy as np
 
     from gameday.history.review import REVIEWED_METRICS
-    from sim.cli import _compiled
+    from sim.model import compile_named
     from sim.policy import load_policy
     from sim.runner import run
 
     path = Path(policy) if policy is not None else DEFAULT_BASE
     pol = load_policy(str(path))
-    model = _compiled(pol, runbook, path)  # a policy the runbook cannot take: one line naming its file
+    model = compile_named(pol, runbook, path)  # a policy the runbook cannot take: one line naming its file
     outcomes = run(pol, runbook, incidents, seed, engine="auto")
     severity = np.concatenate([o.severity for o in outcomes])
     values = {m: np.concatenate([o.metrics[m] for o in outcomes]) for m in REVIEWED_METRICS}

@@ -141,7 +141,7 @@ def test_fuzzed_policies_are_refused_in_one_line(workdir: Path) -> None:
         policy = load_policy(str(path))
         try:
             compile_model(policy, runbook)
-        except GamedayError as exc:  # the command names the file (sim.cli._compiled); so do we
+        except GamedayError as exc:  # the command names the file (sim.model.compile_named); so do we
             from gameday.errors import InputError
 
             if isinstance(exc, InputError) and exc.path is None:

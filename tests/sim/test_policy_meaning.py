@@ -99,11 +99,11 @@ def test_an_empirical_csv_of_infinities_is_refused(tmp_path: Path) -> None:
 
 
 def test_simulate_names_the_policy_file_and_field(tmp_path: Path, seed_runbook: Runbook) -> None:
-    from sim.cli import _compiled
+    from sim.model import compile_named
 
     path = tmp_path / "p.yaml"
     with pytest.raises(InputError, match=rf"^{path}: responders\.roles\.TLX: no role 'TLX'.*did you mean TL\?"):
-        _compiled(policy(responders__roles={"TLX": {}}), seed_runbook, path)
+        compile_named(policy(responders__roles={"TLX": {}}), seed_runbook, path)
 
 
 def _sweep(policies_dir: Path, runbook: Path, **extra: Any) -> dict[str, Any]:
