@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
     from gameday.runbook.world import World
 
-#: Until the leaking release is out everywhere its schedule waits (at most this long: a stalled rollout leaks too).
-LEAK_HOLD_S = 300.0
 ANNOTATION_PATH = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
 
 
@@ -170,18 +168,19 @@ class KubePoolLeak(_Rollout):
         pacing = leak_pacing(target.time_scale, injected)
         due = pacing["slow_plan_from"]
         # "serving everywhere this long after the deploy starts": a container's start cannot be scaled, so where the
-        # rollout takes longer than that (kind at high time scales) the schedule starts once it is out everywhere,
-        # and the fault's runbook clock starts that much later (journaled as `fault_active` by the runner)
-        target.set_knobs("pace the pool leak", **{**pacing, "slow_plan_from": time.time() + LEAK_HOLD_S})
+        # rollout takes longer than that (kind at high time scales) each leaking pod starts the schedule as it starts
+        # serving (its first request past the due time), and the fault's runbook clock starts that much later
+        # (journaled as `fault_active` by the runner).  The knobs are written before the rollout: the new pods read
+        # them as they start (a later change would reach them only at the kubelet's next ConfigMap sync, seconds
+        # late — runbook minutes at high time scales).
+        target.set_knobs("pace the pool leak", **pacing)
         target.clock_start = None  # known once the release serves
 
-        def schedule() -> None:
-            now = time.time()
-            target.set_knobs("the pool leak's schedule starts", slow_plan_from=max(due, now))
-            target.clock_start = injected + max(0.0, now - due)
+        def serving() -> None:
+            target.clock_start = injected + max(0.0, time.time() - due)
 
         super().inject(obj, params)
-        target.once_rolled_out(params.version, schedule, serving=True)
+        target.once_rolled_out(params.version, serving, serving=True)
 
     def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
         # the knobs first: the template's restore drops the record, so a runner killed between the two must find
