@@ -5,7 +5,9 @@ the backend uses (``probe_success``, ``probe_duration_seconds``, labelled ``targ
 Why: PgBouncer's and PostgreSQL's own checks (``pgbouncer_up``, ``pg_up``) go around the links, so they stay
 green in a network fault; these say whether the path from the backend works and how slow it is.  Each probe
 runs in a thread of its own, so a probe stuck in a partition (no reply, no reset) never holds up a scrape: one
-in flight for longer than its timeout reads as a failure.
+in flight for longer than its timeout reads as a failure.  The sandbox's exporter and the cluster exporter
+(drills/k8s/exporter.py, through the cluster's Toxiproxy Service) both run them, so the shared alert rules
+``DependencyUnreachable`` / ``DependencyLatencyHigh`` read the same series on both targets.
 """
 
 from __future__ import annotations

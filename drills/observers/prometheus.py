@@ -124,7 +124,7 @@ class MetricQueries:
     database_up: str = "min(last_over_time(pg_up[1m]))"  # the latest reading, a missed scrape is no news
     #: the data invariant's violations, read from the real tables (drills/exporters/database.py)
     integrity_violations: str = "max(last_over_time(erp_integrity_violations[1m]))"
-    #: the backend's network paths to its dependencies answer (the sandbox's blackbox probes, drills/sandbox/probes.py)
+    #: the backend's network paths to its dependencies answer (the blackbox probes, drills/exporters/probes.py)
     network_ok: str = "min(last_over_time(probe_success[1m]))"
     #: backend pods whose container last died OOMKilled (a new pod has no last state: 0 after a rollback)
     oom_killed: str = ('sum(kube_pod_container_status_last_terminated_reason{container="backend",'

@@ -180,7 +180,7 @@ def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
         # last_over_time: a scrape the loaded exporter missed is no news, not a resolved alert
         rule("DataIntegrityViolation", f"max(last_over_time(erp_integrity_violations[{w}])) > 0", "critical",
              "{{ $value }} appointment(s) booked more than once: the data invariant is broken"),
-        # the backend's network links, probed blackbox-style through them (drills/sandbox/probes.py): a path that
+        # the backend's network links, probed blackbox-style through them (drills/exporters/probes.py): a path that
         # failed all through the window, or answered but slowly all through it
         rule("DependencyUnreachable", f"max by (target) (max_over_time(probe_success[{w}])) == 0", "critical",
              "The backend's network path to {{ $labels.target }} is down (PgBouncer, PostgreSQL may look fine)"),

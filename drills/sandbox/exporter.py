@@ -3,7 +3,7 @@
 Metric names follow those two exporters, so the alert rules read the same on the sandbox and on a
 cluster: pod restarts / CrashLoopBackOff / readiness from the kubelets' published state, and PgBouncer's
 ``SHOW POOLS`` / ``SHOW DATABASES`` from its admin console; and blackbox probes of the backend's network links
-(``drills/sandbox/probes.py``).
+(``drills/exporters/probes.py``, the cluster exporter's too).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from prometheus_client.registry import Collector
 from drills.exporters.database import DatabaseProbe, database_metrics
 from drills.exporters.memory import ContainerMemory, memory_families
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
+from drills.exporters.probes import link_probes, probe_metrics
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.configs import ADMIN_USER, database_url, upstream_url
 from drills.sandbox.kubelet import load_config
 from drills.sandbox.paths import Layout
-from drills.sandbox.probes import link_probes, probe_metrics
 
 
 class SandboxCollector(Collector):
