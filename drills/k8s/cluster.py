@@ -220,16 +220,13 @@ class KindCluster:
         kind = str(kind_cache() / "bin" / f"kind-{KIND_VERSION}")
         node = self.node_image or "gameday/kind-node:<k8s version>-<key> (built here unless cached)"
         from drills.k8s.build.apps import app_images
-        from drills.k8s.build.toxiproxy import image_tag as toxiproxy_tag
 
-        apps = [i.tag for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
-        tags = [*apps, toxiproxy_tag()]  # Toxiproxy: imported from its Go build (build/toxiproxy.py), loaded with them
+        tags = [i.tag for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
         return [
             Step("check the Docker daemon answers", ("docker", "info", "--format", "{{.ServerVersion}}")),
             Step(f"build kind {KIND_VERSION} unless cached", ("go", "install", f"sigs.k8s.io/kind@{KIND_VERSION}")),
             Step("build the node image unless cached", ("bash", "tools/kind/node-image.sh", node)),
-            *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in apps),
-            Step(f"build {toxiproxy_tag()} unless cached", ("docker", "import", "-", toxiproxy_tag())),
+            *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in tags),
             Step("create the cluster (skipped when it exists)",
                  (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
                   CREATE_WAIT, *self._kubeconfig_args())),
@@ -260,7 +257,6 @@ class KindCluster:
         """
         from drills.k8s.build.apps import app_images, build_app_images
         from drills.k8s.build.node import node_image, prepare
-        from drills.k8s.build.toxiproxy import toxiproxy_image  # the network fault's links (manifests/toxiproxy)
 
         images = [i for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
 
@@ -276,7 +272,7 @@ class KindCluster:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
                 node_tag = pool.submit(node)
                 apps = pool.submit(build_app_images, self.progress, images)
-                return node_tag.result(), [*apps.result(), toxiproxy_image(self.progress)[0]]
+                return node_tag.result(), apps.result()
         finally:
             self.progress.record(BUILD_TIMES)
 

@@ -446,7 +446,7 @@ def test_non_allowlisted_context_is_refused_before_any_request(
         allowed = KubernetesTarget("prod-cluster", kubeconfig=kubeconfig, allowed_contexts=["prod-*"])
         # the fake server accepts and hangs up without TLS: the client's TLS handshake fails (after its retries), as
         # an SSL error or, when the hang-up wins the race, a reset
-        with pytest.raises(MaxRetryError, match="SSLError|reset|ProtocolError|Remote ?Disconnected"):
+        with pytest.raises(MaxRetryError, match=r"SSLError|reset|ProtocolError|Remote ?Disconnected"):
             allowed.pending_injections()
         allowed.close()
         wait_for(lambda: server.connections > 0, "a connection to the fake prod server", timeout=5)
