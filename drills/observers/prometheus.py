@@ -49,7 +49,11 @@ class Prometheus:
             response = self._client.get("/api/v1/query", params={"query": promql})
         except httpx.HTTPError as exc:
             raise TargetError(f"Prometheus at {self.url} did not answer: {exc}") from None
-        body: dict[str, Any] = response.json() if response.content else {}
+        try:
+            body: dict[str, Any] = response.json() if response.content else {}
+        except ValueError:  # a Prometheus shutting down (or a proxy before it) answers with a page, not JSON
+            raise TargetError(f"Prometheus at {self.url} did not answer: HTTP {response.status_code}, "
+                              "not the query API's JSON") from None  # fmt: skip
         if response.status_code != 200 or body.get("status") != "success":
             raise TargetError(f"Prometheus rejected {promql!r}: {body.get('error', response.status_code)}")
         result = body["data"]["result"]
