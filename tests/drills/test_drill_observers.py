@@ -215,3 +215,32 @@ def test_a_second_drill_on_a_busy_target_is_refused_with_the_first_drills_id(tmp
     assert "drill connection-pool-leak-first is already running on local" in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists(), "a refused drill must not start a journal"
+
+
+def test_a_prometheus_answering_a_page_instead_of_json_did_not_answer() -> None:
+    """Prometheus shutting down answered a text page: the sampler must read it as an outage (a TargetError the
+    runner's grace handles), not die in a JSONDecodeError."""
+    import http.server
+    import threading
+
+    from drills.observers.prometheus import Prometheus
+    from gameday.errors import TargetError
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"Service Unavailable"
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(TargetError, match="did not answer: HTTP 503"):
+            Prometheus(f"http://127.0.0.1:{server.server_address[1]}").query("up")
+    finally:
+        server.shutdown()
