@@ -302,18 +302,25 @@ class Attribution:
         if uid in self._deleted_pods:
             return
         owner = next((o for o in meta.get("ownerReferences") or [] if o.get("kind") == "ReplicaSet"), None)
+        if self.audit is not None:
+            # The audit log names who deleted it (drills/k8s/audit.py): no API read here, so the deletions of a
+            # `delete pods --all` are all seen within its batch; the counts are read only if the log has no line.
+            with self._batch_lock:
+                self._verdicts_pending += 1
+            self._start(self._judge_deletion, name, self.journal.now(), None, (owner, version_of(obj), kind == GONE),
+                        name=f"watch-delete-{name}")  # fmt: skip
+            self._deleted_pods.add(uid)
+            return
         # the counts' inference, made now: it reads the pods committed before the deletion
         wanted = owner is None or self._wanted_by_replicaset(owner["name"], name, version_of(obj),
                                                               relisted=kind == GONE)  # fmt: skip
-        if self.audit is not None or (not wanted and kind != GONE):
-            # The audit log names who deleted it (drills/k8s/audit.py); without one, the counts say the
-            # controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet looks the same when a person
-            # deletes one of its pods first — the controller then deletes none.  Its SuccessfulDelete event tells
-            # them apart; without one soon, the deletion was a person's.
+        if not wanted and kind != GONE:
+            # The counts say the controller's: a ReplicaSet scaled down (a rollout) with no pod picked yet looks the
+            # same when a person deletes one of its pods first — the controller then deletes none.  Its
+            # SuccessfulDelete event tells them apart; without one soon, the deletion was a person's.
             with self._batch_lock:
                 self._verdicts_pending += 1
-            inferred = "person" if wanted else "controller" if kind == GONE else "events"
-            self._start(self._judge_deletion, name, self.journal.now(), inferred, name=f"watch-delete-{name}")
+            self._start(self._judge_deletion, name, self.journal.now(), "events", None, name=f"watch-delete-{name}")
         elif wanted:
             self._person_deleted(name)
         self._deleted_pods.add(uid)  # only now: a judgement that raised is made again when the change comes back
@@ -342,11 +349,18 @@ class Attribution:
                 seen = len(self._batch)
         self._flush_deletions()
 
-    def _judge_deletion(self, name: str, seen: datetime, inferred: str) -> None:
-        """The audit log's verdict when it has one; else what the counts ``inferred``: a person's (the ReplicaSet
-        still wanted the pod, or nothing owned it), the controller's, or the controller's if its events say so."""
+    def _judge_deletion(self, name: str, seen: datetime, inferred: str | None,
+                        counts: tuple[dict[str, Any] | None, str, bool] | None) -> None:  # fmt: skip
+        """The audit log's verdict when it has one; else what the counts infer (``counts``: the owner, the
+        deletion's version and whether a re-list found it gone; or ``inferred`` already): a person's (the
+        ReplicaSet still wanted the pod, or nothing owned it), the controller's, or the controller's if its events
+        say so."""
         try:
             by_person = self.audit.by_person(name, seen, self.timing.audit_wait_s) if self.audit else None
+            if by_person is None and counts is not None:
+                owner, version, relisted = counts
+                wanted = owner is None or self._wanted_by_replicaset(owner["name"], name, version, relisted=relisted)
+                inferred = "person" if wanted else "controller" if relisted else "events"
             if by_person is None and inferred == "events":
                 self.unless_controller_deleted(name, seen)
             elif by_person or (by_person is None and inferred == "person"):
