@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from gameday_testkit import wait_for
 from warroom_helpers import LiveRoom
 
 from drills.warroom.view import RoomView, Viewer
@@ -51,8 +52,13 @@ def test_every_message_of_the_runbook_goes_through_the_validated_path(live_room:
     assert notice["kind"] == "initial" and notice["fields"]["current_status"] == "Investigating"
     assert events[E.notified].data == {"who": "Product Manager", "channels": ["Email"]}
     # what the timeline says
-    texts = [i["text"] for i in carol.get("/api/state").json()["timeline"]]
-    assert "Initial notice to users (Email): Subject: Service Issue - Hospital ERP System" in " ".join(texts)
+    notice_text = "Initial notice to users (Email): Subject: Service Issue - Hospital ERP System"
+
+    def timeline() -> list[str] | None:  # the room reads the journal as it grows: on a loaded machine, a moment later
+        texts = [i["text"] for i in carol.get("/api/state").json()["timeline"]]
+        return texts if notice_text in " ".join(texts) else None
+
+    texts = wait_for(timeline, "the initial notice in the room's timeline", timeout=15)
     assert any(t.startswith("Status page: Identified (Status Page)") for t in texts)
 
 
