@@ -12,17 +12,11 @@ from typing import Any
 
 import pytest
 from gameday_testkit import never, wait_for
+from test_watch_chaos import DEPLOYMENT
 
 from drills.k8s.audit import AuditTail, log_for, parse
 from drills.k8s.watch import KubeWatch
 from gameday.journal import EventType, JournalWriter, read_journal
-
-DEPLOYMENT = {
-    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-    "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-             "template": {"metadata": {"labels": {"app": "web"}},
-                          "spec": {"containers": [{"name": "web", "image": "example/web:v1"}]}}},
-}  # fmt: skip
 
 
 def _line(name: str, agent: str, user: str = "kubernetes-admin", *, code: int = 200, at: datetime | None = None,
