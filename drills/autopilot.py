@@ -54,6 +54,11 @@ POLL_WALL_S = 0.5
 FIX_CHECK_MINUTES = 15.0
 #: ... but never less than this many wall seconds: ``rate()`` windows need time to drain the bad minutes.
 FIX_CHECK_MIN_WALL_S = 60.0
+#: After a failed stability watch with the fix in place, how long (runbook minutes) to give the service to come
+#: back by itself before applying the fix again: a restart's dropped connections pass within a few samples.
+BLIP_MINUTES = 5.0
+#: ... but never less than this many wall seconds (the sampler's windows must drain the blip's errors).
+BLIP_MIN_WALL_S = 10.0
 #: How far ahead of one of the runbook's deadlines the autopilot's team aims (runbook minutes): people keeping a
 #: clock do not aim at its last second, and a drill's wall clock lags a little on a loaded machine.
 DEADLINE_MARGIN_MINUTES = 2.0
@@ -397,13 +402,28 @@ class Autopilot:
         stable? (back to investigate on No)."""
         remaining = attempts(self.scenario)  # one remediation each, or a branch's sequence
         last: list[Remediation] | None = None
+        watch_failed = False  # the last round's fix worked and was verified, then the stability watch failed
         while True:
             yield from self.step("investigate")
             yield from self.step("hypothesis")
+            repeat = False
             if remaining:
                 last = remaining.pop(0)
             elif last is not None and any(spec_for(step).rollback for step in last):
                 last = None  # a second undo would roll forward to the bad release: investigate instead
+            else:
+                repeat = last is not None and watch_failed
+            watch_failed = False
+            blip_minutes = max(BLIP_MINUTES, BLIP_MIN_WALL_S * self.time_scale / 60.0)
+            if repeat and (yield from self.wait_for(lambda: self.view.health()[0], blip_minutes)):
+                # The fix is in place and the service came back by itself: what failed the watch was a blip
+                # (a restart's dropped connections), not the fault.  Repeating the fix would make the next blip
+                # (a running PgBouncer restarted drops every pooled connection), so verify anew.
+                self.emit(EventType.note, {"text": "healthy again without a new fix: verify anew"})
+                if (yield from self._verify_and_watch()):
+                    return
+                watch_failed = True
+                continue
             self.emit(
                 EventType.hypothesis,
                 {
@@ -425,11 +445,16 @@ class Autopilot:
             for step in last:
                 yield from self._remediate(step)
             fixed_at = datetime.now(UTC)
-            limit = max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
+            limit = self._fix_check_minutes()
             if not (yield from self.wait_for(lambda at=fixed_at: self.view.health(since=at)[0], limit)):
                 continue  # the fix did not work ("Issue Resolved?" -> No): back to Investigate & Diagnose
             if (yield from self._verify_and_watch()):
                 return
+            watch_failed = True
+
+    def _fix_check_minutes(self) -> float:
+        """How long (runbook minutes) the metrics get to show whether the service is back."""
+        return max(FIX_CHECK_MINUTES, FIX_CHECK_MIN_WALL_S * self.time_scale / 60.0)
 
     def _verify_and_watch(self) -> Generator[Any, Any, bool]:
         """Verify Resolution, then the stability watch; False sends us back to investigation."""

@@ -31,7 +31,7 @@ class RollbackTarget:
 
     def remediate(self, action: str, **params: Any) -> str:
         self.calls.append(action)
-        return "rolled back"
+        return "done"
 
 
 class BlipDuringTheFirstWatch:
@@ -53,15 +53,26 @@ class BlipDuringTheFirstWatch:
         return ok, {"error_rate": 0.0, "replicas_ready": ok}
 
 
-def run(tmp_path: Path, blip: bool) -> tuple[Autopilot, RollbackTarget, list[Any]]:
-    scenario = load_model(ROOT / "scenarios" / "crashloop.yaml", Scenario)
+class BackAfterTheFirstWatch(BlipDuringTheFirstWatch):
+    """The fault comes back for good once the first stability watch starts; only a second fix ends it."""
+
+    def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
+        notes = [e.data.get("text", "") for e in read_journal(self.journal) if e.type is EventType.note]
+        ok = len(self.target.calls) >= 2 or (bool(self.target.calls) and "stability watch: 30 min" not in notes)
+        return ok, {"error_rate": 0.0 if ok else 1.0, "replicas_ready": ok}
+
+
+def run(tmp_path: Path, blip: bool, scenario_name: str = "crashloop",
+        view: type[BlipDuringTheFirstWatch] = BlipDuringTheFirstWatch,
+        time_scale: float = 600_000.0) -> tuple[Autopilot, RollbackTarget, list[Any]]:
+    scenario = load_model(ROOT / "scenarios" / f"{scenario_name}.yaml", Scenario)
     model = ResponderModel.from_files(ROOT / "scenarios" / "policies" / "baseline.yaml")
     journal = JournalWriter(tmp_path / "journal.jsonl", "d1")
     target = RollbackTarget()
     autopilot = Autopilot(runbook=load_runbook(), scenario=scenario, model=model,
                           target=target, journal=journal,  # type: ignore[arg-type]
-                          view=BlipDuringTheFirstWatch(target, journal.path, blip),  # type: ignore[arg-type]
-                          time_scale=600_000.0, rng=np.random.default_rng(7))  # fmt: skip
+                          view=view(target, journal.path, blip),  # type: ignore[arg-type]
+                          time_scale=time_scale, rng=np.random.default_rng(7))  # fmt: skip
     autopilot.start()
     autopilot._thread.join(60)
     finished = not autopilot._thread.is_alive()
@@ -86,3 +97,23 @@ def test_without_a_blip_it_verifies_once(tmp_path: Path) -> None:
     autopilot, target, events = run(tmp_path, blip=False)
     assert [e.type for e in events].count(EventType.verified) == 1
     assert autopilot.resolved and target.calls == [Remediation.rollback]
+
+
+def test_a_blip_after_a_restart_is_not_restarted_again(tmp_path: Path) -> None:
+    """CI at 1ac43bb, kind, x120: each restart of a running PgBouncer dropped the pooled connections, the blip
+    failed the next watch, and the autopilot restarted it again, until the drill timed out."""
+    autopilot, target, events = run(tmp_path, blip=True, scenario_name="pgbouncer-down")
+    notes = [e.data.get("text") for e in events if e.type is EventType.note]
+    assert "not stable; back to investigation" in notes
+    assert "healthy again without a new fix: verify anew" in notes
+    assert [e.type for e in events].count(EventType.verified) == 2
+    assert autopilot.resolved and target.calls == [Remediation.restart_pgbouncer]
+
+
+def test_a_fault_that_stays_back_gets_the_fix_again(tmp_path: Path) -> None:
+    # a slower clock: the autopilot gives the service 10 wall seconds to come back by itself first
+    autopilot, target, events = run(tmp_path, blip=False, scenario_name="pgbouncer-down", view=BackAfterTheFirstWatch,
+                                    time_scale=3_000.0)
+    assert autopilot.resolved
+    assert target.calls == [Remediation.restart_pgbouncer, Remediation.restart_pgbouncer]
+    assert "healthy again without a new fix: verify anew" not in [e.data.get("text") for e in events]
