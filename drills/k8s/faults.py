@@ -251,6 +251,81 @@ class KubeDatabaseDown(_WorkloadFault):
         obj.patch([{"op": "replace", "path": "/spec/replicas", "value": 0}], f"inject {self.fault.value}")
 
 
+class _DatabaseRollout(_Rollout):
+    """A release whose damage stays in the database once the release is gone (a migrated schema, wrong rows).
+
+    Revert: the template back, then, once no pod of the release is left to start again (and migrate) or to serve
+    (and write), the database put right in PostgreSQL's own pod (``target.database``: drills/k8s/database.py).
+    The record goes last, so a runner killed anywhere in between leaves it for the next start, which does the rest
+    again (each step is safe twice).
+    """
+
+    def database_step(self, target: KubernetesTarget, undo: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
+        from drills.k8s.rollout import ROLLOUT_WAIT_S, wait_rolled_out
+
+        recorded = obj.body["metadata"]["annotations"][INJECTION_ANNOTATION]
+        still_ours = {"op": "test", "path": ANNOTATION_PATH, "value": recorded}
+        obj.patch([still_ours, *self.restore_ops(obj, undo)], f"revert {self.fault.value}: the release before")
+        version = ((undo["template"].get("metadata") or {}).get("labels") or {}).get(VERSION_LABEL, "")
+        release = version or "its release"
+        if not wait_rolled_out(obj.target, version or None):
+            raise TargetError(f"revert {self.fault.value}: deployment/{obj.name} not back on {release} within "
+                              f"{ROLLOUT_WAIT_S:g} s; the database is left alone and the record stays (the next "
+                              f"gameday start finishes the revert)")
+        done = self.database_step(obj.target, undo)
+        obj.restore([], f"revert {self.fault.value}: done")
+        return f"deployment/{obj.name} back on {release}; {done}"
+
+
+@KUBE_FAULTS.register
+class KubeForwardMigration(_DatabaseRollout):
+    """The care-unit release: its first pod migrates the schema forward as it starts (the backend's own start-up
+    migration), and nothing migrates back.  Revert rolls back, then migrates the schema back to what the release
+    before needs (recorded from the release catalogue)."""
+
+    fault = FaultType.forward_migration
+
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        from gameday.releases import release
+
+        labels = (obj.body["spec"]["template"].get("metadata") or {}).get("labels") or {}
+        return {**super().prepare(obj, params), "schema": release(labels.get(VERSION_LABEL, "")).schema}
+
+    def database_step(self, target: KubernetesTarget, undo: dict[str, Any]) -> str:
+        schema = int(undo.get("schema", 1))
+        if schema >= 2:
+            return f"schema left at {schema}, as recorded"
+        target.database.migrate_back()
+        return "schema back to 1 (patients.ward)"
+
+
+#: The knob the data-at-risk branch turns (maintenance mode), put back as it was by the revert.
+MAINTENANCE_KNOBS = ("maintenance",)
+
+
+@KUBE_FAULTS.register
+class KubeDataCorruption(_DatabaseRollout):
+    """The double-booking release; revert rolls back and, once no pod of the release serves (so none can book twice
+    again), puts maintenance mode back as it was and removes the duplicates it wrote from the real tables (the
+    drill's wrong data is its fault too)."""
+
+    fault = FaultType.data_corruption
+
+    def prepare(self, obj: KubeObject, params: FaultParams) -> dict[str, Any]:
+        knobs = obj.target.knobs()
+        return {**super().prepare(obj, params), "knobs": {k: knobs[k] for k in MAINTENANCE_KNOBS if k in knobs}}
+
+    def database_step(self, target: KubernetesTarget, undo: dict[str, Any]) -> str:
+        before = undo.get("knobs") or {}  # a knob missing from it was at its default (maintenance off)
+        target.set_knobs("maintenance mode as before the fault",
+                         drop=[k for k in MAINTENANCE_KNOBS if k not in before], **before)
+        removed = target.database.repair()
+        return f"maintenance mode as before; {removed} duplicated appointment(s) removed"
+
+
 class _KnobFault(_KubeFault):
     """Runtime knobs in the ConfigMap the backend and eligibility pods mount (no restart)."""
 

@@ -34,6 +34,7 @@ from drills.detection import DetectionChain, WallDetection
 from drills.faults.knobs import CONFIG_KNOBS
 from drills.k8s import guard
 from drills.k8s.audit import GAMEDAY_AGENT
+from drills.k8s.database import ClusterDatabase, Database
 from drills.k8s.endpoints import ports_for_context, url
 from drills.k8s.faults import KUBE_FAULTS, KubeObject
 from drills.k8s.objects import (
@@ -47,6 +48,7 @@ from drills.k8s.objects import (
     VERSION_LABEL,
     default_world,
 )
+from drills.k8s.rollout import wait_rolled_out
 from drills.k8s.stack import alertmanager_address
 from drills.k8s.status import pod_state
 from drills.targets.base import (
@@ -126,6 +128,8 @@ class KubernetesTarget:
         self.printer = printer
         self._watch: Any = None
         self._bridge: Any = None
+        #: PostgreSQL in its pod (psql through pods/exec): the reverts' down-migration and repair
+        self.database: Database = ClusterDatabase(self)
 
         from kubernetes import client, config
 
@@ -615,7 +619,12 @@ class KubernetesTarget:
 
     @KUBE_REMEDIES.register(Remediation.repair_data)
     def _repair_data(self, params: NoParams) -> str:
-        return f"repaired: {repair_through_app(self.endpoints().app_url)} duplicated appointment(s) removed"
+        """As on the sandbox, whose rollouts are over when they return: first the backend's rollout (``kubectl
+        rollout status``), so no pod of a release being replaced writes again after the repair."""
+        settled = wait_rolled_out(self)
+        removed = repair_through_app(self.endpoints().app_url)
+        late = "" if settled else f" (deployment/{self.backend}'s rollout was still going on)"
+        return f"repaired: {removed} duplicated appointment(s) removed{late}"
 
     @KUBE_REMEDIES.register(Remediation.maintenance_off)
     def _maintenance_off(self, params: NoParams) -> str:

@@ -39,6 +39,10 @@ FAST = "120"
 DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
 #: Scenario -> what the fault must visibly do to the real system before anyone fixes it.
 SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
+    # v1.3.0's ward list fails, and the replicas v1.2.2 still runs fail on the schema its first pod migrated
+    "unsafe-rollback": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
+    # every request succeeds; only the invariant, read by the exporter from the real tables, says so
+    "data-corruption": lambda samples: max(s.get("integrity_violations") or 0 for s in samples) > 0,
     "connection-pool-leak": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
     # a rolling update of a release that never starts stalls after its first pod: one replica down
     "crashloop": lambda samples: min(s["replicas_ready"] for s in samples) < 3,
@@ -109,6 +113,37 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
     assert json.loads(score.stdout)
     assert [e.type for e in events][-1] is EventType.drill_ended
     assert_nothing_left(kind)
+    if scenario in BRANCHES:
+        assert_branch_and_database(kind, summary["journal"], BRANCHES[scenario])
+
+
+#: Issue 22's scenarios whose fault ends in the database -> the autopilot's actions, in order (the scenario's branch).
+BRANCHES: dict[str, list[str]] = {
+    "unsafe-rollback": ["roll-forward"],
+    "data-corruption": ["maintenance-on", "rollback", "repair-data", "maintenance-off"],
+}
+
+
+def assert_branch_and_database(kind: Kind, journal: str, actions: list[str]) -> None:
+    """The autopilot took the scenario's branch and the scorer's branch checks pass; after the drill, read in
+    PostgreSQL's pod itself: the schema is the one v1.2.2 reads (the revert migrated it back) and no appointment is
+    booked twice (the repair and the revert's clean-up held)."""
+    from gameday.scoring import score_journal
+
+    events = read_journal(journal)
+    taken = [e.data.get("action") for e in events if e.type is EventType.action and e.actor.startswith("autopilot")]
+    assert taken == actions, taken
+    (score,) = score_journal(journal).incidents
+    checks = {c.id: c for c in score.checks}
+    for check_id in ("decision_branch", "remediation_choice", "verification_true", "severity_matches"):
+        assert checks[check_id].status.value == "pass", (check_id, checks[check_id].feedback)
+    if "repair-data" in actions:
+        verified = next(e for e in events if e.type is EventType.verified)
+        assert verified.data["checks"]["integrity_violations"] == 0  # the exporter's reading at verification
+        repaired = next(e for e in events if e.type is EventType.note and e.data.get("action") == "repair-data")
+        assert " 0 duplicated" not in repaired.data["text"], "the release never doubled a booking"
+    assert kind.target.database.schema() == 1
+    assert kind.target.database.violations() == 0
 
 
 #: kubectl commands a person types during a drill -> the action kind the watch journals.
