@@ -35,13 +35,36 @@ NODE_PACKAGES = (
 PROXY_PACKAGES = "iptables,conntrack,nftables,kmod"
 PYTHON_PACKAGES = "python3,python3-venv,ca-certificates,libpq5"
 DATA_PACKAGES = "postgresql-15,pgbouncer,prometheus,prometheus-alertmanager,ca-certificates"
-#: What the base images leave out of their root (every megabyte is `kind load`ed by each `cluster up`):
-#: translations, locale sources, and in the data image moment-timezone's raw data (212 MB; the UI loads the
-#: built bundles beside it) and the command-line tools no container runs.
+#: What the base images leave out of their root (every megabyte is `kind load`ed by each `cluster up`; the cached
+#: root keeps all of it, only the imported image leaves it out, and the base's key covers this list).  Patterns
+#: are tar ``--exclude`` wildcards relative to the root.
+#:
+#: Both: translations and locale sources (the images run in C.UTF-8, which is /usr/lib/locale/C.utf8).
+#: Python: pip, setuptools and the wheels ensurepip keeps (the venv is made at build time, never changed in a
+#: container) and the kubernetes client's asyncio twin, kubernetes/aio (68 MB; ``import kubernetes`` does not
+#: import it, drills/ uses the synchronous client).  The bytecode stays: without it every pod start would compile
+#: the kubernetes client's ~1500 modules anew (the images run with PYTHONDONTWRITEBYTECODE).
+#: Data: moment-timezone's raw data (212 MB; Prometheus' UI loads the built bundles beside it); the command-line
+#: tools no container runs; LLVM and Z3 with PostgreSQL's JIT provider and bitcode (160 MB: without llvmjit.so
+#: PostgreSQL runs with JIT unavailable, and postgres-entrypoint.sh sets jit=off besides); the cluster
+#: postgresql-common creates at install in /var/lib/postgresql/15 (the pod's PGDATA is
+#: /var/lib/postgresql/data/pgdata); perl beyond perl-base (only postgresql-common's wrappers such as /usr/bin/psql
+#: use it; the postgres image puts /usr/lib/postgresql/15/bin first on its PATH, and its probes, preStop hook and
+#: drills/k8s/database.py's psql run those binaries).
+_COMMON_EXCLUDES = ("usr/share/locale", "usr/share/i18n")
+_VENV_SITE = "opt/venv/lib/python3*/site-packages"
 BASE_EXCLUDES: dict[str, tuple[str, ...]] = {
-    "python": ("usr/share/locale", "usr/share/i18n"),
-    "data": ("usr/share/locale", "usr/share/i18n", "usr/share/javascript/moment-timezone/data",
-             "usr/bin/promtool", "usr/bin/amtool"),
+    "python": (*_COMMON_EXCLUDES, "usr/share/python-wheels", "opt/venv/bin/pip*",
+               *(f"{_VENV_SITE}/{name}" for name in ("pip", "pip-*.dist-info", "setuptools", "setuptools-*.dist-info",
+                                                     "pkg_resources", "_distutils_hack", "distutils-precedence.pth",
+                                                     "kubernetes/aio"))),
+    "data": (*_COMMON_EXCLUDES, "usr/share/javascript/moment-timezone/data",
+             "usr/bin/promtool", "usr/bin/amtool",
+             "usr/lib/x86_64-linux-gnu/libLLVM*", "usr/lib/x86_64-linux-gnu/libz3.so*",
+             "usr/lib/postgresql/15/lib/llvmjit*", "usr/lib/postgresql/15/lib/bitcode",
+             "var/lib/postgresql/15",
+             "usr/lib/x86_64-linux-gnu/perl", "usr/share/perl", "usr/lib/x86_64-linux-gnu/libperl.so*",
+             "usr/bin/perl5.*-x86_64-linux-gnu"),
 }
 #: The backend image's Python packages: these names, at the versions pyproject.toml pins.
 PYTHON_IMAGE_DISTS = (

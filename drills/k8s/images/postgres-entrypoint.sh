@@ -1,6 +1,7 @@
 #!/bin/bash
 # initdb on first start (POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, as the official image reads
 # them), then PostgreSQL in the foreground, listening on the pod's addresses with password auth.
+# JIT is off: the data base image leaves LLVM out (drills/k8s/build/versions.py, BASE_EXCLUDES).
 set -euo pipefail
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}" "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
@@ -18,4 +19,4 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     kill -INT "$pid"; wait "$pid" || true
   fi
 fi
-exec postgres -D "$PGDATA" -c listen_addresses='*' -k /tmp -c max_connections=100
+exec postgres -D "$PGDATA" -c listen_addresses='*' -k /tmp -c max_connections=100 -c jit=off
