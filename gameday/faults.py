@@ -174,7 +174,7 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
                   ("DataIntegrityViolation",)),
         FaultSpec(FaultType.network, NetworkParams,
                   "degrade the network between the backend and a dependency (latency, resets or a partition)",
-                  ("DependencyUnreachable", "DependencyLatencyHigh"), targets=("local",)),
+                  ("DependencyUnreachable", "DependencyLatencyHigh")),
         FaultSpec(FaultType.memory_leak, MemoryLeakParams,
                   "roll out a release whose memory grows until its containers are OOM-killed", ("BackendOOMKilled",)),
     )

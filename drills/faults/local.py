@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from drills.faults.base import FaultActuator, FaultRegistry
 from drills.faults.knobs import LEAK_KNOBS, MEMORY_KNOBS, knob_names, knob_values, leak_pacing, memory_pacing
+from drills.faults.network import degrade, describe_network, heal
 from drills.sandbox.config import HEALTHY_VERSION
 from drills.sandbox.configs import database_url
 from drills.sandbox.paths import read_json
-from drills.sandbox.toxiproxy import PREFIX, Toxiproxy
+from drills.sandbox.toxiproxy import Toxiproxy
 from drills.service.knobs import Knobs, write_knobs
 from drills.service.schema import repair
 from gameday.faults import (
@@ -227,39 +228,18 @@ class LocalNetwork(FaultActuator["Sandbox", NetworkParams]):
     fault = FaultType.network
 
     def describe(self, params: NetworkParams) -> str:
-        what = {
-            "latency": f"{params.latency_ms} ms (+/- {params.jitter_ms} ms) latency",
-            "reset": "connection resets",
-            "partition": "a partition",
-        }[params.mode]
-        share = "" if params.share == 1 else f" on {params.share:.0%} of its connections"
-        return f"{what} on the backend's link to {params.link}{share} (Toxiproxy)"
+        return describe_network(params)
 
     def prepare(self, ctx: Sandbox, params: NetworkParams) -> dict[str, Any]:
         return {"link": params.link, "mode": params.mode}
 
     def inject(self, ctx: Sandbox, params: NetworkParams) -> None:
-        proxy = Toxiproxy(ctx.toxiproxy_url)
-        for stream, kind, attributes in network_toxics(params):
-            proxy.add(params.link, f"{PREFIX}{params.mode}-{stream}", kind, stream, attributes, params.share)
+        degrade(Toxiproxy(ctx.toxiproxy_url), params)
 
     def revert(self, ctx: Sandbox, undo: dict[str, Any]) -> str:
         link = str(undo.get("link", "pgbouncer"))
         if ctx.service_state("toxiproxy") != "RUNNING":
             return f"Toxiproxy is not running: its links start without toxics ({link})"
-        proxy = Toxiproxy(ctx.toxiproxy_url)
-        removed = proxy.clear(link)
-        if undo.get("mode") == "partition" and not removed:  # a revert cut short after the toxics went: drop the
-            proxy.reconnect(link)  # connections the partition held, as clear() does
+        removed = heal(Toxiproxy(ctx.toxiproxy_url), undo)  # drills/faults/network.py: the kind target's too
         return f"link to {link} healthy again: removed {', '.join(removed) or 'no toxic'}"
 
-
-def network_toxics(params: NetworkParams) -> list[tuple[str, str, dict[str, Any]]]:
-    """``(stream, toxic type, attributes)`` for a mode.  Latency delays the replies (one round trip longer by
-    it); a reset answers the next bytes of either side with RST; a partition (``timeout`` 0) holds every byte
-    both ways and never closes, as dropped packets do."""
-    if params.mode == "latency":
-        return [("downstream", "latency", {"latency": params.latency_ms, "jitter": params.jitter_ms})]
-    if params.mode == "reset":
-        return [(stream, "reset_peer", {"timeout": 0}) for stream in ("upstream", "downstream")]
-    return [(stream, "timeout", {"timeout": 0}) for stream in ("upstream", "downstream")]

@@ -98,6 +98,10 @@ def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFA
         "kind": "KubeletConfiguration",
         # ConfigMap volumes (the fault knobs) follow changes within seconds instead of a minute
         "syncFrequency": "3s",
+        # Toxiproxy dials its upstream inside its accept loop with no timeout: a dial that lands on a pod just
+        # gone (before the Service's endpoints follow) would hold every link's new connection for the kernel's
+        # two minutes of SYN retries.  Its pod asks for one retry (manifests/toxiproxy.yaml.j2).
+        "allowedUnsafeSysctls": ["net.ipv4.tcp_syn_retries"],
     }
     if host_cgroup_v1():
         kubelet["failCgroupV1"] = False
@@ -220,13 +224,16 @@ class KindCluster:
         kind = str(kind_cache() / "bin" / f"kind-{KIND_VERSION}")
         node = self.node_image or "gameday/kind-node:<k8s version>-<key> (built here unless cached)"
         from drills.k8s.build.apps import app_images
+        from drills.k8s.build.toxiproxy import image_tag as toxiproxy_tag
 
-        tags = [i.tag for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
+        apps = [i.tag for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
+        tags = [*apps, toxiproxy_tag()]  # Toxiproxy: imported from its Go build (build/toxiproxy.py), loaded with them
         return [
             Step("check the Docker daemon answers", ("docker", "info", "--format", "{{.ServerVersion}}")),
             Step(f"build kind {KIND_VERSION} unless cached", ("go", "install", f"sigs.k8s.io/kind@{KIND_VERSION}")),
             Step("build the node image unless cached", ("bash", "tools/kind/node-image.sh", node)),
-            *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in tags),
+            *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in apps),
+            Step(f"build {toxiproxy_tag()} unless cached", ("docker", "import", "-", toxiproxy_tag())),
             Step("create the cluster (skipped when it exists)",
                  (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
                   CREATE_WAIT, *self._kubeconfig_args())),
@@ -257,6 +264,7 @@ class KindCluster:
         """
         from drills.k8s.build.apps import app_images, build_app_images
         from drills.k8s.build.node import node_image, prepare
+        from drills.k8s.build.toxiproxy import toxiproxy_image  # the network fault's links (manifests/toxiproxy)
 
         images = [i for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
 
@@ -272,16 +280,17 @@ class KindCluster:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
                 node_tag = pool.submit(node)
                 apps = pool.submit(build_app_images, self.progress, images)
-                return node_tag.result(), apps.result()
+                return node_tag.result(), [*apps.result(), toxiproxy_image(self.progress)[0]]
         finally:
             self.progress.record(BUILD_TIMES)
 
     def create(self, node_image: str) -> None:
         """``kind create cluster`` from the generated config, unless the cluster exists (idempotent)."""
+        config = kind_config(node_image, local_node=self.node_image is None, name=self.name)
         if self.exists():
+            self.refuse_other_configuration(config)
             self.progress.cached("create", f"kind cluster {self.name!r} exists")
             return
-        config = kind_config(node_image, local_node=self.node_image is None, name=self.name)
         self.check_ports_free()
         self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -289,6 +298,23 @@ class KindCluster:
         with self.progress.stage("create", f"create kind cluster {self.name!r} ({node_image})"):
             self._run([self.kind(), "create", "cluster", "--name", self.name, "--config", str(self.config_path),
                        "--wait", CREATE_WAIT, *self._kubeconfig_args()], "kind create cluster", timeout=900)
+
+    def refuse_other_configuration(self, config: dict[str, Any]) -> None:
+        """An existing cluster made from another configuration (say, before its kubelet allowed a sysctl the stack
+        asks for) would take the stack and fail it pod by pod; say so before anything is applied.  The node image
+        is left out: a newer build of it does not change what the cluster allows."""
+
+        def settings(cfg: dict[str, Any]) -> dict[str, Any]:
+            return {**cfg, "nodes": [{k: v for k, v in n.items() if k != "image"} for n in cfg.get("nodes", [])]}
+
+        try:
+            created = yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            created = None
+        if not isinstance(created, dict) or settings(created) != settings(config):
+            raise TargetError(f"kind cluster {self.name!r} was created with another configuration than this gameday "
+                              f"makes ({self.config_path}): `gameday cluster down --name {self.name}`, then "
+                              "`gameday cluster up`")
 
     def check_ports_free(self) -> None:
         """Refuse early, naming who holds a port: docker's own error comes after a minute of node start-up."""

@@ -9,6 +9,9 @@ It runs as its own Deployment so that ``pgbouncer_up`` drops to 0 when PgBouncer
 It also serves Prometheus' HTTP service discovery of the backend pods (``/sd/backend``: every pod with an
 address, labelled ``pod`` and ``version``), because Debian's Prometheus is built without Kubernetes
 discovery; upstream Prometheus reads the same endpoint.
+
+And the blackbox probes of the backend's network links (drills/exporters/probes.py), through the same Toxiproxy
+Service the backend uses (``LINK_DATABASE_URL``, ``LINK_UPSTREAM_URL``), as the sandbox's exporter probes its own.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from prometheus_client.registry import Collector
 from drills.exporters.database import DatabaseProbe, database_metrics
 from drills.exporters.memory import UsagePoller, kube_containers, memory_families
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
+from drills.exporters.probes import LinkProbe, link_probes, probe_metrics
 from drills.k8s.informer import WatchedList
 
 VERSION_LABEL = "app.kubernetes.io/version"
@@ -91,7 +95,8 @@ class ClusterCollector(Collector):
     for the API server, so a loaded node cannot make the exporter miss scrapes, and a state change is there at
     the next scrape); PgBouncer at scrape time (a refused connection is immediate: ``pgbouncer_up`` 0)."""
 
-    def __init__(self, namespace: str, pgbouncer_dsn: str, api: Any = None, database_dsn: str | None = None) -> None:
+    def __init__(self, namespace: str, pgbouncer_dsn: str, api: Any = None, database_dsn: str | None = None,
+                 links: list[LinkProbe] | None = None) -> None:
         from kubernetes import client, config
 
         if api is None:
@@ -100,6 +105,8 @@ class ClusterCollector(Collector):
         self.admin = PgBouncerAdmin(pgbouncer_dsn)
         #: PostgreSQL directly, as on the sandbox: ``pg_up`` and the data invariant (drills/exporters/database.py)
         self.database = DatabaseProbe(database_dsn) if database_dsn else None
+        #: the backend's paths to PgBouncer and the eligibility service, through Toxiproxy (probe_success)
+        self.links = links or []
         self.watched_pods = WatchedList(client.CoreV1Api(api).list_namespaced_pod, namespace, what="pods").start()
         self.watched_deployments = WatchedList(client.AppsV1Api(api).list_namespaced_deployment, namespace,
                                                what="deployments").start()  # fmt: skip
@@ -126,6 +133,7 @@ class ClusterCollector(Collector):
         yield from pgbouncer_metrics(self.admin)
         if self.database is not None:
             yield from database_metrics(self.database)
+        yield from probe_metrics(self.links)
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -155,7 +163,10 @@ def make_app(collector: ClusterCollector, selector: str, backend_port: int) -> C
 
 def main() -> int:
     namespace = os.environ["POD_NAMESPACE"]  # the downward API (manifests/cluster-exporter.yaml)
-    collector = ClusterCollector(namespace, os.environ["PGBOUNCER_DSN"], database_dsn=os.environ.get("DATABASE_DSN"))
+    database_link, upstream_link = os.environ.get("LINK_DATABASE_URL"), os.environ.get("LINK_UPSTREAM_URL")
+    links = link_probes(database_link, upstream_link) if database_link and upstream_link else None
+    collector = ClusterCollector(namespace, os.environ["PGBOUNCER_DSN"], database_dsn=os.environ.get("DATABASE_DSN"),
+                                 links=links)
     REGISTRY.register(collector)
     port = int(os.environ.get("PORT", "9100"))
     app = make_app(collector, os.environ["BACKEND_SELECTOR"],

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from drills.faults.base import FaultActuator, FaultRegistry
 from drills.faults.knobs import LEAK_KNOBS, MEMORY_KNOBS, knob_values, leak_pacing, memory_pacing
+from drills.faults.network import degrade, describe_network, heal
 from drills.k8s.objects import (
     CRASHLOOP_ANNOTATION,
     IMAGE_REPO,
@@ -27,6 +28,7 @@ from drills.k8s.objects import (
     POSTGRES,
     VERSION_LABEL,
 )
+from drills.k8s.toxiproxy import TOXIPROXY, ClusterToxiproxy, replace_pods
 from gameday.errors import TargetError
 from gameday.faults import (
     CrashloopParams,
@@ -40,6 +42,7 @@ from gameday.faults import (
 
 if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
+    from gameday.faults import NetworkParams
     from gameday.runbook.world import World
 
 ANNOTATION_PATH = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
@@ -360,3 +363,39 @@ class KubeConfigChange(_KnobFault):
     """A configuration push without a new image: the ``erp-knobs`` ConfigMap the pods read."""
 
     fault = FaultType.config_change
+
+
+@KUBE_FAULTS.register
+class KubeNetwork(_KubeFault):
+    """Toxics on one of the backend's links through the namespace's Toxiproxy (the backend reaches PgBouncer and
+    the eligibility service through it: manifests/toxiproxy.yaml.j2), added and removed through the API server
+    (drills/k8s/toxiproxy.py) exactly as on the sandbox (drills/faults/network.py).
+
+    The undo record goes on the Toxiproxy Deployment, whose process holds the toxics, so a killed runner's fault is
+    found there.  When Toxiproxy's API does not answer, the revert replaces its pods (the new ones start from the
+    config file with every link healthy; the Deployment stays as it was), so the record goes only once no toxic can
+    remain.
+    """
+
+    fault = FaultType.network
+    name = TOXIPROXY
+
+    def describe(self, params: NetworkParams) -> str:
+        return describe_network(params)
+
+    def prepare(self, obj: KubeObject, params: NetworkParams) -> dict[str, Any]:
+        return {"link": params.link, "mode": params.mode}
+
+    def inject(self, obj: KubeObject, params: NetworkParams) -> None:
+        degrade(ClusterToxiproxy(obj.target), params)
+
+    def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
+        link = str(undo.get("link", "pgbouncer"))
+        try:
+            removed = heal(ClusterToxiproxy(obj.target), undo)
+        except TargetError as exc:
+            replaced = replace_pods(obj.target, obj.body)
+            obj.restore([], f"revert {self.fault.value}")
+            return f"Toxiproxy's pods replaced ({', '.join(replaced) or 'none ran'}; {exc}): links without toxics"
+        obj.restore([], f"revert {self.fault.value}")
+        return f"link to {link} healthy again: removed {', '.join(removed) or 'no toxic'}"

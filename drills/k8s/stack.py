@@ -20,6 +20,7 @@ import yaml
 
 from drills.detection import WallDetection
 from drills.k8s import monitoring
+from drills.k8s.build.toxiproxy import image_tag as toxiproxy_image
 from drills.k8s.endpoints import ALERTMANAGER_NODE_PORT, APP_NODE_PORT, PROMETHEUS_NODE_PORT
 from drills.k8s.objects import IMAGE_REPO, VERSION_LABEL
 from gameday.releases import HEALTHY, Release
@@ -27,7 +28,7 @@ from gameday.runbook.world import World
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
 #: Templates whose objects live in the application's namespace / in the monitoring namespace.
-APP_TEMPLATES = ("postgres", "pgbouncer", "backend", "gateway", "eligibility", "cluster-exporter")
+APP_TEMPLATES = ("postgres", "pgbouncer", "backend", "gateway", "eligibility", "cluster-exporter", "toxiproxy")
 MONITORING_TEMPLATES = ("prometheus", "alertmanager")
 PART_OF = {"app.kubernetes.io/part-of": "hospital-erp"}
 
@@ -54,6 +55,7 @@ def _docs(template: str, world: World, release: Release = HEALTHY) -> list[dict[
         world=world,
         release=release,
         backend_image=backend_image(release),
+        toxiproxy_image=toxiproxy_image(),
         backend_pod_labels={**world.backend_labels, VERSION_LABEL: release.version},
         node_ports={"app": APP_NODE_PORT, "prometheus": PROMETHEUS_NODE_PORT, "alertmanager": ALERTMANAGER_NODE_PORT},
     )

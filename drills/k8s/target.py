@@ -644,8 +644,11 @@ class KubernetesTarget:
 
     @KUBE_REMEDIES.register(Remediation.failover_network)
     def _failover_network(self, params: NoParams) -> str:
-        """No network fault is injected on this target (gameday validate refuses one), so no path is degraded."""
-        return "no degraded network path on this cluster: nothing to fail over"
+        """Stands for moving traffic to a healthy path: every link of the namespace's Toxiproxy without toxics."""
+        from drills.faults.network import failover
+        from drills.k8s.toxiproxy import ClusterToxiproxy
+
+        return failover(ClusterToxiproxy(self))
 
     def _rollout_restart(self, name: str) -> str:
         body = {"spec": {"template": {"metadata": {"annotations": {

@@ -7,6 +7,7 @@ runner's, and a healthy link has none.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -28,16 +29,23 @@ class Toxiproxy:
         self.url = url.rstrip("/")
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, bytes]:
+        """One HTTP call: ``(status, body)``; a TargetError when nothing answers.  The kind target's client
+        (drills/k8s/toxiproxy.py) sends the same calls through the API server instead."""
         try:
             answer = httpx.request(method, f"{self.url}{path}", json=body, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise TargetError(f"Toxiproxy ({self.url}) does not answer: {type(exc).__name__}") from None
-        if answer.status_code == 404 and method == "DELETE":
+        return answer.status_code, answer.content
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        status, content = self._request(method, path, body)
+        if status == 404 and method == "DELETE":
             return None  # already gone: a revert is safe twice
-        if answer.status_code >= 400:
-            raise TargetError(f"Toxiproxy refused {method} {path}: {answer.status_code} {answer.text.strip()[:200]}")
-        return answer.json() if answer.content else None
+        if status >= 400:
+            text = content.decode("utf-8", "replace").strip()[:200]
+            raise TargetError(f"Toxiproxy refused {method} {path}: {status} {text}")
+        return json.loads(content) if content else None
 
     def toxics(self, link: str) -> list[dict[str, Any]]:
         """Every toxic on ``link``'s proxy (a drill's or anyone's)."""

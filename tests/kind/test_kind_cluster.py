@@ -12,6 +12,7 @@ import pytest
 from conftest import Kind
 
 from drills.k8s import endpoints
+from drills.k8s.build.toxiproxy import image_tag as toxiproxy_image
 from drills.k8s.cluster import CLUSTER_ONLY_COREFILE
 from drills.k8s.objects import default_world
 from drills.k8s.stack import backend_image
@@ -38,7 +39,8 @@ def test_node_image_was_built_here_and_every_workload_is_ready(kind: Kind) -> No
     assert any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
     images = {name for image in node["status"]["images"] for name in image.get("names", [])}
     for tag in (*(backend_image(r) for r in RELEASES.values()), "gameday/postgres:15", "gameday/pgbouncer:1.18",
-                "gameday/prometheus:2.42", "gameday/alertmanager:0.25", "gameday/cluster-tools:v1"):
+                "gameday/prometheus:2.42", "gameday/alertmanager:0.25", "gameday/cluster-tools:v1",
+                toxiproxy_image()):
         assert any(name.endswith(tag) for name in images), f"{tag} is not loaded into the node"
     assert kind.target.is_ready()
     replicas = kind.target.replicas()

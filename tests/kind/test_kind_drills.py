@@ -51,6 +51,9 @@ SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
     "error-burst": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.05,
     # PostgreSQL's StatefulSet at 0 while PgBouncer runs: every query fails
     "database-down": lambda samples: max(s["error_rate"] or 0 for s in samples) >= 0.5,
+    # the partition between the backend and PgBouncer (Toxiproxy): the probe through the link fails, users see errors
+    "network-partition": lambda samples: any(s.get("network_ok") == 0 for s in samples)
+    and max(s["error_rate"] or 0 for s in samples) >= 0.05,
 }
 
 
@@ -103,6 +106,11 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
     assert during and SYMPTOMS[scenario](during), f"the fault never showed in the real metrics: {during[-3:]}"
     threshold = load_runbook().verification.error_rate_below
     assert events[mitigated].data["error_rate"] < threshold
+    if scenario == "network-partition":  # the path's own alert; the fix left no toxic on any link
+        from drills.k8s.toxiproxy import ClusterToxiproxy
+
+        assert "DependencyUnreachable" in fired, f"DependencyUnreachable never fired (got {fired})"
+        assert all(not ClusterToxiproxy(kind.target).toxics(link) for link in ("pgbouncer", "upstream"))
     if scenario == "crashloop":
         crashing = [e for e in events[injected:action] if e.type is EventType.replica_state
                     and e.data.get("state") == "CrashLoopBackOff" and e.data.get("restarts", 0) > 0]

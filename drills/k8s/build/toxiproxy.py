@@ -1,23 +1,31 @@
-"""Toxiproxy for the sandbox's network faults, built from its Go module and cached by version: nothing downloaded
-but Go modules.
+"""Toxiproxy for the network fault, built from its Go module and cached by version: nothing downloaded but Go
+modules.  The sandbox runs the binary; kind runs it as the image :func:`toxiproxy_image` makes of it.
 
 Why here: it is a Go build like kind and metrics-server (same toolchain, environment and whole-or-nothing
 cache).  The sandbox needs it to start, so ``make setup`` builds it (``python -m drills.k8s.build.toxiproxy``)
 and ``gameday sandbox up`` builds it when it is missing; a lock keeps two starts from building it at once.
+The kind image is a tiny root (the static binary, passwd/group) ``docker import``ed with the key label, as the
+metrics-server image is; ``gameday cluster up`` loads it with the app images.
 """
 
 from __future__ import annotations
 
 import fcntl
+import shutil
 import sys
 from pathlib import Path
 
-from drills.k8s.build.gobuild import GO_ENV, built, go_bin
+from drills.k8s.build import docker
+from drills.k8s.build.gobuild import GO_ENV, built, go_bin, logs
+from drills.k8s.build.metrics_server import GROUP, PASSWD
 from drills.k8s.build.progress import Progress, run_logged
-from drills.k8s.build.versions import TOXIPROXY_MODULE, TOXIPROXY_VERSION, cache_root
+from drills.k8s.build.versions import KEY_LABEL, TOXIPROXY_MODULE, TOXIPROXY_VERSION, cache_root, digest, kind_cache
 from gameday.errors import GamedayError
 
 BINARY = "toxiproxy-server"
+IMAGE_REPO = "gameday/toxiproxy"
+#: ``docker import`` changes (the label is added per key); the manifest passes the flags.
+CHANGES = ("ENV PATH=/usr/local/bin:/usr/bin:/bin", f'ENTRYPOINT ["/{BINARY}"]')
 
 
 def bin_dir() -> Path:
@@ -56,6 +64,35 @@ def toxiproxy_bin(progress: Progress) -> Path:
                 (into / "server").rename(into / BINARY)
 
         return built(progress, "toxiproxy", out, (BINARY,), build) / BINARY
+
+
+def image_tag() -> str:
+    """``gameday/toxiproxy:<version>``: the tag the kind manifest's Deployment runs (manifests/toxiproxy.yaml.j2)."""
+    return f"{IMAGE_REPO}:{TOXIPROXY_VERSION}"
+
+
+def toxiproxy_image(progress: Progress) -> tuple[str, str]:
+    """``(tag, key)`` of the kind image, imported from a tiny root unless an image with this key exists; the key
+    covers the version, the binary's bytes and the rest of the root."""
+    binary = toxiproxy_bin(progress)
+    tag = image_tag()
+    key = digest(TOXIPROXY_VERSION, binary, PASSWD, GROUP, *CHANGES)
+    if docker.image_key(tag) == key:
+        progress.cached("toxiproxy image", tag)
+        return tag, key
+    with progress.stage("toxiproxy image", f"toxiproxy image {tag}"):
+        root = kind_cache() / "work" / "toxiproxy-root"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "etc").mkdir(parents=True)
+        (root / "tmp").mkdir(mode=0o1777)
+        (root / "tmp").chmod(0o1777)  # mkdir's mode is masked by the umask
+        (root / "etc" / "passwd").write_text(PASSWD, encoding="utf-8")
+        (root / "etc" / "group").write_text(GROUP, encoding="utf-8")
+        shutil.copy2(binary, root / BINARY)
+        docker.import_rootfs(root, tag, [*CHANGES, f"LABEL {KEY_LABEL}={key}"], logs() / "toxiproxy-image.log",
+                             progress, "importing the toxiproxy image")
+        shutil.rmtree(root, ignore_errors=True)
+    return tag, key
 
 
 def main() -> int:
