@@ -51,6 +51,7 @@ from drills.k8s.objects import (
 from drills.k8s.rollout import wait_rolled_out
 from drills.k8s.stack import alertmanager_address
 from drills.k8s.status import pod_state
+from drills.k8s.toxiproxy import TOXIPROXY
 from drills.targets.base import (
     Endpoints,
     InjectionRecord,
@@ -74,6 +75,10 @@ from gameday.runbook.world import World
 from gameday.scenario import Fault
 
 CONTEXT_ENV = guard.CONTEXT_ENV
+#: What the backend needs answering before it starts (``apply`` waits for these first).
+DATABASE_PATH = frozenset({POSTGRES, PGBOUNCER, TOXIPROXY})
+#: The Deployment of the exporter that probes the links (manifests/cluster-exporter.yaml.j2).
+CLUSTER_EXPORTER = "cluster-exporter"
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
 #: The catalogue's remediations through the API (gameday.remediations), one method each on the target.
 KUBE_REMEDIES: RemedyRegistry[KubernetesTarget] = RemedyRegistry("kubernetes")
@@ -331,6 +336,21 @@ class KubernetesTarget:
         """Server-side apply the stack (and ``extra`` objects of the drill's namespaces, e.g. the HTTPS front),
         then wait until every workload is ready (idempotent)."""
         docs = self.render_manifests(images, image_keys, extra)
+        # Toxiproxy's clients last, once the database path behind it is ready.  The backend exits when it cannot
+        # reach the database at start (as the real service does), each exit costing the kubelet's growing
+        # back-off; and Toxiproxy dials one client's upstream at a time, so probes that reach it before
+        # PgBouncer's Service is routed hold everyone behind a dial that times out.
+        clients = {self.backend, CLUSTER_EXPORTER}
+        backend = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] in clients]
+        deadline = time.monotonic() + timeout
+        steps = (([d for d in docs if d not in backend], lambda: self.is_ready(names=DATABASE_PATH)),
+                 (backend, self.is_ready))
+        for part, ready in steps:
+            self._apply_docs(part)
+            if not self.dry_run:
+                self._wait(ready, deadline, timeout)
+
+    def _apply_docs(self, docs: list[dict[str, Any]]) -> None:
         rendered = yaml.safe_dump_all(docs, sort_keys=False)
         self._change(
             "apply --server-side",
@@ -345,13 +365,13 @@ class KubernetesTarget:
                 stdin=rendered,
             ),
         )
-        if not self.dry_run:
-            self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout
+        self._wait(self.is_ready, time.monotonic() + timeout, timeout)
+
+    def _wait(self, ready: Callable[[], bool], deadline: float, timeout: float) -> None:
         while time.monotonic() < deadline:
-            if self.is_ready():
+            if ready():
                 return
             time.sleep(1.0)
         raise TargetError(f"hospital-erp stack in {self.namespace} not ready after {timeout:.0f}s")
@@ -364,7 +384,8 @@ class KubernetesTarget:
             self._change(f"delete namespace {namespace}", {},
                          lambda namespace=namespace: self.core.delete_namespace(namespace))
 
-    def is_ready(self) -> bool:
+    def is_ready(self, names: frozenset[str] | None = None) -> bool:
+        """Every workload of the drill's namespaces ready (``names``: only those of the app namespace)."""
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -373,7 +394,11 @@ class KubernetesTarget:
                 *self.apps.list_namespaced_stateful_set(namespace).items)]
         except ApiException:
             return False
-        if not any(w.metadata.name == self.backend for w in workloads):
+        if names is not None:
+            workloads = [w for w in workloads if w.metadata.namespace == self.namespace and w.metadata.name in names]
+            if {w.metadata.name for w in workloads} != names:
+                return False
+        elif not any(w.metadata.name == self.backend for w in workloads):
             return False
         for w in workloads:
             want = w.spec.replicas if w.spec.replicas is not None else 1
