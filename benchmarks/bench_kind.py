@@ -8,7 +8,9 @@
 - kubectl action -> journal lag (p50, p95) over repeated ``kubectl scale`` and ``kubectl delete pod`` by a
   "person" (``GAMEDAY_BENCH_KIND_ONLY=kubectl`` measures only that, on a fresh cluster);
 - MTTD (runbook minutes) of the pool-leak, crash-loop and PgBouncer drills at time scales 10, 30 and 60 on kind
-  and on the sandbox, side by side (``GAMEDAY_BENCH_KIND_ONLY=mttd``): one detection chain for both targets.
+  and on the sandbox, side by side (``GAMEDAY_BENCH_KIND_ONLY=mttd``): one detection chain for both targets;
+- fault -> first alert (runbook minutes, which alert) for every shipped scenario on kind and on the sandbox at
+  ``GAMEDAY_BENCH_ALERT_SCALE`` (60) (``GAMEDAY_BENCH_KIND_ONLY=alerts``).
 """
 
 from __future__ import annotations
@@ -148,6 +150,45 @@ def mttd_against_the_sandbox(cluster: KindCluster, kubeconfig: Path, out: Path) 
     return 0 if worst <= MTTD_SPREAD_MINUTES else 1
 
 
+#: Time scale of the every-scenario table (runbook seconds per wall second).
+ALERT_SCALE = float(os.environ.get("GAMEDAY_BENCH_ALERT_SCALE", "60"))
+
+
+def every_scenario_on_both_targets(cluster: KindCluster, kubeconfig: Path, out: Path) -> None:
+    """Fault -> first alert, in runbook minutes, for every shipped scenario on kind and on the sandbox (issue 22:
+    every fault on both targets, time-scaled).  Informational: the MTTD table above is the one with a bound."""
+    from bench_drills import _detect_then_close, sandbox
+
+    from gameday.files import load_model
+    from gameday.metrics import incident_metrics
+    from gameday.scenario import Scenario
+
+    def first_alert(events: list) -> str:
+        mttd = incident_metrics([(e.t * ALERT_SCALE / 60.0, e.type) for e in events])["mttd"]
+        fired = next((e.data["alertname"] for e in events if e.type is EventType.alert_firing), None)
+        return "not detected" if mttd is None else f"{mttd:5.2f} ({fired or 'no alert'})"
+
+    print(f"fault -> first alert per scenario, runbook minutes at time scale {ALERT_SCALE:g}: kind | sandbox")
+    env = _env(cluster, kubeconfig, out)
+    kube = ("--target", "kubernetes", "--context", cluster.context, "--kubeconfig", str(kubeconfig))
+    with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as local:
+        for path in sorted((REPO / "scenarios").glob("*.yaml")):
+            targets = load_model(path, Scenario).targets
+            cells = []
+            for target, run_env, extra in (("kubernetes", env, kube), ("local", local, ())):
+                if target not in targets:
+                    cells.append("n/a")
+                    continue
+                try:
+                    events = _detect_then_close(run_env, out / "alerts" / path.stem / target, path, ALERT_SCALE,
+                                                *extra)
+                except SystemExit as exc:  # the drill ended or never wrote its journal: say so, go on
+                    cells.append(f"FAILED ({str(exc).splitlines()[0][:60]})")
+                    continue
+                cells.append(first_alert(events))
+            print(f"  {path.stem:<22} {cells[0]:<36} | {cells[1]}", flush=True)
+
+
 def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path, out: Path) -> None:
     env = _env(cluster, kubeconfig, out)
     proc = subprocess.Popen(
@@ -240,6 +281,8 @@ def main() -> int:
             if only is None:
                 fault_times(target)
                 drill_figures(cluster, kubeconfig, Path(tmp))
+            if only in (None, "alerts"):
+                every_scenario_on_both_targets(cluster, kubeconfig, Path(tmp))
             if only in (None, "kubectl"):
                 kubectl_lag(cluster, target, kubeconfig, Path(tmp))
         finally:
