@@ -12,6 +12,7 @@ locally built image carries; the node image preloads it into containerd (no ``ki
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from drills.k8s.build import docker
@@ -116,15 +117,22 @@ def metrics_server_image(progress: Progress, jobs: int = 2) -> tuple[str, str]:
         progress.cached("metrics-server image", tag)
         return tag, key
     with progress.stage("metrics-server image", f"metrics-server image {tag}"):
-        root = kind_cache() / "work" / "metrics-server-root"
-        shutil.rmtree(root, ignore_errors=True)
-        (root / "etc").mkdir(parents=True)
-        (root / "tmp").mkdir(mode=0o1777)
-        (root / "tmp").chmod(0o1777)  # mkdir's mode is masked by the umask
-        (root / "etc" / "passwd").write_text(PASSWD, encoding="utf-8")
-        (root / "etc" / "group").write_text(GROUP, encoding="utf-8")
-        shutil.copy2(binary, root / "metrics-server")
-        docker.import_rootfs(root, tag, [*CHANGES, f"LABEL {KEY_LABEL}={key}"], logs() / "metrics-server-image.log",
-                             progress, "importing the metrics-server image")
-        shutil.rmtree(root, ignore_errors=True)
+        import_tiny_root("metrics-server", binary, "metrics-server", tag, key, CHANGES, progress)
     return tag, key
+
+
+def import_tiny_root(what: str, binary: Path, name: str, tag: str, key: str, changes: Sequence[str],
+                     progress: Progress) -> None:
+    """A static ``binary`` (as ``/<name>``) with passwd, group and ``/tmp``, ``docker import``ed as ``tag``
+    labelled with ``key``: no base image to pull or build for a Go binary."""
+    root = kind_cache() / "work" / f"{what}-root"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "etc").mkdir(parents=True)
+    (root / "tmp").mkdir(mode=0o1777)
+    (root / "tmp").chmod(0o1777)  # mkdir's mode is masked by the umask
+    (root / "etc" / "passwd").write_text(PASSWD, encoding="utf-8")
+    (root / "etc" / "group").write_text(GROUP, encoding="utf-8")
+    shutil.copy2(binary, root / name)
+    docker.import_rootfs(root, tag, [*changes, f"LABEL {KEY_LABEL}={key}"], logs() / f"{what}-image.log",
+                         progress, f"importing the {what} image")
+    shutil.rmtree(root, ignore_errors=True)

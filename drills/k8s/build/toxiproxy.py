@@ -11,15 +11,14 @@ metrics-server image is; ``gameday cluster up`` loads it with the app images.
 from __future__ import annotations
 
 import fcntl
-import shutil
 import sys
 from pathlib import Path
 
 from drills.k8s.build import docker
-from drills.k8s.build.gobuild import GO_ENV, built, go_bin, logs
-from drills.k8s.build.metrics_server import GROUP, PASSWD
+from drills.k8s.build.gobuild import GO_ENV, built, go_bin
+from drills.k8s.build.metrics_server import GROUP, PASSWD, import_tiny_root
 from drills.k8s.build.progress import Progress, run_logged
-from drills.k8s.build.versions import KEY_LABEL, TOXIPROXY_MODULE, TOXIPROXY_VERSION, cache_root, digest, kind_cache
+from drills.k8s.build.versions import TOXIPROXY_MODULE, TOXIPROXY_VERSION, cache_root, digest
 from gameday.errors import GamedayError
 
 BINARY = "toxiproxy-server"
@@ -81,17 +80,7 @@ def toxiproxy_image(progress: Progress) -> tuple[str, str]:
         progress.cached("toxiproxy image", tag)
         return tag, key
     with progress.stage("toxiproxy image", f"toxiproxy image {tag}"):
-        root = kind_cache() / "work" / "toxiproxy-root"
-        shutil.rmtree(root, ignore_errors=True)
-        (root / "etc").mkdir(parents=True)
-        (root / "tmp").mkdir(mode=0o1777)
-        (root / "tmp").chmod(0o1777)  # mkdir's mode is masked by the umask
-        (root / "etc" / "passwd").write_text(PASSWD, encoding="utf-8")
-        (root / "etc" / "group").write_text(GROUP, encoding="utf-8")
-        shutil.copy2(binary, root / BINARY)
-        docker.import_rootfs(root, tag, [*CHANGES, f"LABEL {KEY_LABEL}={key}"], logs() / "toxiproxy-image.log",
-                             progress, "importing the toxiproxy image")
-        shutil.rmtree(root, ignore_errors=True)
+        import_tiny_root("toxiproxy", binary, BINARY, tag, key, CHANGES, progress)
     return tag, key
 
 
