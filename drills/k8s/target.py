@@ -341,10 +341,10 @@ class KubernetesTarget:
         # back-off; and Toxiproxy dials one client's upstream at a time, so probes that reach it before
         # PgBouncer's Service is routed hold everyone behind a dial that times out.
         clients = {self.backend, CLUSTER_EXPORTER}
-        backend = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] in clients]
+        late = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] in clients]
         deadline = time.monotonic() + timeout
-        steps = (([d for d in docs if d not in backend], lambda: self.is_ready(names=DATABASE_PATH)),
-                 (backend, self.is_ready))
+        steps = (([d for d in docs if d not in late], lambda: self.is_ready(names=DATABASE_PATH)),
+                 (late, self.is_ready))
         for part, ready in steps:
             self._apply_docs(part)
             if not self.dry_run:
