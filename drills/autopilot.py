@@ -115,6 +115,10 @@ class DrillView:
     def firing(self) -> list[str]:
         return sorted({a.alertname for a in self.webhook.firing()})
 
+    def blind(self) -> bool:
+        """Prometheus did not answer the latest sample: the dashboards are down, nothing is known either way."""
+        return self.sampler.blind
+
     def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
         """The runbook's verification checks on the latest sample: error rate, p95, replicas ready.
 
@@ -258,12 +262,18 @@ class Autopilot:
         return minutes
 
     def wait_for(self, condition: Callable[[], bool], limit_minutes: float | None = None) -> Generator[Any, Any, bool]:
-        """Poll until ``condition()`` holds (True) or ``limit_minutes`` pass (False)."""
+        """Poll until ``condition()`` holds (True) or ``limit_minutes`` pass (False).
+
+        Minutes while Prometheus does not answer do not count towards the limit: nobody can tell then whether a
+        fix worked or a service came back, and a responder would wait for the dashboards rather than decide."""
         end = None if limit_minutes is None else self.env.now + limit_minutes
         while not condition():
             if end is not None and self.env.now >= end:
                 return False
+            before, blind = self.env.now, self.view.blind()
             yield from self.sleep(self.poll)
+            if blind and end is not None:
+                end += self.env.now - before
         return True
 
     # -- the runbook, step by step ---------------------------------------------------------------------
@@ -491,10 +501,27 @@ class Autopilot:
         self.emit(EventType.note, {"text": f"{action.value} done: {outcome['detail']}", "action": action.value})
 
     def _stability_watch(self) -> Generator[Any, Any, bool]:
-        """The runbook's stability period: any failed check sends us back to investigation."""
+        """The runbook's stability period: any failed check sends us back to investigation.
+
+        While Prometheus does not answer, nothing is watched: those minutes neither fail the watch (no reading
+        is not a failed check; CI at 529e601 went back to investigating a fixed service because of it) nor count
+        towards the runbook's period, which is then extended by as long."""
         end = self.env.now + self.runbook.stability_minutes
         self.emit(EventType.note, {"text": f"stability watch: {self.runbook.stability_minutes:g} min"})
+        blind_since: float | None = None
         while self.env.now < end:
+            if self.view.blind():
+                if blind_since is None:
+                    blind_since = self.env.now
+                    self.emit(EventType.note, {"text": "Prometheus does not answer: the stability watch waits"})
+                before = self.env.now
+                yield from self.sleep(self.poll)
+                end += self.env.now - before
+                continue
+            if blind_since is not None:
+                self.emit(EventType.note, {"text": f"watching again after {self.env.now - blind_since:.1f} unseen "
+                                                   f"min; {end - self.env.now:.1f} min to go"})
+                blind_since = None
             healthy, checks = self.view.health()
             if not healthy:
                 self.emit(EventType.note, {"text": "not stable; back to investigation", "checks": checks})

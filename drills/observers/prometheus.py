@@ -36,6 +36,10 @@ def compress_windows(promql: str, time_scale: float, floor_seconds: float) -> st
     return _RANGE.sub(shrink, promql)
 
 
+class PrometheusUnreachable(TargetError):
+    """Prometheus did not answer at all (connection refused, timed out): every other query now would too."""
+
+
 class Prometheus:
     """A thin client of ``/api/v1/query``; one instant value per query (sum() your vectors)."""
 
@@ -48,11 +52,11 @@ class Prometheus:
         try:
             response = self._client.get("/api/v1/query", params={"query": promql})
         except httpx.HTTPError as exc:
-            raise TargetError(f"Prometheus at {self.url} did not answer: {exc}") from None
+            raise PrometheusUnreachable(f"Prometheus at {self.url} did not answer: {exc}") from None
         try:
             body: dict[str, Any] = response.json() if response.content else {}
         except ValueError:  # a Prometheus shutting down (or a proxy before it) answers with a page, not JSON
-            raise TargetError(f"Prometheus at {self.url} did not answer: HTTP {response.status_code}, "
+            raise PrometheusUnreachable(f"Prometheus at {self.url} did not answer: HTTP {response.status_code}, "
                               "not the query API's JSON") from None  # fmt: skip
         if response.status_code != 200 or body.get("status") != "success":
             raise TargetError(f"Prometheus rejected {promql!r}: {body.get('error', response.status_code)}")
@@ -175,20 +179,27 @@ class MetricSampler(Periodic):
         self._lock = threading.Lock()
         self._latest: dict[str, Any] = {}
         self._latest_at: datetime | None = None
+        self._latest_blind = False
         self._windows = queries.windows()
         #: Why the last sample had no reading at all (Prometheus did not answer any query); ``None`` once
         #: one query answers again.  The runner notes the outage and ends the drill past its grace period.
         self.outage: TargetError | None = None
 
     def sample(self) -> dict[str, Any]:
-        """One reading of every query; a failing query reads as ``None`` rather than losing the sample."""
-        values: dict[str, Any] = {}
+        """One reading of every query; a failing query reads as ``None`` rather than losing the sample.
+
+        Once Prometheus does not answer, the remaining queries are not sent: each would wait out the client's
+        timeout, and a sample taking a timeout per query (half a minute) kept the drill blind long after
+        Prometheus was back (CI at 529e601, kind, x120: a 36 s outage)."""
+        values: dict[str, Any] = dict.fromkeys(self.queries.__dict__)
         failures: list[TargetError] = []
         for name, promql in self.queries.__dict__.items():
             try:
                 values[name] = self.prom.query(promql)
+            except PrometheusUnreachable as exc:
+                failures = [exc] * len(values)
+                break
             except TargetError as exc:
-                values[name] = None
                 failures.append(exc)
         self.outage = failures[0] if failures and len(failures) == len(values) else None
         if self.extras is not None:
@@ -201,12 +212,18 @@ class MetricSampler(Periodic):
         values["windows_s"] = self._windows  # what each windowed reading covers (charts say so)
         self.journal.emit(EventType.metric_sample, "prometheus", values, at=taken)
         with self._lock:
-            self._latest, self._latest_at = values, taken
+            self._latest, self._latest_at, self._latest_blind = values, taken, self.outage is not None
 
     @property
     def latest(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._latest)
+
+    @property
+    def blind(self) -> bool:
+        """The latest sample got no answer from Prometheus: nothing can be told about the service now."""
+        with self._lock:
+            return self._latest_blind
 
     def fresh_since(self, moment: datetime) -> bool:
         """Whether the latest sample was taken after ``moment`` (an action's timestamp)."""

@@ -28,6 +28,9 @@ BASELINE = ROOT / "scenarios" / "policies" / "baseline.yaml"
 class Outage:
     """The dashboards during the outage: what the declaration's impact field reads."""
 
+    def blind(self) -> bool:  # Prometheus answers
+        return False
+
     def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
         return False, {"error_rate": 0.9059697422570934, "p95_seconds": None}
 

@@ -42,6 +42,9 @@ class AlwaysFiring:
     def firing(self) -> list[str]:
         return ["HighErrorRate"]
 
+    def blind(self) -> bool:  # Prometheus answers
+        return False
+
     def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:  # DrillView.health's
         return False, {"error_rate": 0.5}
 

@@ -35,6 +35,9 @@ TIME_SCALE = 6.0
 class Unhealthy:
     """The dashboards during an outage (only the CEO's "if > 2 hour outage" looks)."""
 
+    def blind(self) -> bool:  # Prometheus answers
+        return False
+
     def health(self, since: datetime | None = None) -> tuple[bool, dict[str, Any]]:
         return False, {}
 

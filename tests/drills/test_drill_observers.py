@@ -244,3 +244,60 @@ def test_a_prometheus_answering_a_page_instead_of_json_did_not_answer() -> None:
             Prometheus(f"http://127.0.0.1:{server.server_address[1]}").query("up")
     finally:
         server.shutdown()
+
+
+def test_a_prometheus_that_does_not_answer_is_asked_once_per_sample(tmp_path: Path) -> None:
+    """A Prometheus that accepts and never answers (a CPU-starved pod behind its NodePort): one query waits out
+    the timeout, the rest of the sample is not sent, and the sample says the drill is blind.  Before, each of the
+    sample's queries waited out its own timeout and the drill stayed blind half a minute past the outage."""
+    import socket
+
+    from drills.observers.prometheus import MetricQueries, MetricSampler, Prometheus
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepted by the kernel, never read nor answered
+
+    class Counting(Prometheus):
+        asked = 0
+
+        def query(self, promql: str) -> float | None:
+            Counting.asked += 1
+            return super().query(promql)
+
+    journal = JournalWriter(tmp_path / "journal.jsonl", "d1")
+    prom = Counting(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3)
+    sampler = MetricSampler(prom, MetricQueries(), journal)
+    try:
+        assert not sampler.blind
+        sampler.tick()
+    finally:
+        prom.close()
+        silent.close()
+        journal.close()
+    assert Counting.asked == 1
+    assert sampler.blind and sampler.outage is not None and "did not answer" in str(sampler.outage)
+    sample = sampler.latest
+    assert all(sample[name] is None for name in MetricQueries().__dict__)
+    [event] = [e for e in read_journal(journal.path) if e.type is EventType.metric_sample]
+    assert event.data["error_rate"] is None
+
+
+def test_a_rejected_query_is_not_an_outage(tmp_path: Path) -> None:
+    """A query Prometheus refuses (a bad expression) reads as None; the others are still asked and the drill is
+    not blind."""
+    from drills.observers.prometheus import MetricQueries, MetricSampler, Prometheus
+    from gameday.errors import TargetError
+
+    class OneBad(Prometheus):
+        def query(self, promql: str) -> float | None:
+            if promql == MetricQueries().pool_size:
+                raise TargetError("Prometheus rejected it")
+            return 1.0
+
+    journal = JournalWriter(tmp_path / "journal.jsonl", "d1")
+    sampler = MetricSampler(OneBad("http://127.0.0.1:9"), MetricQueries(), journal)
+    sampler.tick()
+    journal.close()
+    assert not sampler.blind and sampler.outage is None
+    assert sampler.latest["pool_size"] is None and sampler.latest["error_rate"] == 1.0
