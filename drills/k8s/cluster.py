@@ -26,6 +26,7 @@ from drills.k8s import audit, endpoints
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
+from drills.k8s.image_load import BackgroundLoad
 from drills.k8s.target import KubernetesTarget
 from gameday.errors import TargetError
 
@@ -239,7 +240,10 @@ class KindCluster:
                   CREATE_WAIT, *self._kubeconfig_args())),
             Step("CoreDNS: answer cluster.local only",
                  ("kubectl", "-n", "kube-system", "patch", "configmap/coredns", "--patch-file", "<Corefile>")),
-            Step("load the app images into the node", (kind, "load", "docker-image", "--name", self.name, *tags)),
+            Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into the node as "
+                 "soon as its containerd answers (beside the creation)",
+                 ("docker", "exec", "-i", f"{self.name}-control-plane", "ctr", "--namespace=k8s.io", "images",
+                  "import", "--all-platforms", "--digests", "--snapshotter=overlayfs", "-")),
             # gameday HTTPS front: the runbook's URLs on 127.0.0.1:443
             Step("CA and certificate for the runbook's hostnames unless valid ones are cached",
                  ("openssl", "x509", "-req", "-out", str(self.config_path.with_name("tls") / "server.crt"))),
@@ -372,12 +376,6 @@ class KindCluster:
                 raise TargetError(f"apply metrics-server failed: {result.stderr.strip()[-300:]}")
         return [*target.kubectl_argv(), *metrics_server.wait_argv()]
 
-    def load(self, tags: Sequence[str]) -> None:
-        """``kind load docker-image`` in one call: one ``docker save``, shared layers sent once."""
-        with self.progress.stage("load", f"load {len(tags)} images into the node"):
-            self._run([self.kind(), "load", "docker-image", "--name", self.name, *tags], "kind load docker-image",
-                      timeout=900)
-
     def delete(self) -> None:
         if not self.exists():
             self.unpublish()  # gameday HTTPS front: a stale /etc/hosts block, a trusted CA
@@ -459,11 +457,17 @@ class KindCluster:
         node_image, tags = self.build()
         if node_image is None:  # only a prepare-only build returns none
             raise TargetError("no kind node image was built")
-        self.create(node_image)
+        loading = BackgroundLoad(self.name, tags, self.progress).start()  # beside kind create (image_load.py)
+        try:
+            self.create(node_image)
+        except BaseException:
+            loading.cancel()
+            raise
         target = self.target(**target_kwargs)
         try:
             dns_rollout = self.restrict_dns(target)
-            self.load(tags)
+            with self.progress.stage("load", f"load {len(tags)} images into the node (begun beside create)"):
+                loading.join()
             metrics_ready = self.metrics_server(target)  # starts beside the stack; waited for at the end
             with self.progress.stage("apply", "apply the stack with the runbook's names and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}

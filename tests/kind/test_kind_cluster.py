@@ -92,3 +92,22 @@ def test_stack_is_served_on_loopback_and_prometheus_scrapes_the_real_pods(kind: 
     assert {"HighErrorRate", "BackendCrashLooping", "PgBouncerDown"} <= {
         r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"}
     assert httpx.get(f"{ep.alertmanager_url}/-/ready", timeout=5).status_code == 200
+
+
+def test_the_loaded_archive_is_cached_by_the_images_ids(kind: Kind) -> None:
+    """``cluster up`` saved the app images once, under a name made of their IDs: the next ``up`` reuses it (no
+    ``docker save``), and the archive holds exactly the images the node has."""
+    import tarfile
+
+    from drills.k8s.build.progress import Progress
+    from drills.k8s.image_load import archive, archive_dir
+
+    [cached] = list(archive_dir().glob("apps-*.tar"))
+    with tarfile.open(cached) as tar:
+        member = tar.extractfile("manifest.json")
+        assert member is not None
+        tags = [t for entry in json.load(member) for t in entry["RepoTags"]]
+    assert toxiproxy_image() in tags and backend_image(HEALTHY) in tags
+    before = cached.stat().st_mtime_ns
+    assert archive(tags, Progress(echo=lambda _line: None)) == cached
+    assert cached.stat().st_mtime_ns == before

@@ -1,0 +1,124 @@
+"""The app images into a new kind node while ``kind create`` still runs.
+
+What ``kind load docker-image`` does (one ``docker save``, ``ctr images import`` in the node), in two parts that
+need not wait for the cluster: the archive is cached by the images' IDs (a warm ``cluster up`` saves nothing),
+and the import starts as soon as the node's containerd answers, beside kubeadm's start of the control plane
+instead of after it.  kind itself never restarts containerd for our config (no ``containerdConfigPatches``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from drills.k8s.build import docker
+from drills.k8s.build.progress import Progress
+from drills.k8s.build.versions import kind_cache
+from gameday.errors import TargetError
+
+#: How long the node's containerd gets to answer once ``kind create`` has started the node container.
+CONTAINERD_WAIT_S = 180.0
+IMPORT_TIMEOUT_S = 900.0
+
+
+def archive_dir() -> Path:
+    return kind_cache() / "archives"
+
+
+def image_ids(tags: Sequence[str]) -> list[str]:
+    """The images' IDs, in the order of ``tags``; one clear error for a tag that is not there."""
+    result = subprocess.run([docker.docker_bin(), "image", "inspect", "-f", "{{.Id}}", *tags], capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    ids = result.stdout.split()
+    if result.returncode != 0 or len(ids) != len(tags):
+        raise TargetError(f"cannot load the app images: {(result.stderr or 'no image').strip().splitlines()[-1]}")
+    return ids
+
+
+def archive(tags: Sequence[str], progress: Progress) -> Path:
+    """One ``docker save`` of ``tags``, kept under the cache keyed by their tags and IDs; older archives go."""
+    pairs = sorted(f"{t}={i}" for t, i in zip(tags, image_ids(tags), strict=True))  # any order: one archive
+    key = hashlib.sha256("\n".join(pairs).encode())
+    directory = archive_dir()
+    path = directory / f"apps-{key.hexdigest()[:16]}.tar"
+    if path.exists():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    docker.save(tags, partial, directory / "save.log", progress)
+    partial.rename(path)
+    for old in directory.glob("apps-*.tar"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def node_container(cluster: str) -> str:
+    return f"{cluster}-control-plane"
+
+
+def wait_containerd(node: str, closing: threading.Event, timeout: float = CONTAINERD_WAIT_S) -> None:
+    """Until ``ctr version`` answers in the node (the container may not exist yet: kind is creating it)."""
+    deadline = time.monotonic() + timeout
+    while not closing.is_set():
+        probe = subprocess.run([docker.docker_bin(), "exec", node, "ctr", "version"], capture_output=True,
+                               timeout=30)  # fmt: skip
+        if probe.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TargetError(f"the containerd of kind node {node} did not answer within {timeout:.0f} s")
+        closing.wait(0.5)
+    raise TargetError(f"loading images into {node} stopped: the cluster's creation failed")
+
+
+def import_archive(node: str, path: Path) -> None:
+    """``ctr images import`` of the archive into the CRI's namespace, as ``kind load`` runs it."""
+    with path.open("rb") as stream:
+        result = subprocess.run([docker.docker_bin(), "exec", "-i", node, "ctr", "--namespace=k8s.io", "images",
+                                 "import", "--all-platforms", "--digests", "--snapshotter=overlayfs", "-"],
+                                stdin=stream, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S)  # fmt: skip
+    if result.returncode != 0:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+        raise TargetError(f"importing the app images into {node} failed: {tail}")
+
+
+class BackgroundLoad:
+    """Archive, wait for the node's containerd, import: on a thread started before ``kind create``;
+    :meth:`join` re-raises its error, :meth:`cancel` stops the wait when the creation failed."""
+
+    def __init__(self, cluster: str, tags: Sequence[str], progress: Progress) -> None:
+        self.node = node_container(cluster)
+        self.tags = list(tags)
+        self.progress = progress
+        self._closing = threading.Event()
+        self._error: BaseException | None = None
+        self.seconds: float | None = None
+        self._thread = threading.Thread(target=self._run, name="image-load", daemon=True)
+
+    def start(self) -> BackgroundLoad:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        try:
+            path = archive(self.tags, self.progress)
+            wait_containerd(self.node, self._closing)
+            import_archive(self.node, path)
+            self.seconds = time.monotonic() - started
+        except BaseException as exc:  # re-raised on the caller's thread by join()
+            self._error = exc
+
+    def cancel(self) -> None:
+        self._closing.set()
+
+    def join(self, timeout: float = IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) -> None:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TargetError(f"loading the app images into {self.node}: no result after {timeout:.0f} s")
+        if self._error is not None:
+            raise self._error
