@@ -56,7 +56,7 @@ CHAOS=(tests/chaos tests/k8s/test_kill_anywhere_k8s.py tests/drills/test_branch_
 # go before its cluster starts, so the three suites end together (at 80a4bf6 the main one took 1,664 s, chaos 1,212,
 # kind 1,034)
 KIND_SIDE=(tests/drills/test_drill_e2e.py tests/drills/test_import_graph.py)
-PYTEST=("$BIN/pytest" -q -p no:cacheprovider --durations=12)
+PYTEST=("$BIN/pytest" -q -p no:cacheprovider --durations=40)
 kind_suite() {
   stage kind-build "$BIN/gameday" cluster build || return 1
   stage pytest-kind "${PYTEST[@]}" "${KIND_SIDE[@]}" tests/kind

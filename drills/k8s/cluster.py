@@ -280,13 +280,14 @@ class KindCluster:
                 return None
             return node_image(self.progress)
 
+        before = dict(self.progress.times)
         try:
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as pool:
                 node_tag = pool.submit(node)
                 apps = pool.submit(build_app_images, self.progress, images)
                 return node_tag.result(), [*apps.result(), toxiproxy_image(self.progress)[0]]
         finally:
-            self.progress.record(BUILD_TIMES)
+            self.progress.record(BUILD_TIMES, since=before)
 
     def create(self, node_image: str) -> None:
         """``kind create cluster`` from the generated config, unless the cluster exists (idempotent)."""

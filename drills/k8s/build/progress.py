@@ -55,11 +55,15 @@ class Progress:
         self.times.setdefault(key, 0.0)
         self.say(f"{key}: cached ({what})")
 
-    def record(self, path: Path) -> None:
-        """Keep the times of stages that really ran (a cold build's figures survive warm runs: make bench)."""
+    def record(self, path: Path, since: dict[str, float] | None = None) -> None:
+        """Keep the times of stages that really ran (a cold build's figures survive warm runs: make bench);
+        ``since``: a copy of :attr:`times` taken before the build, whose stages (a cluster deleted first) are not
+        the build's."""
         import json
 
-        built = {name: round(seconds, 1) for name, seconds in self.times.items() if seconds >= 1.0}
+        before = since or {}
+        built = {name: round(seconds, 1) for name, seconds in self.times.items()
+                 if seconds >= 1.0 and before.get(name) != seconds}  # fmt: skip
         if not built:
             return
         try:
