@@ -28,7 +28,7 @@ from prometheus_client import make_wsgi_app
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from drills.exporters.database import DatabaseProbe, database_metrics
+from drills.exporters.database import DatabasePoller, DatabaseProbe, database_metrics
 from drills.exporters.memory import UsagePoller, kube_containers, memory_families
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.exporters.probes import LinkProbe, link_probes, probe_metrics
@@ -104,7 +104,7 @@ class ClusterCollector(Collector):
         self.namespace = namespace
         self.admin = PgBouncerAdmin(pgbouncer_dsn)
         #: PostgreSQL directly, as on the sandbox: ``pg_up`` and the data invariant (drills/exporters/database.py)
-        self.database = DatabaseProbe(database_dsn) if database_dsn else None
+        self.database = DatabasePoller(DatabaseProbe(database_dsn)) if database_dsn else None
         #: the backend's paths to PgBouncer and the eligibility service, through Toxiproxy (probe_success)
         self.links = links or []
         self.watched_pods = WatchedList(client.CoreV1Api(api).list_namespaced_pod, namespace, what="pods").start()

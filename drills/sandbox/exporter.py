@@ -20,7 +20,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from drills.exporters.database import DatabaseProbe, database_metrics
+from drills.exporters.database import DatabasePoller, DatabaseProbe, database_metrics
 from drills.exporters.memory import ContainerMemory, memory_families
 from drills.exporters.pgbouncer import PgBouncerAdmin, pgbouncer_metrics
 from drills.exporters.probes import link_probes, probe_metrics
@@ -35,7 +35,7 @@ class SandboxCollector(Collector):
         self.layout = Layout(cfg.home)
         self.admin = PgBouncerAdmin(
             f"host=127.0.0.1 port={cfg.ports.pgbouncer} dbname=pgbouncer user={ADMIN_USER} connect_timeout=1")
-        self.database = DatabaseProbe(database_url(cfg, direct=True))
+        self.database = DatabasePoller(DatabaseProbe(database_url(cfg, direct=True)))
         self.links = link_probes(database_url(cfg), upstream_url(cfg))  # the backend's path, blackbox-style
 
     def collect(self) -> Iterator[Any]:
