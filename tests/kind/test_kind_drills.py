@@ -111,6 +111,8 @@ def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -
 
         assert "DependencyUnreachable" in fired, f"DependencyUnreachable never fired (got {fired})"
         assert all(not ClusterToxiproxy(kind.target).toxics(link) for link in ("pgbouncer", "upstream"))
+    if scenario == "database-down":  # PostgreSQL's own alert, read directly (PgBouncer still runs)
+        assert "DatabaseDown" in fired, f"DatabaseDown never fired (got {fired})"
     if scenario == "crashloop":
         crashing = [e for e in events[injected:action] if e.type is EventType.replica_state
                     and e.data.get("state") == "CrashLoopBackOff" and e.data.get("restarts", 0) > 0]
