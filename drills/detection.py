@@ -88,6 +88,16 @@ class WallDetection(_Closed):
     floored: list[str] = Field(default_factory=list, description="settings held at a wall-clock floor")
 
 
+#: Wall seconds a deleted pod's scrape target may outlive the pod: service discovery's refresh (at least 1 s), a
+#: scrape, the exporter's watch, with room on a loaded machine (kind at x120 measured 2.2 s).
+DELETED_POD_LINGER_S = 10.0
+
+
+def deleted_pod_memory_s(rule_window_s: float) -> float:
+    """How long the alert rules remember a pod was being deleted: the rule window, never under the linger."""
+    return max(rule_window_s, DELETED_POD_LINGER_S)
+
+
 def duration(seconds: float) -> str:
     """A Prometheus/Alertmanager duration: whole seconds when exact, else milliseconds (``250ms``)."""
     ms = max(round(seconds * 1000), 0)

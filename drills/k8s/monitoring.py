@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from drills.detection import DetectionChain, WallDetection, duration
+from drills.detection import DetectionChain, WallDetection, deleted_pod_memory_s, duration
 from drills.sandbox.configs import alert_rules
 
 PROMETHEUS_CONFIG = "prometheus-config"
@@ -55,7 +55,8 @@ def prometheus_yml(wall: WallDetection, app_namespace: str, alertmanager: str) -
 
 def cluster_alert_rules(wall: WallDetection) -> dict[str, Any]:
     """The sandbox's rules, with the rule window and ``for`` of this chain."""
-    return alert_rules(duration(wall.rule_window_s), duration(wall.alert_for_s))
+    return alert_rules(duration(wall.rule_window_s), duration(wall.alert_for_s),
+                       duration(deleted_pod_memory_s(wall.rule_window_s)))
 
 
 def alertmanager_yml(wall: WallDetection) -> dict[str, Any]:

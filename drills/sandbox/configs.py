@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from drills.detection import duration
+from drills.detection import deleted_pod_memory_s, duration
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import Layout
 
@@ -141,11 +141,13 @@ def prometheus_yml(cfg: SandboxConfig, layout: Layout) -> dict[str, Any]:
 
 def sandbox_alert_rules(cfg: SandboxConfig) -> dict[str, Any]:
     """The rules at the sandbox's time scale (rule window and ``for`` in wall time)."""
-    return alert_rules(duration(cfg.wall.rule_window_s), duration(cfg.wall.alert_for_s))
+    return alert_rules(duration(cfg.wall.rule_window_s), duration(cfg.wall.alert_for_s),
+                       duration(deleted_pod_memory_s(cfg.wall.rule_window_s)))
 
 
-def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
-    """Every alert over the ``window`` range with ``for: alert_for`` (Prometheus durations)."""
+def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) -> dict[str, Any]:
+    """Every alert over the ``window`` range with ``for: alert_for`` (Prometheus durations); ``deleted_memory``:
+    how long a deleted pod is remembered as such (default the window)."""
 
     def rule(name: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
         return {"alert": name, "expr": expr, "for": alert_for, "labels": {"severity": severity},
@@ -188,10 +190,12 @@ def alert_rules(window: str, alert_for: str) -> dict[str, Any]:
              f"and min by (target) (min_over_time(probe_success[{w}])) == 1", "warning",
              "The backend's network path to {{ $labels.target }} adds latency (round trip > 200 ms)"),
         # a pod being created or deleted (a rollout, a restart) is not down: like Kubernetes, count the pods
-        # that should serve
+        # that should serve.  A deleted pod is remembered a while (detection.deleted_pod_memory_s): once it is gone
+        # its deletion series ends, while Prometheus scrapes it until service discovery drops it (every rollout on
+        # kind paged BackendDown)
         rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '
              '(kube_pod_container_status_waiting_reason{container="backend",reason="ContainerCreating"} == 1 '
-             'or kube_pod_deletion_timestamp)',
+             f'or last_over_time(kube_pod_deletion_timestamp[{deleted_memory or w}]))',
              "critical", "Backend {{ $labels.pod }} cannot be scraped"),
     ]}]}
 
