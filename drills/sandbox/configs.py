@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from drills.detection import deleted_pod_memory_s, duration
+from drills.detection import duration
 from drills.sandbox.config import SandboxConfig
 from drills.sandbox.paths import Layout
 
@@ -141,13 +141,17 @@ def prometheus_yml(cfg: SandboxConfig, layout: Layout) -> dict[str, Any]:
 
 def sandbox_alert_rules(cfg: SandboxConfig) -> dict[str, Any]:
     """The rules at the sandbox's time scale (rule window and ``for`` in wall time)."""
-    return alert_rules(duration(cfg.wall.rule_window_s), duration(cfg.wall.alert_for_s),
-                       duration(deleted_pod_memory_s(cfg.wall.rule_window_s)))
+    return alert_rules(duration(cfg.wall.rule_window_s), duration(cfg.wall.alert_for_s))
 
 
 def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) -> dict[str, Any]:
-    """Every alert over the ``window`` range with ``for: alert_for`` (Prometheus durations); ``deleted_memory``:
-    how long a deleted pod is remembered as such (default the window)."""
+    """Every alert over the ``window`` range with ``for: alert_for`` (Prometheus durations).
+
+    ``deleted_memory``: how long a deleted pod is remembered as such, for a cluster whose scrape targets outlive
+    their pods (kind: :func:`drills.detection.deleted_pod_memory_s`).  None (the sandbox): only while it is being
+    deleted; its pods keep their names across restarts, so remembering would hide the next one's failure."""
+    deleted = ("kube_pod_deletion_timestamp" if deleted_memory is None
+               else f"last_over_time(kube_pod_deletion_timestamp[{deleted_memory}])")  # fmt: skip
 
     def rule(name: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
         return {"alert": name, "expr": expr, "for": alert_for, "labels": {"severity": severity},
@@ -195,7 +199,7 @@ def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) 
         # kind paged BackendDown)
         rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '
              '(kube_pod_container_status_waiting_reason{container="backend",reason="ContainerCreating"} == 1 '
-             f'or last_over_time(kube_pod_deletion_timestamp[{deleted_memory or w}]))',
+             f'or {deleted})',
              "critical", "Backend {{ $labels.pod }} cannot be scraped"),
     ]}]}
 
