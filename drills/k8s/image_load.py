@@ -49,7 +49,9 @@ def archive(tags: Sequence[str], progress: Progress) -> Path:
         return path
     directory.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    docker.save(tags, partial, directory / "save.log", progress)
+    log = directory / "save.log"
+    log.unlink(missing_ok=True)  # the last save's output only (run_logged appends)
+    docker.save(tags, partial, log, progress)
     partial.rename(path)
     for old in directory.glob("apps-*.tar"):
         if old != path:
