@@ -235,15 +235,15 @@ class KindCluster:
             Step("build the node image unless cached", ("bash", "tools/kind/node-image.sh", node)),
             *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in apps),
             Step(f"build {toxiproxy_tag()} unless cached", ("docker", "import", "-", toxiproxy_tag())),
+            Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into the node as "
+                 "soon as its containerd answers (beside the creation)",
+                 ("docker", "exec", "-i", f"{self.name}-control-plane", "ctr", "--namespace=k8s.io", "images",
+                  "import", "--all-platforms", "--digests", "--snapshotter=overlayfs", "-")),
             Step("create the cluster (skipped when it exists)",
                  (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
                   CREATE_WAIT, *self._kubeconfig_args())),
             Step("CoreDNS: answer cluster.local only",
                  ("kubectl", "-n", "kube-system", "patch", "configmap/coredns", "--patch-file", "<Corefile>")),
-            Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into the node as "
-                 "soon as its containerd answers (beside the creation)",
-                 ("docker", "exec", "-i", f"{self.name}-control-plane", "ctr", "--namespace=k8s.io", "images",
-                  "import", "--all-platforms", "--digests", "--snapshotter=overlayfs", "-")),
             # gameday HTTPS front: the runbook's URLs on 127.0.0.1:443
             Step("CA and certificate for the runbook's hostnames unless valid ones are cached",
                  ("openssl", "x509", "-req", "-out", str(self.config_path.with_name("tls") / "server.crt"))),

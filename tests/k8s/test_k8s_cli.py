@@ -303,9 +303,10 @@ def test_up_dry_run_prints_the_build_create_load_apply_plan_and_runs_none(tmp_pa
         "tools/kind/node-image.sh",
         *(f"docker build -t {release_image(r)}" for r in RELEASES.values()),  # one image per release
         "docker build -t gameday/postgres:15",
+        # the images' import begins beside the creation, as soon as the node's containerd answers
+        "docker exec -i drill-test-control-plane ctr --namespace=k8s.io images import",
         "create cluster --name drill-test --config",
         "configmap/coredns",
-        f"load docker-image --name drill-test {release_image(HEALTHY)}",
         "kubectl --context kind-drill-test apply --server-side -f -",
     ]
     position = -1
@@ -313,6 +314,8 @@ def test_up_dry_run_prints_the_build_create_load_apply_plan_and_runs_none(tmp_pa
         hits = [i for i, line in enumerate(lines) if fragment in line]
         assert len(hits) == 1 and hits[0] > position, (fragment, lines)
         position = hits[0]
+    [load] = [line for line in lines if "images import" in line]
+    assert release_image(HEALTHY) in load and "gameday/postgres:15" in load
     assert not log.exists(), log.read_text()
     pulled = gameday("cluster", "up", "--name", "drill-test", "--dry-run", "--pull", path=bin_dir)
     assert "gameday/postgres:15" not in pulled.stdout and release_image(HEALTHY) in pulled.stdout
