@@ -11,12 +11,6 @@
 #
 # Addresses stay out of 10/8, 172.16/12 and 192.168/16: docker0 is 100.65.0.1/24 and networks (kind's)
 # come from 100.66.0.0/16.
-#
-# CPU: on cgroup v1 every container sits under one `docker` cgroup, which by default weighs as much as ONE busy
-# host process (cpu.shares 1024).  A kind node is a whole cluster (API server, etcd, Prometheus, the app), so a
-# few busy processes beside it (a test suite, a build) starved it: Prometheus and Alertmanager stopped answering
-# for half a minute and a drill at x120 saw two runbook hours of nothing.  `up` gives that cgroup the weight of
-# DOCKER_CPU_SHARES/1024 host processes (default 8); `down` removes it.
 set -euo pipefail
 
 cache="${GAMEDAY_CACHE:-/var/cache/gameday}"
@@ -25,7 +19,6 @@ state=/run/gameday-dockerd
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BRIDGE_IP=100.65.0.1/24
 POOL=base=100.66.0.0/16,size=24
-CPU_CGROUP=/sys/fs/cgroup/cpu/docker   # cgroup v1, cgroupfs driver: dockerd's default parent
 
 say() { echo "dockerd.sh: $*" >&2; }
 
@@ -54,10 +47,6 @@ up() {
     install -m 0755 "$here/runc-no-sys-resource" "$state/runc-no-sys-resource"
     args+=(--add-runtime "gameday-runc=$state/runc-no-sys-resource" --default-runtime gameday-runc)
     say "CAP_SYS_RESOURCE is not in this machine's bounding set: runc runs through $state/runc-no-sys-resource"
-  fi
-  if [[ -d /sys/fs/cgroup/cpu && ! -f /sys/fs/cgroup/cgroup.controllers ]]; then
-    mkdir -p "$CPU_CGROUP" && echo "${DOCKER_CPU_SHARES:-8192}" > "$CPU_CGROUP/cpu.shares" \
-      || say "could not weigh the containers' CPU cgroup; a busy host may starve the cluster"
   fi
   nohup dockerd "${args[@]}" >"$state/dockerd.log" 2>&1 &
   echo $! > "$state/ours"
@@ -98,10 +87,6 @@ down() {
   done
   [[ -f "$state/ip_forward" ]] && cat "$state/ip_forward" > /proc/sys/net/ipv4/ip_forward
   umount "$state/exec"/* 2>/dev/null || true
-  if [[ -d "$CPU_CGROUP" ]]; then  # empty once every container is gone
-    find "$CPU_CGROUP" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-    rmdir "$CPU_CGROUP" 2>/dev/null || true
-  fi
   rm -rf "$state"
   say "stopped; iptables rules, bridges and ip_forward restored"
 }
