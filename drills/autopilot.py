@@ -270,11 +270,17 @@ class Autopilot:
         while not condition():
             if end is not None and self.env.now >= end:
                 return False
-            before, blind = self.env.now, self.view.blind()
-            yield from self.sleep(self.poll)
-            if blind and end is not None:
-                end += self.env.now - before
+            unseen = yield from self._poll_unseen()
+            if end is not None:
+                end += unseen
         return True
+
+    def _poll_unseen(self) -> Generator[Any, Any, float]:
+        """Sleep one poll; the minutes it took if Prometheus did not answer meanwhile (they count towards no
+        limit), else 0."""
+        before, blind = self.env.now, self.view.blind()
+        yield from self.sleep(self.poll)
+        return self.env.now - before if blind else 0.0
 
     # -- the runbook, step by step ---------------------------------------------------------------------
 
@@ -514,9 +520,7 @@ class Autopilot:
                 if blind_since is None:
                     blind_since = self.env.now
                     self.emit(EventType.note, {"text": "Prometheus does not answer: the stability watch waits"})
-                before = self.env.now
-                yield from self.sleep(self.poll)
-                end += self.env.now - before
+                end += yield from self._poll_unseen()
                 continue
             if blind_since is not None:
                 self.emit(EventType.note, {"text": f"watching again after {self.env.now - blind_since:.1f} unseen "

@@ -26,7 +26,7 @@ from drills.k8s import audit, endpoints
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
-from drills.k8s.image_load import BackgroundLoad
+from drills.k8s.image_load import BackgroundLoad, import_argv, node_container
 from drills.k8s.target import KubernetesTarget
 from gameday.errors import TargetError
 
@@ -237,8 +237,7 @@ class KindCluster:
             Step(f"build {toxiproxy_tag()} unless cached", ("docker", "import", "-", toxiproxy_tag())),
             Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into the node as "
                  "soon as its containerd answers (beside the creation)",
-                 ("docker", "exec", "-i", f"{self.name}-control-plane", "ctr", "--namespace=k8s.io", "images",
-                  "import", "--all-platforms", "--digests", "--snapshotter=overlayfs", "-")),
+                 ("docker", *import_argv(node_container(self.name))[1:])),
             Step("create the cluster (skipped when it exists)",
                  (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
                   CREATE_WAIT, *self._kubeconfig_args())),

@@ -63,6 +63,12 @@ def node_container(cluster: str) -> str:
     return f"{cluster}-control-plane"
 
 
+def import_argv(node: str) -> list[str]:
+    """``ctr images import`` of an archive on stdin into the CRI's namespace, as ``kind load`` runs it."""
+    return [docker.docker_bin(), "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import",
+            "--all-platforms", "--digests", "--snapshotter=overlayfs", "-"]
+
+
 def wait_containerd(node: str, closing: threading.Event, timeout: float = CONTAINERD_WAIT_S) -> None:
     """Until ``ctr version`` answers in the node (the container may not exist yet: kind is creating it)."""
     deadline = time.monotonic() + timeout
@@ -78,11 +84,9 @@ def wait_containerd(node: str, closing: threading.Event, timeout: float = CONTAI
 
 
 def import_archive(node: str, path: Path) -> None:
-    """``ctr images import`` of the archive into the CRI's namespace, as ``kind load`` runs it."""
     with path.open("rb") as stream:
-        result = subprocess.run([docker.docker_bin(), "exec", "-i", node, "ctr", "--namespace=k8s.io", "images",
-                                 "import", "--all-platforms", "--digests", "--snapshotter=overlayfs", "-"],
-                                stdin=stream, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S)  # fmt: skip
+        result = subprocess.run(import_argv(node), stdin=stream, capture_output=True, text=True,
+                                timeout=IMPORT_TIMEOUT_S)  # fmt: skip
     if result.returncode != 0:
         tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
         raise TargetError(f"importing the app images into {node} failed: {tail}")
@@ -98,7 +102,6 @@ class BackgroundLoad:
         self.progress = progress
         self._closing = threading.Event()
         self._error: BaseException | None = None
-        self.seconds: float | None = None
         self._thread = threading.Thread(target=self._run, name="image-load", daemon=True)
 
     def start(self) -> BackgroundLoad:
@@ -106,12 +109,10 @@ class BackgroundLoad:
         return self
 
     def _run(self) -> None:
-        started = time.monotonic()
         try:
             path = archive(self.tags, self.progress)
             wait_containerd(self.node, self._closing)
             import_archive(self.node, path)
-            self.seconds = time.monotonic() - started
         except BaseException as exc:  # re-raised on the caller's thread by join()
             self._error = exc
 

@@ -193,15 +193,16 @@ class MetricSampler(Periodic):
         Prometheus was back (CI at 529e601, kind, x120: a 36 s outage)."""
         values: dict[str, Any] = dict.fromkeys(self.queries.__dict__)
         failures: list[TargetError] = []
+        unreachable: PrometheusUnreachable | None = None
         for name, promql in self.queries.__dict__.items():
             try:
                 values[name] = self.prom.query(promql)
             except PrometheusUnreachable as exc:
-                failures = [exc] * len(values)
+                unreachable = exc
                 break
             except TargetError as exc:
                 failures.append(exc)
-        self.outage = failures[0] if failures and len(failures) == len(values) else None
+        self.outage = unreachable or (failures[0] if failures and len(failures) == len(values) else None)
         if self.extras is not None:
             values.update(self.extras())
         return values
