@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from gameday_testkit import TEAM_RUNBOOK, no_skips, write_mojibake_runbook
 
+#: CPU-seconds per test when ``tools/test.sh`` gives the lane a cpuacct group (``GAMEDAY_TEST_CPUACCT``)
+pytest_plugins = ["cpu_accounting"]
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """An environment installed before the entry points existed would fail every CLI test obscurely."""
