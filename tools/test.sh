@@ -2,11 +2,12 @@
 # `make test`: the whole suite as CI runs it, printing the time of each stage.
 #
 # Order, chosen for a cold machine's clock (2 cores; the Kubernetes compile is the critical path):
-#   1. the test control plane compiles (needs only Go) while the machine is set up (apt, venv: network, disk)
-#      and the kind images are debootstrapped and pip-installed;
-#   2. once it is built, the main and chaos suites start (they need it, not kind) while the node image is
-#      assembled; the kind suite starts when the node image is there;
-#   3. the three suites run side by side (all mostly wait on wall clocks: alerts, rollouts, stability watches).
+#   1. the test control plane compiles (needs only Go) while the machine is set up (apt, venv: network, disk);
+#   2. the three suites start as soon as the set-up is done, each with the part that needs no Kubernetes binary,
+#      beside the compile: the suites mostly wait on wall clocks (alerts, rollouts, stability watches), and the
+#      compile takes the CPU they leave; the kind suite debootstraps the kind images after its sandbox drills;
+#   3. once the compile is done, each suite goes on with its part on the test control plane (tests/k8s) or, for
+#      the kind suite, builds the node image and runs the drills on the kind cluster.
 # At the end, always: the test cluster deleted, and the Docker daemon stopped if this run started it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# its own process group, so an early failure stops the whole compile
-setsid tools/stage.sh k8s-testenv tools/k8s-testenv/build.sh >"$LOGS/k8s-testenv.log" 2>&1 &
+# its own process group, so an early failure stops the whole compile; its exit status lands in a file the suites
+# wait for (they run in subshells, which cannot `wait` for a sibling)
+TESTENV_RC=$LOGS/k8s-testenv.rc
+rm -f "$TESTENV_RC"
+setsid bash -c 'tools/stage.sh k8s-testenv tools/k8s-testenv/build.sh; echo $? >"$1"' _ "$TESTENV_RC" \
+  >"$LOGS/k8s-testenv.log" 2>&1 &
 testenv=$!
-testenv_failed() { echo "the test control plane did not build:"; tail -n 20 "$LOGS/k8s-testenv.log"; }
+await_testenv() {  # the test control plane's binaries, once the compile is done
+  while [[ ! -s $TESTENV_RC ]]; do sleep 2; done
+  [[ $(cat "$TESTENV_RC") == 0 ]] && return 0
+  echo "the test control plane did not build:"; tail -n 20 "$LOGS/k8s-testenv.log"; return 1
+}
 stage setup make --no-print-directory setup || exit 1
 stage ruff "$BIN/ruff" check . || exit 1
 # the project's own modules compiled once: with PYTHONDONTWRITEBYTECODE set (as on CI) each of the suites'
@@ -42,19 +51,14 @@ stage docker-up tools/kind/dockerd.sh up || exit 1
 stale=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=gameday-bench)
 [[ -z $stale ]] || { echo "removing a stale bench cluster (gameday-bench)"; docker rm -f $stale >/dev/null; }
 
-stage kind-prepare "$BIN/gameday" cluster build --prepare || exit 1
-wait "$testenv" || { testenv_failed; exit 1; }
-testenv=
-grep -h '^\[stage\] k8s-testenv' "$LOGS/k8s-testenv.log" >&2
-
 # Three suites side by side; all mostly wait on wall clocks (alerts, rollouts, kills and recoveries):
 #   kind  - drills on the real kind cluster, once its node image is built;
 #   chaos - kill -9 anywhere, dying dependencies, signals, fuzzing (tests/chaos, kills on the test control plane);
 #   main  - everything else.
-CHAOS=(tests/chaos tests/k8s/test_kill_anywhere_k8s.py tests/drills/test_branch_drills.py)
+CHAOS=(tests/chaos tests/drills/test_branch_drills.py)
+CHAOS_K8S=(tests/k8s/test_kill_anywhere_k8s.py)
 # the kind suite waits for the node image, then mostly for clocks: the slowest sandbox drills and the import check
-# go before its cluster starts, so the three suites end together (at 80a4bf6 the main one took 1,664 s, chaos 1,212,
-# kind 1,034)
+# go before its cluster starts, so the three suites end together
 KIND_SIDE=(tests/drills/test_drill_e2e.py tests/drills/test_import_graph.py)
 PYTEST=("$BIN/pytest" -q -p no:cacheprovider --durations=40)
 # Each suite in a cgroup v1 cpuacct group of its own, so its log ends with the CPU-seconds each test cost
@@ -71,17 +75,37 @@ in_group() {  # in_group SUITE CMD...: run CMD in SUITE's group when the host ha
 }
 docker_cpu() { awk '{printf "%.0f", $1 / 1e9}' /sys/fs/cgroup/cpuacct/docker/cpuacct.usage 2>/dev/null || echo 0; }
 docker_cpu_start=$(docker_cpu)
+# each suite: its part that needs no Kubernetes binary first (beside a cold compile), then the rest
 kind_suite() {
+  local side=0
+  stage pytest-kind-side "${PYTEST[@]}" "${KIND_SIDE[@]}" || side=1
+  stage kind-prepare "$BIN/gameday" cluster build --prepare || return 1
+  await_testenv || return 1
   stage kind-build "$BIN/gameday" cluster build || return 1
-  stage pytest-kind "${PYTEST[@]}" "${KIND_SIDE[@]}" tests/kind
+  stage pytest-kind "${PYTEST[@]}" tests/kind && (( side == 0 ))
+}
+chaos_suite() {
+  local first=0
+  stage pytest-chaos "${PYTEST[@]}" "${CHAOS[@]}" || first=1
+  await_testenv || return 1
+  stage pytest-chaos-k8s "${PYTEST[@]}" "${CHAOS_K8S[@]}" && (( first == 0 ))
+}
+main_suite() {
+  local first=0
+  stage pytest "${PYTEST[@]}" --ignore=tests/kind --ignore=tests/k8s "${CHAOS[@]/#/--ignore=}" \
+    "${KIND_SIDE[@]/#/--ignore=}" || first=1
+  await_testenv || return 1
+  grep -h '^\[stage\] k8s-testenv' "$LOGS/k8s-testenv.log" >&2
+  stage pytest-k8s "${PYTEST[@]}" tests/k8s "${CHAOS_K8S[@]/#/--ignore=}" && (( first == 0 ))
 }
 (in_group kind kind_suite) >"$LOGS/pytest-kind.log" 2>&1 &
 kind=$!
-(in_group chaos stage pytest-chaos "${PYTEST[@]}" "${CHAOS[@]}") >"$LOGS/pytest-chaos.log" 2>&1 &
+(in_group chaos chaos_suite) >"$LOGS/pytest-chaos.log" 2>&1 &
 chaos=$!
-(in_group main stage pytest "${PYTEST[@]}" --ignore=tests/kind "${CHAOS[@]/#/--ignore=}" \
-  "${KIND_SIDE[@]/#/--ignore=}")
-status=$?
+(in_group main main_suite) 2>&1 | tee "$LOGS/pytest-main.log"
+status=${PIPESTATUS[0]}
+wait "$testenv" 2>/dev/null
+testenv=
 wait "$chaos"
 chaos_status=$?
 wait "$kind"
@@ -90,5 +114,11 @@ echo "[cpu] the kind cluster's containers (Docker's cgroup): $(( $(docker_cpu) -
 for suite in chaos kind; do
   echo "---- tests/$suite (ran beside the rest; full log $LOGS/pytest-$suite.log)"
   tail -n 60 "$LOGS/pytest-$suite.log"
+done
+# last, so the end of a CI log names every failure of every suite
+echo "---- every suite's stages, failures and counts"
+for suite in main chaos kind; do
+  grep -hE '^(FAILED|ERROR) |^[0-9]+ (passed|failed)|^=+ .*[0-9]+ (passed|failed|error)|\[stage\] [a-z0-9-]+: [0-9]+ s' \
+    "$LOGS/pytest-$suite.log" | sed "s/^/$suite: /" | cut -c1-400
 done
 (( status == 0 && chaos_status == 0 && kind_status == 0 ))
