@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gameday_testkit import QUICK_TEAM
 
 from drills.k8s.cluster import KindCluster
 from drills.k8s.target import KubernetesTarget
@@ -101,9 +100,6 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
 
 
 def drill(kind: Kind, out: Path, scenario: str, *extra: str) -> subprocess.Popen[str]:
-    """An autopilot drill gets the quick team (``QUICK_TEAM``): these tests check the cluster, not the team's pace."""
-    if "autopilot" in extra and "--policy" not in extra:
-        extra = (*extra, "--policy", str(QUICK_TEAM))
     return subprocess.Popen(
         [GAMEDAY, "drill", "run", str(REPO / "scenarios" / f"{scenario}.yaml"), "--target", "kubernetes",
          "--context", kind.context, "--kubeconfig", str(kind.kubeconfig), "--out", str(out), *extra],
