@@ -39,12 +39,13 @@ def image_ids(tags: Sequence[str]) -> list[str]:
     return ids
 
 
-def archive(tags: Sequence[str], progress: Progress) -> Path:
-    """One ``docker save`` of ``tags``, kept under the cache keyed by their tags and IDs; older archives go."""
+def archive(tags: Sequence[str], progress: Progress, prefix: str = "apps") -> Path:
+    """One ``docker save`` of ``tags``, kept under the cache keyed by their tags and IDs; older archives of the same
+    ``prefix`` go (flannel's, loaded only into clusters with workers, has its own: it never evicts the apps')."""
     pairs = sorted(f"{t}={i}" for t, i in zip(tags, image_ids(tags), strict=True))  # any order: one archive
     key = hashlib.sha256("\n".join(pairs).encode())
     directory = archive_dir()
-    path = directory / f"apps-{key.hexdigest()[:16]}.tar"
+    path = directory / f"{prefix}-{key.hexdigest()[:16]}.tar"
     if path.exists():
         return path
     directory.mkdir(parents=True, exist_ok=True)
@@ -53,7 +54,7 @@ def archive(tags: Sequence[str], progress: Progress) -> Path:
     log.unlink(missing_ok=True)  # the last save's output only (run_logged appends)
     docker.save(tags, partial, log, progress)
     partial.rename(path)
-    for old in directory.glob("apps-*.tar"):
+    for old in directory.glob(f"{prefix}-*.tar"):
         if old != path:
             old.unlink(missing_ok=True)
     return path
@@ -61,6 +62,12 @@ def archive(tags: Sequence[str], progress: Progress) -> Path:
 
 def node_container(cluster: str) -> str:
     return f"{cluster}-control-plane"
+
+
+def worker_containers(cluster: str, workers: int) -> list[str]:
+    """kind's names of the worker nodes (containers and Kubernetes nodes alike): ``<cluster>-worker``,
+    ``<cluster>-worker2`` ..."""
+    return [f"{cluster}-worker{'' if i == 1 else i}" for i in range(1, workers + 1)]
 
 
 def import_argv(node: str) -> list[str]:
@@ -96,9 +103,14 @@ class BackgroundLoad:
     """Archive, wait for the node's containerd, import: on a thread started before ``kind create``;
     :meth:`join` re-raises its error, :meth:`cancel` stops the wait when the creation failed."""
 
-    def __init__(self, cluster: str, tags: Sequence[str], progress: Progress) -> None:
+    def __init__(self, cluster: str, tags: Sequence[str], progress: Progress, workers: int = 0,
+                 network_tags: Sequence[str] = ()) -> None:
         self.node = node_container(cluster)
+        #: every node gets every image (a fault's release may start on any worker), the control plane's first
+        self.nodes = [self.node, *worker_containers(cluster, workers)]
         self.tags = list(tags)
+        #: flannel's image (clusters with workers): an archive of its own
+        self.network_tags = list(network_tags)
         self.progress = progress
         self._closing = threading.Event()
         self._error: BaseException | None = None
@@ -110,18 +122,23 @@ class BackgroundLoad:
 
     def _run(self) -> None:
         try:
-            path = archive(self.tags, self.progress)
-            wait_containerd(self.node, self._closing)
-            import_archive(self.node, path)
+            paths = [archive(self.tags, self.progress)]
+            if self.network_tags:
+                paths.append(archive(self.network_tags, self.progress, prefix="network"))
+            for node in self.nodes:
+                wait_containerd(node, self._closing)
+                for path in paths:
+                    import_archive(node, path)
         except BaseException as exc:  # re-raised on the caller's thread by join()
             self._error = exc
 
     def cancel(self) -> None:
         self._closing.set()
 
-    def join(self, timeout: float = IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) -> None:
+    def join(self, timeout: float | None = None) -> None:
+        timeout = timeout or (IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) * len(self.nodes)
         self._thread.join(timeout)
         if self._thread.is_alive():
-            raise TargetError(f"loading the app images into {self.node}: no result after {timeout:.0f} s")
+            raise TargetError(f"loading the app images into {', '.join(self.nodes)}: no result after {timeout:.0f} s")
         if self._error is not None:
             raise self._error
