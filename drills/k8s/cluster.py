@@ -27,6 +27,7 @@ from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
 from drills.k8s.image_load import BackgroundLoad, import_argv, node_container, worker_containers
+from drills.k8s.stack import CONTROL_PLANE, pin_to_control_plane
 from drills.k8s.target import KubernetesTarget
 from gameday.errors import TargetError
 
@@ -386,13 +387,17 @@ class KindCluster:
 
         core, apps = target.core, target.apps
         current = core.read_namespaced_config_map("coredns", "kube-system")
-        if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE:
+        selector = apps.read_namespaced_deployment("coredns", "kube-system").spec.template.spec.node_selector or {}
+        pinned = not self.workers or CONTROL_PLANE in selector
+        if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE and pinned:
             return None
         with self.progress.stage("CoreDNS", "CoreDNS: cluster.local only"):
             core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": CLUSTER_ONLY_COREFILE}})
             stamp = datetime.now(UTC).isoformat()
-            apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": {"metadata": {
-                "annotations": {"gameday.io/corefile": stamp}}}}})  # fmt: skip
+            template: dict[str, Any] = {"metadata": {"annotations": {"gameday.io/corefile": stamp}}}
+            if self.workers:  # on the node no drill stops (CoreDNS tolerates its taint already)
+                template["spec"] = {"nodeSelector": {CONTROL_PLANE: ""}}
+            apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": template}})
         return [*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
                 "--timeout=180s"]
 
@@ -406,8 +411,11 @@ class KindCluster:
         with self.progress.stage("metrics-server", "metrics-server for kubectl top"):
             argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts", "--field-manager=gameday",
                     "-f", "-"]
-            result = subprocess.run(argv, input=json.dumps(metrics_server.as_list(metrics_server.objects())),
-                                    capture_output=True, text=True, timeout=120)  # fmt: skip
+            objects = metrics_server.objects()
+            if self.workers:  # kubectl top nodes must answer while a worker is lost
+                pin_to_control_plane([o for o in objects if o["kind"] == "Deployment"], None)
+            result = subprocess.run(argv, input=json.dumps(metrics_server.as_list(objects)), capture_output=True,
+                                    text=True, timeout=120)  # fmt: skip
             if result.returncode != 0:
                 raise TargetError(f"apply metrics-server failed: {result.stderr.strip()[-300:]}")
         return [*target.kubectl_argv(), *metrics_server.wait_argv()]

@@ -96,15 +96,18 @@ def finish(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
 
 
-def pin_to_control_plane(docs: list[dict[str, Any]], world: World) -> list[dict[str, Any]]:
+def pin_to_control_plane(docs: list[dict[str, Any]], world: World | None) -> list[dict[str, Any]]:
     """A cluster with workers: every workload but the backend runs on the control-plane node.
 
     Why: the node-loss fault stops or drains a worker, and what it tests is the backend's spread and budget.  The
     single PostgreSQL, PgBouncer and Toxiproxy, the gateway behind the NodePorts and the monitoring chain stay on
     the node no drill stops (the team's managed database and ingress), so a lost worker takes backend pods only.
+    ``world`` None: pin every workload of ``docs`` (kube-system's metrics-server).
     """
     for doc in docs:
-        if doc.get("kind") not in ("Deployment", "StatefulSet") or doc["metadata"]["name"] == world.backend_deployment:
+        if doc.get("kind") not in ("Deployment", "StatefulSet"):
+            continue
+        if world is not None and doc["metadata"]["name"] == world.backend_deployment:
             continue
         pod = doc["spec"]["template"]["spec"]
         pod.setdefault("nodeSelector", {})[CONTROL_PLANE] = ""

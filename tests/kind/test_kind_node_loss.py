@@ -1,0 +1,211 @@
+"""Node loss on a kind cluster with workers (issue 22 item 7): one test, several checks, on one cluster.
+
+``gameday cluster up --workers 2`` spreads the backend over two workers (flannel's host-gw routes between the
+nodes' subnets) with a PodDisruptionBudget, and keeps everything else on the control plane.  A worker stopped
+(``docker stop``) takes its backend pods; the gateway keeps answering from the other worker while Kubernetes
+replaces them there, and the revert starts the node again.  A drain evicts only as the budget allows, and its
+revert uncordons.  A drill killed with ``kill -9`` while its node is down leaves the record on the cluster, and
+the next ``gameday`` start brings the node back.
+
+The cluster is its own (``gameday-nl-e2e``), created before the suite's single-node one (conftest orders this
+module first: both would map 127.0.0.1:443) and deleted after this module; ``GAMEDAY_TEST_KIND_NAME`` /
+``GAMEDAY_TEST_KIND_KUBECONFIG`` naming a running cluster with two workers reuses it instead.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, docker_problem
+
+from drills.k8s import nodes
+from drills.k8s.cluster import KindCluster
+from drills.k8s.objects import INJECTION_ANNOTATION, NODE_LOSS_CONFIGMAP
+from gameday.faults import FaultType
+from gameday.journal import EventType, read_journal
+from gameday.scenario import Fault
+
+pytestmark = [pytest.mark.kind, pytest.mark.slow]
+NAME = "gameday-nl-e2e"
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def workers_kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
+    problem = docker_problem()
+    if problem:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"kind tests need a Docker daemon: {problem}")
+        pytest.skip(f"kind tests need a Docker daemon: {problem}")
+    home = tmp_path_factory.mktemp("kind-workers")
+    reuse = os.environ.get("GAMEDAY_TEST_KIND_KUBECONFIG")
+    name = os.environ.get("GAMEDAY_TEST_KIND_NAME", NAME) if reuse else NAME
+    kubeconfig = Path(reuse) if reuse else home / "kubeconfig"
+    cluster = KindCluster(name=name, kubeconfig=kubeconfig, workers=WORKERS,
+                          echo=lambda line: print(line, file=sys.stderr))  # fmt: skip
+    if reuse:
+        target = cluster.target()
+        if len(nodes.workers(target)) < WORKERS:
+            target.close()
+            pytest.skip(f"the reused cluster {name} has fewer than {WORKERS} workers (gameday cluster up --workers 2)")
+    else:
+        if cluster.exists():  # left behind by a killed session
+            cluster.delete()
+        target = cluster.up(timeout=UP_TIMEOUT_S)
+    state = home / "state"
+    state.mkdir()
+    try:
+        yield Kind(cluster, target, kubeconfig, state)
+    finally:
+        target.close()
+        if not reuse and os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
+            cluster.delete()
+
+
+class Prober:
+    """GET /health through the gateway's NodePort (the users' way in) every 0.2 s on a thread; keeps each answer."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url + "/health"
+        self.results: list[tuple[float, bool]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as resp:
+                    ok = resp.status == 200
+            except Exception:  # a refused, reset or timed-out request is a failed one
+                ok = False
+            self.results.append((time.monotonic(), ok))
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def share_ok(self, since: float = 0.0) -> float:
+        tail = [ok for t, ok in self.results if t >= since]
+        return sum(tail) / max(1, len(tail))
+
+
+def backend_nodes(kind: Kind) -> dict[str, int]:
+    return nodes.backend_pods_by_node(kind.target)
+
+
+def ready_backend_pods(kind: Kind) -> list[tuple[str, str]]:
+    target = kind.target
+    selector = ",".join(f"{k}={v}" for k, v in target.world.backend_labels.items())
+    pods = target.core.list_namespaced_pod(target.namespace, label_selector=selector).items
+    return [(p.metadata.name, p.spec.node_name) for p in pods if p.metadata.deletion_timestamp is None
+            and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))]
+
+
+def wait_for(what: str, check: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        time.sleep(1.0)
+
+
+def container_running(node: str) -> bool:
+    out = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", node], capture_output=True, text=True,
+                         timeout=30)  # fmt: skip
+    return out.stdout.strip() == "true"
+
+
+def record(kind: Kind) -> str | None:
+    cm = kind.target.core.read_namespaced_config_map(NODE_LOSS_CONFIGMAP, kind.target.namespace)
+    return (cm.metadata.annotations or {}).get(INJECTION_ANNOTATION)
+
+
+def test_a_lost_worker_is_survived_by_spread_and_budget_and_always_comes_back(workers_kind: Kind,
+                                                                            tmp_path: Path) -> None:
+    kind, target = workers_kind, workers_kind.target
+    workers = nodes.workers(target)
+    assert len(workers) >= WORKERS
+    # the spread: the backend on every worker, nothing else of the stack on them; the budget
+    spread = backend_nodes(kind)
+    assert set(spread) == set(workers) and sum(spread.values()) == 3, spread
+    pdb = kind.kubectl("-n", target.namespace, "get", f"pdb/{target.backend}", "-o",
+                       "jsonpath={.spec.maxUnavailable}").stdout  # fmt: skip
+    assert pdb == "1"
+    app = target.endpoints().app_url
+
+    # 1. stop: the worker with the most backend pods goes; the service keeps answering from the other one
+    lost = max(spread, key=lambda n: spread[n])
+    with Prober(app) as probe:
+        time.sleep(2)
+        rec = target.inject(Fault(type=FaultType.node_loss, params={"mode": "stop"}), drill_id="test")
+        assert rec.revert_state["node"] == lost and record(kind) is not None
+        assert not container_running(lost)
+        stopped = time.monotonic()
+        # NotReady within the node monitor grace period, the pods replaced after their 15 s toleration
+        wait_for("three backend pods ready on the workers left",
+                 lambda: len([n for _, n in ready_backend_pods(kind) if n != lost]) == 3, 240)
+        rescheduled = time.monotonic() - stopped
+        time.sleep(3)
+        assert probe.share_ok(since=time.monotonic() - 3) == 1.0  # all answered once replaced
+    print(f"node loss: replacement pods ready {rescheduled:.0f} s after the stop; "
+          f"{probe.share_ok():.0%} of {len(probe.results)} requests answered", file=sys.stderr)
+    assert probe.share_ok() >= 0.8, probe.results  # the other worker served all along (a blip while endpoints follow)
+    target.revert(rec)
+    assert container_running(lost) and nodes.ready(target, lost) and record(kind) is None
+    assert target.pending_injections() == []
+
+    # 2. drain: cordoned, its backend pods evicted as the budget allows (one at a time); the revert uncordons
+    spread = backend_nodes(kind)
+    other = next(w for w in workers if w != lost)
+    assert spread.get(other, 0) >= 1, spread
+    with Prober(app) as probe:
+        index = workers.index(other) + 1
+        rec = target.inject(Fault(type=FaultType.node_loss, params={"mode": "drain", "worker": index}))
+        assert rec.revert_state["node"] == other
+        assert target.core.read_node(other).spec.unschedulable is True
+        wait_for("three backend pods ready, none on the drained node",
+                 lambda: len([n for _, n in ready_backend_pods(kind) if n != other]) == 3, 180)
+    assert probe.share_ok() == 1.0, probe.results  # a drain within the budget costs no request
+    target.revert(rec)
+    assert not target.core.read_node(other).spec.unschedulable and record(kind) is None
+
+    # 3. kill -9 of a drill while its node is down: the next gameday start brings the node back
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [GAMEDAY, "drill", "run", str(REPO / "scenarios" / "node-loss.yaml"), "--target", "kubernetes",
+         "--context", kind.context, "--kubeconfig", str(kind.kubeconfig), "--out", str(out), "--responder", "human",
+         "--time-scale", "60"],
+        env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not [e for p in out.glob("*/journal.jsonl") for e in read_journal(p)
+                   if e.type is EventType.note and e.actor == "runner" and "record" in e.data
+                   and e.data.get("text") == "fault node-loss applied"]:  # fmt: skip
+            assert proc.poll() is None, proc.communicate()[0][-3000:]
+            assert time.monotonic() < deadline, "the fault was not applied within 300 s"
+            time.sleep(0.5)
+        down = [w for w in workers if not container_running(w)]
+        assert len(down) == 1 and record(kind) is not None, down
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # no clean-up of its own: the next start must do it
+        proc.wait(30)
+    status = subprocess.run([GAMEDAY, "cluster", "status"], env=kind.env(), capture_output=True, text=True,
+                            timeout=400)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    assert "reverted node-loss" in status.stderr, status.stderr
+    assert container_running(down[0]) and nodes.ready(target, down[0]) and record(kind) is None
+    assert target.pending_injections() == []
