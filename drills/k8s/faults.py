@@ -414,7 +414,8 @@ class KubeNodeLoss(_KubeFault):
     the stack of a cluster with workers), found there by the next start after a kill.  The record names the node;
     :meth:`inject` reads it back, so what is changed is exactly what the revert will find.  Revert: start the
     container (or uncordon), wait until the node is Ready, then drop the record; a node that does not come back
-    keeps the record for the next start.
+    keeps the record for the next start.  Once the node is back, the backend is spread over the workers again (a
+    rollout restart when its pods all stayed on the nodes left), so the next drill does not start lopsided.
     """
 
     fault = FaultType.node_loss
@@ -455,5 +456,7 @@ class KubeNodeLoss(_KubeFault):
         if not nodes.wait_ready(obj.target, node):
             raise TargetError(f"revert node-loss: node {node} not Ready within {nodes.READY_WAIT_S:g} s; the record "
                               "stays (the next gameday start tries again)")
+        spread = nodes.spread_again(obj.target)  # the next drill starts with the backend on every worker again
         obj.restore([], f"revert {self.fault.value}")
-        return f"node {node} {'started again' if started else 'running'}, schedulable and Ready"
+        return (f"node {node} {'started again' if started else 'running'}, schedulable and Ready; the backend "
+                + ("spread over the workers again" if spread else "not spread over every worker yet"))

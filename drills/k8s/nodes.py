@@ -167,3 +167,30 @@ def wait_ready(target: KubernetesTarget, node: str, timeout: float = READY_WAIT_
             pass
         time.sleep(1.0)
     return False
+
+
+def spread_out(target: KubernetesTarget) -> bool:
+    """Whether the backend runs on every worker (as many as it has replicas for)."""
+    names = workers(target)
+    wanted = target._read("Deployment", target.backend).spec.replicas or 0
+    return len(backend_pods_by_node(target)) >= min(len(names), wanted)
+
+
+def spread_again(target: KubernetesTarget, timeout: float = READY_WAIT_S) -> bool:
+    """A node back is empty: Kubernetes never moves running pods to it, so the backend would stay on the nodes
+    left (and a second loss could take every replica).  Replace the backend's pods one at a time (``kubectl
+    rollout restart``; the spread places each new one on the emptiest worker) unless they are spread already, and
+    wait as ``kubectl rollout status`` does.  True when spread (or nothing to do)."""
+    if target.dry_run or spread_out(target):
+        return True
+    target._rollout_restart(target.backend)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        dep = target._read("Deployment", target.backend)
+        status, wanted = dep.status, dep.spec.replicas or 0
+        if ((status.observed_generation or 0) >= (dep.metadata.generation or 0)
+                and (status.updated_replicas or 0) == wanted and (status.replicas or 0) == wanted
+                and (status.available_replicas or 0) == wanted):
+            return spread_out(target)
+    return False

@@ -14,6 +14,7 @@ module first: both would map 127.0.0.1:443) and deleted after this module; ``GAM
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -102,6 +103,11 @@ class Prober:
         tail = [ok for t, ok in self.results if t >= since]
         return sum(tail) / max(1, len(tail))
 
+    def longest_silence(self) -> float:
+        """The longest wall time between two answered requests (the service "down" for users that long)."""
+        answered = [t for t, ok in self.results if ok]
+        return max((b - a for a, b in itertools.pairwise(answered)), default=float("inf"))
+
 
 def backend_nodes(kind: Kind) -> dict[str, int]:
     return nodes.backend_pods_by_node(kind.target)
@@ -135,9 +141,20 @@ def record(kind: Kind) -> str | None:
 
 def test_a_lost_worker_is_survived_by_spread_and_budget_and_always_comes_back(workers_kind: Kind,
                                                                             tmp_path: Path) -> None:
+    """One cluster, several checks (the kind lane's time): stop, drain, kill -9 with the node down."""
     kind, target = workers_kind, workers_kind.target
+    try:
+        check_node_loss(kind, tmp_path)
+    finally:  # a failed check leaves no node down for the next test
+        for pending in target.pending_injections():
+            target.revert(pending)
+
+
+def check_node_loss(kind: Kind, tmp_path: Path) -> None:
+    target = kind.target
     workers = nodes.workers(target)
     assert len(workers) >= WORKERS
+    assert nodes.spread_again(target)  # a reused cluster's last drill may have left it lopsided
     # the spread: the backend on every worker, nothing else of the stack on them; the budget
     spread = backend_nodes(kind)
     assert set(spread) == set(workers) and sum(spread.values()) == 3, spread
@@ -160,12 +177,15 @@ def test_a_lost_worker_is_survived_by_spread_and_budget_and_always_comes_back(wo
         rescheduled = time.monotonic() - stopped
         time.sleep(3)
         assert probe.share_ok(since=time.monotonic() - 3) == 1.0  # all answered once replaced
-    print(f"node loss: replacement pods ready {rescheduled:.0f} s after the stop; "
-          f"{probe.share_ok():.0%} of {len(probe.results)} requests answered", file=sys.stderr)
-    assert probe.share_ok() >= 0.8, probe.results  # the other worker served all along (a blip while endpoints follow)
+    print(f"node loss: replacement pods ready {rescheduled:.0f} s after the stop; {probe.share_ok():.0%} of "
+          f"{len(probe.results)} requests answered, longest silence {probe.longest_silence():.1f} s", file=sys.stderr)
+    # the other worker served all along: until the node is NotReady the gateway still sends a share of the requests
+    # to the lost pods (those fail), but users are never without an answer for long
+    assert probe.longest_silence() < 5.0, probe.results
     target.revert(rec)
     assert container_running(lost) and nodes.ready(target, lost) and record(kind) is None
     assert target.pending_injections() == []
+    assert set(backend_nodes(kind)) == set(workers)  # the revert spread the backend over the workers again
 
     # 2. drain: cordoned, its backend pods evicted as the budget allows (one at a time); the revert uncordons
     spread = backend_nodes(kind)
