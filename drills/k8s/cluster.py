@@ -431,8 +431,11 @@ class KindCluster:
         with self.progress.stage("flannel", "flannel (host-gw): every node's pod subnet routed"):
             argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts", "--field-manager=gameday",
                     "-f", "-"]
-            result = subprocess.run(argv, input=json.dumps(flannel.as_list(flannel.objects())), capture_output=True,
-                                    text=True, timeout=120)  # fmt: skip
+            control_plane = target.core.read_node(node_container(self.name)).status.addresses or []
+            api_host = next((a.address for a in control_plane if a.type == "InternalIP"), None)
+            objects = flannel.objects(api_host=api_host)
+            result = subprocess.run(argv, input=json.dumps(flannel.as_list(objects)), capture_output=True, text=True,
+                                    timeout=120)  # fmt: skip
             if result.returncode != 0:
                 raise TargetError(f"apply flannel failed: {result.stderr.strip()[-300:]}")
             self._run([*target.kubectl_argv(), *flannel.rollout_argv()], "flannel rollout", timeout=200)

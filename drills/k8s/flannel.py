@@ -48,8 +48,16 @@ def rbac() -> list[Obj]:
     ]  # fmt: skip
 
 
-def daemonset(image: str) -> Obj:
-    """flanneld and the configuration writer on every node, the control plane's included."""
+def daemonset(image: str, api_host: str | None = None) -> Obj:
+    """flanneld and the configuration writer on every node, the control plane's included.
+
+    ``api_host``: the control-plane node's address (its InternalIP, in the API server's certificate), reached on
+    6443 directly instead of through the ``kubernetes`` Service: a node that starts again (the node-loss revert, a
+    restarted Docker daemon) runs flanneld before kube-proxy has written the Service's rules, and 100.64.0.1 then
+    leads elsewhere (seen here: an answer without the API server's certificate, flanneld in CrashLoopBackOff).
+    """
+    api = [{"name": "KUBERNETES_SERVICE_HOST", "value": api_host},
+           {"name": "KUBERNETES_SERVICE_PORT", "value": "6443"}] if api_host else []  # fmt: skip
     run = {"name": "run", "mountPath": "/run/flannel"}
     flanneld = {
         "name": "flanneld", "image": image, "imagePullPolicy": "Never",
@@ -57,7 +65,7 @@ def daemonset(image: str) -> Obj:
                     "--net-config-path=/etc/kube-flannel/net-conf.json"],
         "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                 {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                {"name": "EVENT_QUEUE_DEPTH", "value": "5000"}],
+                {"name": "EVENT_QUEUE_DEPTH", "value": "5000"}, *api],
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
         "securityContext": {"privileged": False, "capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
         "volumeMounts": [run, {"name": "net-conf", "mountPath": "/etc/kube-flannel"}],
@@ -89,15 +97,15 @@ def daemonset(image: str) -> Obj:
     }  # fmt: skip
 
 
-def objects(image: str | None = None) -> list[Obj]:
-    """Every object, in apply order; ``image`` defaults to the tag built here."""
+def objects(image: str | None = None, api_host: str | None = None) -> list[Obj]:
+    """Every object, in apply order; ``image`` defaults to the tag built here; ``api_host``: :func:`daemonset`."""
     if image is None:
         from drills.k8s.build.flannel import image_tag
 
         image = image_tag()
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(NAME),
               "data": {"net-conf.json": json.dumps(NET_CONF)}}  # fmt: skip
-    return [*rbac(), config, daemonset(image)]
+    return [*rbac(), config, daemonset(image, api_host)]
 
 
 def rollout_argv(timeout_s: int = 180) -> list[str]:
