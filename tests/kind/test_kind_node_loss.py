@@ -143,6 +143,8 @@ def test_a_lost_worker_is_survived_by_spread_and_budget_and_always_comes_back(wo
                                                                             tmp_path: Path) -> None:
     """One cluster, several checks (the kind lane's time): stop, drain, kill -9 with the node down."""
     kind, target = workers_kind, workers_kind.target
+    for pending in target.pending_injections():  # a reused cluster's killed session: as the next start would
+        target.revert(pending)
     try:
         check_node_loss(kind, tmp_path)
     finally:  # a failed check leaves no node down for the next test
@@ -180,8 +182,8 @@ def check_node_loss(kind: Kind, tmp_path: Path) -> None:
     print(f"node loss: replacement pods ready {rescheduled:.0f} s after the stop; {probe.share_ok():.0%} of "
           f"{len(probe.results)} requests answered, longest silence {probe.longest_silence():.1f} s", file=sys.stderr)
     # the other worker served all along: until the node is NotReady the gateway still sends a share of the requests
-    # to the lost pods (those fail), but users are never without an answer for long
-    assert probe.longest_silence() < 5.0, probe.results
+    # to the lost pods (those time out), but users are never without an answer for long
+    assert probe.longest_silence() < 10.0, probe.results  # all three pods on the lost node: over a minute
     target.revert(rec)
     assert container_running(lost) and nodes.ready(target, lost) and record(kind) is None
     assert target.pending_injections() == []
