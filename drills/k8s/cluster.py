@@ -262,8 +262,8 @@ class KindCluster:
             *([Step("build flanneld and flannel-conf unless cached, import them as one image",
                     ("go", "build", "github.com/flannel-io/flannel"))] if self.flannel else []),
             Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into "
-                 f"{'the node' if len(nodes) == 1 else ', '.join(nodes)} as soon as its containerd answers (beside "
-                 "the creation)",
+                 f"{'the node' if len(nodes) == 1 else ', '.join(nodes) + ' (the workers: the backend releases only)'}"
+                 " as soon as its containerd answers (beside the creation)",
                  ("docker", *import_argv(node_container(self.name))[1:])),
             Step("create the cluster (skipped when it exists)",
                  (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
@@ -521,8 +521,12 @@ class KindCluster:
         node_image, tags = self.build()
         if node_image is None:  # only a prepare-only build returns none
             raise TargetError("no kind node image was built")
+        from drills.k8s.build.versions import BACKEND_REPO
+
         loading = BackgroundLoad(self.name, tags, self.progress, workers=self.workers,
-                                 network_tags=self.network_images()).start()  # beside kind create (image_load.py)
+                                 network_tags=self.network_images(),
+                                 worker_tags=[t for t in tags if t.startswith(f"{BACKEND_REPO}:")],
+                                 ).start()  # beside kind create (image_load.py)
         try:
             self.create(node_image)
         except BaseException:

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from drills.k8s.build import docker
@@ -104,13 +105,15 @@ class BackgroundLoad:
     :meth:`join` re-raises its error, :meth:`cancel` stops the wait when the creation failed."""
 
     def __init__(self, cluster: str, tags: Sequence[str], progress: Progress, workers: int = 0,
-                 network_tags: Sequence[str] = ()) -> None:
+                 network_tags: Sequence[str] = (), worker_tags: Sequence[str] = ()) -> None:
         self.node = node_container(cluster)
-        #: every node gets every image (a fault's release may start on any worker), the control plane's first
         self.nodes = [self.node, *worker_containers(cluster, workers)]
         self.tags = list(tags)
-        #: flannel's image (clusters with workers): an archive of its own
+        #: flannel's image (clusters with workers): an archive of its own, into every node
         self.network_tags = list(network_tags)
+        #: what the workers run (the backend's releases: everything else stays on the control plane,
+        #: drills/k8s/stack.py pin_to_control_plane): a smaller archive of its own
+        self.worker_tags = list(worker_tags or tags)
         self.progress = progress
         self._closing = threading.Event()
         self._error: BaseException | None = None
@@ -122,13 +125,20 @@ class BackgroundLoad:
 
     def _run(self) -> None:
         try:
-            paths = [archive(self.tags, self.progress)]
-            if self.network_tags:
-                paths.append(archive(self.network_tags, self.progress, prefix="network"))
-            for node in self.nodes:
+            network = [archive(self.network_tags, self.progress, prefix="network")] if self.network_tags else []
+            plan = {self.node: [archive(self.tags, self.progress), *network]}
+            if len(self.nodes) > 1:
+                workers = archive(self.worker_tags, self.progress, prefix="workers")
+                plan.update({node: [workers, *network] for node in self.nodes[1:]})
+
+            def load(node: str) -> None:
                 wait_containerd(node, self._closing)
-                for path in paths:
+                for path in plan[node]:
                     import_archive(node, path)
+
+            with ThreadPoolExecutor(max_workers=len(self.nodes), thread_name_prefix="image-load") as pool:
+                for done in [pool.submit(load, node) for node in self.nodes]:  # every node at once: mostly I/O
+                    done.result()
         except BaseException as exc:  # re-raised on the caller's thread by join()
             self._error = exc
 
@@ -136,7 +146,7 @@ class BackgroundLoad:
         self._closing.set()
 
     def join(self, timeout: float | None = None) -> None:
-        timeout = timeout or (IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) * len(self.nodes)
+        timeout = timeout or (IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) * 2
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TargetError(f"loading the app images into {', '.join(self.nodes)}: no result after {timeout:.0f} s")
