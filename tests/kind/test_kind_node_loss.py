@@ -7,7 +7,7 @@ replaces them there, and the revert starts the node again.  A drain evicts only 
 revert uncordons.  A drill killed with ``kill -9`` while its node is down leaves the record on the cluster, and
 the next ``gameday`` start brings the node back.
 
-The cluster is its own (``gameday-nl-e2e``), created before the suite's single-node one (conftest orders this
+The cluster is its own (``gameday-workers-e2e``), created before the suite's single-node one (conftest orders this
 module first: both would map 127.0.0.1:443) and deleted after this module; ``GAMEDAY_TEST_KIND_NAME`` /
 ``GAMEDAY_TEST_KIND_KUBECONFIG`` naming a running cluster with two workers reuses it instead.
 """
@@ -36,7 +36,7 @@ from gameday.journal import EventType, read_journal
 from gameday.scenario import Fault
 
 pytestmark = [pytest.mark.kind, pytest.mark.slow]
-NAME = "gameday-nl-e2e"
+NAME = "gameday-workers-e2e"
 WORKERS = 2
 
 
