@@ -4,8 +4,9 @@
 nodes' subnets) with a PodDisruptionBudget, and keeps everything else on the control plane.  A worker stopped
 (``docker stop``) takes its backend pods; the gateway keeps answering from the other worker while Kubernetes
 replaces them there, and the revert starts the node again.  A drain evicts only as the budget allows, and its
-revert uncordons.  A drill killed with ``kill -9`` while its node is down leaves the record on the cluster, and
-the next ``gameday`` start brings the node back.
+revert uncordons.  The autopilot takes the scenario's branch (a SEV-3 ticket, restore-node) and the scorer's branch
+checks pass.  A drill killed with ``kill -9`` while its node is down leaves the record on the cluster, and the next
+``gameday`` start brings the node back.
 
 The cluster is its own (``gameday-workers-e2e``), created before the suite's single-node one (conftest orders this
 module first: both would map 127.0.0.1:443) and deleted after this module; ``GAMEDAY_TEST_KIND_NAME`` /
@@ -15,6 +16,7 @@ module first: both would map 127.0.0.1:443) and deleted after this module; ``GAM
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -26,7 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, docker_problem
+from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, docker_problem, drill
+from gameday_testkit import finish_drill
 
 from drills.k8s import nodes
 from drills.k8s.cluster import KindCluster
@@ -34,10 +37,12 @@ from drills.k8s.objects import INJECTION_ANNOTATION, NODE_LOSS_CONFIGMAP
 from gameday.faults import FaultType
 from gameday.journal import EventType, read_journal
 from gameday.scenario import Fault
+from gameday.scoring import score_journal
 
 pytestmark = [pytest.mark.kind, pytest.mark.slow]
 NAME = "gameday-workers-e2e"
 WORKERS = 2
+DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +146,8 @@ def record(kind: Kind) -> str | None:
 
 def test_a_lost_worker_is_survived_by_spread_and_budget_and_always_comes_back(workers_kind: Kind,
                                                                             tmp_path: Path) -> None:
-    """One cluster, several checks (the kind lane's time): stop, drain, kill -9 with the node down."""
+    """One cluster, several checks (the kind lane's time): stop, drain, an autopilot drill, kill -9 with the node
+    down."""
     kind, target = workers_kind, workers_kind.target
     for pending in target.pending_injections():  # a reused cluster's killed session: as the next start would
         target.revert(pending)
@@ -206,7 +212,25 @@ def check_node_loss(kind: Kind, tmp_path: Path) -> None:
     target.revert(rec)
     assert not target.core.read_node(other).spec.unschedulable and record(kind) is None
 
-    # 3. kill -9 of a drill while its node is down: the next gameday start brings the node back
+    # 3. the autopilot on the decision tree's branch: SEV-3 ticket, BackendDown, restore-node, nothing left behind
+    out = tmp_path / "autopilot"
+    output = finish_drill(drill(kind, out, "node-loss", "--responder", "autopilot", "--time-scale", "60", "--seed",
+                                "1"), DRILL_TIMEOUT_S)  # fmt: skip
+    summaries = list(out.glob("*/summary.json"))
+    assert summaries, f"no summary:\n{output[-4000:]}"
+    summary = json.loads(summaries[0].read_text())
+    assert summary["outcome"] == "closed" and summary["pending_after"] == [], f"{summary}\n{output[-4000:]}"
+    events = read_journal(summary["journal"])
+    assert any(e.type is EventType.alert_firing and e.data.get("alertname") == "BackendDown" for e in events)
+    taken = [e.data.get("action") for e in events if e.type is EventType.action and e.actor.startswith("autopilot")]
+    assert taken == ["restore-node"], taken
+    (score,) = score_journal(summary["journal"]).incidents
+    checks = {c.id: c for c in score.checks}
+    for check_id in ("decision_branch", "remediation_choice", "verification_true", "severity_matches"):
+        assert checks[check_id].status.value == "pass", (check_id, checks[check_id].feedback)
+    assert all(container_running(w) and nodes.ready(target, w) for w in workers)
+
+    # 4. kill -9 of a drill while its node is down: the next gameday start brings the node back
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [GAMEDAY, "drill", "run", str(REPO / "scenarios" / "node-loss.yaml"), "--target", "kubernetes",
