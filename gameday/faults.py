@@ -35,6 +35,7 @@ class FaultType(StrEnum):
     data_corruption = "data-corruption"  # a release that writes wrong data while every request succeeds
     network = "network"  # latency, resets or a partition on a link of the backend (Toxiproxy)
     memory_leak = "memory-leak"  # a release whose memory grows until the container is OOM-killed
+    node_loss = "node-loss"  # a worker node of the cluster stops (or is drained): kind only
 
 
 class FaultParams(BaseModel):
@@ -137,6 +138,18 @@ class MemoryLeakParams(FaultParams):
         return self
 
 
+class NodeLossParams(FaultParams):
+    """A worker node lost: its machine stops (the kubelet and every pod on it with it), or it is drained for
+    maintenance (cordoned, its pods evicted as the PodDisruptionBudget allows)."""
+
+    worker: int | None = Field(default=None, ge=1, le=5,
+                               description="which worker (1 = the first; kind names it <cluster>-worker, then "
+                                           "-worker2 ...); default: the one running the most backend pods")
+    mode: Literal["stop", "drain"] = Field(
+        default="stop", description="stop: the node's machine stops (kind: docker stop); drain: cordon it and "
+                                    "evict its pods (kubectl drain)")
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     type: FaultType
@@ -177,6 +190,10 @@ CATALOGUE: dict[FaultType, FaultSpec] = {
                   ("DependencyUnreachable", "DependencyLatencyHigh")),
         FaultSpec(FaultType.memory_leak, MemoryLeakParams,
                   "roll out a release whose memory grows until its containers are OOM-killed", ("BackendOOMKilled",)),
+        # the sandbox runs processes on one machine: it has no node to lose
+        FaultSpec(FaultType.node_loss, NodeLossParams,
+                  "lose a worker node (it stops, or is drained): its backend pods go, and come back elsewhere",
+                  ("BackendDown",), targets=("kubernetes",)),
     )
 }  # fmt: skip
 

@@ -40,6 +40,7 @@ class Remediation(StrEnum):
     repair_data = "repair-data"
     maintenance_off = "maintenance-off"
     failover_network = "failover-network"
+    restore_node = "restore-node"
 
     @classmethod
     def _missing_(cls, value: object) -> Remediation | None:
@@ -146,6 +147,9 @@ CATALOGUE: dict[Remediation, RemediationSpec] = {
         RemediationSpec(Remediation.failover_network, "Fail over network path",
                         "move the backend's traffic to a healthy network path (Step 2.2: network connectivity)",
                         NoParams, "failover-network", "network", (FaultType.network,)),
+        RemediationSpec(Remediation.restore_node, "Restore node",
+                        "bring a lost worker node back: start its machine again, or uncordon it after a drain",
+                        NoParams, "restore-node", "node", (FaultType.node_loss,)),
     )
 }  # fmt: skip
 

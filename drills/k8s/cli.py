@@ -172,6 +172,11 @@ def up(
                                            "accepts https://<runbook host>/ (root; `down` removes it)")
     ] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="seconds to wait for ready workloads")] = 600.0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, max=5, help="worker nodes beside the control plane (the node-loss "
+                                                          "fault; pod networking by flannel, host-gw): the backend "
+                                                          "spreads over them with a PodDisruptionBudget")
+    ] = 0,
     runbook: RunbookOpt = None,
 ) -> None:
     """Build what is missing (kind, node image, app images; cached), create the kind cluster, load the images,
@@ -186,13 +191,14 @@ def up(
         target = _target(kubeconfig, context, allow, dry_run=dry_run, world=world)
         try:
             with _api_errors(target.context):
-                target.apply(timeout=timeout)
+                target.apply(timeout=timeout, workers=workers)
         finally:
             target.close()
         if not dry_run:
             typer.echo(f"stack ready in {target.namespace} on {target.context}")
         return
-    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=_progress_line, node_image=node_image, pull=pull)
+    cluster = KindCluster(name=name, kubeconfig=kubeconfig, echo=_progress_line, node_image=node_image, pull=pull,
+                          workers=workers)
     guard.check_context(cluster.context, guard.allowed_patterns(allow))  # before any tool runs
     if dry_run:
         for step in cluster.plan():

@@ -26,7 +26,8 @@ from drills.k8s import audit, endpoints
 from drills.k8s.build import docker
 from drills.k8s.build.progress import Progress
 from drills.k8s.build.versions import KIND_VERSION, kind_cache, testenv_bin_dir
-from drills.k8s.image_load import BackgroundLoad, import_argv, node_container
+from drills.k8s.image_load import BackgroundLoad, import_argv, node_container, worker_containers
+from drills.k8s.stack import CONTROL_PLANE, pin_to_control_plane
 from drills.k8s.target import KubernetesTarget
 from gameday.errors import TargetError
 
@@ -59,6 +60,8 @@ CLUSTER_ONLY_COREFILE = """\
 }
 """
 CREATE_WAIT = "180s"
+#: Worker nodes ``--workers`` allows (each is a full kind node: containerd, kubelet, every image loaded).
+MAX_WORKERS = 5
 #: Seconds each build stage took when it last really ran (cold figures for `make bench`).
 BUILD_TIMES = kind_cache() / "build-times.json"
 
@@ -90,10 +93,13 @@ def host_cgroup_v1() -> bool:
     return not Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
-def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFAULT_CLUSTER) -> dict[str, Any]:
+def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFAULT_CLUSTER,
+                workers: int = 0) -> dict[str, Any]:
     """The cluster: one node, API server and every port mapping on 127.0.0.1, subnets out of 10/172.16/192.168.
 
     ``local_node``: our node image ships a bridge CNI instead of kindnetd (which cannot be built here).
+    ``workers``: worker nodes beside the control plane (the node-loss fault); their pod networking is flannel's
+    (:mod:`drills.k8s.flannel`) on our node image.
     """
     kubelet: dict[str, Any] = {
         "kind": "KubeletConfiguration",
@@ -131,7 +137,7 @@ def kind_config(node_image: str, *, local_node: bool, name: str = endpoints.DEFA
             "extraPortMappings": [{"containerPort": node_port, "hostPort": host_port, "listenAddress": "127.0.0.1"}
                                   for host_port, node_port in endpoints.ports_for_cluster(name).node_ports.items()],
             "extraMounts": [{"hostPath": str(audit_dir(name)), "containerPath": audit.NODE_DIR}],
-        }],
+        }, *({"role": "worker", "image": node_image} for _ in range(workers))],
         "kubeadmConfigPatches": [yaml.safe_dump(kubelet, sort_keys=False)],
         "kubeadmConfigPatchesJSON6902": [{"group": "kubeadm.k8s.io", "version": "v1beta4",
                                           "kind": "ClusterConfiguration", "patch": yaml.safe_dump(audit_patch)}],
@@ -168,7 +174,8 @@ class KindCluster:
 
     ``node_image``: use this node image instead of building one; ``pull``: use upstream images where a
     registry can be reached; ``kubeconfig``: where kind writes the context (default ``$KUBECONFIG`` or
-    ``~/.kube/config``); ``echo`` prints progress lines.
+    ``~/.kube/config``); ``echo`` prints progress lines; ``workers``: worker nodes beside the control plane (0: the
+    single node of every other drill).
     """
 
     name: str = "gameday"
@@ -176,12 +183,15 @@ class KindCluster:
     echo: Callable[[str], None] = field(default=lambda _line: None)
     node_image: str | None = None
     pull: bool = False
+    workers: int = 0
     #: gameday HTTPS front: the runbook world whose hostnames it serves (drills/k8s/front.py WorldLike; default
     #: the target's world once there is a target, else the team runbook's names, front.RunbookHosts)
     world: Any = None
     progress: Progress = field(init=False)
 
     def __post_init__(self) -> None:
+        if not 0 <= self.workers <= MAX_WORKERS:
+            raise TargetError(f"--workers: {self.workers} is not between 0 and {MAX_WORKERS}")
         self.progress = Progress(echo=self.echo, prefix=f"cluster {self.name}")
         if self.world is None:  # gameday HTTPS front
             from drills.k8s.front import RunbookHosts
@@ -191,6 +201,11 @@ class KindCluster:
     @property
     def context(self) -> str:
         return f"kind-{self.name}"
+
+    @property
+    def flannel(self) -> bool:
+        """Pod networking across nodes by flannel: workers on our node image (kindnetd does it on kind's own)."""
+        return self.workers > 0 and self.node_image is None
 
     @property
     def config_path(self) -> Path:
@@ -229,18 +244,31 @@ class KindCluster:
 
         apps = [i.tag for i in app_images() if not (self.pull and i.tag in UPSTREAM_IMAGES)]
         tags = [*apps, toxiproxy_tag()]  # Toxiproxy: imported from its Go build (build/toxiproxy.py), loaded with them
+        nodes = [node_container(self.name), *worker_containers(self.name, self.workers)]
+        network: list[Step] = []
+        if self.flannel:
+            from drills.k8s import flannel
+            from drills.k8s.build.flannel import image_tag as flannel_tag
+
+            tags.append(flannel_tag())
+            network = [Step("flannel (host-gw) on every node, wait until each node's CNI configuration is written",
+                            ("kubectl", "--context", self.context, *flannel.rollout_argv()))]
         return [
             Step("check the Docker daemon answers", ("docker", "info", "--format", "{{.ServerVersion}}")),
             Step(f"build kind {KIND_VERSION} unless cached", ("go", "install", f"sigs.k8s.io/kind@{KIND_VERSION}")),
             Step("build the node image unless cached", ("bash", "tools/kind/node-image.sh", node)),
             *(Step(f"build {tag} unless cached", ("docker", "build", "-t", tag)) for tag in apps),
             Step(f"build {toxiproxy_tag()} unless cached", ("docker", "import", "-", toxiproxy_tag())),
-            Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into the node as "
-                 "soon as its containerd answers (beside the creation)",
+            *([Step("build flanneld and flannel-conf unless cached, import them as one image",
+                    ("go", "build", "github.com/flannel-io/flannel"))] if self.flannel else []),
+            Step(f"save {', '.join(tags)} unless an archive of these IDs is cached, then import it into "
+                 f"{'the node' if len(nodes) == 1 else ', '.join(nodes) + ' (the workers: the backend releases only)'}"
+                 " as soon as its containerd answers (beside the creation)",
                  ("docker", *import_argv(node_container(self.name))[1:])),
             Step("create the cluster (skipped when it exists)",
                  (kind, "create", "cluster", "--name", self.name, "--config", str(self.config_path), "--wait",
                   CREATE_WAIT, *self._kubeconfig_args())),
+            *network,
             Step("CoreDNS: answer cluster.local only",
                  ("kubectl", "-n", "kube-system", "patch", "configmap/coredns", "--patch-file", "<Corefile>")),
             # gameday HTTPS front: the runbook's URLs on 127.0.0.1:443
@@ -257,6 +285,14 @@ class KindCluster:
     # ---------------------------------------------------------------- doing it
     def exists(self) -> bool:
         return self.name in self._run([self.kind(), "get", "clusters"], "kind get clusters").split()
+
+    def network_images(self) -> list[str]:
+        """flannel's image when the cluster needs it (built unless cached), else none."""
+        if not self.flannel:
+            return []
+        from drills.k8s.build.flannel import flannel_image
+
+        return [flannel_image(self.progress)[0]]
 
     def build(self, prepare_only: bool = False) -> tuple[str | None, list[str]]:
         """The node image and the app images, built in parallel where missing (Go builds use the CPU,
@@ -290,7 +326,7 @@ class KindCluster:
 
     def create(self, node_image: str) -> None:
         """``kind create cluster`` from the generated config, unless the cluster exists (idempotent)."""
-        config = kind_config(node_image, local_node=self.node_image is None, name=self.name)
+        config = kind_config(node_image, local_node=self.node_image is None, name=self.name, workers=self.workers)
         if self.exists():
             self.refuse_other_configuration(config)
             self.progress.cached("create", f"kind cluster {self.name!r} exists")
@@ -316,9 +352,10 @@ class KindCluster:
         except (OSError, yaml.YAMLError):
             created = None
         if not isinstance(created, dict) or settings(created) != settings(config):
+            workers = f" --workers {self.workers}" if self.workers else ""
             raise TargetError(f"kind cluster {self.name!r} was created with another configuration than this gameday "
-                              f"makes ({self.config_path}): `gameday cluster down --name {self.name}`, then "
-                              "`gameday cluster up`")
+                              f"makes ({self.config_path}; a different --workers?): `gameday cluster down --name "
+                              f"{self.name}`, then `gameday cluster up{workers}`")
 
     def check_ports_free(self) -> None:
         """Refuse early, naming who holds a port: docker's own error comes after a minute of node start-up."""
@@ -350,13 +387,17 @@ class KindCluster:
 
         core, apps = target.core, target.apps
         current = core.read_namespaced_config_map("coredns", "kube-system")
-        if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE:
+        selector = apps.read_namespaced_deployment("coredns", "kube-system").spec.template.spec.node_selector or {}
+        pinned = not self.workers or CONTROL_PLANE in selector
+        if (current.data or {}).get("Corefile") == CLUSTER_ONLY_COREFILE and pinned:
             return None
         with self.progress.stage("CoreDNS", "CoreDNS: cluster.local only"):
             core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": CLUSTER_ONLY_COREFILE}})
             stamp = datetime.now(UTC).isoformat()
-            apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": {"metadata": {
-                "annotations": {"gameday.io/corefile": stamp}}}}})  # fmt: skip
+            template: dict[str, Any] = {"metadata": {"annotations": {"gameday.io/corefile": stamp}}}
+            if self.workers:  # on the node no drill stops (CoreDNS tolerates its taint already)
+                template["spec"] = {"nodeSelector": {CONTROL_PLANE: ""}}
+            apps.patch_namespaced_deployment("coredns", "kube-system", {"spec": {"template": template}})
         return [*target.kubectl_argv(), "-n", "kube-system", "rollout", "status", "deployment/coredns",
                 "--timeout=180s"]
 
@@ -370,11 +411,34 @@ class KindCluster:
         with self.progress.stage("metrics-server", "metrics-server for kubectl top"):
             argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts", "--field-manager=gameday",
                     "-f", "-"]
-            result = subprocess.run(argv, input=json.dumps(metrics_server.as_list(metrics_server.objects())),
-                                    capture_output=True, text=True, timeout=120)  # fmt: skip
+            objects = metrics_server.objects()
+            if self.workers:  # kubectl top nodes must answer while a worker is lost
+                pin_to_control_plane([o for o in objects if o["kind"] == "Deployment"], None)
+            result = subprocess.run(argv, input=json.dumps(metrics_server.as_list(objects)), capture_output=True,
+                                    text=True, timeout=120)  # fmt: skip
             if result.returncode != 0:
                 raise TargetError(f"apply metrics-server failed: {result.stderr.strip()[-300:]}")
         return [*target.kubectl_argv(), *metrics_server.wait_argv()]
+
+    def network(self, target: KubernetesTarget) -> None:
+        """flannel on every node, and a wait until each node's CNI configuration holds its own subnet: before
+        anything else starts a pod (a pod started on a worker before would get the node image's single-node
+        addresses)."""
+        import json
+
+        from drills.k8s import flannel
+
+        with self.progress.stage("flannel", "flannel (host-gw): every node's pod subnet routed"):
+            argv = [*target.kubectl_argv(), "apply", "--server-side", "--force-conflicts", "--field-manager=gameday",
+                    "-f", "-"]
+            control_plane = target.core.read_node(node_container(self.name)).status.addresses or []
+            api_host = next((a.address for a in control_plane if a.type == "InternalIP"), None)
+            objects = flannel.objects(api_host=api_host)
+            result = subprocess.run(argv, input=json.dumps(flannel.as_list(objects)), capture_output=True, text=True,
+                                    timeout=120)  # fmt: skip
+            if result.returncode != 0:
+                raise TargetError(f"apply flannel failed: {result.stderr.strip()[-300:]}")
+            self._run([*target.kubectl_argv(), *flannel.rollout_argv()], "flannel rollout", timeout=200)
 
     def delete(self) -> None:
         if not self.exists():
@@ -457,7 +521,12 @@ class KindCluster:
         node_image, tags = self.build()
         if node_image is None:  # only a prepare-only build returns none
             raise TargetError("no kind node image was built")
-        loading = BackgroundLoad(self.name, tags, self.progress).start()  # beside kind create (image_load.py)
+        from drills.k8s.build.versions import BACKEND_REPO
+
+        loading = BackgroundLoad(self.name, tags, self.progress, workers=self.workers,
+                                 network_tags=self.network_images(),
+                                 worker_tags=[t for t in tags if t.startswith(f"{BACKEND_REPO}:")],
+                                 ).start()  # beside kind create (image_load.py)
         try:
             self.create(node_image)
         except BaseException:
@@ -465,14 +534,20 @@ class KindCluster:
             raise
         target = self.target(**target_kwargs)
         try:
+            if self.flannel:  # pods only once every node has its own subnet: CoreDNS's restart included
+                with self.progress.stage("load", f"load {len(tags)} images into {len(loading.nodes)} nodes (begun "
+                                                 "beside create)"):
+                    loading.join()
+                self.network(target)
             dns_rollout = self.restrict_dns(target)
-            with self.progress.stage("load", f"load {len(tags)} images into the node (begun beside create)"):
-                loading.join()
+            if not self.flannel:
+                with self.progress.stage("load", f"load {len(tags)} images into the node (begun beside create)"):
+                    loading.join()
             metrics_ready = self.metrics_server(target)  # starts beside the stack; waited for at the end
             with self.progress.stage("apply", "apply the stack with the runbook's names and wait until ready"):
                 keys = {tag: docker.image_key(tag) or "" for tag in tags}
                 target.apply(timeout=timeout, images=UPSTREAM_IMAGES if self.pull else None, image_keys=keys,
-                             extra=self.front(target))
+                             extra=self.front(target), workers=self.workers)
             for argv, what in ((metrics_ready, "metrics-server"), (dns_rollout, "CoreDNS rollout")):
                 if argv is not None:
                     self._run(argv, what, timeout=200)

@@ -24,6 +24,7 @@ from drills.k8s.objects import (
     IMAGE_REPO,
     INJECTION_ANNOTATION,
     KNOBS_CONFIGMAP,
+    NODE_LOSS_CONFIGMAP,
     PGBOUNCER,
     POSTGRES,
     VERSION_LABEL,
@@ -42,7 +43,7 @@ from gameday.faults import (
 
 if TYPE_CHECKING:
     from drills.k8s.target import KubernetesTarget
-    from gameday.faults import NetworkParams
+    from gameday.faults import NetworkParams, NodeLossParams
     from gameday.runbook.world import World
 
 ANNOTATION_PATH = "/metadata/annotations/" + INJECTION_ANNOTATION.replace("/", "~1")
@@ -79,6 +80,9 @@ class _KubeFault(FaultActuator[KubeObject, Any]):
     def object_name(self, world: World) -> str:
         """The object this fault changes in the runbook's world."""
         return self.name or world.backend_deployment
+
+    def check(self, target: KubernetesTarget, params: FaultParams) -> None:
+        """Refuse, before the record is read or written, a fault this cluster cannot take (one line)."""
 
     def restore_ops(self, obj: KubeObject, undo: dict[str, Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -399,3 +403,60 @@ class KubeNetwork(_KubeFault):
             return f"Toxiproxy's pods replaced ({', '.join(replaced) or 'none ran'}; {exc}): links without toxics"
         obj.restore([], f"revert {self.fault.value}")
         return f"link to {link} healthy again: removed {', '.join(removed) or 'no toxic'}"
+
+
+@KUBE_FAULTS.register
+class KubeNodeLoss(_KubeFault):
+    """A worker node lost: its kind container stopped (``docker stop``: the kubelet and its pods with it), or the
+    node drained (cordoned, the drill's pods on it evicted as the PodDisruptionBudget allows): drills/k8s/nodes.py.
+
+    The node is cluster-wide, so its record goes on gameday's own ConfigMap in the drill's namespace (rendered with
+    the stack of a cluster with workers), found there by the next start after a kill.  The record names the node;
+    :meth:`inject` reads it back, so what is changed is exactly what the revert will find.  Revert: start the
+    container (or uncordon), wait until the node is Ready, then drop the record; a node that does not come back
+    keeps the record for the next start.  Once the node is back, the backend is spread over the workers again (a
+    rollout restart when its pods all stayed on the nodes left), so the next drill does not start lopsided.
+    """
+
+    fault = FaultType.node_loss
+    kind = "ConfigMap"
+    name = NODE_LOSS_CONFIGMAP
+
+    def describe(self, params: NodeLossParams) -> str:
+        which = f"worker {params.worker}" if params.worker else "the worker running the most backend pods"
+        how = "stop its machine (docker stop)" if params.mode == "stop" else "drain it (cordon, evict its pods)"
+        return f"node loss: {which}: {how}"
+
+    def check(self, target: KubernetesTarget, params: FaultParams) -> None:
+        from drills.k8s import nodes
+
+        nodes.choose(target, getattr(params, "worker", None))  # a kind cluster with that worker, or one line
+
+    def prepare(self, obj: KubeObject, params: NodeLossParams) -> dict[str, Any]:
+        from drills.k8s import nodes
+
+        return {"node": nodes.choose(obj.target, params.worker), "mode": params.mode}
+
+    def inject(self, obj: KubeObject, params: NodeLossParams) -> None:
+        from drills.k8s import nodes
+
+        record = obj.target._load_record(obj.target._sanitize(obj.target._read(self.kind, obj.name)))
+        node = str(record.revert_state["node"]) if record else nodes.choose(obj.target, params.worker)
+        if params.mode == "stop":
+            nodes.stop(obj.target, node)
+        else:
+            nodes.drain(obj.target, node)
+
+    def revert(self, obj: KubeObject, undo: dict[str, Any]) -> str:
+        from drills.k8s import nodes
+
+        node = str(undo["node"])
+        started = nodes.start(obj.target, node)
+        nodes.set_unschedulable(obj.target, node, False)
+        if not nodes.wait_ready(obj.target, node):
+            raise TargetError(f"revert node-loss: node {node} not Ready within {nodes.READY_WAIT_S:g} s; the record "
+                              "stays (the next gameday start tries again)")
+        spread = nodes.spread_again(obj.target)  # the next drill starts with the backend on every worker again
+        obj.restore([], f"revert {self.fault.value}")
+        return (f"node {node} {'started again' if started else 'running'}, schedulable and Ready; the backend "
+                + ("spread over the workers again" if spread else "not spread over every worker yet"))

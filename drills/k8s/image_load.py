@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from drills.k8s.build import docker
@@ -39,12 +40,13 @@ def image_ids(tags: Sequence[str]) -> list[str]:
     return ids
 
 
-def archive(tags: Sequence[str], progress: Progress) -> Path:
-    """One ``docker save`` of ``tags``, kept under the cache keyed by their tags and IDs; older archives go."""
+def archive(tags: Sequence[str], progress: Progress, prefix: str = "apps") -> Path:
+    """One ``docker save`` of ``tags``, kept under the cache keyed by their tags and IDs; older archives of the same
+    ``prefix`` go (flannel's, loaded only into clusters with workers, has its own: it never evicts the apps')."""
     pairs = sorted(f"{t}={i}" for t, i in zip(tags, image_ids(tags), strict=True))  # any order: one archive
     key = hashlib.sha256("\n".join(pairs).encode())
     directory = archive_dir()
-    path = directory / f"apps-{key.hexdigest()[:16]}.tar"
+    path = directory / f"{prefix}-{key.hexdigest()[:16]}.tar"
     if path.exists():
         return path
     directory.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,7 @@ def archive(tags: Sequence[str], progress: Progress) -> Path:
     log.unlink(missing_ok=True)  # the last save's output only (run_logged appends)
     docker.save(tags, partial, log, progress)
     partial.rename(path)
-    for old in directory.glob("apps-*.tar"):
+    for old in directory.glob(f"{prefix}-*.tar"):
         if old != path:
             old.unlink(missing_ok=True)
     return path
@@ -61,6 +63,12 @@ def archive(tags: Sequence[str], progress: Progress) -> Path:
 
 def node_container(cluster: str) -> str:
     return f"{cluster}-control-plane"
+
+
+def worker_containers(cluster: str, workers: int) -> list[str]:
+    """kind's names of the worker nodes (containers and Kubernetes nodes alike): ``<cluster>-worker``,
+    ``<cluster>-worker2`` ..."""
+    return [f"{cluster}-worker{'' if i == 1 else i}" for i in range(1, workers + 1)]
 
 
 def import_argv(node: str) -> list[str]:
@@ -96,9 +104,16 @@ class BackgroundLoad:
     """Archive, wait for the node's containerd, import: on a thread started before ``kind create``;
     :meth:`join` re-raises its error, :meth:`cancel` stops the wait when the creation failed."""
 
-    def __init__(self, cluster: str, tags: Sequence[str], progress: Progress) -> None:
+    def __init__(self, cluster: str, tags: Sequence[str], progress: Progress, workers: int = 0,
+                 network_tags: Sequence[str] = (), worker_tags: Sequence[str] = ()) -> None:
         self.node = node_container(cluster)
+        self.nodes = [self.node, *worker_containers(cluster, workers)]
         self.tags = list(tags)
+        #: flannel's image (clusters with workers): an archive of its own, into every node
+        self.network_tags = list(network_tags)
+        #: what the workers run (the backend's releases: everything else stays on the control plane,
+        #: drills/k8s/stack.py pin_to_control_plane): a smaller archive of its own
+        self.worker_tags = list(worker_tags or tags)
         self.progress = progress
         self._closing = threading.Event()
         self._error: BaseException | None = None
@@ -110,18 +125,30 @@ class BackgroundLoad:
 
     def _run(self) -> None:
         try:
-            path = archive(self.tags, self.progress)
-            wait_containerd(self.node, self._closing)
-            import_archive(self.node, path)
+            network = [archive(self.network_tags, self.progress, prefix="network")] if self.network_tags else []
+            plan = {self.node: [archive(self.tags, self.progress), *network]}
+            if len(self.nodes) > 1:
+                workers = archive(self.worker_tags, self.progress, prefix="workers")
+                plan.update({node: [workers, *network] for node in self.nodes[1:]})
+
+            def load(node: str) -> None:
+                wait_containerd(node, self._closing)
+                for path in plan[node]:
+                    import_archive(node, path)
+
+            with ThreadPoolExecutor(max_workers=len(self.nodes), thread_name_prefix="image-load") as pool:
+                for done in [pool.submit(load, node) for node in self.nodes]:  # every node at once: mostly I/O
+                    done.result()
         except BaseException as exc:  # re-raised on the caller's thread by join()
             self._error = exc
 
     def cancel(self) -> None:
         self._closing.set()
 
-    def join(self, timeout: float = IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) -> None:
+    def join(self, timeout: float | None = None) -> None:
+        timeout = timeout or (IMPORT_TIMEOUT_S + CONTAINERD_WAIT_S) * 2
         self._thread.join(timeout)
         if self._thread.is_alive():
-            raise TargetError(f"loading the app images into {self.node}: no result after {timeout:.0f} s")
+            raise TargetError(f"loading the app images into {', '.join(self.nodes)}: no result after {timeout:.0f} s")
         if self._error is not None:
             raise self._error

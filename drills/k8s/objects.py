@@ -18,6 +18,9 @@ IMAGE_REPO = "gameday/hospital-erp-backend"
 #: The runtime fault knobs (drills/service/knobs.py) the backend and eligibility pods read from a mounted file.
 KNOBS_CONFIGMAP = "erp-knobs"
 KNOBS_KEY = "knobs.json"
+#: Where the node-loss fault's record lives (a lost node is cluster-wide; its undo record stays in the drill's
+#: namespace like every other): rendered with the stack of a cluster with workers (manifests/backend.yaml.j2).
+NODE_LOSS_CONFIGMAP = "gameday-node-loss"
 #: Where a fault's undo record lives on the object it changed.
 INJECTION_ANNOTATION = "gameday.io/injection"
 #: Pod-template annotation with the build keys of its locally built images: a rebuilt image replaces the pods.

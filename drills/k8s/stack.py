@@ -49,11 +49,13 @@ def backend_image(release: Release) -> str:
     return f"{IMAGE_REPO}:{release.version}"
 
 
-def _docs(template: str, world: World, release: Release = HEALTHY) -> list[dict[str, Any]]:
-    """One template's objects; the backend (and the eligibility service, the same image) run ``release``."""
+def _docs(template: str, world: World, release: Release = HEALTHY, workers: int = 0) -> list[dict[str, Any]]:
+    """One template's objects; the backend (and the eligibility service, the same image) run ``release``;
+    ``workers``: the cluster's worker nodes (the backend's spread and disruption budget)."""
     text = _environment().get_template(f"{template}.yaml.j2").render(
         world=world,
         release=release,
+        workers=workers,
         backend_image=backend_image(release),
         toxiproxy_image=toxiproxy_image(),
         backend_pod_labels={**world.backend_labels, VERSION_LABEL: release.version},
@@ -62,13 +64,15 @@ def _docs(template: str, world: World, release: Release = HEALTHY) -> list[dict[
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def render(world: World, detection: WallDetection | None = None, release: Release = HEALTHY) -> list[dict[str, Any]]:
+def render(world: World, detection: WallDetection | None = None, release: Release = HEALTHY,
+           workers: int = 0) -> list[dict[str, Any]]:
     """Every object of the stack, namespaced, with the monitoring configuration at ``detection``
-    (default: the resting time scale) and the backend on ``release`` (default: the catalogue's healthy one)."""
+    (default: the resting time scale) and the backend on ``release`` (default: the catalogue's healthy one);
+    ``workers`` > 0: the backend spread over that many worker nodes, with a PodDisruptionBudget."""
     docs = _docs("namespace", world)
     for names, namespace in ((APP_TEMPLATES, world.namespace), (MONITORING_TEMPLATES, world.monitoring_namespace)):
         for name in names:
-            for doc in _docs(name, world, release):
+            for doc in _docs(name, world, release, workers):
                 doc.setdefault("metadata", {})["namespace"] = namespace
                 docs.append(doc)
     docs += monitoring.config_maps(detection or monitoring.resting(), world.monitoring_namespace, world.namespace,
@@ -85,4 +89,28 @@ def finish(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         pod = doc.get("spec", {}).get("template", {}).get("spec")
         if pod is not None:
             pod.setdefault("enableServiceLinks", False)
+    return docs
+
+
+#: The control-plane node's label and taint (kind keeps the taint once a cluster has workers).
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+
+
+def pin_to_control_plane(docs: list[dict[str, Any]], world: World | None) -> list[dict[str, Any]]:
+    """A cluster with workers: every workload but the backend runs on the control-plane node.
+
+    Why: the node-loss fault stops or drains a worker, and what it tests is the backend's spread and budget.  The
+    single PostgreSQL, PgBouncer and Toxiproxy, the gateway behind the NodePorts and the monitoring chain stay on
+    the node no drill stops (the team's managed database and ingress), so a lost worker takes backend pods only.
+    ``world`` None: pin every workload of ``docs`` (kube-system's metrics-server).
+    """
+    for doc in docs:
+        if doc.get("kind") not in ("Deployment", "StatefulSet"):
+            continue
+        if world is not None and doc["metadata"]["name"] == world.backend_deployment:
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        pod.setdefault("nodeSelector", {})[CONTROL_PLANE] = ""
+        tolerations = pod.setdefault("tolerations", [])
+        tolerations.append({"key": CONTROL_PLANE, "operator": "Exists", "effect": "NoSchedule"})
     return docs

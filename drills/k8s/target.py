@@ -288,17 +288,21 @@ class KubernetesTarget:
 
     # ---------------------------------------------------------------- Target: lifecycle
     def render_manifests(self, images: dict[str, str] | None = None, image_keys: dict[str, str] | None = None,
-                         extra: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+                         extra: Sequence[dict[str, Any]] = (), workers: int = 0) -> list[dict[str, Any]]:
         """The stack rendered from the runbook's world (:mod:`drills.k8s.stack`, no request); every object
         must belong to one of the drill's namespaces.
 
         ``images`` replaces container images by name (``--pull``: upstream images for the data services).
         ``image_keys`` (tag -> build key of a locally built image) go into the pod template's annotation
         ``gameday.io/image-keys``, so pods are replaced when an image was rebuilt under the same tag.
+        ``workers``: the cluster's worker nodes (> 0: the backend spreads over them, the rest stays on the control
+        plane, :func:`drills.k8s.stack.pin_to_control_plane`).
         """
-        from drills.k8s.stack import finish, render
+        from drills.k8s.stack import finish, pin_to_control_plane, render
 
-        docs = [*render(self.world), *finish(list(extra))]
+        docs = [*render(self.world, workers=workers), *finish(list(extra))]
+        if workers:
+            pin_to_control_plane(docs, self.world)
         for doc in docs:
             template = doc.get("spec", {}).get("template", {})
             containers = template.get("spec", {}).get("containers") or []
@@ -332,10 +336,10 @@ class KubernetesTarget:
             self.wait_ready(timeout)
 
     def apply(self, timeout: float = 300.0, images: dict[str, str] | None = None,
-              image_keys: dict[str, str] | None = None, extra: Sequence[dict[str, Any]] = ()) -> None:
+              image_keys: dict[str, str] | None = None, extra: Sequence[dict[str, Any]] = (), workers: int = 0) -> None:
         """Server-side apply the stack (and ``extra`` objects of the drill's namespaces, e.g. the HTTPS front),
         then wait until every workload is ready (idempotent)."""
-        docs = self.render_manifests(images, image_keys, extra)
+        docs = self.render_manifests(images, image_keys, extra, workers)
         # Toxiproxy's clients last, once the database path behind it is ready.  The backend exits when it cannot
         # reach the database at start (as the real service does), each exit costing the kubelet's growing
         # back-off; and Toxiproxy dials one client's upstream at a time, so probes that reach it before
@@ -504,6 +508,7 @@ class KubernetesTarget:
         """Write the undo state into the object's annotation, then make the change."""
         actuator = KUBE_FAULTS[fault.type]
         self._closing = threading.Event()  # this fault's: its revert ends what it left running
+        actuator.check(self, fault.params)
         obj = self._object(actuator.kind, actuator.object_name(self.world))
         existing = (obj.body["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
         if existing:
@@ -666,6 +671,21 @@ class KubernetesTarget:
             "kubectl.kubernetes.io/restartedAt": datetime.now(UTC).isoformat()}}}}}  # fmt: skip
         self._patch("StatefulSet", POSTGRES, body, "restart")
         return f"statefulset/{POSTGRES} restarted"
+
+    @KUBE_REMEDIES.register(Remediation.restore_node)
+    def _restore_node(self, params: NoParams) -> str:
+        """Every stopped worker of this kind cluster started again, every cordoned one uncordoned (the fault's
+        record stays: its revert finds the node back and only drops it)."""
+        from drills.k8s import nodes
+
+        done = []
+        for node in nodes.workers(self):
+            if nodes.start(self, node):
+                done.append(f"{node} started")
+            if self.core.read_node(node).spec.unschedulable:
+                nodes.set_unschedulable(self, node, False)
+                done.append(f"{node} uncordoned")
+        return "; ".join(done) if done else "every worker node runs and is schedulable"
 
     @KUBE_REMEDIES.register(Remediation.failover_network)
     def _failover_network(self, params: NoParams) -> str:

@@ -242,5 +242,11 @@ class LocalTarget:
         degraded = [link for link, names in cleared.items() if names]
         return f"failed over the network path to {', '.join(degraded)}" if degraded else "no degraded link found"
 
+    @LOCAL_REMEDIES.register(Remediation.restore_node)
+    def _restore_node(self, params: NoParams) -> str:
+        """The sandbox's processes share one machine: there is no node to lose or restore (node-loss is kind only,
+        refused at validation)."""
+        raise TargetError("restore-node: the local sandbox has no nodes (node-loss runs on kind: --target kubernetes)")
+
     def rollout_history(self) -> list[str]:
         return [rev.version for rev in self.sandbox.deployment().history]

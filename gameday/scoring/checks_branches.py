@@ -16,6 +16,9 @@ claim:
 - Step 2.3 and 3.2 for a memory leak: a leaking release is rolled back (restarting the pods frees the memory only
   until the next OOMKilled), and no backend pod's container last died OOMKilled when resolution was verified (the
   ``oom_killed`` sample, from the pods' last state).
+- Step 3.2 for a lost node: the backend's pods rescheduled by themselves (the spread and the disruption budget), but
+  the cluster runs short of a node until someone brings it back, so a ``restore-node`` action must come before the
+  incident is resolved (the action's own journal entry, taken on the cluster, not a claim).
 - Step 3.3, "If the problem comes back while you watch → go back to Phase 2": one of the scenario's alerts firing
   (or a staged fault) after the first verification must be followed by a new hypothesis (Phase 2) before
   resolving.
@@ -38,7 +41,10 @@ DATABASE_FAULTS = frozenset({"database-down"})
 NETWORK_FAULTS = frozenset({"network"})
 #: Faults of memory (gameday.faults): the leaking release rolled back, no pod OOMKilled at verification.
 MEMORY_FAULTS = frozenset({"memory-leak"})
+#: Faults of the cluster's nodes (gameday.faults): the lost node brought back before resolving.
+NODE_FAULTS = frozenset({"node-loss"})
 OFFLINE, REPAIR, ONLINE = "maintenance-on", "repair-data", "maintenance-off"
+RESTORE_NODE = "restore-node"
 
 
 def _action_name(event: Event) -> str:
@@ -119,6 +125,16 @@ def _memory_branch(ctx: Context, actions: list[Event], rollback_safe: bool) -> l
     return problems
 
 
+def _node_branch(ctx: Context, actions: list[Event]) -> list[str]:
+    resolved = ctx.view.first(E.resolved, E.closed)
+    restored = [a for a in actions if _action_name(a) == RESTORE_NODE
+                and (resolved is None or _key(a) < _key(resolved))]
+    if restored:
+        return []
+    return ["Step 3.2: the lost worker node was not brought back (restore-node) before resolving: the backend runs "
+            "on fewer nodes than it is spread over"]
+
+
 def _recurrence(ctx: Context) -> tuple[list[str], bool]:
     """Problems, and whether the problem came back at all."""
     view = ctx.view
@@ -143,7 +159,7 @@ def _recurrence(ctx: Context) -> tuple[list[str], bool]:
             f"resolved without going back to Phase 2 (no new hypothesis)"], True
 
 
-@check("decision_branch", "The decision tree's branch taken (data at risk, database, memory, recurrence)")
+@check("decision_branch", "The decision tree's branch taken (data at risk, database, memory, node, recurrence)")
 def decision_branch(ctx: Context, c: Check) -> CheckResult:
     scenario = ctx.view.scenario
     if not scenario:
@@ -158,6 +174,8 @@ def decision_branch(ctx: Context, c: Check) -> CheckResult:
         expected += "; the network path answers at verification"
     if fault in MEMORY_FAULTS:
         expected += "; the leaking release rolled back, no pod OOMKilled at verification"
+    if fault in NODE_FAULTS:
+        expected += "; the lost node brought back (restore-node) before resolving"
     actions = sorted(ctx.view.all(E.action), key=_key)
     if not actions:
         return c.missing(ctx, expected, "fix action", "No fix was recorded.")
@@ -168,6 +186,8 @@ def decision_branch(ctx: Context, c: Check) -> CheckResult:
         problems += _network_verification(ctx)
     if fault in MEMORY_FAULTS:
         problems += _memory_branch(ctx, actions, bool(scenario.get("rollback_safe", True)))
+    if fault in NODE_FAULTS:
+        problems += _node_branch(ctx, actions)
     recurred, came_back = _recurrence(ctx)
     problems += recurred
     if came_back:

@@ -91,6 +91,10 @@ def test_validate_and_drill_run_refuse_bad_parameters_before_anything_starts(tmp
      "fault.params: latency_ms is for mode latency only (mode is partition)"),
     # a recurrence naming a stage the scenario does not have
     ("recurrence", ("  stage: 0\n", "  stage: 3\n"), "recurrence.stage: 3 is not a stage (the scenario has 1)"),
+    # node loss on the sandbox, whose processes share one machine (issue 22 item 7: kind only)
+    ("node-loss", ("targets: [kubernetes]", "targets: [local, kubernetes]"),
+     "targets: node-loss has no actuator on the local target (it runs on kubernetes); list only those targets"),
+    ("node-loss", ("    mode: stop", "    mode: reboot"), "fault.params.mode: Input should be 'stop' or 'drain'"),
     # a remediation the catalogue does not know
     ("bad-config", ("[revert-config]", "[revert-configuration]"),
      "safe_remediations.0: unknown remediation 'revert-configuration' (did you mean revert-config?)"),
@@ -106,6 +110,18 @@ def test_validate_refuses_what_no_target_can_run_in_one_line(tmp_path: Path, sce
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_node_loss_drill_on_the_sandbox_is_refused_in_one_line_writing_nothing(tmp_path: Path) -> None:
+    """``gameday drill run`` defaults to the local target: the kind-only scenario is refused before anything starts
+    (no sandbox, no drill directory, no state)."""
+    done = subprocess.run([GAMEDAY, "drill", "run", str(SCENARIOS / "node-loss.yaml"), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={"GAMEDAY_STATE_DIR": str(tmp_path / "state"), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (f"error: {SCENARIOS / 'node-loss.yaml'}: targets: this scenario does not run on "
+                                   "local"), done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_fault_with_no_actuator_on_a_named_target_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,3 +52,12 @@ def test_a_taken_port_is_refused_before_kind_starts_a_node() -> None:
         KindCluster(name=name).check_ports_free()
     except TargetError as exc:
         assert f"127.0.0.1:{endpoints.HTTPS_PORT} is taken" in str(exc), exc
+
+
+def test_the_node_loss_clusters_ports_are_a_block_of_their_own() -> None:
+    """tests/kind/test_kind_node_loss.py's cluster runs while the main lane runs this file and the kind lane's cluster
+    comes after it: its block must be no other test cluster's (the port test's above, the suite's, the bench's)."""
+    own = endpoints.ports_for_cluster("gameday-workers-e2e").app
+    others = ("gameday-porttest", "gameday-e2e", "gameday-test", "gameday-bench", "gameday-drift", "gameday-fronttest",
+              "gameday-hoststest", "gameday-tlstest")
+    assert own not in {endpoints.ports_for_cluster(name).app for name in others}

@@ -104,6 +104,9 @@ FAULTS = [f for f in FaultType if f in KUBE_FAULTS and f not in NEEDS_DATABASE]
 #: The network fault's toxics live in Toxiproxy's process, which no container runs here: its recovery from a dead
 #: runner is tested with a stand-in Toxiproxy (test_network_fault_k8s.py), the real one on kind.
 FAULTS.remove(FaultType.network)
+#: Node loss stops a kind node's container (kwok has none, and the stack here has no workers): its kill -9 recovery
+#: runs on kind, with the node down (tests/kind/test_kind_node_loss.py).
+FAULTS.remove(FaultType.node_loss)
 
 
 def object_states(target: KubernetesTarget) -> dict[str, Any]:

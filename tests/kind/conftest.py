@@ -32,6 +32,16 @@ CLUSTER = os.environ.get("GAMEDAY_TEST_KIND_NAME", "gameday-e2e")
 UP_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_KIND_UP_TIMEOUT", "900"))
 
 
+#: Modules that bring up a kind cluster of their own (with worker nodes) and delete it when they end: they run
+#: before any other kind test, so their cluster and the session's never exist at once (both map 127.0.0.1:443).
+OWN_CLUSTER_MODULES = ("test_kind_node_loss",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of :data:`OWN_CLUSTER_MODULES` first, the rest in their order (a stable sort)."""
+    items.sort(key=lambda item: 0 if getattr(item.module, "__name__", "") in OWN_CLUSTER_MODULES else 1)
+
+
 def docker_problem() -> str | None:
     try:
         result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,

@@ -18,6 +18,9 @@ KIND_MODULE = "sigs.k8s.io/kind"
 #: The sandbox's network-fault proxy, built from its Go module (drills/k8s/build/toxiproxy.py).
 TOXIPROXY_VERSION = "v2.12.0"
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2"
+#: Pod networking across the nodes of a multi-node kind cluster (host-gw backend; drills/k8s/build/flannel.py).
+FLANNEL_VERSION = "v0.28.10"
+FLANNEL_MODULE = "github.com/flannel-io/flannel"
 DEBIAN_SUITE = "bookworm"
 
 NODE_REPO = "gameday/kind-node"

@@ -1,0 +1,3 @@
+module gameday.local/flannel-conf
+
+go 1.22
