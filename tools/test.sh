@@ -22,7 +22,9 @@ stage() { tools/stage.sh "$@"; }
 cleanup() {
   [[ -z ${testenv:-} ]] || kill -- -"$testenv" 2>/dev/null  # a compile still running when an early stage failed
   if [[ -x $BIN/gameday ]] && tools/kind/dockerd.sh status | grep -q running; then
-    $BIN/gameday cluster down --name "${GAMEDAY_TEST_KIND_NAME:-gameday-e2e}" >/dev/null 2>&1 || true
+    for name in "${GAMEDAY_TEST_KIND_NAME:-gameday-e2e}" gameday-workers-e2e; do  # the suite's, node loss's
+      $BIN/gameday cluster down --name "$name" >/dev/null 2>&1 || true
+    done
   fi
   tools/kind/dockerd.sh down
 }
