@@ -23,7 +23,7 @@ import pytest
 
 from drills.k8s.cluster import KindCluster
 from drills.k8s.target import KubernetesTarget
-from gameday.journal import Event, read_journal
+from gameday.journal import Event, EventType, read_journal
 
 REPO = Path(__file__).resolve().parents[2]
 GAMEDAY = str(Path(sys.executable).parent / "gameday")
@@ -84,13 +84,18 @@ class Kind:
         return result
 
 
-@pytest.fixture(scope="session")
-def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
+def require_docker() -> None:
+    """A kind test without a Docker daemon fails under CI and is skipped (with the reason) elsewhere."""
     problem = docker_problem()
     if problem:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"kind tests need a Docker daemon: {problem}")
         pytest.skip(f"kind tests need a Docker daemon: {problem}")
+
+
+@pytest.fixture(scope="session")
+def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
+    require_docker()
     home = tmp_path_factory.mktemp("kind")
     reuse = os.environ.get("GAMEDAY_TEST_KIND_KUBECONFIG")
     kubeconfig = Path(reuse) if reuse else home / "kubeconfig"
@@ -151,3 +156,15 @@ def post_mortem(path: Path, proc: subprocess.Popen[str]) -> str:
         proc.kill()
         output = proc.communicate()[0]
     return "journal tail:\n" + "\n".join(tail) + f"\ndrill output (last 4000 characters):\n{output[-4000:]}"
+
+
+def wait_fault_applied(out: Path, proc: subprocess.Popen[str], fault: str, timeout: float = 300) -> None:
+    """Until the fault's own record is in the cluster (the runner's "fault F applied" note): ``fault_injected`` is
+    journaled just before the change, and a kill between the two leaves nothing to revert (CI at b480ce8)."""
+    deadline = time.monotonic() + timeout
+    while not [e for p in out.glob("*/journal.jsonl") for e in read_journal(p)
+               if e.type is EventType.note and e.actor == "runner" and "record" in e.data
+               and e.data.get("text") == f"fault {fault} applied"]:  # fmt: skip
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        assert time.monotonic() < deadline, f"the fault was not applied within {timeout:g} s"
+        time.sleep(0.5)

@@ -11,12 +11,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, Kind
+from conftest import GAMEDAY, REPO, Kind, wait_fault_applied
 
 from drills.k8s import monitoring
 from drills.k8s.calibration import seconds
@@ -55,15 +54,7 @@ def test_a_killed_drills_detection_settings_are_restored_by_the_next_start(kind:
         env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        # the fault's own record is in the cluster (the runner's "applied" note): fault_injected is journaled just
-        # before the change, and a kill between the two leaves nothing to revert (CI at b480ce8, a loaded machine)
-        while not [e for p in out.glob("*/journal.jsonl") for e in read_journal(p)
-                   if e.type is EventType.note and e.actor == "runner" and "record" in e.data
-                   and e.data.get("text") == "fault slow-queries applied"]:  # fmt: skip
-            assert proc.poll() is None, proc.communicate()[0][-3000:]
-            assert time.monotonic() < deadline, "the fault was not applied within 300 s"
-            time.sleep(0.5)
+        wait_fault_applied(out, proc, "slow-queries")
         events = read_journal(next(out.glob("*/journal.jsonl")))
         calibration = next(e.data["calibration"] for e in events
                            if e.type is EventType.note and "calibration" in e.data)  # fmt: skip

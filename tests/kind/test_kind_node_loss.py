@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, docker_problem, drill
+from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, drill, require_docker, wait_fault_applied
 from gameday_testkit import finish_drill
 
 from drills.k8s import nodes
@@ -47,11 +47,7 @@ DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
 
 @pytest.fixture(scope="module")
 def workers_kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
-    problem = docker_problem()
-    if problem:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"kind tests need a Docker daemon: {problem}")
-        pytest.skip(f"kind tests need a Docker daemon: {problem}")
+    require_docker()
     home = tmp_path_factory.mktemp("kind-workers")
     reuse = os.environ.get("GAMEDAY_TEST_KIND_KUBECONFIG")
     name = os.environ.get("GAMEDAY_TEST_KIND_NAME", NAME) if reuse else NAME
@@ -239,13 +235,7 @@ def check_node_loss(kind: Kind, tmp_path: Path) -> None:
         env=kind.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        while not [e for p in out.glob("*/journal.jsonl") for e in read_journal(p)
-                   if e.type is EventType.note and e.actor == "runner" and "record" in e.data
-                   and e.data.get("text") == "fault node-loss applied"]:  # fmt: skip
-            assert proc.poll() is None, proc.communicate()[0][-3000:]
-            assert time.monotonic() < deadline, "the fault was not applied within 300 s"
-            time.sleep(0.5)
+        wait_fault_applied(out, proc, "node-loss")
         down = [w for w in workers if not container_running(w)]
         assert len(down) == 1 and record(kind) is not None, down
     finally:
