@@ -19,15 +19,14 @@ TIME_SCALE = "300"
 def run_autopilot_drill(env: dict[str, str], out: Path, scenario: str, timeout: float = 420) -> dict[str, Any]:
     """``gameday drill run scenarios/<scenario>.yaml --responder autopilot``; its summary (journal events under
     ``events``, the score under ``score``)."""
-    from gameday_testkit import QUICK_TEAM, finish_drill
+    from gameday_testkit import finish_drill
 
     from gameday.journal import read_journal
     from gameday.scoring import score_journal
 
     proc = subprocess.Popen(
         [GAMEDAY, "drill", "run", str(REPO / "scenarios" / f"{scenario}.yaml"), "--target", "local", "--out",
-         str(out), "--responder", "autopilot", "--time-scale", TIME_SCALE, "--seed", "5", "--quiet",
-         "--policy", str(QUICK_TEAM)],
+         str(out), "--responder", "autopilot", "--time-scale", TIME_SCALE, "--seed", "5", "--quiet"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     output = finish_drill(proc, timeout)
     assert proc.returncode == 0, f"drill failed:\n{output[-4000:]}"

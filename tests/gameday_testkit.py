@@ -42,9 +42,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED_RUNBOOK = REPO / "runbooks" / "incident-response.md"
 #: The team's runbook, mojibake and all: beside the clone when ``../shared`` is there, never inside it.
 TEAM_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
-#: The autopilot's team for end-to-end drills whose subject is the harness, not the team's pace (``--policy``):
-#: every step a minute or two, so a drill's wall time goes to the fault, the alerts, the fix and the revert.
-QUICK_TEAM = REPO / "tests" / "fixtures" / "quick-team.yaml"
 _TRUE = {"1", "true", "yes"}
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from gameday_testkit import QUICK_TEAM, finish_drill, require, wait_for
+from gameday_testkit import finish_drill, require, wait_for
 from sandbox_helpers import GAMEDAY, sandbox_tools_missing
 
 from drills.sandbox.config import HEALTHY_VERSION, Ports, SandboxConfig
@@ -136,8 +136,7 @@ def test_autopilot_drill_detects_rolls_back_and_reverts(
     scenario: str, sandbox: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    proc = start_drill(sandbox, out, scenario, "--responder", "autopilot", "--time-scale", FAST, "--seed", "3",
-                       "--policy", str(QUICK_TEAM))
+    proc = start_drill(sandbox, out, scenario, "--responder", "autopilot", "--time-scale", FAST, "--seed", "3")
     output = finish_drill(proc, DRILL_TIMEOUT_S)
     assert proc.returncode == 0, f"drill failed:\n{output[-4000:]}"
     summary = json.loads(next(out.glob("*/summary.json")).read_text())
