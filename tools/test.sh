@@ -37,8 +37,12 @@ rm -f "$TESTENV_RC"
 setsid bash -c 'tools/stage.sh k8s-testenv tools/k8s-testenv/build.sh; echo $? >"$1"' _ "$TESTENV_RC" \
   >"$LOGS/k8s-testenv.log" 2>&1 &
 testenv=$!
-await_testenv() {  # the test control plane's binaries, once the compile is done
-  while [[ ! -s $TESTENV_RC ]]; do sleep 2; done
+await_testenv() {  # the test control plane's binaries, once the compile is done (a cold one takes ~15-25 min)
+  local waited=0
+  while [[ ! -s $TESTENV_RC ]]; do
+    (( waited < 3600 )) || { echo "the test control plane's compile did not end within 60 min"; return 1; }
+    sleep 2; (( waited += 2 ))
+  done
   [[ $(cat "$TESTENV_RC") == 0 ]] && return 0
   echo "the test control plane did not build:"; tail -n 20 "$LOGS/k8s-testenv.log"; return 1
 }
