@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from drills.k8s.build import docker
+from drills.k8s.rollout import settled
 from gameday.errors import TargetError
 
 if TYPE_CHECKING:
@@ -188,9 +189,6 @@ def spread_again(target: KubernetesTarget, timeout: float = READY_WAIT_S) -> boo
     while time.monotonic() < deadline:
         time.sleep(1.0)
         dep = target._read("Deployment", target.backend)
-        status, wanted = dep.status, dep.spec.replicas or 0
-        if ((status.observed_generation or 0) >= (dep.metadata.generation or 0)
-                and (status.updated_replicas or 0) == wanted and (status.replicas or 0) == wanted
-                and (status.available_replicas or 0) == wanted):
+        if settled(dep) and (dep.status.available_replicas or 0) == (dep.spec.replicas or 0):
             return spread_out(target)
     return False

@@ -152,6 +152,9 @@ def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) 
     deleted; its pods keep their names across restarts, so remembering would hide the next one's failure."""
     deleted = ("kube_pod_deletion_timestamp" if deleted_memory is None
                else f"last_over_time(kube_pod_deletion_timestamp[{deleted_memory}])")  # fmt: skip
+    # on kind a scrape target outlives its pod by service discovery's lag, longer under load (a lost node's pods,
+    # removed once it is back, paged BackendDown in CI's stability watch): down only while the pod still exists
+    existing = "" if deleted_memory is None else " and on (pod) group by (pod) (kube_pod_status_ready)"
 
     def rule(name: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
         return {"alert": name, "expr": expr, "for": alert_for, "labels": {"severity": severity},
@@ -199,7 +202,7 @@ def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) 
         # kind paged BackendDown)
         rule("BackendDown", 'up{job="backend"} == 0 unless on (pod) '
              '(kube_pod_container_status_waiting_reason{container="backend",reason="ContainerCreating"} == 1 '
-             f'or {deleted})',
+             f'or {deleted}){existing}',
              "critical", "Backend {{ $labels.pod }} cannot be scraped"),
     ]}]}
 

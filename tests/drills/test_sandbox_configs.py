@@ -111,8 +111,9 @@ def test_pgbouncer_uses_transaction_pooling_with_a_small_pool(rendered: Layout) 
 def test_a_pod_gone_in_a_rollout_is_not_backend_down(tmp_path: Path) -> None:
     """Prometheus's own rule engine (``promtool test rules``) on the shipped rules at x120 (2 s window): a pod whose
     deletion series ended (the pod is gone) while its scrape target lingers is not down, for the linger's 10 s
-    (on kind it outlived its pod by 2.2 s, longer than the window); a pod that stops answering without being
-    deleted is, once the rule's ``for`` has passed."""
+    (on kind it outlived its pod by 2.2 s, longer than the window), nor after it (a lost node's pods, removed when
+    it came back, outlived the memory in CI): a gone pod's series are gone too; a pod that stops answering without
+    being deleted is, once the rule's ``for`` has passed."""
     from drills.detection import deleted_pod_memory_s, duration
 
     rules = tmp_path / "rules.yml"
@@ -126,10 +127,23 @@ def test_a_pod_gone_in_a_rollout_is_not_backend_down(tmp_path: Path) -> None:
             "input_series": [
                 {"series": 'up{job="backend",pod="rolled"}', "values": "1 1 0 0 0 0 0 0 0 0 0 0 0 0"},
                 {"series": 'kube_pod_deletion_timestamp{pod="rolled"}', "values": "_ 100 100 stale"},
-                {"series": 'up{job="backend",pod="hung"}', "values": "1 1 0 0 0 0 0 0 0 0 0 0 0 0"},
+                {"series": 'kube_pod_status_ready{pod="rolled",condition="true"}', "values": "1 1 0 stale"},
+                {"series": 'up{job="backend",pod="hung"}', "values": "1 1 0x58"},
+                {"series": 'kube_pod_status_ready{pod="hung",condition="true"}', "values": "1 1 0x58"},
+                # a lost node's pod: deleted while its node was down, gone when the node came back (11.5 s), and its
+                # scrape target still there past the deletion's 10 s memory
+                {"series": 'up{job="backend",pod="lost"}', "values": "1 1 0x58"},
+                {"series": 'kube_pod_deletion_timestamp{pod="lost"}', "values": "_ _ 100x20 stale"},
+                {"series": 'kube_pod_status_ready{pod="lost",condition="true"}', "values": "1 1 0x20 stale"},
             ],
             "alert_rule_test": [{
                 "eval_time": "6s",  # the rolled pod gone 4.5 s ago
+                "alertname": "BackendDown",
+                "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "backend", "pod": "hung"},
+                                "exp_annotations": {"summary": "Backend hung cannot be scraped",
+                                                    "runbook": "runbooks/incident-response.md"}}],
+            }, {
+                "eval_time": "25s",  # the lost pod gone 13.5 s ago: its deletion forgotten, its target still scraped
                 "alertname": "BackendDown",
                 "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "backend", "pod": "hung"},
                                 "exp_annotations": {"summary": "Backend hung cannot be scraped",
