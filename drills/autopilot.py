@@ -289,10 +289,14 @@ class Autopilot:
         yield from self.wait_for(lambda: bool(self.view.firing()))
         self.declare_by = self._declare_by()
         alerts = self.view.firing()
+        declares = self.severity in self.runbook.declared_severities()
+        if not declares:
+            # a ticket has no declaration to count from: its updates (SEV-3: Slack hourly) run from detection, as
+            # the scorer and the simulator (sim.simpy_journal) count them
+            self.env.process(self._status_updates())
         yield from self.step("acknowledge")
         self.emit(EventType.acknowledged, {"alerts": alerts})
         self.acked_at = self.env.now  # the ladder's "if unresolved after X min" counts from here, as in the simulator
-        declares = self.severity in self.runbook.declared_severities()
         yield from self.step("assess", self.declare_by, self._declare_clock())
         if declares:
             yield from self._declare()
