@@ -61,11 +61,10 @@ stale=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=gameday-bench)
 #   kind  - drills on the real kind cluster, once its node image is built;
 #   chaos - kill -9 anywhere, dying dependencies, signals, fuzzing (tests/chaos, kills on the test control plane);
 #   main  - everything else.
-CHAOS=(tests/chaos tests/drills/test_branch_drills.py)
+# the slowest sandbox drills and the import check go with chaos: the kind suite is the longest once its node image
+# is built (warm, it started ten minutes late when they ran before it), so the three suites end together
+CHAOS=(tests/chaos tests/drills/test_branch_drills.py tests/drills/test_drill_e2e.py tests/drills/test_import_graph.py)
 CHAOS_K8S=(tests/k8s/test_kill_anywhere_k8s.py)
-# the kind suite waits for the node image, then mostly for clocks: the slowest sandbox drills and the import check
-# go before its cluster starts, so the three suites end together
-KIND_SIDE=(tests/drills/test_drill_e2e.py tests/drills/test_import_graph.py)
 PYTEST=("$BIN/pytest" -q -p no:cacheprovider --durations=40)
 # Each suite in a cgroup v1 cpuacct group of its own, so its log ends with the CPU-seconds each test cost
 # (tests/cpu_accounting.py): the suites share two cores, so wall-clock durations mostly measure the neighbours.
@@ -83,12 +82,10 @@ docker_cpu() { awk '{printf "%.0f", $1 / 1e9}' /sys/fs/cgroup/cpuacct/docker/cpu
 docker_cpu_start=$(docker_cpu)
 # each suite: its part that needs no Kubernetes binary first (beside a cold compile), then the rest
 kind_suite() {
-  local side=0
-  stage pytest-kind-side "${PYTEST[@]}" "${KIND_SIDE[@]}" || side=1
   stage kind-prepare "$BIN/gameday" cluster build --prepare || return 1
   await_testenv || return 1
   stage kind-build "$BIN/gameday" cluster build || return 1
-  stage pytest-kind "${PYTEST[@]}" tests/kind && (( side == 0 ))
+  stage pytest-kind "${PYTEST[@]}" tests/kind
 }
 chaos_suite() {
   local first=0
@@ -98,8 +95,7 @@ chaos_suite() {
 }
 main_suite() {
   local first=0
-  stage pytest "${PYTEST[@]}" --ignore=tests/kind --ignore=tests/k8s "${CHAOS[@]/#/--ignore=}" \
-    "${KIND_SIDE[@]/#/--ignore=}" || first=1
+  stage pytest "${PYTEST[@]}" --ignore=tests/kind --ignore=tests/k8s "${CHAOS[@]/#/--ignore=}" || first=1
   await_testenv || return 1
   grep -h '^\[stage\] k8s-testenv' "$LOGS/k8s-testenv.log" >&2
   stage pytest-k8s "${PYTEST[@]}" tests/k8s "${CHAOS_K8S[@]/#/--ignore=}" && (( first == 0 ))
