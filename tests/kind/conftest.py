@@ -9,6 +9,7 @@ its own daemon first: ``make docker-up``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -104,13 +105,22 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
         cluster.delete()
     target = cluster.up(timeout=UP_TIMEOUT_S)
     cluster.publish(hosts=True, trust=True)  # the runbook's URLs answer as written (plain curl, system trust)
+    with kind_handle(cluster, target, kubeconfig, home, owned=not reuse) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def kind_handle(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path, home: Path, *,
+                owned: bool) -> Iterator[Kind]:
+    """A cluster's handle with a gameday state dir of its own under ``home``; afterwards the target's connections
+    are closed and, when the tests made the cluster (``owned``), it is deleted unless GAMEDAY_KEEP_CLUSTER=1."""
     state = home / "state"
     state.mkdir()
     try:
         yield Kind(cluster, target, kubeconfig, state)
     finally:
         target.close()
-        if not reuse and os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
+        if owned and os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
             cluster.delete()
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, drill, require_docker, wait_fault_applied
+from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, drill, kind_handle, require_docker, wait_fault_applied
 from gameday_testkit import finish_drill
 
 from drills.k8s import nodes
@@ -65,14 +65,8 @@ def workers_kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
         if cluster.exists():  # left behind by a killed session
             cluster.delete()
         target = cluster.up(timeout=UP_TIMEOUT_S)
-    state = home / "state"
-    state.mkdir()
-    try:
-        yield Kind(cluster, target, kubeconfig, state)
-    finally:
-        target.close()
-        if not reuse and os.environ.get("GAMEDAY_KEEP_CLUSTER") != "1":
-            cluster.delete()
+    with kind_handle(cluster, target, kubeconfig, home, owned=not reuse) as handle:
+        yield handle
 
 
 class Prober:

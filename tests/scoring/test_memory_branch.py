@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from branch_journals import branch_journal, decision_branch
 
-from gameday.journal import EventType, JournalWriter
-from gameday.scoring import Status, score_journal
+from gameday.scoring import Status
 
-E = EventType
 SCENARIO = {"kind": "scenario", "name": "memory-leak", "title": "x", "expected_severity": "SEV-2",
             "user_facing": True, "rollback_safe": True, "safe_remediations": ["rollback"],
             "expected_alerts": ["BackendOOMKilled"], "fault": {"type": "memory-leak"}}
@@ -20,31 +19,18 @@ NO_SAMPLE = object()
 
 
 def _journal(path: Path, actions: list[tuple[str, str]], oom_killed: Any) -> Path:
-    """A hypothesis, ``actions`` (name, kind) from minute 10, verified at 40, resolved after the watch; a sample
-    every runbook minute with ``oom_killed`` (``NO_SAMPLE``: the key is absent)."""
-    with JournalWriter(path, "drill-1", durable=False) as j:
-        j.emit(E.journal_started, "runner", {"source": "drill", "time_scale": 1.0, "scenario": SCENARIO}, t=0)
-        j.emit(E.fault_injected, "runner", {"fault": "memory-leak"}, t=60)
-        for minute in range(80):
-            data = {"error_rate": 0.0, "p95_seconds": 0.1, "replicas_ready": 3, "replicas_desired": 3}
-            if oom_killed is not NO_SAMPLE:
-                data["oom_killed"] = oom_killed if minute >= 30 else 2.0  # pods were OOMKilled before the fix
-            j.emit(E.metric_sample, "prometheus", data, t=minute * 60 + 30)
-        j.emit(E.hypothesis, "alice", {"text": "v1.2.6 leaks memory"}, t=5 * 60)
-        for i, (name, kind) in enumerate(actions):
-            j.emit(E.action, "alice", {"action": name, "kind": kind}, t=(10 + i) * 60)
-        for minute, kind in ((40, E.verified), (71, E.resolved), (72, E.closed)):
-            j.emit(kind, "alice", {}, t=minute * 60)
-    return path
+    """``actions`` (name, kind) from minute 10; ``oom_killed`` in every sample from minute 30, 2 before
+    (``NO_SAMPLE``: the key is absent)."""
+    timed = [(name, kind, 10 + i) for i, (name, kind) in enumerate(actions)]
 
+    def sample(minute: int) -> dict[str, Any]:
+        return {} if oom_killed is NO_SAMPLE else {"oom_killed": oom_killed if minute >= 30 else 2.0}
 
-def _branch(path: Path) -> Any:
-    (incident,) = score_journal(path).incidents
-    return next(c for c in incident.checks if c.id == "decision_branch")
+    return branch_journal(path, SCENARIO, "v1.2.6 leaks memory", timed, sample)
 
 
 def test_rolling_back_with_no_pod_oom_killed_at_verification_passes(tmp_path: Path) -> None:
-    check = _branch(_journal(tmp_path / "j.jsonl", [("rollback", "rollback")], 0.0))
+    check = decision_branch(_journal(tmp_path / "j.jsonl", [("rollback", "rollback")], 0.0))
     assert check.status is Status.passed, check.feedback
     assert "no pod OOMKilled at verification" in check.expected
 
@@ -58,6 +44,6 @@ def test_rolling_back_with_no_pod_oom_killed_at_verification_passes(tmp_path: Pa
 ])  # fmt: skip
 def test_the_wrong_branch_fails_in_one_line_naming_the_step(tmp_path: Path, actions: list[tuple[str, str]],
                                                              oom_killed: float | None, says: str) -> None:
-    check = _branch(_journal(tmp_path / "j.jsonl", actions, oom_killed))
+    check = decision_branch(_journal(tmp_path / "j.jsonl", actions, oom_killed))
     assert check.status is Status.failed
     assert check.feedback.startswith(says) and "\n" not in check.feedback, check.feedback
