@@ -204,3 +204,20 @@ def finish_drill(proc: subprocess.Popen[str], timeout: float) -> str:
             proc.send_signal(signal.SIGTERM)
             proc.wait(120)
     return output
+
+
+def patient_requests(app: str, n: int = 12) -> tuple[list[int], list[float]]:
+    """``n`` patient-record requests one after another (the sandbox's app or the cluster's gateway): status codes
+    (0: no answer) and seconds each."""
+    import httpx
+
+    codes, seconds = [], []
+    with httpx.Client(timeout=15) as client:
+        for i in range(n):
+            start = time.monotonic()
+            try:
+                codes.append(client.get(f"{app}/api/patients/{i % 10 + 1}").status_code)
+            except httpx.HTTPError:
+                codes.append(0)
+            seconds.append(time.monotonic() - start)
+    return codes, seconds

@@ -14,26 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from gameday_testkit import patient_requests
 from test_drill_e2e import sandbox, target_of  # noqa: F401 - sandbox is a fixture
 
 from drills.sandbox.toxiproxy import LINKS, Toxiproxy
 from gameday.scenario import Fault
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
-
-
-def requests(app: str, n: int = 12) -> tuple[list[int], list[float]]:
-    """``n`` patient-record requests one after another: status codes (0: no answer) and seconds each."""
-    codes, seconds = [], []
-    with httpx.Client(timeout=15) as client:
-        for i in range(n):
-            start = time.monotonic()
-            try:
-                codes.append(client.get(f"{app}/api/patients/{i % 10 + 1}").status_code)
-            except httpx.HTTPError:
-                codes.append(0)
-            seconds.append(time.monotonic() - start)
-    return codes, seconds
 
 
 def probes(target: Any) -> dict[tuple[str, str], float]:
@@ -51,10 +38,10 @@ def probes(target: Any) -> dict[tuple[str, str], float]:
 def healed(app: str, timeout: float = 30.0) -> None:
     """After a revert the pools reconnect: every request succeeds again, quickly."""
     deadline = time.monotonic() + timeout
-    codes, seconds = requests(app)
+    codes, seconds = patient_requests(app)
     while not (set(codes) == {200} and max(seconds) < 1.0) and time.monotonic() < deadline:
         time.sleep(1.0)
-        codes, seconds = requests(app)
+        codes, seconds = patient_requests(app)
     assert set(codes) == {200} and max(seconds) < 1.0, f"not healed after {timeout:g} s: {codes} {seconds}"
 
 
@@ -67,7 +54,7 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
     target = target_of(sandbox)
     app = target.sandbox.app_url
     assert no_toxics(target) == {}, "a fresh sandbox's links must be healthy"
-    codes, seconds = requests(app)
+    codes, seconds = patient_requests(app)
     assert set(codes) == {200} and max(seconds) < 1.0, (codes, seconds)  # the links carry normal traffic
 
     # latency on the link to PgBouncer: every request slower by a few round trips, the pools busier; no error
@@ -75,7 +62,7 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
                                                                                   "jitter_ms": 0}}))  # fmt: skip
     try:
         assert [t["type"] for t in Toxiproxy(target.sandbox.toxiproxy_url).toxics("pgbouncer")] == ["latency"]
-        codes, seconds = requests(app)
+        codes, seconds = patient_requests(app)
         assert set(codes) == {200}, codes
         assert min(seconds) > 0.6, f"300 ms a round trip did not show in request latency: {seconds}"
         time.sleep(1.0)
@@ -90,7 +77,7 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
     # resets: the backend's queries fail fast as "database unavailable" (503), the probe fails
     record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "reset"}}))
     try:
-        codes, seconds = requests(app)
+        codes, seconds = patient_requests(app)
         assert set(codes) == {503}, codes
         time.sleep(1.0)
         assert probes(target)[("probe_success", "pgbouncer")] == 0
@@ -102,7 +89,7 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
     # a partition: connections open, nothing answers; requests wait for the pool and fail, requests pile up
     record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "partition"}}))
     try:
-        codes, _ = requests(app, 6)
+        codes, _ = patient_requests(app, 6)
         assert set(codes) == {503}, codes
         time.sleep(2.5)  # past the probe's timeout
         seen = probes(target)
@@ -118,7 +105,7 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
     assert "link to upstream" in target.describe(fault)
     record = target.inject(fault)
     try:
-        codes, _ = requests(app, 4)
+        codes, _ = patient_requests(app, 4)
         assert set(codes) == {502}, codes
     finally:
         target.revert(record)
@@ -152,8 +139,8 @@ def test_a_toxiproxy_restart_loses_no_link_and_a_pending_fault_still_reverts(
     record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "partition"}}))
     target.sandbox.supervisor.restart("toxiproxy")
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and set(requests(target.sandbox.app_url, 3)[0]) != {200}:
+    while time.monotonic() < deadline and set(patient_requests(target.sandbox.app_url, 3)[0]) != {200}:
         time.sleep(0.5)
-    assert set(requests(target.sandbox.app_url, 3)[0]) == {200}
+    assert set(patient_requests(target.sandbox.app_url, 3)[0]) == {200}
     target.revert(record)
     assert target.pending_injections() == [] and no_toxics(target) == {}

@@ -11,26 +11,13 @@ import time
 import httpx
 import pytest
 from conftest import Kind
+from gameday_testkit import patient_requests
 
 from drills.k8s.toxiproxy import ClusterToxiproxy
 from drills.sandbox.toxiproxy import LINKS
 from gameday.scenario import Fault
 
 pytestmark = [pytest.mark.kind, pytest.mark.slow]
-
-
-def requests(app: str, n: int = 12) -> tuple[list[int], list[float]]:
-    """``n`` patient-record requests one after another through the gateway: status codes (0: no answer), seconds."""
-    codes, seconds = [], []
-    with httpx.Client(timeout=15) as client:
-        for i in range(n):
-            start = time.monotonic()
-            try:
-                codes.append(client.get(f"{app}/api/patients/{i % 10 + 1}").status_code)
-            except httpx.HTTPError:
-                codes.append(0)
-            seconds.append(time.monotonic() - start)
-    return codes, seconds
 
 
 def probe_seconds(kind: Kind, link: str) -> float | None:
@@ -49,7 +36,7 @@ def test_latency_on_the_link_to_pgbouncer_really_slows_every_request_and_the_rev
     target = kind.target
     app = target.endpoints().app_url
     assert no_toxics(kind) == {}, "a fresh cluster's links must be healthy"
-    codes, before = requests(app)
+    codes, before = patient_requests(app)
     assert set(codes) == {200} and max(before) < 1.0, (codes, before)
 
     record = target.inject(Fault.model_validate({"type": "network", "params": {
@@ -57,7 +44,7 @@ def test_latency_on_the_link_to_pgbouncer_really_slows_every_request_and_the_rev
     try:
         assert [t["type"] for t in ClusterToxiproxy(target).toxics("pgbouncer")] == ["latency"]
         assert [r.fault.value for r in target.pending_injections()] == ["network"]  # the undo is on the cluster
-        codes, during = requests(app)
+        codes, during = patient_requests(app)
         assert set(codes) == {200}, codes  # slower, not failing
         assert min(during) > 0.3, f"300 ms a round trip did not show in request latency: {during}"
         deadline, seen = time.monotonic() + 90, None
@@ -69,10 +56,10 @@ def test_latency_on_the_link_to_pgbouncer_really_slows_every_request_and_the_rev
         target.revert(record)
     assert no_toxics(kind) == {} and target.pending_injections() == []
     deadline = time.monotonic() + 60
-    codes, after = requests(app)
+    codes, after = patient_requests(app)
     while not (set(codes) == {200} and max(after) < 1.0) and time.monotonic() < deadline:
         time.sleep(1)
-        codes, after = requests(app)
+        codes, after = patient_requests(app)
     assert set(codes) == {200} and max(after) < 1.0, f"not healed: {codes} {after}"
 
 
@@ -83,16 +70,16 @@ def test_a_restarted_pgbouncer_is_reached_through_toxiproxy_within_seconds(kind:
     was back.  With one SYN retry in Toxiproxy's pod, the link serves again within seconds of PgBouncer."""
     target = kind.target
     app = target.endpoints().app_url
-    assert set(requests(app, 4)[0]) == {200}
+    assert set(patient_requests(app, 4)[0]) == {200}
     record = target.inject(Fault.model_validate({"type": "pgbouncer-down"}), drill_id="kind-toxiproxy-dial")
     try:
         time.sleep(5)  # requests keep dialing through the link while PgBouncer's pod goes and stays away
-        assert 200 not in requests(app, 4)[0]
+        assert 200 not in patient_requests(app, 4)[0]
         target.remediate("restart-pgbouncer")
         back = time.monotonic()
         codes: list[int] = []
         while time.monotonic() - back < 120 and set(codes) != {200}:
-            codes = requests(app, 4)[0]
+            codes = patient_requests(app, 4)[0]
         waited = time.monotonic() - back
     finally:
         target.revert(record)
