@@ -221,3 +221,15 @@ def patient_requests(app: str, n: int = 12) -> tuple[list[int], list[float]]:
                 codes.append(0)
             seconds.append(time.monotonic() - start)
     return codes, seconds
+
+
+@contextlib.contextmanager
+def silent_port() -> Iterator[int]:
+    """A loopback port whose connections the kernel accepts and nobody reads nor answers (a server gone silent
+    behind a Service, a CPU-starved pod)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from gameday_testkit import silent_port as silent
 
 from drills.exporters.database import DatabasePoller, DatabaseProbe, database_metrics
 
@@ -28,11 +29,8 @@ def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and never answers (a database gone silent behind a Service)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield sock.getsockname()[1]
-    sock.close()
+    with silent() as port:
+        yield port
 
 
 def test_a_refusing_database_reads_down_without_an_invariant() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from gameday_testkit import silent_port
 
 from drills.observers.journal_tail import JournalTail
 from drills.observers.prometheus import compress_windows
@@ -250,13 +251,7 @@ def test_a_prometheus_that_does_not_answer_is_asked_once_per_sample(tmp_path: Pa
     """A Prometheus that accepts and never answers (a CPU-starved pod behind its NodePort): one query waits out
     the timeout, the rest of the sample is not sent, and the sample says the drill is blind.  Before, each of the
     sample's queries waited out its own timeout and the drill stayed blind half a minute past the outage."""
-    import socket
-
     from drills.observers.prometheus import MetricQueries, MetricSampler, Prometheus
-
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)  # accepted by the kernel, never read nor answered
 
     class Counting(Prometheus):
         asked = 0
@@ -266,15 +261,15 @@ def test_a_prometheus_that_does_not_answer_is_asked_once_per_sample(tmp_path: Pa
             return super().query(promql)
 
     journal = JournalWriter(tmp_path / "journal.jsonl", "d1")
-    prom = Counting(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3)
-    sampler = MetricSampler(prom, MetricQueries(), journal)
-    try:
-        assert not sampler.blind
-        sampler.tick()
-    finally:
-        prom.close()
-        silent.close()
-        journal.close()
+    with silent_port() as port:
+        prom = Counting(f"http://127.0.0.1:{port}", timeout=0.3)
+        sampler = MetricSampler(prom, MetricQueries(), journal)
+        try:
+            assert not sampler.blind
+            sampler.tick()
+        finally:
+            prom.close()
+            journal.close()
     assert Counting.asked == 1
     assert sampler.blind and sampler.outage is not None and "did not answer" in str(sampler.outage)
     sample = sampler.latest
