@@ -11,7 +11,9 @@
 - MTTD (runbook minutes) of the pool-leak, crash-loop and PgBouncer drills at time scales 10, 30 and 60 on kind
   and on the sandbox, side by side (``GAMEDAY_BENCH_KIND_ONLY=mttd``): one detection chain for both targets;
 - fault -> first alert (runbook minutes, which alert) for every shipped scenario on kind and on the sandbox at
-  ``GAMEDAY_BENCH_ALERT_SCALE`` (60) (``GAMEDAY_BENCH_KIND_ONLY=alerts``).
+  ``GAMEDAY_BENCH_ALERT_SCALE`` (60) (``GAMEDAY_BENCH_KIND_ONLY=alerts``); node loss (kind only, workers needed)
+  last, on the same cluster made again with two workers, with the lost pods' time to be replaced
+  (``GAMEDAY_BENCH_KIND_ONLY=nodes``: only that).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from drills.k8s.cluster import BUILD_TIMES, KindCluster  # noqa: E402
 from drills.k8s.target import KubernetesTarget  # noqa: E402
 from gameday.errors import GamedayError  # noqa: E402
 from gameday.journal import EventType, read_journal  # noqa: E402
+from gameday.metrics import incident_metrics  # noqa: E402
 from gameday.scenario import Fault, FaultType  # noqa: E402
 
 T = TypeVar("T")
@@ -126,7 +129,6 @@ def mttd_against_the_sandbox(cluster: KindCluster, kubeconfig: Path, out: Path) 
     shows up here)."""
     from bench_drills import MTTD_SPREAD_MINUTES, SCALES, _detect_then_close, sandbox
 
-    from gameday.metrics import incident_metrics
 
     def mttd(events: list, scale: float) -> float | None:
         return incident_metrics([(e.t * scale / 60.0, e.type) for e in events])["mttd"]
@@ -163,7 +165,6 @@ def every_scenario_on_both_targets(cluster: KindCluster, kubeconfig: Path, out: 
     from bench_drills import _detect_then_close, sandbox
 
     from gameday.files import load_model
-    from gameday.metrics import incident_metrics
     from gameday.scenario import Scenario
 
     def first_alert(events: list) -> str:
@@ -176,7 +177,11 @@ def every_scenario_on_both_targets(cluster: KindCluster, kubeconfig: Path, out: 
     kube = ("--target", "kubernetes", "--context", cluster.context, "--kubeconfig", str(kubeconfig))
     with tempfile.TemporaryDirectory(prefix="gameday-bench-") as tmp, sandbox(tmp) as local:
         for path in sorted((REPO / "scenarios").glob("*.yaml")):
-            targets = load_model(path, Scenario).targets
+            spec = load_model(path, Scenario)
+            if spec.fault.type is FaultType.node_loss:
+                print(f"  {path.stem:<22} below, on a cluster with {WORKERS} workers{'':<5} | n/a", flush=True)
+                continue
+            targets = spec.targets
             cells = []
             for target, run_env, extra in (("kubernetes", env, kube), ("local", local, ())):
                 if target not in targets:
@@ -190,6 +195,59 @@ def every_scenario_on_both_targets(cluster: KindCluster, kubeconfig: Path, out: 
                     continue
                 cells.append(first_alert(events))
             print(f"  {path.stem:<22} {cells[0]:<36} | {cells[1]}", flush=True)
+
+
+#: Workers of the node-loss figures' cluster (the scenario's README line: ``gameday cluster up --workers 2``).
+WORKERS = 2
+
+
+def node_loss_on_workers(kubeconfig: Path, out: Path) -> None:
+    """Node loss, which needs workers: the bench cluster made again with :data:`WORKERS` (same name, so ``main``'s
+    clean-up deletes it), then a worker stopped through the API until its backend pods are replaced on the other,
+    the revert (node back, backend spread again), and fault -> first alert of an autopilot drill at
+    :data:`ALERT_SCALE`, as in the every-scenario table."""
+    from bench_drills import _detect_then_close
+
+    from drills.k8s import nodes
+
+    cluster = KindCluster(name=NAME, kubeconfig=kubeconfig, workers=WORKERS, echo=lambda _line: None)
+    if cluster.exists():
+        cluster.delete()
+    start = time.monotonic()
+    target = cluster.up(timeout=900)
+    print(f"node loss, on a cluster with {WORKERS} workers (`gameday cluster up --workers {WORKERS}`: "
+          f"{time.monotonic() - start:.0f} s)")
+    try:
+        nodes.spread_again(target)
+        start = time.monotonic()
+        record = target.inject(Fault(type=FaultType.node_loss, params={"mode": "stop"}), drill_id="bench")
+        lost = record.revert_state["node"]
+
+        def replaced() -> bool | None:
+            pods = target.core.list_namespaced_pod(target.namespace, label_selector=target.world.selector).items
+            ready = [p for p in pods if p.spec.node_name != lost and p.metadata.deletion_timestamp is None
+                     and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+            return len(ready) >= 3 or None
+
+        _wait_for(replaced, 600, period=1.0)
+        print(f"  worker stopped -> 3 backend pods ready on the others: {time.monotonic() - start:5.1f} s")
+        start = time.monotonic()
+        target.revert(record)
+        print(f"  revert (node back, Ready, backend spread again): {time.monotonic() - start:5.1f} s")
+        path = REPO / "scenarios" / "node-loss.yaml"
+        kube = ("--target", "kubernetes", "--context", cluster.context, "--kubeconfig", str(kubeconfig))
+        try:
+            events = _detect_then_close(_env(cluster, kubeconfig, out), out / "alerts" / "node-loss", path,
+                                        ALERT_SCALE, *kube)
+        except SystemExit as exc:
+            print(f"  fault -> first alert at time scale {ALERT_SCALE:g}: FAILED ({str(exc).splitlines()[0][:60]})")
+            return
+        mttd = incident_metrics([(e.t * ALERT_SCALE / 60.0, e.type) for e in events])["mttd"]
+        fired = next((e.data["alertname"] for e in events if e.type is EventType.alert_firing), None)
+        said = "not detected" if mttd is None else f"{mttd:5.2f} runbook min ({fired or 'no alert'})"
+        print(f"  fault -> first alert at time scale {ALERT_SCALE:g}: {said}")
+    finally:
+        target.close()
 
 
 def kubectl_lag(cluster: KindCluster, target: KubernetesTarget, kubeconfig: Path, out: Path) -> None:
@@ -276,6 +334,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gameday-bench-kind-") as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
         only = os.environ.get("GAMEDAY_BENCH_KIND_ONLY")
+        if only == "nodes":  # its own cluster, with workers
+            try:
+                node_loss_on_workers(kubeconfig, Path(tmp))
+            finally:
+                KindCluster(name=NAME, kubeconfig=kubeconfig, echo=lambda _line: None).delete()
+            return 0
         for _ in range(2 if only == "up" else 0):  # the warm figure varies: more than one reading
             warm_up(kubeconfig)[1].close()
         cluster, target = warm_up(kubeconfig)
@@ -290,6 +354,8 @@ def main() -> int:
                 every_scenario_on_both_targets(cluster, kubeconfig, Path(tmp))
             if only in (None, "kubectl"):
                 kubectl_lag(cluster, target, kubeconfig, Path(tmp))
+            if only in (None, "alerts"):  # last: it makes the cluster again, with workers
+                node_loss_on_workers(kubeconfig, Path(tmp))
         finally:
             target.close()
             cluster.delete()
