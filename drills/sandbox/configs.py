@@ -144,6 +144,12 @@ def sandbox_alert_rules(cfg: SandboxConfig) -> dict[str, Any]:
     return alert_rules(duration(cfg.wall.rule_window_s), duration(cfg.wall.alert_for_s))
 
 
+#: On kind, BackendDown's proviso that the pod still exists (kube-state-metrics' series of it): a scrape target
+#: outlives its pod by service discovery's lag, longer under load (a lost node's pods, removed once the node was
+#: back, paged BackendDown in CI's stability watch after the deletion memory had ended).
+POD_EXISTS = " and on (pod) group by (pod) (kube_pod_status_ready)"
+
+
 def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) -> dict[str, Any]:
     """Every alert over the ``window`` range with ``for: alert_for`` (Prometheus durations).
 
@@ -152,9 +158,7 @@ def alert_rules(window: str, alert_for: str, deleted_memory: str | None = None) 
     deleted; its pods keep their names across restarts, so remembering would hide the next one's failure."""
     deleted = ("kube_pod_deletion_timestamp" if deleted_memory is None
                else f"last_over_time(kube_pod_deletion_timestamp[{deleted_memory}])")  # fmt: skip
-    # on kind a scrape target outlives its pod by service discovery's lag, longer under load (a lost node's pods,
-    # removed once it is back, paged BackendDown in CI's stability watch): down only while the pod still exists
-    existing = "" if deleted_memory is None else " and on (pod) group by (pod) (kube_pod_status_ready)"
+    existing = "" if deleted_memory is None else POD_EXISTS
 
     def rule(name: str, expr: str, severity: str, summary: str) -> dict[str, Any]:
         return {"alert": name, "expr": expr, "for": alert_for, "labels": {"severity": severity},

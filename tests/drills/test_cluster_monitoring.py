@@ -14,7 +14,7 @@ from drills.k8s import monitoring
 from drills.k8s.calibration import seconds
 from drills.k8s.stack import render
 from drills.sandbox.config import SandboxConfig
-from drills.sandbox.configs import alertmanager_yml, prometheus_yml, sandbox_alert_rules
+from drills.sandbox.configs import POD_EXISTS, alertmanager_yml, prometheus_yml, sandbox_alert_rules
 from drills.sandbox.paths import Layout
 from gameday.runbook import load_runbook
 
@@ -32,9 +32,12 @@ def test_cluster_and_sandbox_detect_on_the_same_wall_clock_at_every_scale(tmp_pa
         sandbox_prom = prometheus_yml(cfg, Layout(cfg.home))
         cluster = _cluster(scale)
         assert cluster["prometheus"]["global"] == sandbox_prom["global"], scale
-        # same rules, same window and `for`; only the cluster remembers a deleted pod (its target outlives it)
+        # same rules, same window and `for`; only the cluster remembers a deleted pod and asks that a pod down
+        # still exists (its target outlives it)
         remembered = re.compile(r"last_over_time\(kube_pod_deletion_timestamp\[(\w+)\]\)")
-        rules = json.loads(remembered.sub("kube_pod_deletion_timestamp", json.dumps(cluster["rules"])))
+        text = json.dumps(cluster["rules"])
+        assert text.count(POD_EXISTS) == 1, scale
+        rules = json.loads(remembered.sub("kube_pod_deletion_timestamp", text.replace(POD_EXISTS, "")))
         assert rules == sandbox_alert_rules(cfg), scale
         [memory] = remembered.findall(json.dumps(cluster["rules"]))
         assert seconds(memory) == max(10.0, 60.0 / scale), scale
