@@ -10,7 +10,7 @@ import pytest
 from gameday_testkit import TEAM_RUNBOOK, no_skips, write_mojibake_runbook
 
 #: CPU-seconds per test when ``tools/test.sh`` gives the lane a cpuacct group (``GAMEDAY_TEST_CPUACCT``)
-pytest_plugins = ["cpu_accounting"]
+pytest_plugins = ["cpu_accounting", "clean_exit"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
