@@ -166,17 +166,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/ready")
     async def ready() -> JSONResponse:
-        """Readiness: a pool connection can be had quickly and answers."""
+        """Readiness: a pool connection can be had quickly and answers.  The connection goes back to the pool
+        whatever ends the check (a cancelled probe too), or a probe held by a partition would keep it for ever."""
         try:
-            conn = await pool.getconn(timeout=0.5)
+            async with pool.connection(timeout=0.5) as conn:
+                await conn.execute("SELECT 1")
         except PoolTimeout:
             return JSONResponse({"ready": False, "reason": "no database connection"}, status_code=503)
-        try:
-            await conn.execute("SELECT 1")
         except psycopg.Error as exc:
-            await pool.putconn(conn)
             return JSONResponse({"ready": False, "reason": str(exc)[:120]}, status_code=503)
-        await pool.putconn(conn)
         return JSONResponse({"ready": True, "version": settings.release.version})
 
     @app.get("/metrics")
