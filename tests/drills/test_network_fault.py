@@ -86,11 +86,13 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
     assert no_toxics(target) == {}
     healed(app)
 
-    # a partition: connections open, nothing answers; requests wait for the pool and fail, requests pile up
+    # a partition: connections open, nothing answers; requests wait for the pool and fail, requests pile up. A
+    # request that still finds an idle pool connection hangs on it until the client gives up (0: under CI's load
+    # the pool had healed from the resets above before the partition); the ones after it wait for the pool: 503
     record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "partition"}}))
     try:
         codes, _ = patient_requests(app, 6)
-        assert set(codes) == {503}, codes
+        assert set(codes) <= {0, 503} and 503 in codes, codes
         time.sleep(2.5)  # past the probe's timeout
         seen = probes(target)
         assert seen[("probe_success", "pgbouncer")] == 0 and seen[("probe_duration_seconds", "pgbouncer")] > 2
