@@ -80,6 +80,8 @@ DATABASE_PATH = frozenset({POSTGRES, PGBOUNCER, TOXIPROXY})
 #: The Deployment of the exporter that probes the links (manifests/cluster-exporter.yaml.j2).
 CLUSTER_EXPORTER = "cluster-exporter"
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
+#: Wall seconds a rollback waits for the Deployment's controller to see the change just made (milliseconds, idle).
+OBSERVE_WAIT_S = 10.0
 #: The catalogue's remediations through the API (gameday.remediations), one method each on the target.
 KUBE_REMEDIES: RemedyRegistry[KubernetesTarget] = RemedyRegistry("kubernetes")
 
@@ -701,8 +703,22 @@ class KubernetesTarget:
         self._patch("Deployment", name, body, "rollout restart")
         return f"deployment/{name} restarted"
 
+    def _wait_observed(self, name: str, timeout: float = OBSERVE_WAIT_S) -> None:
+        """Until the Deployment's controller has seen its latest change (it made that template's ReplicaSet
+        first), or ``timeout``; a dry run changes nothing to wait for."""
+        deadline = time.monotonic() + timeout
+        while not self.dry_run and time.monotonic() < deadline:
+            dep = self._read("Deployment", name)
+            if (dep.status.observed_generation or 0) >= (dep.metadata.generation or 0):
+                return
+            time.sleep(0.2)
+
     def _rollout_undo(self, name: str, to_revision: int | None) -> str:
-        """What ``kubectl rollout undo`` does: copy an older ReplicaSet's template into the Deployment."""
+        """What ``kubectl rollout undo`` does: copy an older ReplicaSet's template into the Deployment.  Right after
+        a change (a roll forward, a fault's release) its ReplicaSet may not exist yet: the controller is given a
+        moment to see it, so the undo goes back past that change, as it would a second later."""
+        if name == self.backend:
+            self._wait_observed(name)
         revisions = self._revisions() if name == self.backend else []
         if len(revisions) < 2:
             raise TargetError(f"deployment/{name} has no previous revision to roll back to")
