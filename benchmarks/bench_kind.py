@@ -129,7 +129,6 @@ def mttd_against_the_sandbox(cluster: KindCluster, kubeconfig: Path, out: Path) 
     shows up here)."""
     from bench_drills import MTTD_SPREAD_MINUTES, SCALES, _detect_then_close, sandbox
 
-
     def mttd(events: list, scale: float) -> float | None:
         return incident_metrics([(e.t * scale / 60.0, e.type) for e in events])["mttd"]
 
@@ -209,6 +208,7 @@ def node_loss_on_workers(kubeconfig: Path, out: Path) -> None:
     from bench_drills import _detect_then_close
 
     from drills.k8s import nodes
+    from drills.k8s.status import pod_state
 
     cluster = KindCluster(name=NAME, kubeconfig=kubeconfig, workers=WORKERS, echo=lambda _line: None)
     if cluster.exists():
@@ -225,8 +225,7 @@ def node_loss_on_workers(kubeconfig: Path, out: Path) -> None:
 
         def replaced() -> bool | None:
             pods = target.core.list_namespaced_pod(target.namespace, label_selector=target.world.selector).items
-            ready = [p for p in pods if p.spec.node_name != lost and p.metadata.deletion_timestamp is None
-                     and any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+            ready = [p for p in pods if p.spec.node_name != lost and pod_state(p)[1]]  # Running, Ready, not leaving
             return len(ready) >= 3 or None
 
         _wait_for(replaced, 600, period=1.0)

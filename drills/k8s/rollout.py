@@ -27,13 +27,17 @@ def template_version(target: KubernetesTarget) -> str:
     return ((template.metadata.labels if template.metadata else None) or {}).get(VERSION_LABEL, "")
 
 
+def observed(dep: Any) -> bool:
+    """The Deployment's controller has seen its latest change (it makes that template's ReplicaSet first)."""
+    return (dep.status.observed_generation or 0) >= (dep.metadata.generation or 0)
+
+
 def settled(dep: Any) -> bool:
     """The Deployment's controller is done with its last change, as ``kubectl rollout status`` reads it: it saw the
     current template, and every replica it counts is of that template (no older ReplicaSet keeps a pod)."""
     status, wanted = dep.status, dep.spec.replicas
     wanted = 1 if wanted is None else wanted
-    return ((status.observed_generation or 0) >= (dep.metadata.generation or 0)
-            and (status.updated_replicas or 0) == wanted and (status.replicas or 0) == wanted)
+    return observed(dep) and (status.updated_replicas or 0) == wanted and (status.replicas or 0) == wanted
 
 
 def rolled_out(target: KubernetesTarget, version: str) -> bool:

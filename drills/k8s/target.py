@@ -48,7 +48,7 @@ from drills.k8s.objects import (
     VERSION_LABEL,
     default_world,
 )
-from drills.k8s.rollout import wait_rolled_out
+from drills.k8s.rollout import observed, wait_rolled_out
 from drills.k8s.stack import alertmanager_address
 from drills.k8s.status import pod_state
 from drills.k8s.toxiproxy import TOXIPROXY
@@ -704,12 +704,11 @@ class KubernetesTarget:
         return f"deployment/{name} restarted"
 
     def _wait_observed(self, name: str, timeout: float = OBSERVE_WAIT_S) -> None:
-        """Until the Deployment's controller has seen its latest change (it made that template's ReplicaSet
-        first), or ``timeout``; a dry run changes nothing to wait for."""
+        """Until the Deployment's controller has seen its latest change (:func:`rollout.observed`), or ``timeout``;
+        a dry run changes nothing to wait for."""
         deadline = time.monotonic() + timeout
         while not self.dry_run and time.monotonic() < deadline:
-            dep = self._read("Deployment", name)
-            if (dep.status.observed_generation or 0) >= (dep.metadata.generation or 0):
+            if observed(self._read("Deployment", name)):
                 return
             time.sleep(0.2)
 
