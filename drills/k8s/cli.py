@@ -264,8 +264,9 @@ def build(
     ] = None,
     pull: Annotated[bool, typer.Option("--pull", help="skip the data images (upstream images are pulled)")] = False,
     prepare: Annotated[
-        bool, typer.Option("--prepare", help="only what needs no Kubernetes binaries (roots, app images), e.g. "
-                                             "while `make k8s-testenv` compiles")
+        bool, typer.Option("--prepare", help="only what needs no Kubernetes binaries (roots, app, "
+                                             "metrics-server and flannel images), e.g. while `make k8s-testenv` "
+                                             "compiles")
     ] = False,
 ) -> None:
     """Build kind, the node image and the app images where the cache lacks them (what `up` builds first)."""

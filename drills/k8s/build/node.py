@@ -131,11 +131,17 @@ def pause_bin(progress: Progress) -> Path:
 
 
 def prepare(progress: Progress) -> None:
-    """Everything of the node image that needs no Kubernetes build (roots, kind, pause): mostly network and
-    disk, so it overlaps the control plane's compile."""
+    """Everything of the clusters' images that needs no Kubernetes build (roots, kind, pause, metrics-server, and
+    flannel for a cluster with workers), so it overlaps the control plane's compile rather than follow it: on a
+    cold machine the node image waits for that compile, and every minute after it is on the kind suite's path."""
+    from drills.k8s.build.flannel import flannel_image
+    from drills.k8s.build.metrics_server import metrics_server_image
+
     node_roots(progress)
     kind_binary(progress)
     pause_bin(progress)
+    metrics_server_image(progress)
+    flannel_image(progress)
 
 
 def rootfs(progress: Progress, name: str, packages: str, requirements: Path | None = None) -> tuple[Path, str]:
