@@ -4,7 +4,7 @@
 # Order, chosen for a cold machine's clock (2 cores). The critical path is the kind suite's: the Kubernetes compile
 # (~7 min of 2 idle cores, ~18 when it shares them evenly), the node image, then ~30 min of drills on the cluster.
 #   1. the test control plane compiles (needs only Go) while the machine is set up (apt, venv: network, disk); it
-#      and the kind images' build run in sessions of their own with a raised CPU weight (`critical`): the
+#      and the kind images' build run in sessions of their own with a raised CPU weight (`CRITICAL`): the
 #      scheduler's autogroups weigh each session as one, and a cold compile that got an even share ended 18 min
 #      in, so the kind suite ended at 53 min;
 #   2. beside them: the main suite, pure logic first (no wall clock to miss while the compile takes most of the
@@ -22,9 +22,8 @@ export GAMEDAY_NO_SKIPS=1  # the suites below are promised: a skip in them is a 
 LOGS=${GAMEDAY_TEST_LOGS:-out/test-logs}
 mkdir -p "$LOGS"
 stage() { tools/stage.sh "$@"; }
-critical() {  # CMD... in a session of its own whose CPU weight is raised (CRITICAL_NICE); waits, keeps its status
-  setsid -w bash -c 'echo "$CRITICAL_NICE" >/proc/$$/autogroup 2>/dev/null; exec "$@"' _ "$@"
-}
+# a prefix: CMD in a session of its own whose CPU weight is raised (CRITICAL_NICE), waited for, its status kept
+CRITICAL=(setsid -w bash -c 'echo "$CRITICAL_NICE" >/proc/$$/autogroup 2>/dev/null; exec "$@"' _)
 
 cleanup() {
   [[ -z ${testenv:-} ]] || kill -- -"$testenv" 2>/dev/null  # a compile still running when an early stage failed
@@ -94,9 +93,9 @@ docker_cpu() { awk '{printf "%.0f", $1 / 1e9}' /sys/fs/cgroup/cpuacct/docker/cpu
 docker_cpu_start=$(docker_cpu)
 # each suite: its part that needs no Kubernetes binary first (beside a cold compile), then the rest
 kind_suite() {
-  stage kind-prepare critical "$BIN/gameday" cluster build --prepare || return 1
+  stage kind-prepare "${CRITICAL[@]}" "$BIN/gameday" cluster build --prepare || return 1
   await_testenv || return 1
-  stage kind-build critical "$BIN/gameday" cluster build || return 1
+  stage kind-build "${CRITICAL[@]}" "$BIN/gameday" cluster build || return 1
   stage pytest-kind "${PYTEST[@]}" tests/kind
 }
 chaos_suite() {
