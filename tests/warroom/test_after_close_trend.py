@@ -37,3 +37,23 @@ def test_the_after_close_view_links_the_monthly_trend(live_room: LiveRoom) -> No
 def test_no_store_no_link(live_room: LiveRoom) -> None:
     _close(live_room)
     assert live_room.client().get("/api/report").json()["trend"] is None
+
+
+def test_a_report_asked_for_right_after_the_close_is_given(live_room: LiveRoom) -> None:
+    """The room's feed polls the journal; the report must not wait for the poll to see the close (CI: a loaded
+    machine's poll came after the request, which was refused as 'not closed'). Here the app runs without its polling
+    task at all, so only the journal itself can say the incident is closed."""
+    from fastapi.testclient import TestClient
+
+    from drills.warroom.app import create_app
+    from drills.warroom.security import COOKIE, Access
+    from gameday.runbook import load_runbook
+
+    access = Access()
+    client = TestClient(create_app(live_room.journal, load_runbook(), access))  # no lifespan: the feed never polls
+    client.cookies.set(COOKIE, access.responder_token)
+    assert client.get("/api/report").status_code == 409  # not closed yet: refused
+    _close(live_room)
+    answer = client.get("/api/report")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["html"] == "/report/report.html"
