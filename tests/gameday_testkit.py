@@ -223,6 +223,20 @@ def patient_requests(app: str, n: int = 12) -> tuple[list[int], list[float]]:
     return codes, seconds
 
 
+def replica_metric(port: int, name: str) -> float | None:
+    """One sample of a backend replica's own ``/metrics`` (None: no answer, or no such series)."""
+    import httpx
+
+    try:
+        body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    for line in body.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 @contextlib.contextmanager
 def silent_port() -> Iterator[int]:
     """A loopback port whose connections the kernel accepts and nobody reads nor answers (a server gone silent

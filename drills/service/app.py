@@ -25,16 +25,24 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict
 
 from drills.service.knobs import KnobReader
 from drills.service.memleak import MemoryLeak
 from drills.service.metrics import Metrics
+from drills.service.pool import BackendPool
 from drills.service.schema import DEPARTMENTS, REPAIR_SQL, ward_column
 from gameday.releases import Release
 
 STATEMENT_TIMEOUT_MS = 300
+#: Wall seconds a database call may take, beyond the latency a knob adds, before its request gives up with a 503.
+#: A query whose bytes a network partition swallowed (a proxy acknowledges them and never answers: neither TCP nor the
+#: client's disconnect ends the wait) would otherwise keep its pool connection for ever (chaos CI: in_use=1 for
+#: 7 min after the partition was healed). psycopg then cancels the query (5 s) or closes the connection.
+QUERY_DEADLINE_S = 10.0
+#: /ready's deadline: a readiness probe must learn quickly that no connection answers
+READY_DEADLINE_S = 1.0
 #: What maintenance mode refuses.
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SLOW_PLAN_SECONDS = 1.0
@@ -106,7 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     knobs = KnobReader(settings.knobs_file)
     rng = random.Random(settings.seed)
     # prepare_threshold=None: PgBouncer in transaction pooling cannot keep prepared statements
-    pool = AsyncConnectionPool(
+    pool = BackendPool(
         settings.database_url, min_size=settings.pool_size, max_size=settings.pool_size,
         timeout=settings.pool_timeout_s, open=False, name="erp",
         kwargs={"prepare_threshold": None, "row_factory": dict_row, "connect_timeout": 3},
@@ -118,12 +126,8 @@ def create_app(settings: Settings) -> FastAPI:
     paced = {"slot": -1}
     metrics.pool_size.set(settings.pool_size)
 
-    def _pool_stats() -> dict[str, int]:
-        return pool.get_stats()
-
-    metrics.pool_in_use.set_function(
-        lambda: _pool_stats().get("pool_size", 0) - _pool_stats().get("pool_available", 0))
-    metrics.pool_waiting.set_function(lambda: _pool_stats().get("requests_waiting", 0))
+    metrics.pool_in_use.set_function(lambda: pool.checked_out)
+    metrics.pool_waiting.set_function(lambda: pool.get_stats().get("requests_waiting", 0))
     metrics.leaked.set_function(lambda: len(leaked))
     http = httpx.AsyncClient(timeout=2.0)
 
@@ -145,8 +149,11 @@ def create_app(settings: Settings) -> FastAPI:
             return f", pg_sleep({k.query_latency_s:.3f})"
         return ""
 
+    def deadline() -> asyncio.Timeout:
+        return asyncio.timeout(QUERY_DEADLINE_S + knobs.get().query_latency_s)
+
     async def fetch(sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        async with pool.connection() as conn:
+        async with deadline(), pool.held() as conn:
             cur = await conn.execute(sql, params or {})
             return await cur.fetchall()
 
@@ -159,6 +166,10 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"error": f"database unavailable: {str(exc).splitlines()[0][:120]}"},
                             status_code=503)
 
+    @app.exception_handler(TimeoutError)
+    async def _db_silent(_: Any, exc: TimeoutError) -> JSONResponse:
+        return JSONResponse({"error": "database did not answer in time"}, status_code=503)
+
     @app.get("/health")
     async def health() -> dict[str, str]:
         """Liveness: the process answers; says nothing about the database."""
@@ -169,10 +180,12 @@ def create_app(settings: Settings) -> FastAPI:
         """Readiness: a pool connection can be had quickly and answers.  The connection goes back to the pool
         whatever ends the check (a cancelled probe too), or a probe held by a partition would keep it for ever."""
         try:
-            async with pool.connection(timeout=0.5) as conn:
+            async with asyncio.timeout(READY_DEADLINE_S), pool.held(timeout=0.5) as conn:
                 await conn.execute("SELECT 1")
         except PoolTimeout:
             return JSONResponse({"ready": False, "reason": "no database connection"}, status_code=503)
+        except TimeoutError:
+            return JSONResponse({"ready": False, "reason": "the database did not answer"}, status_code=503)
         except psycopg.Error as exc:
             return JSONResponse({"ready": False, "reason": str(exc)[:120]}, status_code=503)
         return JSONResponse({"ready": True, "version": settings.release.version})
@@ -234,7 +247,11 @@ def create_app(settings: Settings) -> FastAPI:
             if slot > paced["slot"]:
                 slow, paced["slot"] = True, slot
         sleep = f", pg_sleep({SLOW_PLAN_SECONDS})" if slow else _latency_sql()
-        conn = await pool.getconn()
+        async with deadline():
+            return await _search(department, limit, sleep)
+
+    async def _search(department: str, limit: int, sleep: str) -> dict[str, Any]:
+        conn = await pool.take()
         try:
             # an implicit transaction (autocommit off), so SET LOCAL is safe under transaction pooling
             await conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
@@ -248,16 +265,16 @@ def create_app(settings: Settings) -> FastAPI:
         except pg_errors.QueryCanceled:
             if settings.release.releases_on_timeout:
                 await conn.rollback()
-                await pool.putconn(conn)
+                await pool.give_back(conn)
             else:
                 # the leaky release's bug: this path returns without rollback()/putconn(), so the connection stays
                 # checked out *inside an aborted transaction*, pinning a PgBouncer server connection too
                 leaked.append(conn)
             return {"degraded": True, "appointments": []}
         except BaseException:
-            await pool.putconn(conn)
+            await pool.give_back(conn)
             raise
-        await pool.putconn(conn)
+        await pool.give_back(conn)
         return {"degraded": False, "appointments": [{k: v for k, v in r.items() if k != "pg_sleep"}
                                                     for r in rows]}
 
@@ -284,7 +301,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/admin/repair-appointments")
     async def repair_appointments() -> dict[str, Any]:
         """The repair remediation: remove the appointments booked more than once (works in maintenance mode)."""
-        async with pool.connection() as conn:
+        async with deadline(), pool.held() as conn:
             cur = await conn.execute(REPAIR_SQL)
             return {"removed": cur.rowcount}
 

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
-from gameday_testkit import require
+from gameday_testkit import replica_metric, require
 
 REPO = Path(__file__).resolve().parents[2]
 GAMEDAY = str(Path(sys.executable).with_name("gameday"))
@@ -256,17 +255,6 @@ def processes_mentioning(text: str) -> list[int]:
         if text.encode() in cmdline and status != "Z":
             found.append(int(entry.name))
     return found
-
-
-def replica_metric(port: int, name: str) -> float | None:
-    try:
-        body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-    except httpx.HTTPError:
-        return None
-    for line in body.splitlines():
-        if line.startswith(name) and not line.startswith("#"):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 def steady_problems(box: Sandbox) -> list[str]:

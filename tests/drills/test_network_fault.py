@@ -8,16 +8,18 @@ skips for want of it.  The autopilot's drill and kill -9 of a drill holding the 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from gameday_testkit import patient_requests
+from gameday_testkit import patient_requests, replica_metric, wait_for
 from test_drill_e2e import sandbox, target_of  # noqa: F401 - sandbox is a fixture
 
 from drills.sandbox.toxiproxy import LINKS, Toxiproxy
+from drills.service.app import QUERY_DEADLINE_S
 from gameday.scenario import Fault
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -90,7 +92,11 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
     # request that still finds an idle pool connection hangs on it until the client gives up (0: under CI's load
     # the pool had healed from the resets above before the partition); the ones after it wait for the pool: 503
     record = target.inject(Fault.model_validate({"type": "network", "params": {"mode": "partition"}}))
+    base, replicas = target.config.ports.backend_base, target.sandbox.deployment().replicas
     try:
+        for i in range(replicas):  # each replica's idle connection takes a query the partition swallows
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.get(f"http://127.0.0.1:{base + i}/api/patients/1", timeout=1)
         codes, _ = patient_requests(app, 6)
         assert set(codes) <= {0, 503} and 503 in codes, codes
         time.sleep(2.5)  # past the probe's timeout
@@ -101,6 +107,10 @@ def test_each_mode_has_its_real_effect_and_the_revert_leaves_no_toxic(sandbox: d
         target.revert(record)
     assert no_toxics(target) == {}
     healed(app)
+    # nothing stays checked out: a query the partition swallowed ends at the backend's deadline (then psycopg cancels
+    # it or closes the connection) instead of holding its pool connection for ever (chaos CI: in_use=1 for 7 min)
+    wait_for(lambda: all(replica_metric(base + i, "db_pool_connections_in_use") == 0 for i in range(replicas)),
+             "every backend's pool connections back", timeout=QUERY_DEADLINE_S + 20)
 
     # a partition of the upstream link: patient records answer 502 (the eligibility call times out)
     fault = Fault.model_validate({"type": "network", "params": {"link": "upstream", "mode": "partition"}})
