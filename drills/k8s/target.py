@@ -82,6 +82,8 @@ CLUSTER_EXPORTER = "cluster-exporter"
 NAMESPACE_ENV = "GAMEDAY_KUBE_NAMESPACE"
 #: Wall seconds a rollback waits for the Deployment's controller to see the change just made (milliseconds, idle).
 OBSERVE_WAIT_S = 10.0
+#: Wall seconds close() waits for a rollout pacer to notice it is ended (it looks every 0.5 s, an API call at most)
+PACER_JOIN_S = 5.0
 #: The catalogue's remediations through the API (gameday.remediations), one method each on the target.
 KUBE_REMEDIES: RemedyRegistry[KubernetesTarget] = RemedyRegistry("kubernetes")
 
@@ -119,7 +121,12 @@ class KubernetesTarget:
         #: runbook seconds per wall second of the drill on this target (faults pace themselves by it)
         self.time_scale = 1.0
         self._calibration: InjectionRecord | None = None
-        self._closing = threading.Event()  # set when the faults are reverted or the target closes
+        #: ends what the fault being injected leaves running (once_rolled_out's pacers): set by that fault's revert
+        self._closing = threading.Event()
+        #: each fault's event by its record's id, so a revert ends its own fault's pacers, not the latest fault's
+        self._fault_closing: dict[str, threading.Event] = {}
+        #: the threads once_rolled_out started, with the event that ends each: close() ends and joins them all
+        self._pacers: list[tuple[threading.Event, threading.Thread]] = []
         self._wall: WallDetection | None = None
         #: when the last fault's runbook clock started (a fault whose start waits for pods sets it later)
         self.clock_start: float | None = None
@@ -209,6 +216,11 @@ class KubernetesTarget:
 
     def close(self) -> None:
         self._closing.set()
+        for closing, thread in self._pacers:  # an earlier fault's too: each holds the event of its own fault
+            closing.set()
+            if thread is not threading.current_thread():  # a pacer's own callback may close the target
+                thread.join(PACER_JOIN_S)
+        self._pacers.clear()
         self.stop_observers()
         self.api_client.close()
 
@@ -497,7 +509,10 @@ class KubernetesTarget:
                     return
                 closing.wait(0.5)
 
-        threading.Thread(target=wait, name=f"rolled-out-{version}", daemon=True).start()
+        thread = threading.Thread(target=wait, name=f"rolled-out-{version}", daemon=True)
+        self._pacers = [(c, t) for c, t in self._pacers if t.is_alive()]
+        self._pacers.append((closing, thread))
+        thread.start()
 
     def _object(self, kind: str, name: str) -> KubeObject:
         return KubeObject(self, kind, name, self._sanitize(self._read(kind, name)))
@@ -509,7 +524,6 @@ class KubernetesTarget:
     def inject(self, fault: Fault, drill_id: str | None = None) -> InjectionRecord:
         """Write the undo state into the object's annotation, then make the change."""
         actuator = KUBE_FAULTS[fault.type]
-        self._closing = threading.Event()  # this fault's: its revert ends what it left running
         actuator.check(self, fault.params)
         obj = self._object(actuator.kind, actuator.object_name(self.world))
         existing = (obj.body["metadata"].get("annotations") or {}).get(INJECTION_ANNOTATION)
@@ -527,7 +541,8 @@ class KubernetesTarget:
         )  # fmt: skip
         # 1. persist: the cluster now knows how to undo what follows
         obj.patch({"metadata": {"annotations": {INJECTION_ANNOTATION: record.model_dump_json()}}}, "record")
-        # 2. change
+        # 2. change; what it leaves running (a pacer) ends with this record's revert
+        self._closing = self._fault_closing[record.id] = threading.Event()
         self.clock_start = time.time()
         actuator.inject(obj, fault.params)
         return record
@@ -549,7 +564,9 @@ class KubernetesTarget:
         state = record.revert_state
         if state.get("namespace") not in self.namespaces:
             guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
-        self._closing.set()  # nothing of the fault goes on after its revert (a leak's schedule waiting to start)
+        # nothing of the fault goes on after its revert (a leak's schedule waiting to start); a record another process
+        # wrote (recovery) left nothing running here
+        self._fault_closing.pop(record.id, threading.Event()).set()
         if record.fault is SetupChange.detection:
             from drills.k8s.calibration import ClusterDetection
 

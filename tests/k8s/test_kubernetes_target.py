@@ -227,6 +227,38 @@ def test_second_fault_on_the_same_object_is_refused(target: KubernetesTarget) ->
     assert sorted(r.fault.value for r in target.pending_injections()) == ["connection-pool-leak", "slow-queries"]
 
 
+def _pacers() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("rolled-out-") and t.is_alive()}
+
+
+def test_a_revert_ends_its_own_faults_pacer_and_close_ends_every_one(erp_stack: Any) -> None:
+    """What a fault leaves waiting for a rollout (once_rolled_out) ends with that fault's revert, whatever was injected
+    or refused after it, and every one ends with close(): the clean exit found ``rolled-out-<version>`` threads alive
+    after close, their events replaced by a later fault's (or a refused one's)."""
+    t = KubernetesTarget("kind-gameday-test", kubeconfig=erp_stack.kubeconfig, kubectl=erp_stack.bin("kubectl"))
+    try:
+        t.once_rolled_out("v0.0.0-never", lambda: None)  # no fault of this target's: only close() ends it
+        first = t.inject(Fault(type=FaultType.slow_queries))
+        t.once_rolled_out("v0.0.1-never", lambda: None)  # as the first fault's actuator would: never rolls out
+        with pytest.raises(SafetyError):
+            t.inject(Fault(type=FaultType.error_burst))  # refused: the knobs carry the first fault
+        later = t.inject(Fault(type=FaultType.connection_pool_leak))
+        t.once_rolled_out("v0.0.2-never", lambda: None)  # the later fault's
+        assert {f"rolled-out-v0.0.{n}-never" for n in range(3)} <= _pacers()
+        t.revert(first)
+        wait_for(lambda: "rolled-out-v0.0.1-never" not in _pacers(), "the first fault's pacer ended by its revert", 5)
+        assert {"rolled-out-v0.0.0-never", "rolled-out-v0.0.2-never"} <= _pacers()  # the others go on
+        t.revert(later)
+        wait_for(lambda: "rolled-out-v0.0.2-never" not in _pacers(), "the later fault's pacer ended by its revert", 5)
+        assert "rolled-out-v0.0.0-never" in _pacers()
+        t.wait_ready(120)
+    finally:
+        for record in t.pending_injections():
+            t.revert(record)
+        t.close()
+    assert "rolled-out-v0.0.0-never" not in _pacers()  # ended and joined by close()
+
+
 def test_remediate_rollout_undo_and_history(target: KubernetesTarget) -> None:
     record = target.inject(Fault(type=FaultType.connection_pool_leak))
     wait_for(lambda: target.rollout_history()[-1:] == [LEAKY.version], "the leak's revision", timeout=30)
