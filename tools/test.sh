@@ -91,7 +91,7 @@ in_group() {  # in_group SUITE CMD...: run CMD in SUITE's group when the host ha
 }
 docker_cpu() { awk '{printf "%.0f", $1 / 1e9}' /sys/fs/cgroup/cpuacct/docker/cpuacct.usage 2>/dev/null || echo 0; }
 docker_cpu_start=$(docker_cpu)
-# each suite: its part that needs no Kubernetes binary first (beside a cold compile), then the rest
+# main and kind: their part that needs no Kubernetes binary first (beside a cold compile), then the rest; chaos waits
 kind_suite() {
   stage kind-prepare "${CRITICAL[@]}" "$BIN/gameday" cluster build --prepare || return 1
   await_testenv || return 1
