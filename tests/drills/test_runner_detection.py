@@ -60,6 +60,7 @@ def test_a_fault_clock_started_late_is_journaled_once_as_fault_active(tmp_path) 
 
     (active,) = run(4.0)
     assert active.data == {"fault": "connection-pool-leak", "unscaled_seconds": 4.0, "runbook_minutes": 4.0}
-    assert active.t == pytest.approx(4.0, abs=0.01)
+    injected = next(e for e in read_journal(tmp_path / "j-4.0.jsonl") if e.type is EventType.fault_injected)
+    assert active.t == pytest.approx(injected.t + 4.0, abs=0.01)  # stamped at the clock's start, not when seen
     assert run(0.0) == []  # started with its injection
     assert run(None) == []  # not known yet (the release is still rolling out)
