@@ -566,7 +566,8 @@ class KubernetesTarget:
             guard.check_namespace(state.get("namespace"), self.namespace, f"the fault {record.id}")
         # nothing of the fault goes on after its revert (a leak's schedule waiting to start); a record another process
         # wrote (recovery) left nothing running here
-        self._fault_closing.pop(record.id, threading.Event()).set()
+        if (ending := self._fault_closing.pop(record.id, None)) is not None:
+            ending.set()
         if record.fault is SetupChange.detection:
             from drills.k8s.calibration import ClusterDetection
 

@@ -38,8 +38,8 @@ from gameday.releases import Release
 STATEMENT_TIMEOUT_MS = 300
 #: Wall seconds a database call may take, beyond the latency a knob adds, before its request gives up with a 503.
 #: A query whose bytes a network partition swallowed (a proxy acknowledges them and never answers: neither TCP nor the
-#: client's disconnect ends the wait) would otherwise keep its pool connection for ever (chaos CI: in_use=1 for
-#: 7 min after the partition was healed). psycopg then cancels the query (5 s) or closes the connection.
+#: client's disconnect ends the wait) would otherwise keep its pool connection until something drops the link.
+#: psycopg then cancels the query (5 s) or closes the connection.
 QUERY_DEADLINE_S = 10.0
 #: /ready's deadline: a readiness probe must learn quickly that no connection answers
 READY_DEADLINE_S = 1.0
