@@ -63,10 +63,12 @@ stage ruff "$BIN/ruff" check . || exit 1
 # `gameday` processes would compile them again (a stale .pyc is ignored, so this is safe after any edit)
 "$BIN/python" -m compileall -q -j 0 gameday drills sim >/dev/null || exit 1
 stage docker-up tools/kind/dockerd.sh up || exit 1
-# a bench cluster a killed `make bench` left in the cached data root restarts with the daemon: remove it so it
-# does not eat the CPU the suite needs (the test cluster itself is recreated by tests/kind/conftest.py)
-stale=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=gameday-bench)
-[[ -z $stale ]] || { echo "removing a stale bench cluster (gameday-bench)"; docker rm -f $stale >/dev/null; }
+# a cluster a killed `make bench` or test run left in the cached data root restarts with the daemon: remove it so
+# it does not eat the CPU the suites need (tests/kind/conftest.py also deletes the test clusters before making one)
+for name in gameday-bench gameday-e2e gameday-workers-e2e; do
+  stale=$(docker ps -aq --filter "label=io.x-k8s.kind.cluster=$name")
+  [[ -z $stale ]] || { echo "removing a stale kind cluster ($name)"; docker rm -f $stale >/dev/null; }
+done
 
 # Three suites side by side; all mostly wait on wall clocks (alerts, rollouts, kills and recoveries):
 #   kind  - drills on the real kind cluster, once its node image is built;

@@ -43,6 +43,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: 0 if getattr(item.module, "__name__", "") in OWN_CLUSTER_MODULES else 1)
 
 
+def delete_stale_clusters(*names: str) -> None:
+    """Delete the test clusters a killed session left behind: Docker's data root is cached, so they start again
+    with the daemon, and the first new cluster would find 127.0.0.1:443 held (CI at 9220fe7: the session's
+    ``gameday-e2e`` from an earlier run stopped the node-loss cluster from being made)."""
+    for name in names:
+        stale = KindCluster(name=name, echo=lambda line: print(line, file=sys.stderr))
+        if stale.exists():
+            stale.delete()
+
+
 def docker_problem() -> str | None:
     try:
         result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True,
@@ -101,8 +111,8 @@ def kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
     reuse = os.environ.get("GAMEDAY_TEST_KIND_KUBECONFIG")
     kubeconfig = Path(reuse) if reuse else home / "kubeconfig"
     cluster = KindCluster(name=CLUSTER, kubeconfig=kubeconfig, echo=lambda line: print(line, file=sys.stderr))
-    if not reuse and cluster.exists():  # a cluster an earlier, killed session left behind
-        cluster.delete()
+    if not reuse:
+        delete_stale_clusters(CLUSTER)
     target = cluster.up(timeout=UP_TIMEOUT_S)
     cluster.publish(hosts=True, trust=True)  # the runbook's URLs answer as written (plain curl, system trust)
     with kind_handle(cluster, target, kubeconfig, home, owned=not reuse) as handle:

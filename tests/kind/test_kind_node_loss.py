@@ -28,7 +28,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GAMEDAY, REPO, UP_TIMEOUT_S, Kind, drill, kind_handle, require_docker, wait_fault_applied
+from conftest import (
+    CLUSTER,
+    GAMEDAY,
+    REPO,
+    UP_TIMEOUT_S,
+    Kind,
+    delete_stale_clusters,
+    drill,
+    kind_handle,
+    require_docker,
+    wait_fault_applied,
+)
 from gameday_testkit import finish_drill
 
 from drills.k8s import nodes
@@ -62,8 +73,7 @@ def workers_kind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kind]:
             target.close()
             pytest.skip(f"the reused cluster {name} has fewer than {WORKERS} workers (gameday cluster up --workers 2)")
     else:
-        if cluster.exists():  # left behind by a killed session
-            cluster.delete()
+        delete_stale_clusters(NAME, CLUSTER)  # this module runs first: any session cluster now is a stale one
         target = cluster.up(timeout=UP_TIMEOUT_S)
     with kind_handle(cluster, target, kubeconfig, home, owned=not reuse) as handle:
         yield handle
