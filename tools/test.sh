@@ -3,7 +3,7 @@
 #
 # Order, chosen for a cold machine's clock (2 cores). The critical path is the kind suite's: the Kubernetes compile
 # (~7 min of 2 idle cores, ~18 when it shares them evenly), the node image, then ~30 min of drills on the cluster.
-#   1. the test control plane compiles (needs only Go) while the machine is set up (apt, venv: network, disk); it
+#   1. the test control plane compiles (needs only Go) while the machine is set up (apt, venv: network, disk); they
 #      and the kind images' build run in sessions of their own with a raised CPU weight (`CRITICAL`): the
 #      scheduler's autogroups weigh each session as one, and a cold compile that got an even share ended 18 min
 #      in, so the kind suite ended at 53 min;
@@ -40,9 +40,13 @@ trap cleanup EXIT
 # wait for (they run in subshells, which cannot `wait` for a sibling)
 TESTENV_RC=$LOGS/k8s-testenv.rc
 rm -f "$TESTENV_RC"
-#: the CPU weight (autogroup nice) of the critical path's sessions: -5 weighs three times a session at 0, so the
-#: compile gets most of two cores and the suites beside it still run (as on a busy machine)
-CRITICAL_NICE=${GAMEDAY_TEST_CRITICAL_NICE:--5}
+#: the CPU weight (autogroup nice) of the critical path's sessions before any wall-clock test runs: the set-up, the
+#: compile and the kind images' preparation. -10 weighs ten times a session at 0: the compile took 444 s (618 at -5,
+#: 350 on an idle machine); only the main suite's pure-logic tests run beside it. The set-up is one of them, or at
+#: weight 0 it is starved (315 s, not 112) and the kind images' preparation that waits for it becomes the path.
+CRITICAL_NICE=${GAMEDAY_TEST_CRITICAL_NICE:--10}
+#: the node image's build, which runs beside the chaos suite's sandbox drills (at -10 one of them missed its clock)
+BUILD_NICE=${GAMEDAY_TEST_BUILD_NICE:--5}
 export CRITICAL_NICE
 setsid bash -c 'echo "$CRITICAL_NICE" >/proc/$$/autogroup 2>/dev/null
   tools/stage.sh k8s-testenv tools/k8s-testenv/build.sh; echo $? >"$1"' _ "$TESTENV_RC" \
@@ -57,7 +61,7 @@ await_testenv() {  # the test control plane's binaries, once the compile is done
   [[ $(cat "$TESTENV_RC") == 0 ]] && return 0
   echo "the test control plane did not build:"; tail -n 20 "$LOGS/k8s-testenv.log"; return 1
 }
-stage setup make --no-print-directory setup || exit 1
+stage setup "${CRITICAL[@]}" make --no-print-directory setup || exit 1
 stage ruff "$BIN/ruff" check . || exit 1
 # the project's own modules compiled once: with PYTHONDONTWRITEBYTECODE set (as on CI) each of the suites'
 # `gameday` processes would compile them again (a stale .pyc is ignored, so this is safe after any edit)
@@ -97,7 +101,7 @@ docker_cpu_start=$(docker_cpu)
 kind_suite() {
   stage kind-prepare "${CRITICAL[@]}" "$BIN/gameday" cluster build --prepare || return 1
   await_testenv || return 1
-  stage kind-build "${CRITICAL[@]}" "$BIN/gameday" cluster build || return 1
+  CRITICAL_NICE=$BUILD_NICE stage kind-build "${CRITICAL[@]}" "$BIN/gameday" cluster build || return 1
   stage pytest-kind "${PYTEST[@]}" tests/kind
 }
 chaos_suite() {

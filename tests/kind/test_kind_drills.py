@@ -34,8 +34,11 @@ BACKEND, NAMESPACE = WORLD.backend_deployment, WORLD.namespace
 pytestmark = [pytest.mark.kind, pytest.mark.slow]
 
 SCENARIOS = REPO / "scenarios"
-#: Runbook seconds per wall second (a 30-minute stability watch takes 15 s).
-FAST = "120"
+#: Runbook seconds per wall second (a 30-minute stability watch takes 12 s).
+FAST = "150"
+#: Scenarios on the decision tree's longer branches (offline, repair, roll forward): on a loaded machine they came
+#: near their 360-minute limit at 120 already, so they keep it.
+SLOWER = {"unsafe-rollback": "120", "data-corruption": "120"}
 DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
 #: Scenario -> what the fault must visibly do to the real system before anyone fixes it.
 SYMPTOMS: dict[str, Callable[[list[dict]], bool]] = {
@@ -82,7 +85,8 @@ def assert_nothing_left(kind: Kind) -> None:
 @pytest.mark.parametrize("scenario", list(SYMPTOMS))
 def test_autopilot_game_day_on_kind(kind: Kind, scenario: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    output = finish(drill(kind, out, scenario, "--responder", "autopilot", "--time-scale", FAST, "--seed", "1"))
+    output = finish(drill(kind, out, scenario, "--responder", "autopilot", "--time-scale", SLOWER.get(scenario, FAST),
+                         "--seed", "1"))
     summaries = list(out.glob("*/summary.json"))
     assert summaries, f"no summary:\n{output[-4000:]}"
     summary = json.loads(summaries[0].read_text())

@@ -216,7 +216,7 @@ def check_node_loss(kind: Kind, tmp_path: Path) -> None:
 
     # 3. the autopilot on the decision tree's branch: SEV-3 ticket, BackendDown, restore-node, nothing left behind
     out = tmp_path / "autopilot"
-    output = finish_drill(drill(kind, out, "node-loss", "--responder", "autopilot", "--time-scale", "60", "--seed",
+    output = finish_drill(drill(kind, out, "node-loss", "--responder", "autopilot", "--time-scale", "120", "--seed",
                                 "1"), DRILL_TIMEOUT_S)  # fmt: skip
     summaries = list(out.glob("*/summary.json"))
     assert summaries, f"no summary:\n{output[-4000:]}"
