@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from socketserver import ThreadingMixIn
@@ -173,6 +174,9 @@ def main() -> int:
                    int(os.environ.get("BACKEND_PORT", "8080")))
     server = make_server("0.0.0.0", port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     print(f"cluster-exporter: namespace {namespace}, listening on :{port}", flush=True)
+    # PID 1 of its container: without a handler the kernel ignores SIGTERM, and every deletion of the pod (the
+    # runbook's emergency `kubectl delete pods --all`) waited out the 30 s grace period for the SIGKILL
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server.serve_forever()
     return 0
 

@@ -111,3 +111,16 @@ def test_the_loaded_archive_is_cached_by_the_images_ids(kind: Kind) -> None:
     before = cached.stat().st_mtime_ns
     assert archive(tags, Progress(echo=lambda _line: None)) == cached
     assert cached.stat().st_mtime_ns == before
+
+
+def test_the_exporter_ends_on_sigterm_not_at_its_grace_periods_kill(kind: Kind) -> None:
+    """The exporter runs as its container's PID 1, which ignores SIGTERM unless it handles it: a deletion (the
+    runbook's emergency step deletes every pod) then waits the whole grace period for the kubelet's SIGKILL."""
+    pod = kind.kubectl("get", "pods", "-n", NAMESPACE, "-l", "app=cluster-exporter", "-o", "name").stdout.split()[0]
+    grace = int(kind.kubectl("get", "-n", NAMESPACE, pod, "-o",
+                             "jsonpath={.spec.terminationGracePeriodSeconds}").stdout)  # fmt: skip
+    start = time.monotonic()
+    kind.kubectl("delete", "-n", NAMESPACE, pod, "--wait=true", timeout=grace + 60)
+    took = time.monotonic() - start
+    kind.kubectl("rollout", "status", "-n", NAMESPACE, "deployment/cluster-exporter", "--timeout=120s", timeout=150)
+    assert took < grace / 2, f"the exporter's pod took {took:.0f} s to end (grace {grace} s): SIGTERM unhandled"

@@ -160,7 +160,7 @@ def verified_as_step_3_2(kind: Kind, timeout: float = 240.0) -> None:
 
 def test_every_runbook_command_works_verbatim_during_a_drill(kind: Kind, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = drill(kind, out, "connection-pool-leak", "--responder", "human", "--time-scale", "30")
+    proc = drill(kind, out, "connection-pool-leak", "--responder", "human", "--time-scale", "60")
     worked: dict[str, str] = {}
     try:
         path = journal_of(out, proc)
