@@ -41,9 +41,9 @@ trap cleanup EXIT
 TESTENV_RC=$LOGS/k8s-testenv.rc
 rm -f "$TESTENV_RC"
 #: the CPU weight (autogroup nice) of the critical path's sessions before any wall-clock test runs: the set-up, the
-#: compile and the kind images' preparation. -10 weighs ten times a session at 0: the compile took 444 s (618 at -5,
-#: 350 on an idle machine); only the main suite's pure-logic tests run beside it. The set-up is one of them, or at
-#: weight 0 it is starved (315 s, not 112) and the kind images' preparation that waits for it becomes the path.
+#: compile and the kind images' preparation. -10 weighs ten times a session at 0, so they take nearly all of both
+#: cores (cold, the compile and the preparation then end together, ~10 min in) and only the main suite's pure-logic
+#: tests run beside them. The set-up is one of them: at weight 0 beside a compile at -10 it took 315 s, not 68.
 CRITICAL_NICE=${GAMEDAY_TEST_CRITICAL_NICE:--10}
 #: the node image's build, which runs beside the chaos suite's sandbox drills (at -10 one of them missed its clock)
 BUILD_NICE=${GAMEDAY_TEST_BUILD_NICE:--5}
