@@ -263,13 +263,15 @@ def create_app(settings: Settings) -> FastAPI:
             rows = await cur.fetchall()
             await conn.commit()
         except pg_errors.QueryCanceled:
-            if settings.release.releases_on_timeout:
-                await conn.rollback()
-                await pool.give_back(conn)
-            else:
+            if not settings.release.releases_on_timeout:
                 # the leaky release's bug: this path returns without rollback()/putconn(), so the connection stays
                 # checked out *inside an aborted transaction*, pinning a PgBouncer server connection too
                 leaked.append(conn)
+                return {"degraded": True, "appointments": []}
+            try:
+                await conn.rollback()
+            finally:  # a rollback cut short (the request's deadline during a partition) still gives it back
+                await pool.give_back(conn)
             return {"degraded": True, "appointments": []}
         except BaseException:
             await pool.give_back(conn)
