@@ -252,6 +252,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def _search(department: str, limit: int, sleep: str) -> dict[str, Any]:
         conn = await pool.take()
+        kept = False  # by the leaky release: never given back
         try:
             # an implicit transaction (autocommit off), so SET LOCAL is safe under transaction pooling
             await conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
@@ -263,20 +264,17 @@ def create_app(settings: Settings) -> FastAPI:
             rows = await cur.fetchall()
             await conn.commit()
         except pg_errors.QueryCanceled:
-            if not settings.release.releases_on_timeout:
+            if settings.release.releases_on_timeout:
+                await conn.rollback()
+            else:
                 # the leaky release's bug: this path returns without rollback()/putconn(), so the connection stays
                 # checked out *inside an aborted transaction*, pinning a PgBouncer server connection too
                 leaked.append(conn)
-                return {"degraded": True, "appointments": []}
-            try:
-                await conn.rollback()
-            finally:  # a rollback cut short (the request's deadline during a partition) still gives it back
-                await pool.give_back(conn)
+                kept = True
             return {"degraded": True, "appointments": []}
-        except BaseException:
-            await pool.give_back(conn)
-            raise
-        await pool.give_back(conn)
+        finally:  # every other path gives it back, a rollback cut short by the request's deadline included
+            if not kept:
+                await pool.give_back(conn)
         return {"degraded": False, "appointments": [{k: v for k, v in r.items() if k != "pg_sleep"}
                                                     for r in rows]}
 
