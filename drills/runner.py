@@ -299,18 +299,15 @@ class DrillRunner:
 
     def _steady_state(self) -> bool:
         """Poll the scenario's probes (plus target readiness and no firing alert) until they all hold."""
-        from drills.observers.alertmanager import active_alerts
-        from drills.observers.prometheus import evaluate
-
         started = time.monotonic()
         deadline, next_progress = started + STEADY_TIMEOUT_S, started + PROGRESS_EVERY_S
         checks: list[dict[str, Any]] = []
         self.console.print("waiting for steady state ...")
         while True:
-            checks = [evaluate(self.prom, probe).as_dict() for probe in self.scenario.steady_state]
-            checks.append({"name": "target ready", "holds": self.target.is_ready()})
-            firing = active_alerts(self.target.endpoints().alertmanager_url)
-            checks.append({"name": "no alert firing", "holds": not firing, "value": firing})
+            checks = self._steady_checks()
+            if self.state.outcome is not None:  # Prometheus silent past its grace period
+                self.journal.emit(EventType.steady_state, "runner", {"ok": False, "checks": checks})
+                return False
             if all(c["holds"] for c in checks):
                 self.journal.emit(EventType.steady_state, "runner", {"ok": True, "checks": checks})
                 return True
@@ -326,6 +323,28 @@ class DrillRunner:
         failing = ", ".join(c["name"] for c in checks if not c["holds"])
         self._stop("not-steady", f"no steady state after {STEADY_TIMEOUT_S:g} s: {failing}")
         return False
+
+    def _steady_checks(self) -> list[dict[str, Any]]:
+        """One reading of the steady state.  A Prometheus or Alertmanager that misses one answer (a reload, a
+        busy node) makes its checks unknown, not the drill an error; Prometheus silent past its grace ends it."""
+        from drills.observers.alertmanager import active_alerts
+        from drills.observers.prometheus import PrometheusUnreachable, evaluate
+
+        checks: list[dict[str, Any]] = []
+        try:
+            checks = [evaluate(self.prom, probe).as_dict() for probe in self.scenario.steady_state]
+        except PrometheusUnreachable as exc:
+            self._prometheus_failed(time.monotonic(), exc)
+            checks = [{"name": "Prometheus answers", "holds": False, "value": str(exc)}]
+        else:
+            self._prometheus_back(time.monotonic())
+        checks.append({"name": "target ready", "holds": self.target.is_ready()})
+        try:
+            firing: list[str] | str = active_alerts(self.target.endpoints().alertmanager_url)
+        except TargetError as exc:
+            firing = str(exc)
+        checks.append({"name": "no alert firing", "holds": firing == [], "value": firing})
+        return checks
 
     def _watch(self) -> None:
         """Until closed, timed out or aborted: narrate events, detect, spot mitigation, check aborts."""

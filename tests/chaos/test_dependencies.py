@@ -75,6 +75,33 @@ def test_prometheus_down_ends_the_drill_after_its_named_grace(chaos_sandbox: San
     record_figures(dependency="prometheus", ended="after its grace", faults_left_behind=0, events_lost=0)
 
 
+def test_prometheus_silent_while_waiting_for_steady_state_is_waited_out(chaos_sandbox: Sandbox,
+                                                                        tmp_path: Path) -> None:
+    """A Prometheus that misses answers during the steady-state wait (a reload, a busy kind node: CI saw a
+    3-s timeout end a kind drill in error) makes the checks unknown; the wait goes on and ends on its own
+    deadline, not on the first silent query."""
+    box = chaos_sandbox
+    drill = start_drill(box, short_scenario("slow-queries", tmp_path, never_steady=True), tmp_path / "out",
+                        env={"GAMEDAY_STEADY_TIMEOUT": "45", "GAMEDAY_PROMETHEUS_GRACE": "40"})  # fmt: skip
+    drill.wait_until(lambda: "waiting for steady state" in drill.output(), "the steady-state wait")
+    supervisor = box.target.sandbox.supervisor
+    supervisor.stop("prometheus")
+    try:
+        drill.wait_until(lambda: any("ends if it does not answer" in n for n in notes(drill)),
+                         "the Prometheus outage noted", timeout=30)  # fmt: skip
+    finally:
+        supervisor.start("prometheus", wait=True)
+    drill.wait_until(lambda: any("Prometheus answers again" in n for n in notes(drill)), "the recovery noted",
+                     timeout=30)  # fmt: skip
+    drill.proc.wait(90)
+    output = drill.output()
+    assert "Traceback" not in output, output[-3000:]
+    events = strict_journal(drill.journal) if drill.journal else []
+    assert events[-1]["type"] == "drill_ended" and events[-1]["data"]["outcome"] == "not-steady", output[-3000:]
+    assert not drill.has("fault_injected") and box.pending() == [] and box.markers() == []
+    wait_steady(box)
+
+
 def test_alertmanager_down_is_noted_and_the_drill_goes_on(chaos_sandbox: Sandbox, tmp_path: Path) -> None:
     box = chaos_sandbox
     drill = start_drill(box, short_scenario("slow-queries", tmp_path), tmp_path / "out")
