@@ -55,7 +55,8 @@ kind-build: setup k8s-testenv docker-up ## build kind, the kind node image and t
 
 kind-clean: ## delete the kind clusters the tests create (if a daemon answers)
 	@if tools/kind/dockerd.sh status | grep -q running; then \
-	  $(BIN)/gameday cluster down --name gameday-e2e >/dev/null || true; fi
+	  for name in $$(awk '!/^#/ && NF { print $$2 }' tools/kind/test-clusters); do \
+	    $(BIN)/gameday cluster down --name $$name >/dev/null || true; done; fi
 
 demo: setup ## the main job: an autopilot game day on the local sandbox, scored and reported
 	$(BIN)/gameday demo --out $(OUT)/demo

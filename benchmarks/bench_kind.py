@@ -32,6 +32,9 @@ from typing import TypeVar
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))  # bench_drills: the sandbox side of the MTTD comparison
+sys.path.insert(0, str(REPO / "tests"))  # gameday_testkit: the test clusters' names
+
+from gameday_testkit import kind_test_cluster  # noqa: E402
 
 from drills.k8s.build.docker import daemon_version  # noqa: E402
 from drills.k8s.cluster import BUILD_TIMES, KindCluster  # noqa: E402
@@ -42,7 +45,7 @@ from gameday.metrics import incident_metrics  # noqa: E402
 from gameday.scenario import Fault, FaultType  # noqa: E402
 
 T = TypeVar("T")
-NAME = "gameday-bench"
+NAME = kind_test_cluster("bench")
 GAMEDAY = str(Path(sys.executable).parent / "gameday")
 SCENARIOS = ("connection-pool-leak", "crashloop", "pgbouncer-down", "slow-queries", "error-burst")
 KUBECTL_ROUNDS = 10

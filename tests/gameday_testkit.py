@@ -45,6 +45,16 @@ TEAM_RUNBOOK = REPO.parent / "shared" / "runbooks" / "incident-response.md"
 _TRUE = {"1", "true", "yes"}
 
 
+def kind_test_cluster(role: str) -> str:
+    """The name of one of the kind clusters the tests and benchmarks make (``session``, ``workers``, ``bench``):
+    written once, in ``tools/kind/test-clusters``, which ``tools/test.sh`` reads to remove stale ones."""
+    for line in (REPO / "tools" / "kind" / "test-clusters").read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if fields and not line.startswith("#") and fields[0] == role:
+            return fields[1]
+    raise KeyError(f"tools/kind/test-clusters names no {role!r} cluster")
+
+
 def in_ci() -> bool:
     """True under CI (``CI=true``, as GitHub Actions, GitLab and ``.ci/run`` set it)."""
     return os.environ.get("CI", "").strip().lower() in _TRUE

@@ -22,13 +22,14 @@ export GAMEDAY_NO_SKIPS=1  # the suites below are promised: a skip in them is a 
 LOGS=${GAMEDAY_TEST_LOGS:-out/test-logs}
 mkdir -p "$LOGS"
 stage() { tools/stage.sh "$@"; }
+test_clusters() { awk '!/^#/ && NF { print $2 }' tools/kind/test-clusters; }
 # a prefix: CMD in a session of its own whose CPU weight is raised (CRITICAL_NICE), waited for, its status kept
 CRITICAL=(setsid -w bash -c 'echo "$CRITICAL_NICE" >/proc/$$/autogroup 2>/dev/null; exec "$@"' _)
 
 cleanup() {
   [[ -z ${testenv:-} ]] || kill -- -"$testenv" 2>/dev/null  # a compile still running when an early stage failed
   if [[ -x $BIN/gameday ]] && tools/kind/dockerd.sh status | grep -q running; then
-    for name in "${GAMEDAY_TEST_KIND_NAME:-gameday-e2e}" gameday-workers-e2e; do  # the suite's, node loss's
+    for name in $(test_clusters); do
       $BIN/gameday cluster down --name "$name" >/dev/null 2>&1 || true
     done
   fi
@@ -69,7 +70,7 @@ stage ruff "$BIN/ruff" check . || exit 1
 stage docker-up tools/kind/dockerd.sh up || exit 1
 # a cluster a killed `make bench` or test run left in the cached data root restarts with the daemon: remove it so
 # it does not eat the CPU the suites need (tests/kind/conftest.py also deletes the test clusters before making one)
-for name in gameday-bench gameday-e2e gameday-workers-e2e; do
+for name in $(test_clusters); do
   stale=$(docker ps -aq --filter "label=io.x-k8s.kind.cluster=$name")
   [[ -z $stale ]] || { echo "removing a stale kind cluster ($name)"; docker rm -f $stale >/dev/null; }
 done

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from gameday_testkit import kind_test_cluster
 
 from drills.k8s.cluster import KindCluster
 from drills.k8s.target import KubernetesTarget
@@ -28,7 +29,7 @@ from gameday.journal import Event, EventType, read_journal
 
 REPO = Path(__file__).resolve().parents[2]
 GAMEDAY = str(Path(sys.executable).parent / "gameday")
-CLUSTER = os.environ.get("GAMEDAY_TEST_KIND_NAME", "gameday-e2e")
+CLUSTER = os.environ.get("GAMEDAY_TEST_KIND_NAME", kind_test_cluster("session"))
 #: Wall seconds for a cold cluster (images built) to be ready.
 UP_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_KIND_UP_TIMEOUT", "900"))
 

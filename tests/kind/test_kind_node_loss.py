@@ -40,7 +40,7 @@ from conftest import (
     require_docker,
     wait_fault_applied,
 )
-from gameday_testkit import finish_drill
+from gameday_testkit import finish_drill, kind_test_cluster
 
 from drills.k8s import nodes
 from drills.k8s.cluster import KindCluster
@@ -53,7 +53,7 @@ from gameday.scoring import score_journal
 #: pytest-timeout counts the module's cluster (set-up ~3 min, deletion) in the one test's time: CI at 4267230 spent
 #: 189 s setting up, 391 s in the checks and was cut at 600 s while deleting the cluster
 pytestmark = [pytest.mark.kind, pytest.mark.slow, pytest.mark.timeout(1500)]
-NAME = "gameday-workers-e2e"
+NAME = kind_test_cluster("workers")
 WORKERS = 2
 DRILL_TIMEOUT_S = float(os.environ.get("GAMEDAY_TEST_DRILL_TIMEOUT", "600"))
 
