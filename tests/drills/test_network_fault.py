@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -155,4 +156,48 @@ def test_a_toxiproxy_restart_loses_no_link_and_a_pending_fault_still_reverts(
         time.sleep(0.5)
     assert set(patient_requests(target.sandbox.app_url, 3)[0]) == {200}
     target.revert(record)
+    assert target.pending_injections() == [] and no_toxics(target) == {}
+
+
+def test_a_cancelled_search_whose_rollback_is_swallowed_still_gives_its_connection_back(
+    sandbox: dict[str, str],  # noqa: F811
+) -> None:
+    """``statement_timeout`` cancels a slow search; the link towards PgBouncer is then cut one way only (the cancel's
+    error still comes back), so the search's rollback is swallowed until the request's deadline cuts it short.  The
+    connection must go back to the pool: before 10c07e4 the deadline's CancelledError, raised inside the
+    ``QueryCanceled`` handler, skipped the give-back and the backend counted it in use for good (chaos CI at abf05d2:
+    ``in_use=1`` for 8 minutes after a partition, four tests failing on an unsteady sandbox)."""
+    target = target_of(sandbox)
+    base, replicas = target.config.ports.backend_base, target.sandbox.deployment().replicas
+    proxy = Toxiproxy(target.sandbox.toxiproxy_url)
+    slowed = {"query_latency_s": 1.0, "latency_fraction": 1.0}
+    slow = target.inject(Fault.model_validate({"type": "slow-queries", "params": slowed}))
+
+    def search(port: int) -> int:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/appointments", timeout=QUERY_DEADLINE_S + 20).status_code
+        except httpx.HTTPError:
+            return 0
+
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            sent = []
+            for i in range(16):  # spread over the 300 ms between each query and its cancel, so some rollbacks
+                sent.append(pool.submit(search, base + i % replicas))  # come after the cut
+                time.sleep(0.04)
+                if i == 7:
+                    proxy.add("pgbouncer", "gameday-test-one-way-cut", "timeout", "upstream", {"timeout": 0})
+            codes = [future.result() for future in sent]
+    finally:
+        proxy.clear("pgbouncer")
+        target.revert(slow)
+    assert 503 in codes, f"no search met the cut: {codes}"
+    healed(target.sandbox.app_url)
+    deadline = time.monotonic() + QUERY_DEADLINE_S + 20
+    while True:
+        in_use = {base + i: replica_metric(base + i, "db_pool_connections_in_use") for i in range(replicas)}
+        if all(value == 0 for value in in_use.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert all(value == 0 for value in in_use.values()), f"connections still counted in use: {in_use}"
     assert target.pending_injections() == [] and no_toxics(target) == {}
