@@ -16,6 +16,7 @@ from drills.k8s.build.toxiproxy import image_tag as toxiproxy_image
 from drills.k8s.cluster import CLUSTER_ONLY_COREFILE
 from drills.k8s.objects import default_world
 from drills.k8s.stack import backend_image
+from gameday.errors import TargetError
 from gameday.releases import HEALTHY, RELEASES
 
 WORLD = default_world()  # the shipped runbook's names: deployment, selector, namespaces
@@ -42,7 +43,11 @@ def test_node_image_was_built_here_and_every_workload_is_ready(kind: Kind) -> No
                 "gameday/prometheus:2.42", "gameday/alertmanager:0.25", "gameday/cluster-tools:v1",
                 toxiproxy_image()):
         assert any(name.endswith(tag) for name in images), f"{tag} is not loaded into the node"
-    assert kind.target.is_ready()
+    try:  # the test before (a drill killed with SIGKILL, put back by the next start) may leave a pod starting
+        kind.target.wait_ready(120)
+    except TargetError as exc:
+        workloads = kind.kubectl("get", "deployments,statefulsets", "-A", "-o", "wide").stdout
+        raise AssertionError(f"{exc}:\n{workloads}") from None
     replicas = kind.target.replicas()
     assert len(replicas) == 3 and all(r.ready and r.version == HEALTHY.version for r in replicas)
 
