@@ -58,6 +58,9 @@ class DatabasePoller:
     def _forget(self) -> None:
         self._violations = None
 
+    def close(self) -> None:
+        self._loop.stop()
+
     def readings(self) -> tuple[float | None, float | None]:
         """``(pg_up, violations)``; ``None`` for what is not known (before the first check; the invariant while
         PostgreSQL is down)."""

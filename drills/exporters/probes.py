@@ -37,10 +37,12 @@ class LinkProbe:
         self._lock = threading.Lock()
         self._result: tuple[float, float] | None = None  # (success, seconds) of the last finished probe
         self._since: float | None = None  # when the probe now in flight started
-        threading.Thread(target=self._run, name=f"probe-{target}", daemon=True).start()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"probe-{target}", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
-        while True:
+        while not self._stopped.is_set():
             start = time.monotonic()
             with self._lock:
                 self._since = start
@@ -52,7 +54,12 @@ class LinkProbe:
                 self._reset()
             with self._lock:
                 self._result, self._since = (ok, time.monotonic() - start), None
-            time.sleep(PERIOD_S)
+            self._stopped.wait(PERIOD_S)
+
+    def stop(self) -> None:
+        """End the loop after the probe in flight (an exporter's probes live as long as it; a test's do not)."""
+        self._stopped.set()
+        self._thread.join(TIMEOUT_S + 1.0)
 
     def reading(self) -> tuple[float, float] | None:
         """``(success, seconds)``; ``None`` before the first probe has had its chance."""

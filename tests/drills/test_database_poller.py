@@ -38,12 +38,18 @@ def test_a_refusing_database_reads_down_without_an_invariant() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     poller = DatabasePoller(DatabaseProbe(f"host=127.0.0.1 port={port} dbname=x user=x connect_timeout=1"))
-    eventually(lambda: poller.readings()[0] is not None)
-    assert metrics(poller) == {"pg_up": 0.0}
+    try:
+        eventually(lambda: poller.readings()[0] is not None)
+        assert metrics(poller) == {"pg_up": 0.0}
+    finally:
+        poller.close()
 
 
 def test_a_database_that_never_answers_reads_down(silent_port: int) -> None:
     poller = DatabasePoller(DatabaseProbe(f"host=127.0.0.1 port={silent_port} dbname=x user=x connect_timeout=1"))
-    eventually(lambda: poller.readings()[0] == 0.0)
-    assert metrics(poller) == {"pg_up": 0.0}
-    assert poller.readings() == (0.0, None)
+    try:
+        eventually(lambda: poller.readings()[0] == 0.0)
+        assert metrics(poller) == {"pg_up": 0.0}
+        assert poller.readings() == (0.0, None)
+    finally:
+        poller.close()

@@ -102,7 +102,8 @@ class PausableProxy:
         self.paused = threading.Event()
         self.open: set[socket.socket] = set()
         self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, name="proxy-accept", daemon=True)
+        self._acceptor.start()
 
     def _accept(self) -> None:
         while True:
@@ -151,7 +152,10 @@ class PausableProxy:
 
     def close(self) -> None:
         self.pause()
+        with contextlib.suppress(OSError):  # wakes the blocked accept(); close() alone does not on Linux
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
+        self._acceptor.join(5)
 
 
 def proxied_client(cp: Any, proxy: PausableProxy) -> Any:
