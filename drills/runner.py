@@ -330,7 +330,6 @@ class DrillRunner:
         from drills.observers.alertmanager import active_alerts
         from drills.observers.prometheus import PrometheusUnreachable, evaluate
 
-        checks: list[dict[str, Any]] = []
         try:
             checks = [evaluate(self.prom, probe).as_dict() for probe in self.scenario.steady_state]
         except PrometheusUnreachable as exc:

@@ -96,7 +96,8 @@ def test_prometheus_silent_while_waiting_for_steady_state_is_waited_out(chaos_sa
     drill.proc.wait(90)
     output = drill.output()
     assert "Traceback" not in output, output[-3000:]
-    events = strict_journal(drill.journal) if drill.journal else []
+    assert drill.journal is not None, output[-3000:]
+    events = strict_journal(drill.journal)
     assert events[-1]["type"] == "drill_ended" and events[-1]["data"]["outcome"] == "not-steady", output[-3000:]
     assert not drill.has("fault_injected") and box.pending() == [] and box.markers() == []
     wait_steady(box)
