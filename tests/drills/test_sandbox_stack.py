@@ -46,8 +46,10 @@ def test_backend_serves_records_through_pgbouncer(shared_sandbox: SharedSandbox)
     patient = httpx.get(f"{app}/api/patients/7").json()
     assert patient["mrn"] == "MRN000007" and patient["eligibility"] == "eligible"
     assert len(httpx.get(f"{app}/api/patients", params={"limit": 5}).json()) == 5
+    # a slot nothing else books: the load books March on the hour (drills/load/locustfile.py) and the seed ends in
+    # February, so on the session's shared sandbox a fixed March slot was once already taken (409)
     booked = httpx.post(f"{app}/api/appointments", json={"patient_id": 7, "department": "surgery",
-                                                         "starts_at": "2026-03-02T09:00:00Z"})
+                                                         "starts_at": "2026-04-02T07:30:00Z"})
     assert booked.status_code == 201
     mine = httpx.get(f"{app}/api/patients/7/appointments").json()
     assert booked.json()["id"] in [a["id"] for a in mine]
